@@ -1,0 +1,60 @@
+"""The ``expotion`` command line: ``get_parser()`` + ``main(argv=None)``.
+
+Each sub-command lives in :mod:`studio.commands` as a module with ``add_parser(subparsers)``
+and ``run(args) -> int``. A user mistake (any :class:`ExpotionError`) prints one sentence
+and exits with code 2; Ctrl-C cancels the running job and exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from expotion_engine import __version__
+from expotion_engine.errors import Cancelled, ExpotionError
+from studio.commands import COMMANDS
+
+EXIT_USER_ERROR = 2
+EXIT_CANCELLED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with code 2 and one line for usage errors (its default)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER_ERROR, f"expotion: error: {message}\n")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every registered sub-command."""
+    parser = _Parser(
+        prog="expotion",
+        description="Score video from the faces and motion of the people on screen.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"studio.commands.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    args = get_parser().parse_args(argv)
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except Cancelled:
+        print("expotion: cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except ExpotionError as exc:
+        print(f"expotion: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR

@@ -1,0 +1,64 @@
+"""Terminal progress for the CLI: a tqdm bar on stderr fed by the engine's callbacks.
+
+Ctrl-C sets the cancel event instead of killing the process, so the running stage stops
+cleanly at its next check and nothing half-written is left.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tqdm import tqdm
+
+from expotion_engine.progress import ProgressFn
+
+
+class TerminalProgress:
+    """A progress callback drawing one bar; the bar appears only after ``delay`` seconds."""
+
+    def __init__(self, description: str, delay: float = 1.0) -> None:
+        self._bar = tqdm(
+            total=1000,
+            desc=description,
+            file=sys.stderr,
+            delay=delay,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+            dynamic_ncols=True,
+        )
+        self._last = 0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        step = int(round(min(max(fraction, 0.0), 1.0) * 1000))
+        if step > self._last:
+            self._bar.update(step - self._last)
+            self._last = step
+        self._bar.set_postfix_str(message, refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+@contextmanager
+def progress_and_cancel(description: str) -> Iterator[tuple[ProgressFn, threading.Event]]:
+    """Yield ``(progress, cancel)`` for one CLI job; Ctrl-C sets ``cancel``."""
+    cancel = threading.Event()
+    bar = TerminalProgress(description)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_interrupt(signum: int, frame: object) -> None:
+            if cancel.is_set():
+                raise KeyboardInterrupt
+            cancel.set()
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield bar, cancel
+    finally:
+        bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
