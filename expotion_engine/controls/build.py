@@ -1,0 +1,163 @@
+"""From per-frame measurements to a ControlTrack: split at cuts, resample by timestamps,
+fill short gaps, smooth, derive speeds, energy, valence and hit points."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from expotion_engine.controls import derive
+from expotion_engine.controls.channels import (
+    ALL_CHANNELS,
+    BODY_JOINTS,
+    BODY_SPEED_CHANNELS,
+    FACE_CHANNELS,
+)
+from expotion_engine.controls.hits import detect_hits, novelty
+from expotion_engine.controls.resample import resample_channel, uniform_times
+from expotion_engine.controls.smoothing import smooth
+from expotion_engine.errors import ControlError
+from expotion_engine.types import ControlTrack, VideoSource
+from expotion_engine.vision.features import RawFeatures
+
+
+@dataclass(frozen=True)
+class ControlSettings:
+    """How measurements become controls; every field is user-settable."""
+
+    rate: float = 50.0
+    smoothing: float = 0.12
+    max_gap: float = 0.5
+    hit_threshold: float = 1.0
+    hit_min_spacing: float = 0.4
+    energy_smoothing: float = 0.25
+
+    def __post_init__(self) -> None:
+        checks = {
+            "rate": (self.rate, 1.0, 1000.0),
+            "smoothing": (self.smoothing, 0.0, 10.0),
+            "max_gap": (self.max_gap, 0.0, 60.0),
+            "hit_threshold": (self.hit_threshold, 0.0, 1e6),
+            "hit_min_spacing": (self.hit_min_spacing, 0.0, 60.0),
+            "energy_smoothing": (self.energy_smoothing, 0.0, 10.0),
+        }
+        for name, (value, low, high) in checks.items():
+            if not (low <= value <= high) or (name == "rate" and value <= 0):
+                raise ControlError(f"Control setting {name}={value!r} is outside {low:g}..{high:g}.")
+
+
+def _segments(cut_times: list[float], duration: float) -> list[tuple[float, float]]:
+    edges = [0.0, *[c for c in cut_times if 0.0 < c < duration], duration]
+    return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
+
+
+def build_control_track(
+    raw: RawFeatures,
+    source: VideoSource,
+    settings: ControlSettings,
+    *,
+    analysis_rate: float,
+    extra_settings: Mapping[str, Any] | None = None,
+    versions: Mapping[str, str] | None = None,
+) -> ControlTrack:
+    """Turn per-analysed-frame ``raw`` features of ``source``'s range into a ControlTrack."""
+    duration = source.range_duration
+    rate = settings.rate
+    grid = uniform_times(duration, rate)
+    times = raw.times - source.start
+    cut_frames = np.flatnonzero(raw.cut)
+    cut_times = [float(0.5 * (times[i - 1] + times[i])) for i in cut_frames if i > 0]
+    edge = 1.0 / analysis_rate
+
+    n, channels = len(grid), {name: i for i, name in enumerate(ALL_CHANNELS)}
+    values = np.zeros((n, len(ALL_CHANNELS)), np.float32)
+    mask = np.zeros((n, len(ALL_CHANNELS)), bool)
+    face_motion = np.zeros(n, np.float32)
+    for seg_start, seg_end in _segments(cut_times, duration):
+        rows = (times >= seg_start - 1e-9) & (times < seg_end - 1e-9)
+        cols = (grid >= seg_start - 1e-9) & (grid < seg_end - 1e-9)
+        if not cols.any():
+            continue
+        t, g = times[rows], grid[cols]
+
+        measured = [(name, raw.face[:, c], raw.face_valid) for c, name in enumerate(FACE_CHANNELS)]
+        measured += [
+            (f"body_{joint}_{axis}", raw.joints[:, j, a], raw.joint_valid[:, j])
+            for j, joint in enumerate(BODY_JOINTS)
+            for a, axis in enumerate("xy")
+        ]
+        measured += [("body_scale", raw.body_scale, raw.body_valid), ("flow_energy", raw.flow, raw.flow_valid)]
+        for name, series, valid in measured:
+            v, m = resample_channel(t, series[rows], valid[rows], g, max_gap=settings.max_gap, edge=edge)
+            values[cols, channels[name]] = smooth(v, m, sigma_s=settings.smoothing, rate=rate)
+            mask[cols, channels[name]] = m
+
+        for joint, speed_name in zip(BODY_JOINTS, BODY_SPEED_CHANNELS, strict=True):
+            xy = values[cols][:, [channels[f"body_{joint}_x"], channels[f"body_{joint}_y"]]]
+            values[cols, channels[speed_name]] = derive.speed(xy, rate)
+            mask[cols, channels[speed_name]] = mask[cols, channels[f"body_{joint}_x"]]
+        face_xy = values[cols][:, [channels["face_x"], channels["face_y"]]] * np.array(
+            [source.width, source.height]
+        )
+        size = np.maximum(values[cols, channels["face_size"]] * source.height, 1.0)
+        angles = values[cols][:, [channels["face_yaw"], channels["face_pitch"]]]
+        face_motion[cols] = derive.speed(face_xy, rate) / size + derive.speed(angles, rate) / 60.0
+
+    speeds = values[:, [channels[c] for c in BODY_SPEED_CHANNELS]]
+    speed_mask = mask[:, [channels[c] for c in BODY_SPEED_CHANNELS]]
+    counted = speed_mask.sum(axis=1)
+    body_valid = counted > 0
+    body_speed = np.where(body_valid, (speeds * speed_mask).sum(axis=1) / np.maximum(counted, 1), 0.0)
+    values[:, channels["body_speed"]] = body_speed
+    mask[:, channels["body_speed"]] = body_valid
+    values[:, channels["body_accel"]] = derive.derivative(body_speed, rate)
+    mask[:, channels["body_accel"]] = body_valid
+
+    face_valid = mask[:, channels["face_mouth_open"]]
+    flow_valid = mask[:, channels["flow_energy"]]
+    arousal, present = derive.energy(
+        body_speed, body_valid, values[:, channels["flow_energy"]], flow_valid,
+        values[:, channels["face_mouth_open"]], face_motion, face_valid,
+    )
+    values[:, channels["energy"]] = smooth(arousal, present, sigma_s=settings.energy_smoothing, rate=rate)
+    mask[:, channels["energy"]] = present
+    values[:, channels["valence"]] = derive.valence(
+        values[:, channels["face_smile"]], values[:, channels["face_brow_raise"]]
+    )
+    mask[:, channels["valence"]] = face_valid
+
+    signals = {
+        "body_speed": (body_speed, body_valid),
+        "face_motion": (face_motion, face_valid),
+        "flow_energy": (values[:, channels["flow_energy"]], flow_valid),
+        "face_mouth_open": (values[:, channels["face_mouth_open"]], face_valid),
+        "face_smile": (values[:, channels["face_smile"]], face_valid),
+        "face_brow_raise": (values[:, channels["face_brow_raise"]], face_valid),
+    }
+    curve = novelty(signals, rate)
+    for cut in cut_times:
+        near = np.abs(grid - cut) <= edge + 1.0 / rate
+        curve[near] = 0.0
+    hits = detect_hits(
+        curve, rate, threshold=settings.hit_threshold, min_spacing=settings.hit_min_spacing,
+        cuts=np.array(cut_times),
+    )
+    all_settings = {
+        **{f"control.{k}": v for k, v in vars(settings).items()},
+        **dict(extra_settings or {}),
+        "subject": "largest face in frame",
+        "cuts": cut_times,
+    }
+    return ControlTrack(
+        rate=rate,
+        channels=ALL_CHANNELS,
+        values=values,
+        mask=mask,
+        source=source,
+        markers=tuple(hits),
+        settings=all_settings,
+        versions=dict(versions or {}),
+    )

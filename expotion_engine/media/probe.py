@@ -1,0 +1,87 @@
+"""Open a video with OpenCV and describe it, failing early with one clear sentence."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from expotion_engine.errors import VideoError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What OpenCV reports of a video; ``width``/``height`` are as displayed (rotation applied)."""
+
+    path: Path
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    duration: float
+    rotation: int
+    codec: str
+
+
+def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
+    """A ``VideoCapture`` for ``path`` with container rotation applied, or :class:`VideoError`."""
+    path = Path(path)
+    if not path.exists():
+        raise VideoError(f"{path}: file not found.")
+    if not path.is_file():
+        raise VideoError(f"{path}: not a file.")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: the file is empty (0 bytes).")
+    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not capture.isOpened():
+        capture.release()
+        raise VideoError(f"{path}: not a video file OpenCV can open (unknown or damaged container).")
+    capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return capture
+
+
+def _fourcc(capture: cv2.VideoCapture) -> str:
+    code = int(capture.get(cv2.CAP_PROP_FOURCC))
+    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return text if text.isprintable() and text.strip() else f"0x{code:08x}"
+
+
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+    """Open ``path``, decode its first frame and return its :class:`VideoInfo`.
+
+    Raises :class:`VideoError` for a missing or empty file, a file that is not a video,
+    a codec that cannot be decoded, or a video without frames.
+    """
+    path = Path(path)
+    capture = open_capture(path)
+    try:
+        codec = _fourcc(capture)
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            if frames <= 0:
+                raise VideoError(f"{path}: the video has no frames.")
+            raise VideoError(f"{path}: cannot decode the video stream (codec {codec!r} is unreadable).")
+        fps = float(capture.get(cv2.CAP_PROP_FPS))
+        if not 0.5 < fps < 1000.0:
+            raise VideoError(f"{path}: the container reports an invalid frame rate ({fps:g}).")
+        frame_count = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 1)
+        duration = _duration(capture, frame_count, fps)
+        rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
+        height, width = frame.shape[:2]
+        return VideoInfo(path, fps, frame_count, width, height, duration, rotation, codec)
+    finally:
+        capture.release()
+
+
+def _duration(capture: cv2.VideoCapture, frame_count: int, fps: float) -> float:
+    """Duration from the last frame's timestamp where the container gives one."""
+    nominal = frame_count / fps
+    if frame_count > 1 and capture.set(cv2.CAP_PROP_POS_FRAMES, frame_count - 1):
+        ok = capture.grab()
+        last = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if ok and 0.0 < last < 2.0 * nominal:
+            return last + 1.0 / fps
+    return nominal

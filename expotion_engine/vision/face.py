@@ -1,0 +1,145 @@
+"""Facial expression and head pose from mediapipe's face detector and face mesh (both
+models ship in the mediapipe 0.10.21 wheel).
+
+The full-range detector finds every face, including small ones in wide shots; the
+subject is the largest detected face. A square crop around it, scaled to a fixed size,
+goes to the face mesh, whose own detector only sees close-up faces. Expression is
+measured geometrically from the 478 refined landmarks, in pixels, relative to the
+face's own size so that distance to the camera cancels out. The shipped models give no
+blendshape scores, so these descriptors stand in for them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+# Landmark indices of the canonical face mesh.
+_FOREHEAD, _CHIN = 10, 152
+_EYE_OUTER_R, _EYE_OUTER_L = 33, 263
+_LID_UP_R, _LID_LOW_R, _LID_UP_L, _LID_LOW_L = 159, 145, 386, 374
+_LIP_UP, _LIP_LOW = 13, 14
+_MOUTH_R, _MOUTH_L = 61, 291
+_BROW_R = (70, 63, 105, 66, 107)
+_BROW_L = (300, 293, 334, 296, 336)
+
+
+def face_descriptors(p: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Expression and pose descriptors from landmarks ``(478, 3)`` in frame pixels.
+
+    Returns values in ``FACE_CHANNELS`` order: mouth opening, smile, brow raise and
+    eye openness (ratios of face size), head yaw/pitch/roll (degrees), face centre x/y
+    (0..1 of the frame) and face size (height as a fraction of frame height).
+    """
+    face_h = np.linalg.norm(p[_FOREHEAD, :2] - p[_CHIN, :2])
+    eye_d = np.linalg.norm(p[_EYE_OUTER_R, :2] - p[_EYE_OUTER_L, :2])
+    face_h = max(face_h, 1e-6)
+    eye_d = max(eye_d, 1e-6)
+
+    mouth_open = np.linalg.norm(p[_LIP_UP, :2] - p[_LIP_LOW, :2]) / face_h
+    mouth_width = np.linalg.norm(p[_MOUTH_R, :2] - p[_MOUTH_L, :2]) / eye_d
+    lip_mid_y = 0.5 * (p[_LIP_UP, 1] + p[_LIP_LOW, 1])
+    corner_lift = (lip_mid_y - 0.5 * (p[_MOUTH_R, 1] + p[_MOUTH_L, 1])) / eye_d
+    smile = mouth_width + corner_lift
+
+    lid_r, lid_l = p[_LID_UP_R, :2], p[_LID_UP_L, :2]
+    brow_r = np.linalg.norm(p[list(_BROW_R), :2].mean(axis=0) - lid_r)
+    brow_l = np.linalg.norm(p[list(_BROW_L), :2].mean(axis=0) - lid_l)
+    brow_raise = 0.5 * (brow_r + brow_l) / face_h
+    eye_open = 0.5 * (
+        np.linalg.norm(p[_LID_UP_R, :2] - p[_LID_LOW_R, :2])
+        + np.linalg.norm(p[_LID_UP_L, :2] - p[_LID_LOW_L, :2])
+    ) / eye_d
+
+    yaw, pitch, roll = head_pose(p)
+    xs, ys = p[:, 0], p[:, 1]
+    values = (
+        mouth_open,
+        smile,
+        brow_raise,
+        eye_open,
+        yaw,
+        pitch,
+        roll,
+        0.5 * (xs.min() + xs.max()) / width,
+        0.5 * (ys.min() + ys.max()) / height,
+        (ys.max() - ys.min()) / height,
+    )
+    return np.asarray(values, dtype=np.float32)
+
+
+def head_pose(p: np.ndarray) -> tuple[float, float, float]:
+    """Yaw, pitch, roll in degrees from a face frame built on eye line and face axis.
+
+    Positive yaw turns the face towards the image's right, positive pitch lifts the chin,
+    positive roll tilts the eye line clockwise in the image.
+    """
+    x_axis = p[_EYE_OUTER_L] - p[_EYE_OUTER_R]
+    x_axis /= max(np.linalg.norm(x_axis), 1e-9)
+    y_axis = p[_CHIN] - p[_FOREHEAD]
+    y_axis -= np.dot(y_axis, x_axis) * x_axis
+    y_axis /= max(np.linalg.norm(y_axis), 1e-9)
+    z_axis = np.cross(x_axis, y_axis)
+    yaw = math.degrees(math.atan2(-z_axis[0], z_axis[2]))
+    pitch = math.degrees(math.atan2(z_axis[1], z_axis[2]))
+    roll = math.degrees(math.atan2(x_axis[1], x_axis[0]))
+    return yaw, pitch, roll
+
+
+_CROP_SIZE = 256
+_CROP_MARGIN = 2.2
+
+
+class FaceAnalyzer:
+    """Finds the largest face in RGB frames of one video and measures it.
+
+    The mesh keeps tracking state between calls, so feed frames in time order.
+    """
+
+    def __init__(self, min_confidence: float = 0.5) -> None:
+        import mediapipe as mp
+
+        self._detector = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=min_confidence
+        )
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False,
+            max_num_faces=1,
+            refine_landmarks=True,
+            min_detection_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+        )
+
+    def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray | None, int]:
+        """Descriptors of the largest face (or None) and the number of faces detected."""
+        height, width = rgb.shape[:2]
+        detections = self._detector.process(rgb).detections or []
+        if not detections:
+            return None, 0
+        boxes = [d.location_data.relative_bounding_box for d in detections]
+        box = max(boxes, key=lambda b: (b.width * width) * (b.height * height))
+        side = _CROP_MARGIN * max(box.width * width, box.height * height)
+        x0 = (box.xmin + box.width / 2) * width - side / 2
+        y0 = (box.ymin + box.height / 2) * height - side / 2
+        scale = _CROP_SIZE / side
+        affine = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale]])
+        crop = cv2.warpAffine(rgb, affine, (_CROP_SIZE, _CROP_SIZE), flags=cv2.INTER_LINEAR)
+        result = self._mesh.process(crop)
+        if not result.multi_face_landmarks:
+            return None, len(detections)
+        marks = result.multi_face_landmarks[0].landmark
+        crop_points = np.array([(m.x, m.y, m.z) for m in marks]) * side
+        points = crop_points + np.array([x0, y0, 0.0])
+        return face_descriptors(points, width, height), len(detections)
+
+    def close(self) -> None:
+        self._detector.close()
+        self._mesh.close()
+
+    def __enter__(self) -> FaceAnalyzer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,79 @@
+"""Video analysis for the studio: the engine's analysis behind a content-addressed cache.
+
+The cache key is the video's content hash, the analysis settings and the analysis
+version, so a second run on the same footage is instant wherever the file lives. The
+folder is ``$EXPOTION_CACHE_DIR/analysis`` (default ``~/.cache/expotion/analysis``);
+``EXPOTION_CACHE_DIR=off`` disables it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from expotion_engine.errors import ControlError
+from expotion_engine.progress import CancelEvent, ProgressFn
+from expotion_engine.types import ControlTrack
+from expotion_engine.vision import ANALYSIS_VERSION, AnalysisSettings, analyze_video
+from expotion_engine.vision.analyze import resolve_range
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path | None:
+    """Where analyses are cached, or None when caching is switched off."""
+    configured = os.environ.get("EXPOTION_CACHE_DIR")
+    if configured and configured.lower() in ("off", "0", "none"):
+        return None
+    base = Path(configured) if configured else Path.home() / ".cache" / "expotion"
+    return base / "analysis"
+
+
+def cache_key(video_hash: str, settings: AnalysisSettings, start: float, end: float) -> str:
+    """Stable key of one analysis: content, resolved range, settings, analysis version."""
+    payload = json.dumps(
+        {"video": video_hash, "settings": settings.to_dict(), "range": [start, end], "v": ANALYSIS_VERSION},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def analyze(
+    path: str | os.PathLike[str],
+    settings: AnalysisSettings | None = None,
+    *,
+    use_cache: bool = True,
+    progress: ProgressFn | None = None,
+    cancel: CancelEvent | None = None,
+) -> ControlTrack:
+    """Analyse ``path`` (or load the cached result) into a ControlTrack."""
+    settings = settings or AnalysisSettings()
+    folder = cache_dir() if use_cache else None
+    entry = None
+    source, _ = resolve_range(path, settings)
+    if folder is not None:
+        entry = folder / f"{cache_key(source.content_hash, settings, source.start, source.end)}.npz"
+        if entry.exists():
+            try:
+                track = ControlTrack.load(entry)
+            except ControlError as exc:
+                log.warning("ignoring damaged analysis cache entry %s (%s)", entry, exc)
+            else:
+                log.info("analysis of %s loaded from cache %s", path, entry)
+                if progress is not None:
+                    progress(1.0, "analysis loaded from cache")
+                return replace(track, source=replace(track.source, path=str(Path(path))))
+    track = analyze_video(path, settings, progress, cancel, source=source)
+    if entry is not None:
+        try:
+            track.save(entry)
+        except OSError as exc:
+            log.warning("could not write analysis cache %s (%s)", entry, exc)
+    return track
+
+
+__all__ = ["analyze", "cache_dir", "cache_key"]
