@@ -8,6 +8,7 @@ and exits with code 2; Ctrl-C cancels the running job and exits with 130.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from expotion_engine import __version__
 from expotion_engine.errors import Cancelled, ExpotionError
 from studio.commands import COMMANDS
+from studio.native_logs import silence_native_stderr
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
@@ -50,8 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    quiet = silence_native_stderr() if args.verbose < 2 else contextlib.nullcontext()
     try:
-        return int(args.run(args) or 0)
+        with quiet:
+            return int(args.run(args) or 0)
     except Cancelled:
         print("expotion: cancelled.", file=sys.stderr)
         return EXIT_CANCELLED

@@ -26,7 +26,7 @@ class TerminalProgress:
             desc=description,
             file=sys.stderr,
             delay=delay,
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+            bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]",
             dynamic_ncols=True,
         )
         self._last = 0

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from expotion_engine.vision import AnalysisSettings
 from studio.analysis import analyze
-from studio.demo import demo_video_path
-from studio.plot import plot_control_track
 from studio.progress_bar import progress_and_cancel
 
 
@@ -25,6 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from studio.demo import demo_video_path
+    from studio.plot import plot_control_track
+
     video = demo_video_path()
     out: Path = args.output
     out.mkdir(parents=True, exist_ok=True)
