@@ -95,10 +95,12 @@ _CROP_MARGIN = 2.2
 class FaceAnalyzer:
     """Finds the largest face in RGB frames of one video and measures it.
 
-    The mesh keeps tracking state between calls, so feed frames in time order.
+    The detector runs every ``redetect_every`` frames (and whenever the face was lost);
+    in between, the crop follows the previous frame's landmarks, as mediapipe's own
+    face-mesh graph does. Feed frames in time order.
     """
 
-    def __init__(self, min_confidence: float = 0.5) -> None:
+    def __init__(self, min_confidence: float = 0.5, redetect_every: int = 5) -> None:
         import mediapipe as mp
 
         self._detector = mp.solutions.face_detection.FaceDetection(
@@ -111,28 +113,46 @@ class FaceAnalyzer:
             min_detection_confidence=min_confidence,
             min_tracking_confidence=min_confidence,
         )
+        self._redetect_every = max(redetect_every, 1)
+        self._frame = 0
+        self._box: tuple[float, float, float, float] | None = None
+        self._count = 0
+
+    def _detect(self, rgb: np.ndarray) -> None:
+        """Refresh the subject box (x, y, w, h in pixels) and face count from the detector."""
+        height, width = rgb.shape[:2]
+        detections = self._detector.process(rgb).detections or []
+        self._count = len(detections)
+        if not detections:
+            self._box = None
+            return
+        boxes = [d.location_data.relative_bounding_box for d in detections]
+        box = max(boxes, key=lambda b: b.width * b.height)
+        self._box = (box.xmin * width, box.ymin * height, box.width * width, box.height * height)
 
     def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray | None, int]:
         """Descriptors of the largest face (or None) and the number of faces detected."""
         height, width = rgb.shape[:2]
-        detections = self._detector.process(rgb).detections or []
-        if not detections:
+        if self._box is None or self._frame % self._redetect_every == 0:
+            self._detect(rgb)
+        self._frame += 1
+        if self._box is None:
             return None, 0
-        boxes = [d.location_data.relative_bounding_box for d in detections]
-        box = max(boxes, key=lambda b: (b.width * width) * (b.height * height))
-        side = _CROP_MARGIN * max(box.width * width, box.height * height)
-        x0 = (box.xmin + box.width / 2) * width - side / 2
-        y0 = (box.ymin + box.height / 2) * height - side / 2
+        bx, by, bw, bh = self._box
+        side = _CROP_MARGIN * max(bw, bh)
+        x0, y0 = bx + bw / 2 - side / 2, by + bh / 2 - side / 2
         scale = _CROP_SIZE / side
         affine = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale]])
         crop = cv2.warpAffine(rgb, affine, (_CROP_SIZE, _CROP_SIZE), flags=cv2.INTER_LINEAR)
         result = self._mesh.process(crop)
         if not result.multi_face_landmarks:
-            return None, len(detections)
+            self._box = None
+            return None, self._count
         marks = result.multi_face_landmarks[0].landmark
-        crop_points = np.array([(m.x, m.y, m.z) for m in marks]) * side
-        points = crop_points + np.array([x0, y0, 0.0])
-        return face_descriptors(points, width, height), len(detections)
+        points = np.array([(m.x, m.y, m.z) for m in marks]) * side + np.array([x0, y0, 0.0])
+        lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+        self._box = (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
+        return face_descriptors(points, width, height), self._count
 
     def close(self) -> None:
         self._detector.close()

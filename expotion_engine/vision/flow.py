@@ -47,7 +47,7 @@ class MotionEnergy:
             dt = max(time - self._previous_time, 1e-3)
             if not cut:
                 flow = self._flow.calc(self._previous, gray, None)
-                speed = float(np.sqrt((flow**2).sum(axis=2)).mean())
+                speed = float(cv2.mean(cv2.magnitude(flow[..., 0], flow[..., 1]))[0])
                 energy = speed / self._width / dt
         self._previous, self._previous_hist, self._previous_time = gray, hist, time
         return FlowSample(energy, cut, black)
