@@ -16,7 +16,7 @@ from expotion_engine.controls.channels import (
     BODY_SPEED_CHANNELS,
     FACE_CHANNELS,
 )
-from expotion_engine.controls.hits import detect_hits, novelty
+from expotion_engine.controls.hits import detect_hits, expression_novelty, motion_novelty
 from expotion_engine.controls.resample import resample_channel, uniform_times
 from expotion_engine.controls.smoothing import smooth
 from expotion_engine.errors import ControlError
@@ -76,6 +76,7 @@ def build_control_track(
     values = np.zeros((n, len(ALL_CHANNELS)), np.float32)
     mask = np.zeros((n, len(ALL_CHANNELS)), bool)
     face_motion = np.zeros(n, np.float32)
+    head_turn = np.zeros(n, np.float32)
     for seg_start, seg_end in _segments(cut_times, duration):
         rows = (times >= seg_start - 1e-9) & (times < seg_end - 1e-9)
         cols = (grid >= seg_start - 1e-9) & (grid < seg_end - 1e-9)
@@ -103,8 +104,9 @@ def build_control_track(
             [source.width, source.height]
         )
         size = np.maximum(values[cols, channels["face_size"]] * source.height, 1.0)
-        angles = values[cols][:, [channels["face_yaw"], channels["face_pitch"]]]
-        face_motion[cols] = derive.speed(face_xy, rate) / size + derive.speed(angles, rate) / 60.0
+        angles = values[cols][:, [channels["face_yaw"], channels["face_pitch"], channels["face_roll"]]]
+        head_turn[cols] = derive.speed(angles, rate)
+        face_motion[cols] = derive.speed(face_xy, rate) / size + head_turn[cols] / 60.0
 
     speeds = values[:, [channels[c] for c in BODY_SPEED_CHANNELS]]
     speed_mask = mask[:, [channels[c] for c in BODY_SPEED_CHANNELS]]
@@ -132,17 +134,18 @@ def build_control_track(
     signals = {
         "body_speed": (body_speed, body_valid),
         "face_motion": (face_motion, face_valid),
+        "head_turn": (head_turn, face_valid),
         "flow_energy": (values[:, channels["flow_energy"]], flow_valid),
         "face_mouth_open": (values[:, channels["face_mouth_open"]], face_valid),
         "face_smile": (values[:, channels["face_smile"]], face_valid),
         "face_brow_raise": (values[:, channels["face_brow_raise"]], face_valid),
     }
-    curve = novelty(signals, rate)
+    motion, expression = motion_novelty(signals, rate), expression_novelty(signals, rate)
     for cut in cut_times:
         near = np.abs(grid - cut) <= edge + 1.0 / rate
-        curve[near] = 0.0
+        motion[near] = expression[near] = 0.0
     hits = detect_hits(
-        curve, rate, threshold=settings.hit_threshold, min_spacing=settings.hit_min_spacing,
+        motion, expression, rate, threshold=settings.hit_threshold, min_spacing=settings.hit_min_spacing,
         cuts=np.array(cut_times),
     )
     all_settings = {

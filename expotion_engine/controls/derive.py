@@ -24,7 +24,7 @@ BROW_SCALE = 0.03
 
 
 def speed(positions: np.ndarray, rate: float) -> np.ndarray:
-    """Speed of 2-D positions ``(frames, 2)`` sampled at ``rate`` Hz (units per second)."""
+    """Speed of positions ``(frames, dims)`` sampled at ``rate`` Hz (units per second)."""
     if len(positions) < 2:
         return np.zeros(len(positions), np.float32)
     velocity = np.gradient(positions, 1.0 / rate, axis=0)

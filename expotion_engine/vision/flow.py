@@ -22,6 +22,15 @@ class FlowSample:
     black: bool
 
 
+def _histograms(rgb: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised hue-saturation and luma histograms: a shot change moves one of them."""
+    thumb = cv2.resize(rgb, (160, max(rgb.shape[0] * 160 // rgb.shape[1], 8)), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(thumb, cv2.COLOR_RGB2HSV)
+    colour = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
+    luma = cv2.calcHist([gray], [0], None, [32], [0, 256])
+    return cv2.normalize(colour, colour, 1.0, 0.0, cv2.NORM_L1), cv2.normalize(luma, luma, 1.0, 0.0, cv2.NORM_L1)
+
+
 class MotionEnergy:
     """Feeds consecutive analysed frames; reports flow speed, cuts and black frames."""
 
@@ -29,7 +38,7 @@ class MotionEnergy:
         self._width = width
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._previous: np.ndarray | None = None
-        self._previous_hist: np.ndarray | None = None
+        self._previous_hist: tuple[np.ndarray, np.ndarray] | None = None
         self._previous_time = 0.0
 
     def __call__(self, rgb: np.ndarray, time: float) -> FlowSample:
@@ -37,12 +46,14 @@ class MotionEnergy:
         size = (self._width, max(int(round(height * self._width / width)), 8))
         gray = cv2.cvtColor(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
         black = float(gray.mean()) < _BLACK_LUMA and float(gray.std()) < _BLACK_SPREAD
-        hist = cv2.calcHist([gray], [0], None, [32], [0, 256])
-        cv2.normalize(hist, hist, 1.0, 0.0, cv2.NORM_L1)
+        hist = _histograms(rgb, gray)
         cut = False
         energy: float | None = None
         if self._previous is not None and self._previous_hist is not None:
-            distance = cv2.compareHist(self._previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA)
+            distance = max(
+                cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA)
+                for a, b in zip(self._previous_hist, hist, strict=True)
+            )
             cut = distance > _CUT_DISTANCE
             dt = max(time - self._previous_time, 1e-3)
             if not cut:
