@@ -16,8 +16,8 @@ FLOW_SCALE = 0.06
 MOUTH_OPEN_FULL = 0.12
 #: smile descriptor (mouth width over eye distance + corner lift) of a neutral face, and
 #: the change that moves valence by tanh(1).
-SMILE_NEUTRAL = 0.62
-SMILE_SCALE = 0.08
+SMILE_NEUTRAL = 0.66
+SMILE_SCALE = 0.15
 #: brow-to-lid distance (fraction of face height) of a neutral face and its scale.
 BROW_NEUTRAL = 0.085
 BROW_SCALE = 0.03
