@@ -187,17 +187,19 @@ def _head_map(grid: _CropGrid, p: FaceParams) -> tuple[np.ndarray, np.ndarray]:
 class PortraitAnimator:
     """Renders the astronaut with given :class:`FaceParams` into frames of any size."""
 
+    _BLUR_MARGIN = 8  # pixels around the head crop that a re-blur needs for exact edges
+
     def __init__(self) -> None:
         self._source = load_portrait()
         self._grid = _CropGrid()
+        self._blurred: dict[float, np.ndarray] = {}
 
-    def warped_source(self, p: FaceParams) -> np.ndarray:
-        """The 512x512 premultiplied RGBA photo with ``p``'s expression and head motion applied."""
+    def _warped_crop(self, p: FaceParams) -> np.ndarray | None:
+        """The head crop with ``p``'s expression and head motion applied, or ``None`` when at rest."""
         x0, y0, x1, y1 = _CROP
         if not (p.mouth_open or p.smile or p.brow or p.roll or p.yaw or p.pitch):
-            return self._source
-        out = self._source.copy()
-        crop = out[y0:y1, x0:x1]
+            return None
+        crop = self._source[y0:y1, x0:x1]
         if p.mouth_open or p.smile or p.brow:
             sx, sy, cavity = _expression_map(self._grid, p)
             crop = cv2.remap(crop, sx - x0, sy - y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -207,7 +209,36 @@ class PortraitAnimator:
             sx, sy = _head_map(self._grid, p)
             crop = cv2.remap(np.ascontiguousarray(crop), sx - x0, sy - y0, cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
+        return crop
+
+    def warped_source(self, p: FaceParams) -> np.ndarray:
+        """The 512x512 premultiplied RGBA photo with ``p``'s expression and head motion applied."""
+        crop = self._warped_crop(p)
+        if crop is None:
+            return self._source
+        x0, y0, x1, y1 = _CROP
+        out = self._source.copy()
         out[y0:y1, x0:x1] = crop
+        return out
+
+    def _blurred_source(self, p: FaceParams, sigma: float) -> np.ndarray:
+        """The posed photo low-passed with ``sigma``; only the head crop is re-blurred per frame."""
+        if sigma not in self._blurred:
+            if len(self._blurred) > 8:
+                self._blurred.clear()
+            self._blurred[sigma] = cv2.GaussianBlur(self._source, (0, 0), sigma)
+        base = self._blurred[sigma]
+        crop = self._warped_crop(p)
+        if crop is None:
+            return base
+        x0, y0, x1, y1 = _CROP
+        m = self._BLUR_MARGIN
+        px0, py0, px1, py1 = max(x0 - m, 0), max(y0 - m, 0), x1 + m, y1 + m
+        region = self._source[py0:py1, px0:px1].copy()
+        region[y0 - py0:y1 - py0, x0 - px0:x1 - px0] = crop
+        region = cv2.GaussianBlur(region, (0, 0), sigma)
+        out = base.copy()
+        out[y0:y1, x0:x1] = region[y0 - py0:y1 - py0, x0 - px0:x1 - px0]
         return out
 
     def transform(self, p: FaceParams, size: tuple[int, int], placement: Placement) -> np.ndarray:
@@ -221,12 +252,12 @@ class PortraitAnimator:
 
     def layer(self, p: FaceParams, size: tuple[int, int], placement: Placement) -> np.ndarray:
         """Premultiplied float32 RGBA layer ``(height, width, 4)`` holding the posed person."""
-        source = self.warped_source(p)
         matrix = self.transform(p, size, placement)
         scale = float(matrix[0, 0])
         if scale < 0.8:  # low-pass before shrinking so fine detail does not alias
-            sigma = round(0.45 / scale - 0.35, 2)
-            source = cv2.GaussianBlur(source, (0, 0), sigma)
+            source = self._blurred_source(p, round(0.45 / scale - 0.35, 1))
+        else:
+            source = self.warped_source(p)
         return cv2.warpAffine(source, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                               borderValue=(0, 0, 0, 0))
 
@@ -237,7 +268,7 @@ def composite(background: np.ndarray, layers: Sequence[np.ndarray]) -> np.ndarra
     for layer in layers:
         frame *= 1.0 - layer[..., 3:4]
         frame += layer[..., :3]
-    return np.clip(frame * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return cv2.convertScaleAbs(frame, alpha=255.0)
 
 
 def face_box(p: FaceParams, size: tuple[int, int], placement: Placement) -> tuple[float, float, float, float]:

@@ -21,6 +21,7 @@ from studio.demo.portrait import LICENCE
 from studio.demo.scenarios import Actor, Shot, render_shots
 from studio.demo.timeline import Move, Timeline
 from studio.demo.writer import write_mp4
+from studio.progress_bar import progress_and_cancel
 
 DURATION = 16.0
 FPS = 25.0
@@ -131,8 +132,6 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Render the demo; returns the exit code."""
     args = get_parser().parse_args(argv)
-    from studio.progress_bar import progress_and_cancel
-
     with progress_and_cancel("render demo") as (progress, cancel):
         video = render_demo(args.output, progress=progress, cancel=cancel)
     events = args.events or video.with_name("demo_events.json")

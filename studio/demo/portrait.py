@@ -62,7 +62,7 @@ ANCHORS = Anchors()
 def _require_skimage():
     try:
         from skimage import data
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise ImportError(
             "The demo and test clips are made from scikit-image's astronaut photo; "
             "install the dev extras (pip install -c constraints.txt -e '.[dev]') or scikit-image."

@@ -173,7 +173,7 @@ def face_timeline() -> Timeline:
     return Timeline((
         Move(1.0, 0.3, {"x": 0.12}, "sway right", "out"),
         Move(2.0, 0.2, {"mouth_open": 1.0}, "mouth open", "out"),
-        Move(2.8, 0.3, {"mouth_open": 0.0}, "mouth close", "smooth"),
+        Move(2.8, 0.2, {"mouth_open": 0.0}, "mouth close", "out"),
         Move(3.4, 0.3, {"pitch": 0.8, "roll": 6.0}, "nod", "out"),
         Move(4.2, 0.25, {"brow": 1.0}, "brow raise", "out"),
     ))
@@ -192,10 +192,10 @@ def face_clip(path: str | os.PathLike[str], *, size: Size = (320, 240), fps: flo
 
 def no_face_clip(path: str | os.PathLike[str], *, size: Size = (320, 240), fps: float = 25.0,
                  duration: float = 4.0, blob_start: float = 1.0) -> Clip:
-    """No person at all: a grainy backdrop, and from ``blob_start`` a soft disc drifting right."""
+    """No person at all: a grainy backdrop and a soft disc that starts drifting right at ``blob_start``."""
     times = _uniform_times(duration, fps)
     write_mp4(path, (_to_uint8(noise_scene(size, t, blob_start=blob_start)) for t in times), fps=fps)
-    event = Event(blob_start, duration, "disc enters", "motion", (), blob_start)
+    event = Event(blob_start, duration, "disc moves", "motion", (), blob_start)
     return Clip(Path(path), fps, duration, size, times, (event,), (), description="no face, a moving disc")
 
 
@@ -204,7 +204,7 @@ def two_faces_clip(path: str | os.PathLike[str], *, size: Size = (480, 270), fps
     """Two astronauts: the subject (face 36% of the frame height, left) opens her mouth at
     1.0 s; the smaller one (18%, right, behind) sways at 2.0 s and opens her mouth at 2.8 s."""
     subject = Timeline((Move(1.0, 0.2, {"mouth_open": 1.0}, "mouth open", "out"),
-                        Move(3.2, 0.3, {"mouth_open": 0.0}, "mouth close", "smooth")))
+                        Move(3.2, 0.2, {"mouth_open": 0.0}, "mouth close", "out")))
     other = Timeline((Move(2.0, 0.3, {"x": -0.06, "roll": -8.0}, "sway left", "out"),
                       Move(2.8, 0.2, {"mouth_open": 1.0}, "mouth open", "out")))
     actors = (Actor(other, Placement(0.18, (0.80, 0.40)), "small"),

@@ -72,9 +72,15 @@ def _check_frame(frame: np.ndarray, size: tuple[int, int] | None) -> tuple[int, 
     return size
 
 
+KEYFRAME_INTERVAL = 10.0
+"""Seconds between forced keyframes. Long, so that still stretches of a short clip stay
+free of the quality jump a keyframe brings; x264 still starts a keyframe at a hard cut."""
+
+
 def _x264_args(crf: int, preset: str, fps: float) -> list[str]:
+    # fixed thread count: x264's output then depends only on the input and these settings
     return ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-            "-g", str(max(1, round(2 * fps))), "-threads", "2", "-movflags", "+faststart"]
+            "-g", str(max(1, round(KEYFRAME_INTERVAL * fps))), "-threads", "2", "-movflags", "+faststart"]
 
 
 def write_mp4(
@@ -191,8 +197,8 @@ def write_vfr_mp4(
             if i >= len(stamps):
                 raise ValueError(f"more frames than the {len(stamps)} frame times given.")
             size = _check_frame(frame, size)
-            name = Path(folder) / f"f{i:06d}.png"
-            cv2.imwrite(str(name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            name = Path(folder) / f"f{i:06d}.bmp"
+            cv2.imwrite(str(name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
             lines += [f"file '{name.name}'", "option framerate 1000", f"duration {bounds[i] - stamps[i]:.3f}"]
             count += 1
         if count != len(stamps):
