@@ -101,11 +101,19 @@ def _in_torch_hub(name: str) -> ModelFiles | None:
     return ModelFiles(name, f"torch hub cache ({folder})", bag, tuple(paths))
 
 
+def hf_repo_id(name: str) -> str:
+    """The Hugging Face repository demucs 4.1 downloads ``name`` from (``htdemucs_ft`` -> ``HTDemucs-ft``)."""
+    if name == "htdemucs":
+        return f"{HF_NAMESPACE}/HTDemucs"
+    if name.startswith("htdemucs_"):
+        return f"{HF_NAMESPACE}/HTDemucs-{name[len('htdemucs_'):]}"
+    return f"{HF_NAMESPACE}/Demucs-{name}"
+
+
 def _in_hf_cache(name: str) -> ModelFiles | None:
-    from demucs.hf import hf_repo_name
     from huggingface_hub import try_to_load_from_cache
 
-    repo_id = f"{HF_NAMESPACE}/{hf_repo_name(name)}"
+    repo_id = hf_repo_id(name)
 
     def cached(filename: str) -> Path | None:
         hit = try_to_load_from_cache(repo_id, filename)

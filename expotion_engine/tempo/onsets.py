@@ -77,7 +77,7 @@ def envelopes(y: np.ndarray) -> Envelopes:
     bands = np.stack([rise[(freqs >= lo) & (freqs < hi)].mean(axis=0)
                       for lo, hi in zip(BAND_EDGES[:-1], BAND_EDGES[1:], strict=True)])
     fine = flux(compressed_mel(y, hop=FINE_HOP, n_fft=512, n_mels=64)).mean(axis=0)
-    chroma = librosa.feature.chroma_stft(y=y, sr=ANALYSIS_RATE, hop_length=HOP, n_fft=4096)
+    chroma = librosa.feature.chroma_stft(y=y, sr=ANALYSIS_RATE, hop_length=HOP, n_fft=4096, tuning=0.0)
     return Envelopes(coarse=rise.mean(axis=0), fine=fine, bands=bands, chroma=chroma)
 
 
