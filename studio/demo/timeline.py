@@ -58,8 +58,12 @@ class FaceParams:
 
 def _check_value(name: str, value: float) -> None:
     low, high = _LIMITS[name]
-    if not (isinstance(value, int | float) and math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"face parameter {name}={value!r} is outside {low}..{high}.")
+    try:
+        ok = math.isfinite(float(value)) and low <= float(value) <= high
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"face parameter {name}={value!r} is not a number within {low}..{high}.")
 
 
 def ease(kind: str, u: float) -> float:
@@ -102,7 +106,10 @@ class Move:
                 raise ValueError(f"unknown face parameter {key!r}; valid: {', '.join(PARAMS)}.")
             _check_value(key, value)
         ease(self.easing, 0.0)
-        object.__setattr__(self, "targets", dict(self.targets))
+        object.__setattr__(self, "targets", {k: float(v) for k, v in self.targets.items()})
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.duration, tuple(sorted(self.targets.items())), self.name, self.easing))
 
     @property
     def end(self) -> float:

@@ -46,6 +46,7 @@ def test_still_sections_are_the_gaps_between_moves() -> None:
     ("build", "message"),
     [
         (lambda: FaceParams(mouth_open=1.5), "mouth_open"),
+        (lambda: FaceParams(x="left"), "not a number"),
         (lambda: Move(0.0, 0.0, {"x": 0.1}), "duration"),
         (lambda: Move(0.0, 1.0, {"nose": 0.1}), "unknown face parameter"),
         (lambda: Move(0.0, 1.0, {"x": 0.1}, easing="bouncy"), "easing"),
@@ -55,3 +56,10 @@ def test_still_sections_are_the_gaps_between_moves() -> None:
 def test_bad_values_are_rejected(build, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_timelines_are_hashable_values() -> None:
+    a = Timeline((Move(1.0, 0.5, {"x": 0.1}, "sway"),))
+    b = Timeline((Move(1.0, 0.5, {"x": 0.1}, "sway"),))
+    assert a == b and hash(a) == hash(b)
+    assert a != Timeline((Move(1.0, 0.5, {"x": 0.2}, "sway"),))
