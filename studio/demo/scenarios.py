@@ -71,8 +71,10 @@ class Clip:
     """A generated clip and its ground truth.
 
     ``size`` is ``(width, height)`` as displayed (after rotation), ``stored_size`` as
-    encoded; ``rotation`` is what OpenCV reports as ``CAP_PROP_ORIENTATION_META``
-    (degrees clockwise to turn the stored picture upright). ``events`` are the subject's
+    encoded; ``fps`` is the nominal rate (frames per second of duration for a
+    variable-rate clip, whose true timestamps are ``frame_times``); ``rotation`` is what
+    OpenCV reports as ``CAP_PROP_ORIENTATION_META`` (degrees clockwise to turn the stored
+    picture upright). ``events`` are the subject's
     moves plus scene events (kind ``cut`` or ``gap``), in time order. ``faces[0]`` is
     the subject (the largest face); ``faces`` is empty for a clip without people.
     """
