@@ -16,6 +16,7 @@ from expotion_engine.types import GenerationRequest, Take
 #: engine id -> "module:factory"; the factory takes keyword options and returns an Engine.
 ENGINES: dict[str, str] = {
     "procedural": "expotion_engine.engines.procedural:ProceduralEngine",
+    "musicgen": "expotion_engine.engines.musicgen:MusicgenEngine",
 }
 
 
