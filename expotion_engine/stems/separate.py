@@ -146,6 +146,7 @@ def separate_demucs(
     check_cancel(cancel)
     chosen = pick_device(device)
     bag.to(chosen)
+    report(0.02, f"{files.name} loaded from {files.location}")
     model_rate, model_channels = int(bag.samplerate), int(bag.audio_channels)
     channels = mix.shape[0]
     resampled = torch.from_numpy(_resample(match_channels(mix, model_channels), sample_rate, model_rate))

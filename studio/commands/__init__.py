@@ -7,4 +7,8 @@ and the function it names.
 COMMANDS: tuple[str, ...] = (
     "analyze",
     "demo",
+    "stems",
+    "tempo",
+    "models",
+    "train",
 )
