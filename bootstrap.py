@@ -29,9 +29,9 @@ CONSTRAINTS = ROOT / "constraints.txt"
 STAMP = VENV / ".expotion-install"
 GUI_OPENCV = ("opencv-contrib-python", "opencv-python")
 HEADLESS_OPENCV = "opencv-contrib-python-headless>=4.10,<4.12"
-# Installed without their declared dependencies (which would pull TensorFlow, say);
+# Installed without their declared dependencies (basic-pitch's Linux default pulls TensorFlow);
 # what they need at run time is in pyproject.toml.
-NO_DEPS: tuple[str, ...] = ()
+NO_DEPS: tuple[str, ...] = ("basic-pitch==0.4.0",)
 # Debian packages: libpulse0 for QtMultimedia, libxcb-* and xvfb for the app on a virtual
 # screen, libgl1/libegl1 for Qt's offscreen platform, jackd2 for the MIDI clock test.
 APT_PACKAGES = (
