@@ -34,6 +34,7 @@ class ControlSettings:
     hit_threshold: float = 1.0
     hit_min_spacing: float = 0.4
     energy_smoothing: float = 0.25
+    onset_smoothing: float = 0.05
 
     def __post_init__(self) -> None:
         checks = {
@@ -43,6 +44,7 @@ class ControlSettings:
             "hit_threshold": (self.hit_threshold, 0.0, 1e6),
             "hit_min_spacing": (self.hit_min_spacing, 0.0, 60.0),
             "energy_smoothing": (self.energy_smoothing, 0.0, 10.0),
+            "onset_smoothing": (self.onset_smoothing, 0.0, 10.0),
         }
         for name, (value, low, high) in checks.items():
             if not (low <= value <= high) or (name == "rate" and value <= 0):
@@ -75,6 +77,7 @@ def build_control_track(
     n, channels = len(grid), {name: i for i, name in enumerate(ALL_CHANNELS)}
     values = np.zeros((n, len(ALL_CHANNELS)), np.float32)
     mask = np.zeros((n, len(ALL_CHANNELS)), bool)
+    onset_values = np.zeros((n, len(FACE_CHANNELS)), np.float32)
     face_motion = np.zeros(n, np.float32)
     head_turn = np.zeros(n, np.float32)
     for seg_start, seg_end in _segments(cut_times, duration):
@@ -95,6 +98,9 @@ def build_control_track(
             v, m = resample_channel(t, series[rows], valid[rows], g, max_gap=settings.max_gap, edge=edge)
             values[cols, channels[name]] = smooth(v, m, sigma_s=settings.smoothing, rate=rate)
             mask[cols, channels[name]] = m
+            if name in FACE_CHANNELS:
+                onset_sigma = min(settings.smoothing, settings.onset_smoothing)
+                onset_values[cols, FACE_CHANNELS.index(name)] = smooth(v, m, sigma_s=onset_sigma, rate=rate)
 
         for joint, speed_name in zip(BODY_JOINTS, BODY_SPEED_CHANNELS, strict=True):
             xy = values[cols][:, [channels[f"body_{joint}_x"], channels[f"body_{joint}_y"]]]
@@ -136,9 +142,10 @@ def build_control_track(
         "face_motion": (face_motion, face_valid),
         "head_turn": (head_turn, face_valid),
         "flow_energy": (values[:, channels["flow_energy"]], flow_valid),
-        "face_mouth_open": (values[:, channels["face_mouth_open"]], face_valid),
-        "face_smile": (values[:, channels["face_smile"]], face_valid),
-        "face_brow_raise": (values[:, channels["face_brow_raise"]], face_valid),
+        **{
+            name: (onset_values[:, FACE_CHANNELS.index(name)], face_valid)
+            for name in ("face_mouth_open", "face_smile", "face_brow_raise")
+        },
     }
     motion, expression = motion_novelty(signals, rate), expression_novelty(signals, rate)
     for cut in cut_times:

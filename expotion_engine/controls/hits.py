@@ -4,8 +4,10 @@ Two novelty curves, each a sum of channels divided by fixed scales:
 
 * motion: the rising edge (time derivative, positive part) of body, face, head-turn and
   optical-flow speed. It peaks where a movement starts, so a peak is the onset.
-* expression: the speed of change of mouth opening, smile and brows. It peaks in the
-  middle of a change; the onset is the peak's leading edge at half its height.
+* expression: the speed of change of mouth opening, smile and brows, measured on copies
+  smoothed only lightly (``onset_smoothing``), because the zero-phase smoothing of the
+  control channels spreads a change earlier than it starts. It peaks in the middle of a
+  change; the onset is the peak's leading edge at half its height.
 
 Peaks above the threshold become hits whose ``strength`` is the peak height; hits closer
 than ``min_spacing`` keep the stronger. Shot cuts are hits too: an editor scores to them.
@@ -30,9 +32,9 @@ MOTION_SCALES: Mapping[str, float] = {
 }
 #: per-second change of each expression value that counts as one unit of expression novelty.
 EXPRESSION_SCALES: Mapping[str, float] = {
-    "face_mouth_open": 0.2,
-    "face_smile": 0.4,
-    "face_brow_raise": 0.05,
+    "face_mouth_open": 0.4,
+    "face_smile": 0.8,
+    "face_brow_raise": 0.1,
 }
 
 Signals = Mapping[str, tuple[np.ndarray, np.ndarray]]

@@ -29,7 +29,7 @@ from expotion_engine.vision.pose import PoseAnalyzer
 log = logging.getLogger(__name__)
 
 #: bump when analysis output changes for the same input and settings (invalidates caches).
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 
 @dataclass(frozen=True)
