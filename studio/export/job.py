@@ -1,0 +1,169 @@
+"""What every exporter is given: the Take, where the music sits on the video, and the
+delivery settings; plus the one place that writes delivery files safely.
+
+Exporters never open files themselves: they ask :class:`DeliveryFolder` for a path
+inside the output folder (never outside it), write to the temporary name it hands
+out, and it renames into place. Without ``force`` an existing file is never replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from expotion_engine.errors import ExportError
+from expotion_engine.types import Marker, Take
+
+SAMPLE_RATES = (44100, 48000, 96000)
+BIT_DEPTHS = (16, 24, 32)
+VIDEO_AUDIO = ("aac", "pcm")
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """Delivery format choices: sample rate, bit depth (32 = float), the re-muxed video's audio
+    codec (``aac``, or ``pcm`` in a MOV/MKV), overwrite policy."""
+
+    sample_rate: int = 48000
+    bit_depth: int = 24
+    force: bool = False
+    video_audio: str = "aac"
+
+    def __post_init__(self) -> None:
+        if self.sample_rate not in SAMPLE_RATES:
+            raise ExportError(
+                f"Sample rate {self.sample_rate} Hz is not offered; choose one of "
+                f"{', '.join(str(r) for r in SAMPLE_RATES)}."
+            )
+        if self.bit_depth not in BIT_DEPTHS:
+            raise ExportError(
+                f"Bit depth {self.bit_depth} is not offered; choose one of {', '.join(map(str, BIT_DEPTHS))} "
+                "(32 is float)."
+            )
+        if self.video_audio not in VIDEO_AUDIO:
+            raise ExportError(
+                f"Video audio codec {self.video_audio!r} is not offered; choose one of {', '.join(VIDEO_AUDIO)}."
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class ExportJob:
+    """One delivery: a Take placed on a video.
+
+    Music time 0 is ``video_in`` seconds into the video file; the video's first frame
+    carries the timecode ``timecode_start`` (seconds, e.g. 3600.0 for 01:00:00:00) at
+    ``fps`` frames per second, so music time ``t`` is at timecode
+    ``timecode_start + video_in + t``. ``markers`` are the Take's markers plus the
+    session's user cues, in music time. ``take_name`` is how the session calls this take
+    (written into the BWF iXML); blank names it by its seed.
+    """
+
+    take: Take
+    title: str
+    video: Path | None = None
+    video_in: float = 0.0
+    timecode_start: float = 0.0
+    fps: float = 25.0
+    markers: tuple[Marker, ...] = ()
+    settings: ExportSettings = field(default_factory=ExportSettings)
+    take_name: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("video_in", "timecode_start"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ExportError(f"Export {name} must be a time >= 0 s, got {value!r}.")
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise ExportError(f"Export frame rate must be > 0 fps, got {self.fps!r}.")
+        if self.video is not None:
+            object.__setattr__(self, "video", Path(self.video))
+
+    @property
+    def take_label(self) -> str:
+        """``take_name``, or ``seed<N>`` when the take has no name."""
+        return self.take_name or f"seed{self.take.seed}"
+
+    @property
+    def start_seconds(self) -> float:
+        """Absolute timecode of music time 0, in seconds."""
+        return self.timecode_start + self.video_in
+
+    @property
+    def slug(self) -> str:
+        """``title`` made safe for file names (letters, digits, ``-``, ``_``)."""
+        return safe_name(self.title)
+
+    @property
+    def mix_file(self) -> str:
+        """Relative path of the mix BWF in the delivery folder (project files point here)."""
+        return f"{self.slug}_mix.wav"
+
+    def stem_file(self, stem: str) -> str:
+        """Relative path of one stem's BWF in the delivery folder."""
+        return f"{self.slug}_stems/{self.slug}_{safe_name(stem)}.wav"
+
+    def file(self, suffix: str) -> str:
+        """Relative path of a delivery file named after the title: ``<slug><suffix>`` (e.g. ``.mid``)."""
+        return f"{self.slug}{suffix}"
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of ``text`` (never empty)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
+    return cleaned or "untitled"
+
+
+class DeliveryFolder:
+    """Writes files under one output folder: inside it only, atomically, no silent overwrite."""
+
+    def __init__(self, root: str | os.PathLike[str], *, force: bool = False) -> None:
+        self.root = Path(root).resolve()
+        self.force = force
+        self.written: list[Path] = []
+
+    def path(self, relative: str | os.PathLike[str]) -> Path:
+        """The absolute path of ``relative`` inside the folder; refuses anything outside it."""
+        target = (self.root / relative).resolve()
+        if target != self.root and self.root not in target.parents:
+            raise ExportError(f"{relative}: refusing to write outside the output folder {self.root}.")
+        if target.exists() and not self.force:
+            raise ExportError(f"{target} already exists; use --force to overwrite it.")
+        return target
+
+    def check(self, relatives: list[str]) -> None:
+        """Fail before anything is written when any of ``relatives`` cannot be written."""
+        for relative in relatives:
+            self.path(relative)
+
+    @contextlib.contextmanager
+    def open_temp(self, relative: str | os.PathLike[str]) -> Iterator[Path]:
+        """Yield a temporary path beside the target; rename it into place when the block succeeds."""
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        try:
+            yield tmp_path
+            os.chmod(tmp_path, 0o644)
+            os.replace(tmp_path, target)
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
+        self.written.append(target)
+
+    def write_bytes(self, relative: str | os.PathLike[str], data: bytes) -> Path:
+        """Write ``data`` to ``relative`` atomically; returns the final path."""
+        with self.open_temp(relative) as tmp:
+            tmp.write_bytes(data)
+        return self.written[-1]
+
+    def write_text(self, relative: str | os.PathLike[str], text: str) -> Path:
+        """Write UTF-8 ``text`` to ``relative`` atomically; returns the final path."""
+        return self.write_bytes(relative, text.encode("utf-8"))

@@ -1,0 +1,176 @@
+"""The delivery formats by name, and :func:`export_delivery`, which writes a chosen set of them.
+
+Each format is ``"module:function"``, imported only when it runs; the function is
+``write(job, folder) -> list[Path]`` and may also take keyword-only ``progress`` and
+``cancel``. Every format names the files it will write up front (:data:`FILES`), so an
+export that would overwrite anything stops before it writes a byte. Audio goes first:
+project and editor files point at the audio files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from expotion_engine.errors import ExportError
+from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress, sub_progress
+from studio.export.job import DeliveryFolder, ExportJob
+
+log = logging.getLogger(__name__)
+
+#: format name -> exporter, in the order an export runs them
+FORMATS: dict[str, str] = {
+    "audio": "studio.export.bwf:write_audio",
+    "midi": "studio.export.midi:write_midi",
+    "markers": "studio.export.markers:write_markers",
+    "edl": "studio.export.editors:write_edl",
+    "fcp7": "studio.export.editors:write_fcp7",
+    "fcpxml": "studio.export.editors:write_fcpxml",
+    "otio": "studio.export.editors:write_otio",
+    "reaper": "studio.export.reaper:write_reaper",
+    "dawproject": "studio.export.dawproject:write_dawproject",
+    "video": "studio.export.video:write_video",
+}
+
+#: format name -> the relative paths it writes for a job (checked before anything is written);
+#: the editor timelines need the source video and write nothing without one
+FILES: dict[str, str | Callable[[ExportJob], list[str]]] = {
+    "audio": "studio.export.bwf:audio_files",
+    "midi": "studio.export.midi:midi_files",
+    "markers": lambda job: [job.file("_markers.csv"), job.file("_markers.txt")],
+    "edl": lambda job: [job.file(".edl")] if job.video else [],
+    "fcp7": lambda job: [job.file("_fcp7.xml")] if job.video else [],
+    "fcpxml": lambda job: [job.file(".fcpxml")] if job.video else [],
+    "otio": lambda job: [job.file(".otio")],
+    "reaper": lambda job: [job.file(".rpp")],
+    "dawproject": lambda job: [job.file(".dawproject")],
+    "video": "studio.export.video:video_files",
+}
+
+#: formats whose files refer to the audio files the ``audio`` format writes
+USES_AUDIO = ("edl", "fcp7", "fcpxml", "otio", "reaper", "dawproject")
+
+
+def _load(target: str) -> Callable:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def exporter(name: str) -> Callable[..., list[Path]]:
+    """The write function of format ``name``."""
+    return _load(FORMATS[_known([name])[0]])
+
+
+def planned_files(job: ExportJob, name: str) -> list[str]:
+    """Relative paths format ``name`` writes for ``job``."""
+    plan = FILES[_known([name])[0]]
+    return list((_load(plan) if isinstance(plan, str) else plan)(job))
+
+
+def _known(formats: Sequence[str]) -> list[str]:
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ExportError(
+            f"Unknown export format {', '.join(map(repr, unknown))}; valid formats are {', '.join(FORMATS)}."
+        )
+    return list(formats)
+
+
+def resolve_formats(job: ExportJob, formats: Sequence[str] | None) -> list[str]:
+    """The formats to run, in registry order; ``None`` means every format that applies to ``job``."""
+    if formats is None:
+        return [f for f in FORMATS if f != "video" or job.video is not None]
+    if isinstance(formats, str):
+        formats = [formats]
+    chosen = set(_known(formats))
+    if not chosen:
+        raise ExportError(f"No export format chosen; valid formats are {', '.join(FORMATS)}.")
+    return [f for f in FORMATS if f in chosen]
+
+
+def _output_folder(out_dir: str | os.PathLike[str]) -> Path:
+    folder = Path(out_dir).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(f"{folder}: the output folder is a file; choose a folder for the delivery.")
+    return folder
+
+
+def _create(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"{folder}: cannot create the output folder ({exc.strerror}).") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExportError(f"{folder}: the output folder is not writable.")
+
+
+def _check_plan(job: ExportJob, folder: DeliveryFolder, formats: list[str]) -> dict[str, list[str]]:
+    """Every planned file per format; fails when two clash or one cannot be written."""
+    plan = {name: planned_files(job, name) for name in formats}
+    seen: dict[str, str] = {}
+    for name, files in plan.items():
+        for relative in files:
+            target = str(folder.path(relative))
+            if target in seen:
+                raise ExportError(
+                    f"{relative}: formats {seen[target]!r} and {name!r} would both write this file "
+                    "(two stems with names that differ only in punctuation?)."
+                )
+            seen[target] = name
+    return plan
+
+
+def _accepts(function: Callable, parameter: str) -> bool:
+    return parameter in inspect.signature(function).parameters
+
+
+def export_delivery(
+    job: ExportJob,
+    out_dir: str | os.PathLike[str],
+    formats: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelEvent | None = None,
+) -> list[Path]:
+    """Write the chosen delivery ``formats`` (all when ``None``) for ``job`` into ``out_dir``.
+
+    Checks every format name, the folder and every planned file before writing; refuses
+    to overwrite unless ``job.settings.force``. Runs the formats in registry order with
+    ``progress`` and stops between them (and inside long ones) when ``cancel`` is set.
+    Each file is renamed into place only when complete, so a failure or cancel leaves the
+    files finished so far and no partial ones. Returns every file written.
+    """
+    report = progress or no_progress
+    names = resolve_formats(job, formats)
+    folder = DeliveryFolder(_output_folder(out_dir), force=job.settings.force)
+    plan = _check_plan(job, folder, names)
+    _create(folder.root)
+    if "audio" not in names and any(n in USES_AUDIO for n in names):
+        missing = [f for f in planned_files(job, "audio") if not (folder.root / f).exists()]
+        if missing:
+            log.warning("project files refer to audio not in %s (%s); add the 'audio' format", folder.root, missing[0])
+    written: list[Path] = []
+    for index, name in enumerate(names):
+        check_cancel(cancel)
+        write = exporter(name)
+        kwargs: dict[str, object] = {}
+        if _accepts(write, "progress"):
+            kwargs["progress"] = sub_progress(report, index / len(names), (index + 1) / len(names))
+        if _accepts(write, "cancel"):
+            kwargs["cancel"] = cancel
+        report(index / len(names), f"Exporting {name}")
+        try:
+            paths = [Path(p) for p in write(job, folder, **kwargs)]
+        except OSError as exc:
+            raise ExportError(f"Writing the {name} export into {folder.root} failed ({exc}).") from None
+        announced = {(folder.root / f).resolve() for f in plan[name]}
+        unplanned = [p for p in paths if p.resolve() not in announced]
+        if unplanned:
+            log.warning("%s export wrote files it did not announce: %s", name, ", ".join(map(str, unplanned)))
+        written += paths
+        log.info("%s: %d file(s)", name, len(paths))
+    report(1.0, "Export finished")
+    return written

@@ -1,0 +1,116 @@
+"""The one OpenTimelineIO timeline every editor format is written from.
+
+Record time: the timeline's ``global_start_time`` is ``job.start_seconds`` (the timecode
+of music time 0) at the exact SMPTE rate of ``job.fps`` (29.97 is 30000/1001), and it lasts
+as long as the music; every time is a whole frame, as editors place them. Tracks: one video
+track holding the scored range of the source video (its media starts at the video's
+first-frame timecode, so source time equals record timecode), then one audio track per
+stem and one for the mix, each a clip of the delivered BWF file (whose own timecode is
+``start_seconds``). Markers carry the cue's name, a colour by kind and, for sections, a
+duration; they go on the timeline's stack (``markers_on="timeline"``: sequence markers)
+or on the video clip in source time (``markers_on="clip"``: the only place the EDL and
+FCPXML adapters write them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import opentimelineio as otio
+
+from expotion_engine.errors import ExportError
+from expotion_engine.media.probe import probe_video
+from studio.export.cues import Cue, cues
+from studio.export.job import ExportJob
+
+RT = otio.opentime.RationalTime
+TR = otio.opentime.TimeRange
+MEDIA_METADATA = "expotion"
+TIMECODE_RATES = (23.976, 24.0, 25.0, 29.97, 30.0, 47.952, 48.0, 50.0, 59.94, 60.0)
+
+
+def timecode_rate(fps: float) -> float:
+    """The SMPTE rate ``fps`` stands for (29.97 -> 30000/1001); :class:`ExportError` when it has none."""
+    nearest = min(TIMECODE_RATES, key=lambda rate: abs(rate - fps))
+    if abs(nearest - fps) > 0.01:
+        raise ExportError(
+            f"Frame rate {fps:g} fps has no SMPTE timecode; set the session's timecode rate to one of "
+            f"{', '.join(f'{r:g}' for r in TIMECODE_RATES)}."
+        )
+    return RT.nearest_valid_timecode_rate(nearest)
+
+
+def audio_files(job: ExportJob) -> list[tuple[str, str]]:
+    """``(track name, relative BWF path)`` for every stem, then the mix."""
+    return [(stem.name, job.stem_file(stem.name)) for stem in job.take.stems] + [("Mix", job.mix_file)]
+
+
+def frames(seconds: float, rate: float) -> otio.opentime.RationalTime:
+    """``seconds`` as a whole number of frames at ``rate`` (editors place everything on frames)."""
+    return RT(round(seconds * rate), rate)
+
+
+def _marker(cue: Cue, offset: float, rate: float) -> otio.schema.Marker:
+    start = frames(offset + cue.start, rate)
+    marker = otio.schema.Marker(
+        name=cue.label,
+        marked_range=TR(start, frames(offset + cue.end, rate) - start),
+        color=cue.color_name,
+        metadata={
+            MEDIA_METADATA: {
+                "kind": cue.marker.kind, "seconds": cue.start, "strength": cue.marker.strength, "rgb": cue.hex,
+            }
+        },
+    )
+    marker.comment = cue.marker.kind
+    return marker
+
+
+def build_timeline(
+    job: ExportJob,
+    *,
+    audio_url: Callable[[str], str] | None,
+    markers_on: Literal["timeline", "clip"] = "timeline",
+    rate: float | None = None,
+) -> otio.schema.Timeline:
+    """The job as a Timeline; ``audio_url`` maps a delivery-relative path to a media URL (None: no audio tracks).
+
+    ``rate`` defaults to the exact timecode rate of ``job.fps`` (:func:`timecode_rate`).
+    """
+    rate = timecode_rate(job.fps) if rate is None else rate
+    length = RT(max(round(job.take.duration * rate), 1), rate)
+    start = frames(job.start_seconds, rate)
+    timeline = otio.schema.Timeline(name=job.title, global_start_time=start)
+    timeline.metadata[MEDIA_METADATA] = {"engine": job.take.engine, "seed": job.take.seed}
+    items = cues(job)
+
+    video_clip = None
+    if job.video is not None:
+        video = Path(job.video).resolve()
+        info = probe_video(video)
+        media = otio.schema.ExternalReference(
+            target_url=video.as_uri(),
+            available_range=TR(frames(job.timecode_start, rate), frames(info.duration, rate)),
+        )
+        media.name = video.name
+        video_clip = otio.schema.Clip(name=video.stem, media_reference=media, source_range=TR(start, length))
+        track = otio.schema.Track(name="Video 1", kind=otio.schema.TrackKind.Video)
+        track.append(video_clip)
+        timeline.tracks.append(track)
+
+    if audio_url is not None:
+        for index, (name, relative) in enumerate(audio_files(job), start=1):
+            media = otio.schema.ExternalReference(target_url=audio_url(relative), available_range=TR(start, length))
+            media.name = Path(relative).name
+            clip = otio.schema.Clip(name=name, media_reference=media, source_range=TR(start, length))
+            track = otio.schema.Track(name=f"A{index} {name}", kind=otio.schema.TrackKind.Audio)
+            track.append(clip)
+            timeline.tracks.append(track)
+
+    if markers_on == "clip" and video_clip is not None:
+        video_clip.markers.extend(_marker(cue, job.start_seconds, rate) for cue in items)
+    else:
+        timeline.tracks.markers.extend(_marker(cue, 0.0, rate) for cue in items)
+    return timeline

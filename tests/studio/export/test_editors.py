@@ -1,0 +1,181 @@
+"""Editor interchange files read back with OpenTimelineIO and its adapters (an independent reader)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+
+from studio.export.cues import KIND_COLOR_NAME
+from studio.export.editors import write_edl, write_fcp7, write_fcpxml, write_otio
+from studio.export.job import DeliveryFolder, ExportJob
+
+FRAME = 1 / 25
+
+
+def _read(path: Path, **kw) -> otio.schema.Timeline:
+    result = otio.adapters.read_from_file(str(path), **kw)
+    assert isinstance(result, otio.schema.Timeline)
+    return result
+
+
+def _seconds(time: otio.opentime.RationalTime) -> float:
+    return time.to_seconds()
+
+
+def _assert_markers(job: ExportJob, markers, offset: float, *, case_sensitive: bool = True) -> None:
+    """Marker names and times (within a frame) match the job's markers, in order."""
+    expected = sorted(job.markers, key=lambda m: m.time)
+    assert len(markers) == len(expected)
+    for marker, want in zip(sorted(markers, key=lambda m: m.marked_range.start_time), expected, strict=True):
+        name = marker.name if case_sensitive else marker.name.lower()
+        assert name == (want.name if case_sensitive else want.name.lower())
+        assert abs(_seconds(marker.marked_range.start_time) - offset - want.time) <= FRAME / 2 + 1e-9
+
+
+def _video_clip(timeline: otio.schema.Timeline) -> otio.schema.Clip:
+    (track,) = timeline.video_tracks()
+    (clip,) = track.find_clips()
+    return clip
+
+
+def _assert_video(job: ExportJob, clip: otio.schema.Clip) -> None:
+    """The video clip starts at the top of the record and plays the scored range at its source timecode."""
+    assert clip.media_reference.target_url == Path(job.video).resolve().as_uri()
+    assert clip.range_in_parent().start_time.value == 0
+    assert abs(_seconds(clip.source_range.start_time) - job.start_seconds) <= FRAME / 2
+    assert abs(_seconds(clip.source_range.duration) - job.take.duration) <= FRAME / 2
+
+
+def _assert_audio(job: ExportJob, timeline: otio.schema.Timeline, url) -> None:
+    """One audio track per stem plus the mix, each a full-length clip of the delivered BWF at the start."""
+    expected = [job.stem_file(s.name) for s in job.take.stems] + [job.mix_file]
+    clips = [track.find_clips()[0] for track in timeline.audio_tracks()]
+    assert [c.media_reference.target_url for c in clips] == [url(p) for p in expected]
+    for clip in clips:
+        assert clip.range_in_parent().start_time.value == 0
+        assert abs(_seconds(clip.source_range.start_time) - job.start_seconds) <= FRAME / 2
+        assert abs(_seconds(clip.duration()) - job.take.duration) <= FRAME / 2
+
+
+def test_edl_has_the_video_event_and_a_locator_per_marker(job: ExportJob, tmp_path: Path) -> None:
+    (path,) = write_edl(job, DeliveryFolder(tmp_path))
+    assert path.name == "My_Clip.edl"
+    timeline = _read(path, rate=job.fps)
+    assert len(timeline.tracks) == 1
+    clip = _video_clip(timeline)
+    _assert_video(job, clip)
+    assert "01:00:02:00 01:00:05:00" in path.read_text()  # record in/out: music time 0 at 01:00:02:00
+    assert path.read_text().splitlines()[1] == "FCM: NON-DROP FRAME"
+    _assert_markers(job, clip.markers, job.start_seconds, case_sensitive=False)
+    by_name = {m.name.lower(): m for m in clip.markers}
+    for want in job.markers:
+        assert by_name[want.name.lower()].color == KIND_COLOR_NAME[want.kind]
+
+
+def test_fcp7_xml_has_video_stems_mix_and_sequence_markers(job: ExportJob, tmp_path: Path) -> None:
+    folder = DeliveryFolder(tmp_path)
+    (path,) = write_fcp7(job, folder)
+    timeline = _read(path)
+    assert abs(_seconds(timeline.global_start_time) - job.start_seconds) <= FRAME / 2
+    assert len(timeline.video_tracks()) == 1
+    assert len(timeline.audio_tracks()) == len(job.take.stems) + 1
+    _assert_video(job, _video_clip(timeline))
+    _assert_audio(job, timeline, lambda rel: (folder.root / rel).as_uri())
+    _assert_markers(job, list(timeline.tracks.markers), 0.0)
+    verse = next(m for m in timeline.tracks.markers if m.name == "Verse")
+    assert abs(_seconds(verse.marked_range.duration) - (job.take.duration - 1.0 - 2 * 60 / 90)) <= FRAME
+
+
+def test_fcpxml_has_connected_audio_and_clip_markers(job: ExportJob, tmp_path: Path) -> None:
+    folder = DeliveryFolder(tmp_path)
+    (path,) = write_fcpxml(job, folder)
+    timeline = _read(path)
+    assert len(timeline.video_tracks()) == 1
+    assert len(timeline.audio_tracks()) == len(job.take.stems) + 1
+    clip = _video_clip(timeline)
+    _assert_video(job, clip)
+    _assert_audio(job, timeline, lambda rel: (folder.root / rel).as_uri())
+    _assert_markers(job, list(clip.markers), job.start_seconds)
+
+
+def test_otio_round_trips_with_relative_media_and_coloured_markers(job: ExportJob, tmp_path: Path) -> None:
+    (path,) = write_otio(job, DeliveryFolder(tmp_path))
+    timeline = _read(path)
+    assert timeline.name == "My Clip"
+    assert timeline.global_start_time == otio.opentime.RationalTime(90050, 25)
+    _assert_video(job, _video_clip(timeline))
+    _assert_audio(job, timeline, lambda rel: rel)
+    markers = list(timeline.tracks.markers)
+    _assert_markers(job, markers, 0.0)
+    for marker in markers:
+        kind = marker.metadata["expotion"]["kind"]
+        assert marker.color == KIND_COLOR_NAME[kind]
+        assert (marker.marked_range.duration.value > 0) == (kind == "section")
+
+
+def test_editor_formats_need_a_video_but_otio_does_not(job: ExportJob, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    audio_only = replace(job, video=None)
+    folder = DeliveryFolder(tmp_path)
+    assert write_edl(audio_only, folder) == write_fcp7(audio_only, folder) == write_fcpxml(audio_only, folder) == []
+    (path,) = write_otio(audio_only, folder)
+    timeline = _read(path)
+    assert not timeline.video_tracks() and len(timeline.audio_tracks()) == len(job.take.stems) + 1
+
+
+@pytest.mark.parametrize("writer", [write_edl, write_fcp7, write_fcpxml, write_otio])
+def test_existing_files_are_not_overwritten_without_force(job: ExportJob, tmp_path: Path, writer) -> None:
+    from expotion_engine.errors import ExportError
+
+    (path,) = writer(job, DeliveryFolder(tmp_path))
+    before = path.read_bytes()
+    with pytest.raises(ExportError, match="already exists"):
+        writer(job, DeliveryFolder(tmp_path))
+    assert path.read_bytes() == before
+    assert writer(job, DeliveryFolder(tmp_path, force=True)) == [path]
+
+
+@pytest.mark.parametrize("name", ["markers", "edl", "fcp7", "fcpxml", "otio", "reaper", "dawproject"])
+def test_written_files_are_the_ones_the_registry_plans(job: ExportJob, tmp_path: Path, name: str) -> None:
+    from studio.export.registry import exporter, planned_files
+
+    written = exporter(name)(job, DeliveryFolder(tmp_path))
+    assert sorted(p.relative_to(tmp_path.resolve()).as_posix() for p in written) == sorted(planned_files(job, name))
+
+
+@pytest.mark.parametrize("fps", [29.97, 23.976, 59.94])
+def test_ntsc_rates_use_exact_timecode_rates(job: ExportJob, tmp_path: Path, fps: float) -> None:
+    from dataclasses import replace
+
+    from studio.export.timeline import timecode_rate
+
+    ntsc = replace(job, fps=fps)
+    rate = timecode_rate(fps)
+    assert rate == pytest.approx(fps * 1.001 * 1000 / 1001, rel=1e-3) and rate != fps
+    folder = DeliveryFolder(tmp_path)
+    (edl,) = write_edl(ntsc, folder)
+    text = edl.read_text()
+    assert "FCM: DROP FRAME" in text if fps != 23.976 else "FCM: NON-DROP FRAME" in text
+    timeline = _read(edl, rate=rate)
+    _assert_video(ntsc, _video_clip(timeline))
+    # the adapter's reader skips drop-frame locators (it only matches "hh:mm:ss:ff"), so read them here
+    locators = [line.split()[2] for line in text.splitlines() if line.startswith("* LOC:")]
+    expected = sorted(job.markers, key=lambda m: m.time)
+    assert len(locators) == len(expected)
+    for tc, want in zip(locators, expected, strict=True):
+        seconds = otio.opentime.from_timecode(tc, rate).to_seconds()
+        assert abs(seconds - job.start_seconds - want.time) <= 1 / rate
+    (fcpxml,) = write_fcpxml(ntsc, folder)
+    assert len(_read(fcpxml).audio_tracks()) == len(job.take.stems) + 1
+
+
+def test_a_rate_without_timecode_is_refused_clearly(job: ExportJob, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from expotion_engine.errors import ExportError
+
+    with pytest.raises(ExportError, match="15 fps has no SMPTE timecode"):
+        write_otio(replace(job, fps=15.0), DeliveryFolder(tmp_path))

@@ -1,0 +1,143 @@
+"""Standard MIDI File delivery, read back with miditoolkit and with mido.
+
+Times in the file are converted to seconds by each reader from the file's own tempo
+events, never through our TempoMap, so a wrong tick or tempo shows up as a wrong time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import miditoolkit
+import mido
+import pytest
+
+from expotion_engine.types import Marker
+from studio.export.job import DeliveryFolder, ExportJob
+from studio.export.midi import smpte_offset, write_midi
+
+MS = 1e-3
+
+
+@pytest.fixture
+def midi_path(job: ExportJob, tmp_path: Path) -> Path:
+    (path,) = write_midi(job, DeliveryFolder(tmp_path))
+    return path
+
+
+def mido_events(path: Path) -> list[tuple[float, mido.Message]]:
+    """Every message with its absolute time in seconds, as mido's own playback clock computes it."""
+    now, out = 0.0, []
+    for message in mido.MidiFile(path):
+        now += message.time
+        out.append((now, message))
+    return out
+
+
+def test_file_layout(job, midi_path):
+    assert midi_path.name == "My_Clip.mid"
+    midi = mido.MidiFile(midi_path)
+    assert (midi.type, midi.ticks_per_beat) == (1, 480)
+    names = [next(m.name for m in track if m.type == "track_name") for track in midi.tracks]
+    assert names == ["My Clip", "drums", "bass", "harmony", "melody"]
+    assert not any(m.type in ("note_on", "note_off") for m in midi.tracks[0])
+    assert abs(midi.length - job.take.duration) < MS
+
+
+def test_tempo_at_every_change(job, midi_path):
+    midi = miditoolkit.MidiFile(str(midi_path))
+    seconds = midi.get_tick_to_time_mapping()
+    changes = [(seconds[c.time], c.tempo) for c in midi.tempo_changes]
+    expected = [(c.time, c.bpm) for c in job.take.tempo_map.tempos]
+    assert len(changes) == len(expected) == 2
+    for (time, bpm), (want_time, want_bpm) in zip(changes, expected, strict=True):
+        assert abs(time - want_time) < MS
+        assert bpm == pytest.approx(want_bpm, abs=1e-3)
+    tempos = [(t, m.tempo) for t, m in mido_events(midi_path) if m.type == "set_tempo"]
+    assert [round(mido.tempo2bpm(tempo), 3) for _, tempo in tempos] == [120.0, 90.0]
+    assert abs(tempos[1][0] - 1.0) < MS
+
+
+def test_time_signatures(job, midi_path):
+    midi = miditoolkit.MidiFile(str(midi_path))
+    seconds = midi.get_tick_to_time_mapping()
+    found = [(seconds[ts.time], ts.numerator, ts.denominator) for ts in midi.time_signature_changes]
+    assert [(n, d) for _, n, d in found] == [(4, 4), (3, 4)]
+    assert abs(found[1][0] - job.take.tempo_map.meters[1].time) < MS
+    assert midi.time_signature_changes[1].time == 4 * 480  # bar 2 of 4/4
+
+
+def test_markers_and_cue_points_within_a_millisecond(job, midi_path):
+    sections = [m for m in job.markers if m.kind != "hit"]
+    hits = [m for m in job.markers if m.kind == "hit"]
+    midi = miditoolkit.MidiFile(str(midi_path))
+    seconds = midi.get_tick_to_time_mapping()
+    assert [m.text for m in midi.markers] == [m.name for m in sections]
+    for found, want in zip(midi.markers, sections, strict=True):
+        assert abs(seconds[found.time] - want.time) < MS
+    events = mido_events(midi_path)
+    markers = [(t, m.text) for t, m in events if m.type == "marker"]
+    cues = [(t, m.text) for t, m in events if m.type == "cue_marker"]
+    assert [name for _, name in markers] == [m.name for m in sections]
+    assert [name for _, name in cues] == [m.name for m in hits]
+    for (time, _), want in zip(markers + cues, sections + hits, strict=True):
+        assert abs(time - want.time) < MS
+    assert {"section", "user", "cue"} <= {m.kind for m in sections}
+
+
+def test_smpte_offset_places_music_time_zero_at_the_video_timecode(midi_path):
+    (offset,) = [m for m in mido.MidiFile(midi_path).tracks[0] if m.type == "smpte_offset"]
+    assert (offset.frame_rate, offset.hours, offset.minutes, offset.seconds, offset.frames, offset.sub_frames) == (
+        25, 1, 0, 2, 0, 0)
+    assert offset.time == 0
+
+
+@pytest.mark.parametrize(("seconds", "fps", "fields"), [
+    (3602.0, 24.0, (24, 1, 0, 2, 0, 0)),
+    (3600.53, 25.0, (25, 1, 0, 0, 13, 25)),
+    (60.06, 30.0, (30, 0, 1, 0, 1, 80)),
+    (60.06, 29.97, (29.97, 0, 1, 0, 2, 0)),  # 00:01:00;00 and ;01 are dropped
+    (17982 * 1001 / 30000, 29.97, (29.97, 0, 10, 0, 0, 0)),  # every tenth minute keeps its frames
+    (86400.0 + 61.0, 25.0, (25, 0, 1, 1, 0, 0)),
+])
+def test_smpte_offset_fields(seconds, fps, fields):
+    offset = smpte_offset(seconds, fps)
+    assert (offset.frame_rate, offset.hours, offset.minutes, offset.seconds, offset.frames, offset.sub_frames) == fields
+
+
+def test_29_97_job_writes_a_drop_frame_offset(job, tmp_path):
+    (path,) = write_midi(replace(job, fps=30000 / 1001, timecode_start=58.06, video_in=2.0), DeliveryFolder(tmp_path))
+    (offset,) = [m for m in mido.MidiFile(path).tracks[0] if m.type == "smpte_offset"]
+    assert (offset.frame_rate, offset.minutes, offset.seconds, offset.frames) == (29.97, 1, 0, 2)
+
+
+def test_notes_on_one_track_per_stem(job, midi_path):
+    midi = miditoolkit.MidiFile(str(midi_path))
+    seconds = midi.get_tick_to_time_mapping()
+    assert [i.name for i in midi.instruments] == [s.name for s in job.take.stems]
+    for instrument, stem in zip(midi.instruments, job.take.stems, strict=True):
+        assert instrument.is_drum == (stem.name == "drums")
+        assert instrument.program == stem.notes[0].program
+        found = sorted((n.pitch, seconds[n.start], seconds[n.end], n.velocity) for n in instrument.notes)
+        want = sorted((n.pitch, n.start, n.end, n.velocity) for n in stem.notes)
+        assert len(found) == len(want)
+        for (pitch, start, end, velocity), (w_pitch, w_start, w_end, w_velocity) in zip(found, want, strict=True):
+            assert (pitch, velocity) == (w_pitch, w_velocity)
+            assert abs(start - w_start) < MS and abs(end - w_end) < MS
+    channels = {track.name: {m.channel for m in track if m.type == "note_on"}
+                for track in mido.MidiFile(midi_path).tracks[1:]}
+    assert channels == {"drums": {9}, "bass": {1}, "harmony": {2}, "melody": {3}}
+
+
+def test_take_without_notes_writes_only_the_conductor_track(job, tmp_path):
+    silent = replace(job.take, stems=tuple(replace(s, notes=()) for s in job.take.stems))
+    (path,) = write_midi(replace(job, take=silent), DeliveryFolder(tmp_path))
+    assert len(mido.MidiFile(path).tracks) == 1
+
+
+def test_markers_outside_the_music_are_left_out(job, tmp_path):
+    outside = (Marker(-0.5, "pre-roll", "user"), Marker(job.take.duration + 1.0, "after", "section"))
+    (path,) = write_midi(replace(job, markers=job.markers + outside), DeliveryFolder(tmp_path))
+    texts = [m.text for m in mido.MidiFile(path).tracks[0] if m.type in ("marker", "cue_marker")]
+    assert texts == [m.name for m in job.markers]

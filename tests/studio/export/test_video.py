@@ -1,0 +1,130 @@
+"""The re-muxed video, probed and decoded with PyAV (FFmpeg's libraries, not the binary that wrote it)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from expotion_engine.errors import Cancelled, ExportError
+from studio.demo.writer import run_ffmpeg
+from studio.export.job import DeliveryFolder, ExportJob, ExportSettings
+from studio.export.video import write_video
+
+
+def probe(path: Path) -> dict[str, object]:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        found = {
+            "duration": container.duration / av.time_base,
+            "video_codec": video.codec_context.name,
+            "size": (video.codec_context.width, video.codec_context.height),
+            "frames": [frame.time for frame in container.decode(video)],
+            "audio_streams": len(container.streams.audio),
+        }
+        if container.streams.audio:
+            audio = container.streams.audio[0].codec_context
+            found.update(audio_codec=audio.name, rate=audio.sample_rate, channels=audio.channels)
+        return found
+
+
+def decoded_audio(path: Path) -> np.ndarray:
+    """``(channels, samples)`` float64, whether the decoder gives planar or interleaved frames."""
+    with av.open(str(path)) as container:
+        channels = container.streams.audio[0].codec_context.channels
+        chunks = [
+            frame.to_ndarray() if frame.format.is_planar else frame.to_ndarray().reshape(-1, channels).T
+            for frame in container.decode(audio=0)
+        ]
+    audio = np.concatenate(chunks, axis=1).astype(np.float64)
+    return audio / 2**31 if np.issubdtype(chunks[0].dtype, np.integer) else audio
+
+
+def frame_at(path: Path, index: int) -> np.ndarray:
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i == index:
+                return frame.to_ndarray(format="rgb24")
+    raise IndexError(index)
+
+
+def video_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(video=0) if p.size]
+
+
+def export(job: ExportJob, folder: Path, **kwargs: object) -> Path:
+    (path,) = write_video(job, DeliveryFolder(folder), **kwargs)
+    return path
+
+
+def test_aac_mux_keeps_the_picture_and_the_range(job, tmp_path):
+    path = export(job, tmp_path)
+    assert path.name == "My_Clip_scored.mp4"
+    found, source = probe(path), probe(job.video)
+    assert abs(found["duration"] - job.take.duration) <= 1 / job.fps
+    assert (found["video_codec"], found["size"]) == (source["video_codec"], source["size"])
+    assert (found["audio_codec"], found["rate"], found["channels"], found["audio_streams"]) == ("aac", 48000, 2, 1)
+    assert len(found["frames"]) == round(job.take.duration * job.fps)
+    assert abs(found["frames"][0]) < 1e-6
+    np.testing.assert_array_equal(frame_at(path, 0), frame_at(job.video, round(job.video_in * job.fps)))
+    copied = set(video_packets(job.video))
+    assert all(packet in copied for packet in video_packets(path))  # stream copy: no re-encoded packet
+    audio = decoded_audio(path)[:, : job.take.n_samples]
+    mix = job.take.mix[:, : audio.shape[1]].astype(np.float64)
+    correlation = np.sum(audio * mix) / np.sqrt(np.sum(audio**2) * np.sum(mix**2))
+    assert correlation > 0.95
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_pcm_mux_goes_into_a_mov_with_the_exact_mix(job, tmp_path, rate):
+    pcm = replace(job, settings=ExportSettings(video_audio="pcm", bit_depth=24, sample_rate=rate))
+    path = export(pcm, tmp_path)
+    assert path.name == "My_Clip_scored.mov"
+    found = probe(path)
+    assert (found["audio_codec"], found["rate"], found["channels"]) == ("pcm_s24le", rate, 2)
+    assert abs(found["duration"] - job.take.duration) <= 1 / job.fps
+    audio = decoded_audio(path)
+    assert audio.shape == (2, round(job.take.n_samples * rate / 48000))
+    if rate == 48000:
+        np.testing.assert_allclose(audio, job.take.mix, rtol=0, atol=1 / 2**23)
+
+
+def test_other_containers_become_a_mov_that_starts_at_the_in_point(job, tmp_path):
+    mkv = tmp_path / "source.mkv"
+    run_ffmpeg(["-i", str(job.video), "-c", "copy", str(mkv)])
+    path = export(replace(job, video=mkv), tmp_path / "out")
+    assert path.name == "My_Clip_scored.mov"
+    found = probe(path)
+    assert len(found["frames"]) == round(job.take.duration * job.fps) and abs(found["frames"][0]) < 1e-6
+    np.testing.assert_array_equal(frame_at(path, 0), frame_at(job.video, round(job.video_in * job.fps)))
+    assert abs(found["duration"] - job.take.duration) <= 1 / job.fps
+
+
+def test_progress_rises_to_one(job, tmp_path):
+    reports: list[float] = []
+    export(job, tmp_path, progress=lambda fraction, message: reports.append(fraction))
+    assert reports[0] == 0.0 and reports[-1] == 1.0
+    assert reports == sorted(reports)
+
+
+def test_cancel_kills_ffmpeg_and_leaves_no_file(job, tmp_path):
+    cancel = threading.Event()
+    with pytest.raises(Cancelled):
+        export(job, tmp_path, progress=lambda fraction, message: cancel.set(), cancel=cancel)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_video_is_a_clear_error(job, tmp_path):
+    with pytest.raises(ExportError, match="no video"):
+        export(replace(job, video=None), tmp_path)
+
+
+def test_score_longer_than_the_video_is_refused(job, tmp_path):
+    with pytest.raises(ExportError, match="video is 5.000 s long"):
+        export(replace(job, video_in=4.0), tmp_path)
+    assert list(tmp_path.iterdir()) == []
