@@ -11,4 +11,5 @@ COMMANDS: tuple[str, ...] = (
     "tempo",
     "models",
     "train",
+    "clock",
 )
