@@ -1,0 +1,241 @@
+"""ControlTrack + prompt + preset + seed -> Score: the whole composition, no audio.
+
+Order of decisions: prompt and preset settle style, parts and tempo bounds; the motion
+gives the tempo, the hits bend the map and the range end fixes the final cadence; the
+valence picks the mode, the energy the sections, tension and, note by note, density,
+velocity and register.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from expotion_engine.engines.procedural.harmony import (
+    COMFORTABLE_TONICS,
+    NOTE_NAMES,
+    mode_for_valence,
+    parse_tonic,
+    progression,
+    scale_pcs,
+)
+from expotion_engine.engines.procedural.parts.bass import bass_notes
+from expotion_engine.engines.procedural.parts.chords import chord_notes
+from expotion_engine.engines.procedural.parts.context import Context
+from expotion_engine.engines.procedural.parts.drums import drum_notes
+from expotion_engine.engines.procedural.parts.melody import melody_notes
+from expotion_engine.engines.procedural.prompt import PromptSettings, parse_prompt
+from expotion_engine.engines.procedural.score import Automation, Part, Score
+from expotion_engine.engines.procedural.sections import find_sections
+from expotion_engine.engines.procedural.settings import PART_NAMES, STYLES, validate_preset
+from expotion_engine.engines.procedural.tempo import Hit, estimate_tempo, fit_tempo_map
+from expotion_engine.errors import EngineError
+from expotion_engine.types import ControlTrack, GenerationRequest, Marker
+
+MIN_DURATION_S = 2.0
+TEMPO_CONFIDENCE = 0.25
+HIT_MERGE_S = 0.15
+AUTOMATION_RATE = 10.0
+
+
+def energy_curve(controls: ControlTrack, bias: float = 0.0, smooth_s: float = 0.4) -> np.ndarray:
+    """Energy 0..1 per control frame, smoothed; unknown frames take the mean of the known ones."""
+    n = controls.n_frames
+    if controls.has("energy") and controls.valid("energy").any():
+        values = controls.channel("energy").astype(np.float64)
+        valid = controls.valid("energy")
+        values = np.where(valid, values, float(values[valid].mean()))
+    else:
+        values = np.full(n, 0.5)
+    size = max(int(round(smooth_s * controls.rate)), 1)
+    return np.clip(uniform_filter1d(values, size, mode="nearest") + bias, 0.0, 1.0)
+
+
+def mean_valence(controls: ControlTrack) -> float:
+    """Mean valence over the frames where it is known (0 when it never is)."""
+    if not controls.has("valence") or not controls.valid("valence").any():
+        return 0.0
+    return float(controls.channel("valence")[controls.valid("valence")].mean())
+
+
+def collect_hits(request: GenerationRequest, min_strength: float) -> list[Hit]:
+    """Detected hits (strength scaled so the strongest is 1) plus every user cue, in the range, duplicates merged.
+
+    Hits whose scaled strength is below ``min_strength`` are left out.
+    """
+    duration = request.duration
+    detected = [m for m in request.controls.markers if m.kind == "hit"]
+    top = max((m.strength for m in detected), default=1.0)
+    scale = 1.0 / top if top > 1.0 else 1.0
+    raw = [Hit(m.time, float(m.strength) * scale, m.name or "hit", float(m.strength)) for m in detected
+           if m.strength * scale >= min_strength]
+    raw += [Hit(m.time, min(max(float(m.strength), 0.8), 1.0), m.name or "cue", float(m.strength), m.kind)
+            for m in request.cues]
+    raw = sorted((h for h in raw if 0.05 <= h.time < duration - 0.5), key=lambda h: h.time)
+    merged: list[Hit] = []
+    for hit in raw:
+        if merged and hit.time - merged[-1].time < HIT_MERGE_S:
+            if hit.strength > merged[-1].strength:
+                merged[-1] = hit
+            continue
+        merged.append(hit)
+    return merged
+
+
+def choose_tempo(request: GenerationRequest, preset: Mapping[str, Any], words: PromptSettings,
+                 energy: np.ndarray) -> tuple[float, str, float]:
+    """(bpm, where it came from, motion confidence): --bpm, prompt "N bpm", preset bpm, else the motion."""
+    tempo = preset["tempo"]
+    if request.bpm is not None:
+        if not 30 <= request.bpm <= 300:
+            raise EngineError(f"BPM {request.bpm:g} is outside 30..300.")
+        return float(request.bpm), "request", 1.0
+    if words.bpm is not None:
+        return words.bpm, "prompt", 1.0
+    if "bpm" in tempo:
+        return float(tempo["bpm"]), "preset", 1.0
+    estimate = estimate_tempo(request.controls, tempo["min"], tempo["max"])
+    if estimate.confidence >= TEMPO_CONFIDENCE:
+        bpm, source = estimate.bpm, "motion"
+    else:
+        bpm = tempo["min"] + (tempo["max"] - tempo["min"]) * (0.2 + 0.6 * float(np.mean(energy)))
+        source = "energy"
+    bpm = min(max(bpm * words.tempo_factor, 40.0), 220.0)
+    return float(round(bpm)), source + ("+prompt" if words.tempo_factor != 1.0 else ""), estimate.confidence
+
+
+def _bar_means(values: np.ndarray, rate: float, bar_times: np.ndarray) -> np.ndarray:
+    out = []
+    for t0, t1 in zip(bar_times[:-1], bar_times[1:], strict=False):
+        a, b = int(t0 * rate), max(int(t1 * rate), int(t0 * rate) + 1)
+        chunk = values[min(a, len(values) - 1): min(b, len(values))]
+        out.append(float(chunk.mean()) if chunk.size else float(values[-1]))
+    return np.array(out)
+
+
+def _merge_words(preset: Mapping[str, Any], request: GenerationRequest) -> tuple[PromptSettings, PromptSettings]:
+    return parse_prompt(str(preset.get("prompt", ""))), parse_prompt(request.prompt)
+
+
+def compose(request: GenerationRequest) -> Score:
+    """The Score for one request; deterministic for its seed."""
+    duration = request.duration
+    if duration < MIN_DURATION_S:
+        raise EngineError(f"The range is {duration:.2f} s long; the procedural engine needs at least "
+                          f"{MIN_DURATION_S:g} s.")
+    preset = validate_preset(request.preset or {}, "the request's preset")
+    engine = {**preset["engine"], **{k: v for k, v in request.options.items() if k in preset["engine"]}}
+    base_words, words = _merge_words(preset, request)
+    style = words.genre or base_words.genre or preset["style"]
+    style = style if style in STYLES else preset["style"]
+    energy = energy_curve(request.controls, engine["energy_bias"] + words.energy_shift + base_words.energy_shift)
+    rate = request.controls.rate
+    bpm, tempo_source, confidence = choose_tempo(request, preset, words, energy)
+    numerator = int(preset["tempo"]["meter"])
+    hits = collect_hits(request, engine["hit_strength"])
+    fixed = tempo_source in ("request", "prompt", "preset")
+    fit = fit_tempo_map(duration, bpm, numerator, hits, max_bend=engine["max_bend"],
+                        search=0.0 if fixed else engine["max_bend"],
+                        bounds=(preset["tempo"]["min"], preset["tempo"]["max"]))
+    tempo_map = fit.tempo_map
+    bpm = round(float(fit.report["base_bpm"]), 2)
+    n_bars = int(math.ceil(tempo_map.beat_at(duration) / numerator - 1e-9))
+    cadence_bar = min(fit.cadence_beat // numerator, n_bars - 1)
+    bar_times = np.array([tempo_map.time_at(b * numerator) for b in range(n_bars + 1)])
+    bar_energy = _bar_means(energy, rate, bar_times)
+    valence_curve = (request.controls.channel("valence").astype(np.float64) if request.controls.has("valence")
+                     else np.zeros(request.controls.n_frames))
+    sections = find_sections(bar_energy, _bar_means(valence_curve, rate, bar_times), cadence_bar, n_bars)
+
+    rng = np.random.default_rng([request.seed & 0xFFFFFFFF, 7])
+    valence = mean_valence(request.controls) + preset["key"]["valence_bias"] + words.valence_shift \
+        + base_words.valence_shift
+    mode = mode_for_valence(valence, tuple(preset["key"]["modes"]))
+    tonic = parse_tonic(preset["key"]["tonic"]) if "tonic" in preset["key"] else \
+        COMFORTABLE_TONICS[int(rng.integers(len(COMFORTABLE_TONICS)))]
+    tension = np.clip(bar_energy + np.array([0.1 if s.name == "peak" else 0.0
+                                             for s in sections for _ in range(s.end_bar - s.start_bar)]), 0, 1)
+    chords = progression(tonic, mode, tension, numerator, n_bars, cadence_bar, rng)
+    enabled, instruments = _arrangement(preset, base_words, words, style)
+    ctx = Context(
+        tempo_map=tempo_map, duration=duration, numerator=numerator, n_bars=n_bars, cadence_bar=cadence_bar,
+        energy=energy, rate=rate, chords=tuple(chords), sections=tuple(sections), tonic=tonic, mode=mode,
+        scale=scale_pcs(tonic, mode), style=style, seed=request.seed, hits=tuple(hits),
+        swing=float(preset["tempo"]["swing"]), humanize=float(engine["humanize"]),
+        register_shift=int(engine["register_shift"]), parts=frozenset(enabled),
+    )
+    parts = _parts(ctx, preset, instruments, style)
+    markers = [Marker(bar_times[s.start_bar], s.name, "section") for s in sections]
+    markers += [Marker(h.time, h.name, h.kind, strength=h.marker_strength) for h in hits]
+    info = {
+        "seed": request.seed,
+        "style": style,
+        "key": NOTE_NAMES[tonic],
+        "mode": mode,
+        "valence": round(valence, 3),
+        "bpm": bpm,
+        "tempo_source": tempo_source,
+        "tempo_confidence": round(confidence, 3),
+        "meter": f"{numerator}/4",
+        "bars": n_bars,
+        "cadence_time": round(ctx.cadence_time, 4),
+        "sections": [{"name": s.name, "start": round(float(bar_times[s.start_bar]), 4),
+                      "bars": s.end_bar - s.start_bar} for s in sections],
+        "chords": [c.symbol for c in chords],
+        "prompt": words.report(),
+        "preset_prompt": base_words.report(),
+        "hit_fit": fit.report,
+        "mean_energy": round(float(energy.mean()), 3),
+        "parts": [p.name for p in parts],
+    }
+    return Score(duration=duration, tempo_map=tempo_map, parts=tuple(parts), markers=tuple(markers),
+                 key=NOTE_NAMES[tonic], mode=mode, info=info)
+
+
+def _arrangement(preset: Mapping[str, Any], base_words: PromptSettings, words: PromptSettings,
+                 style: str) -> tuple[set[str], dict[str, str]]:
+    """Which parts play and on which sound: the preset, then its prompt words, then the user's prompt."""
+    tables = preset["parts"]
+    excluded = words.excluded | base_words.excluded
+    instruments = {p: tables[p]["instrument"] for p in PART_NAMES}
+    instruments.update(base_words.instruments)
+    instruments.update(words.instruments)
+    enabled = {p for p in PART_NAMES if tables[p]["enabled"]} - excluded
+    if style == "solo":
+        solo = words.solo or base_words.solo or instruments["harmony"]
+        instruments["harmony"] = instruments["melody"] = solo
+        enabled &= {"harmony", "melody"}
+    for part in PART_NAMES:
+        if part in words.instruments and part not in excluded:
+            enabled.add(part)
+    return enabled, instruments
+
+
+def _parts(ctx: Context, preset: Mapping[str, Any], instruments: Mapping[str, str], style: str) -> list[Part]:
+    """The enabled parts with their notes, sounds, levels, effects and brightness automation following the energy
+    (left out when the energy hardly moves)."""
+    tables = preset["parts"]
+    makers = {
+        "drums": lambda: drum_notes(ctx),
+        "bass": lambda: bass_notes(ctx),
+        "harmony": lambda: chord_notes(ctx, "arpeggio" if style == "solo" else None),
+        "melody": lambda: melody_notes(ctx, skip_intro=style != "solo"),
+    }
+    frames = np.arange(int(math.ceil(ctx.duration * AUTOMATION_RATE)) + 1) / AUTOMATION_RATE
+    curve = [0.35 + 0.6 * ctx.energy_at(t) for t in frames]
+    brightness = Automation(AUTOMATION_RATE, tuple(curve)) if max(curve) - min(curve) > 0.05 else None
+    parts = []
+    for name in PART_NAMES:
+        if name not in ctx.parts:
+            continue
+        table = tables[name]
+        automation = {"brightness": brightness} if brightness and name in ("harmony", "melody") else {}
+        parts.append(Part(
+            name=name, instrument=instruments[name], notes=tuple(makers[name]()), gain_db=table["gain_db"],
+            pan=table["pan"], effects=dict(table["effects"]), automation=automation, plugin=table.get("plugin"),
+        ))
+    return parts

@@ -1,0 +1,92 @@
+"""ProceduralEngine: compose a Score from the request, render it, and hand back a complete Take."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from expotion_engine.engines.procedural.compose import compose
+from expotion_engine.engines.procedural.score import Score
+from expotion_engine.errors import EngineError
+from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress, sub_progress
+from expotion_engine.types import GenerationRequest, Stem, Take
+
+log = logging.getLogger(__name__)
+
+ID = "procedural"
+
+
+def loudness_target(preset: dict[str, Any], mean_energy: float) -> float:
+    """Target LUFS: the preset's loudness at full energy, up to ``dynamics_db`` quieter for a calm take."""
+    mix = preset.get("mix", {})
+    lufs = float(mix.get("loudness_lufs", -14.0))
+    dynamics = float(mix.get("dynamics_db", 6.0))
+    return lufs - dynamics * (1.0 - float(np.clip(mean_energy, 0.0, 1.0)))
+
+
+class ProceduralEngine:
+    """The embedded default engine: no model weights, exact stems and notes, deterministic for a seed."""
+
+    id = ID
+
+    def __init__(self, **options: Any) -> None:
+        from expotion_engine.engines.procedural.settings import ENGINE
+
+        unknown = sorted(set(options) - set(ENGINE))
+        if unknown:
+            raise EngineError(f"The procedural engine has no option {unknown[0]!r}; its options are "
+                              f"{', '.join(ENGINE)}.")
+        self.options = dict(options)
+
+    def compose(self, request: GenerationRequest) -> Score:
+        """The Score (notes, tempo map, markers, report) for ``request`` without rendering it."""
+        if self.options:
+            request = _with_options(request, {**self.options, **request.options})
+        return compose(request)
+
+    def generate(self, request: GenerationRequest, progress: ProgressFn | None = None,
+                 cancel: CancelEvent | None = None) -> Take:
+        """Compose and render ``request`` into a Take whose stems carry their notes."""
+        from expotion_engine.engines.procedural.render import render_score
+        from expotion_engine.engines.procedural.settings import validate_preset
+
+        report = progress or no_progress
+        started = time.perf_counter()
+        check_cancel(cancel)
+        report(0.0, "composing")
+        score = self.compose(request)
+        composed = time.perf_counter()
+        check_cancel(cancel)
+        preset = validate_preset(request.preset or {}, "the request's preset")
+        target = loudness_target(preset, float(score.info.get("mean_energy", 0.5)))
+        rendering = render_score(score, request.sample_rate, loudness_lufs=target,
+                                 true_peak_db=float(preset["mix"]["true_peak_db"]),
+                                 progress=sub_progress(report, 0.05, 1.0), cancel=cancel)
+        rendered = time.perf_counter()
+        stems = tuple(
+            Stem(name=part.name, audio=rendering.stems[part.name], notes=part.notes, origin="rendered",
+                 info={"instrument": part.instrument, "plugin": part.plugin, "gain_db": part.gain_db})
+            for part in score.parts
+        )
+        info = {**score.info, "loudness_target_lufs": round(target, 2), "render": rendering.info,
+                "premix_peak": float(np.max(np.abs(rendering.premix))) if rendering.premix.size else 0.0}
+        take = Take(
+            engine=ID, sample_rate=request.sample_rate, mix=rendering.mix, stems=stems,
+            tempo_map=score.tempo_map, markers=score.markers, request=request.to_dict(), seed=request.seed,
+            timings={"compose_s": composed - started, "render_s": rendered - composed,
+                     "total_s": time.perf_counter() - started},
+            info=info,
+        )
+        log.info("procedural take: %s %s, %.0f BPM, %d parts", score.key, score.mode, score.info.get("bpm", 0),
+                 len(stems))
+        report(1.0, "done")
+        return take
+
+
+def _with_options(request: GenerationRequest, options: dict[str, Any]) -> GenerationRequest:
+    from dataclasses import replace
+
+    return replace(request, options=options)

@@ -1,0 +1,1 @@
+"""Note generators, one module per part: drums, bass, harmony (chords) and melody."""

@@ -1,0 +1,156 @@
+"""Render a Score to stems and a mastered mix: built-in synths or plugins, channel strips, mix bus.
+
+Each part becomes its own stereo float32 stem of exactly ``round(duration * sample_rate)`` samples;
+the stems are scaled by one loudness-normalisation gain (limited so that no stem and not the
+premix peaks above -1 dBFS) so that they sum exactly to the premix, and the mix is the premix
+through glue compression, make-up and a true-peak limiter, on the loudness target.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from expotion_engine.engines.procedural.render import bus
+from expotion_engine.engines.procedural.render.effects import AUTOMATION, EFFECTS, channel_strip, check_part
+from expotion_engine.engines.procedural.render.instruments import (
+    ALIASES,
+    INSTRUMENTS,
+    Instrument,
+    NoteCache,
+    check_notes,
+    instrument,
+    render_notes,
+)
+from expotion_engine.engines.procedural.render.plugin import load_instrument, render_plugin
+from expotion_engine.engines.procedural.score import Part, Score
+from expotion_engine.errors import EngineError
+from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress
+
+__all__ = ["ALIASES", "AUTOMATION", "EFFECTS", "INSTRUMENTS", "Instrument", "Rendering", "render_score"]
+
+log = logging.getLogger(__name__)
+_WORKERS = max(1, min(2, os.cpu_count() or 1))
+STEM_PEAK_DB = -1.0  # the stems and the premix peak no higher than this (dBFS)
+
+
+@dataclass(frozen=True, eq=False)
+class Rendering:
+    """Stems (already scaled by the bus gain, so they sum to ``premix``), the premix, the mastered mix, measurements."""
+
+    stems: dict[str, np.ndarray]
+    premix: np.ndarray
+    mix: np.ndarray
+    info: dict[str, Any]
+
+
+def _seed(score: Score) -> int:
+    try:
+        return int(score.info.get("seed", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _db(x: float) -> float | None:
+    return 20.0 * math.log10(x) if x > 0 else None
+
+
+def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0, true_peak_db: float = -1.0,
+                 progress: ProgressFn | None = None, cancel: CancelEvent | None = None) -> Rendering:
+    """Render every part of ``score`` to its stem, normalise to ``loudness_lufs`` and limit to ``true_peak_db``."""
+    if not (isinstance(sample_rate, int | np.integer) and 8000 <= sample_rate <= 384000):
+        raise EngineError(f"Sample rate {sample_rate!r} is not supported; use a whole number of Hz, 8000 to 384000.")
+    if not (math.isfinite(loudness_lufs) and -70.0 <= loudness_lufs <= 0.0):
+        raise EngineError(f"Loudness target {loudness_lufs!r} LUFS is outside -70..0.")
+    if not (math.isfinite(true_peak_db) and -20.0 <= true_peak_db <= 0.0):
+        raise EngineError(f"True-peak ceiling {true_peak_db!r} dBTP is outside -20..0.")
+    report = progress or no_progress
+    started = time.perf_counter()
+    n = int(round(score.duration * sample_rate))
+    sample_rate = int(sample_rate)
+    plugins = {}
+    for part in score.parts:  # every mistake in the score is reported before any rendering starts
+        check_part(part)
+        if part.plugin is None:
+            check_notes(part, instrument(part))
+        else:
+            plugins[part.name] = load_instrument(part)
+    seed = _seed(score)
+    bpm = score.tempo_map.bpm_at(0.0)
+    parts_info: dict[str, dict[str, Any]] = {}
+
+    def render_part(part: Part) -> np.ndarray:
+        check_cancel(cancel)
+        if part.plugin is not None:
+            dry = [render_plugin(part, plugins[part.name], sample_rate, n)]
+            voicing, sound = None, f"plugin:{part.plugin}"
+        else:
+            inst = instrument(part)
+            dry = [render_notes(part, inst, sample_rate, n, seed, NoteCache(), cancel)]
+            voicing, sound = (inst.voicing() if inst.voicing else None), inst.name
+        check_cancel(cancel)
+        stem, strip = channel_strip(dry.pop(), part, sample_rate, bpm, voicing)  # no reference kept: in place
+        parts_info[part.name] = {"sound": sound, "notes": len(part.notes), **strip}
+        return stem
+
+    report(0.0, "rendering parts")
+    raw: dict[str, np.ndarray] = {}
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:  # numpy and pedalboard release the GIL
+        futures = {pool.submit(render_part, part): part.name for part in score.parts}
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                raw[futures[future]] = future.result()
+                report(0.85 * done / len(futures), f"rendered {futures[future]}")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    raw = {part.name: raw[part.name] for part in score.parts}
+    parts_info = {part.name: parts_info[part.name] for part in score.parts}
+    check_cancel(cancel)
+    report(0.87, "mix bus")
+    total = np.zeros((2, n), dtype=np.float32)
+    for stem in raw.values():
+        total += stem
+    level = bus.integrated_loudness(total, sample_rate)
+    gain_db = loudness_lufs - level if math.isfinite(level) else 0.0
+    peak = max((float(np.abs(audio).max()) for audio in (total, *raw.values())), default=0.0) if n else 0.0
+    if peak > 0:  # stems and premix keep headroom (they never clip); the bus makes up the rest
+        gain_db = min(gain_db, STEM_PEAK_DB - 20.0 * math.log10(peak))
+    gain = np.float32(10.0 ** (gain_db / 20.0))
+    stems = raw
+    premix = total
+    premix[:] = 0.0
+    for stem in stems.values():
+        stem *= gain
+        premix += stem
+    check_cancel(cancel)
+    report(0.92, "limiting")
+    premix_lufs = level + gain_db if math.isfinite(level) else None
+    mix, bus_info = bus.master(premix, sample_rate, loudness_lufs, true_peak_db, premix_lufs)
+    for name, stem in stems.items():
+        parts_info[name]["peak_db"] = _db(float(np.max(np.abs(stem)))) if stem.size else None
+    info: dict[str, Any] = {
+        "sample_rate": sample_rate,
+        "samples": n,
+        "seed": seed,
+        "target_lufs": loudness_lufs,
+        "target_true_peak_db": true_peak_db,
+        "normalisation_gain_db": gain_db,
+        "premix_lufs": premix_lufs,
+        **bus_info,
+        "parts": parts_info,
+        "plugins": {p.name: p.plugin for p in score.parts if p.plugin is not None},
+        "render_seconds": time.perf_counter() - started,
+    }
+    report(1.0, "rendered")
+    log.info("rendered %.1f s of music in %.2f s (%s LUFS, %s dBTP)", score.duration, info["render_seconds"],
+             info["loudness_lufs"], info["true_peak_db"])
+    return Rendering(stems=stems, premix=premix, mix=mix, info=info)

@@ -1,0 +1,259 @@
+"""The mix bus: BS.1770 loudness normalisation, glue compression and a true-peak look-ahead limiter.
+
+Loudness is ITU-R BS.1770 integrated loudness (pyloudnorm); true peak is the largest sample of
+the signal oversampled four times (BS.1770 Annex 2, here a 16-tap windowed-sinc interpolator per
+phase, within 0.1 dB up to 0.8 x Nyquist). The mix is low-passed there, so that little is left
+where the interpolator would under-read.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from pedalboard import Compressor
+from pyloudnorm.iirfilter import IIRfilter
+from scipy.signal import butter, sosfilt
+
+_OVERSAMPLE = 4
+_TAPS = 16  # interpolation taps per phase: samples i-7 .. i+8 give the points after i (flat to 0.8 x Nyquist)
+_BETA = 5.0
+_CHUNK = 1 << 20
+_AIR_HZ = 19000.0  # the mix is low-passed here (at most 0.8 x Nyquist), the top of the interpolator's flat band
+_ATTACK_DB_S = 1500.0  # the reduction ramps in at most this fast before a peak (6 dB in 4 ms)
+_RELEASE_DB_S = 40.0  # and recovers this fast after it (3 dB in 75 ms)
+_BLOCK = 32
+_LOUDNESS_TRIES = 6
+_AIM = 0.99  # the gain aims this far under the ceiling: smoothing it nudges interpolated peaks
+
+
+def _k_weighting(sample_rate: int) -> np.ndarray:
+    """BS.1770 K-weighting (pyloudnorm's high shelf + high pass) as second-order sections."""
+    stages = (IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
+              IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass"))
+    return np.array([np.concatenate([f.b / f.a[0], f.a / f.a[0]]) for f in stages])
+
+
+def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
+    """BS.1770 integrated loudness of stereo ``(2, n)`` audio in LUFS (-inf for silence).
+
+    The same measurement as ``pyloudnorm.Meter(rate).integrated_loudness`` (400 ms blocks, 75 %
+    overlap, absolute and relative gates), vectorised and streamed in chunks so it is fast on
+    long audio; audio shorter than one block is measured with silence after it.
+    """
+    x = np.atleast_2d(x)
+    block = 0.4 * sample_rate
+    n = max(x.shape[-1], int(math.ceil(block)) + 1)
+    blocks = int(np.round((n / sample_rate - 0.4) / 0.1)) + 1
+    j = np.arange(blocks)
+    lo = np.minimum((0.4 * (j * 0.25) * sample_rate).astype(np.int64), n)  # the last block may run past the end
+    hi = np.minimum((0.4 * (j * 0.25 + 1) * sample_rate).astype(np.int64), n)
+    bounds = np.unique(np.concatenate([lo, hi]))
+    lo_at, hi_at = np.searchsorted(bounds, lo), np.searchsorted(bounds, hi)
+    sos = _k_weighting(sample_rate)
+
+    def channel_blocks(channel: np.ndarray) -> np.ndarray:
+        state = np.zeros((sos.shape[0], 2))
+        energy = np.zeros(bounds.size)  # sum of squared K-weighted samples before each bound
+        total = 0.0
+        for a in range(0, n, _CHUNK):
+            piece = np.zeros(min(_CHUNK, n - a))
+            real = channel[a:a + piece.size]
+            piece[:real.size] = real
+            filtered, state = sosfilt(sos, piece, zi=state)
+            sums = np.cumsum(np.square(filtered, out=filtered), out=filtered)
+            sums += total
+            inside = (bounds > a) & (bounds <= a + piece.size)
+            energy[inside] = sums[bounds[inside] - a - 1]
+            total = float(sums[-1])
+        return (energy[hi_at] - energy[lo_at]) / block
+
+    with ThreadPoolExecutor(max_workers=min(2, x.shape[0])) as pool:  # scipy filters release the GIL
+        z = np.sum(list(pool.map(channel_blocks, x)), axis=0)
+    with np.errstate(divide="ignore"):
+        loud = -0.691 + 10.0 * np.log10(z)
+        gated = z[loud >= -70.0]
+        if gated.size == 0:
+            return float("-inf")
+        relative = -0.691 + 10.0 * np.log10(gated.mean()) - 10.0
+        gated = z[(loud > relative) & (loud > -70.0)]
+        if gated.size == 0:
+            return float("-inf")
+        return float(-0.691 + 10.0 * np.log10(gated.mean()))
+
+
+def _interpolator() -> np.ndarray:
+    """Kaiser-windowed sinc phases for the three points between samples (rows), taps for i-7 .. i+8."""
+    offsets = np.arange(-(_TAPS // 2) + 1, _TAPS // 2 + 1)
+    radius = _TAPS / 2
+    rows = []
+    for p in range(1, _OVERSAMPLE):
+        d = p / _OVERSAMPLE - offsets
+        h = np.sinc(d) * np.i0(_BETA * np.sqrt(1.0 - (d / radius) ** 2)) / np.i0(_BETA)
+        rows.append(h / h.sum())
+    return np.array(rows, dtype=np.float32)
+
+
+_PHASES = _interpolator()
+_PHASE_GAIN = float(np.abs(_PHASES).sum(axis=1).max())  # no interpolated point exceeds this x its window's peak
+
+
+def peak_envelope(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """Per-sample true peak: the largest |value| over channels of each sample and the three 4x-oversampled
+    points after it (a 16-tap windowed-sinc interpolator per phase), wherever that can exceed ``floor``.
+
+    An interpolated point is at most ``_PHASE_GAIN`` times the largest sample of its window, so only
+    blocks near samples above ``floor / _PHASE_GAIN`` are interpolated (usually a small part of a
+    mix); elsewhere the sample peak is returned.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    n = x.shape[-1]
+    env = np.abs(x[0]) if x.shape[0] else np.zeros(n, dtype=np.float32)
+    for channel in x[1:]:
+        np.maximum(env, np.abs(channel), out=env)
+    if n == 0:
+        return env
+    blocks = -(-n // _TAPS)
+    top = np.pad(env, (0, blocks * _TAPS - n)).reshape(blocks, _TAPS).max(axis=1)
+    padded = np.pad(top, 1)
+    hot = np.flatnonzero(np.maximum(top, np.maximum(padded[:-2], padded[2:])) * _PHASE_GAIN > floor)
+    if hot.size > 0.4 * blocks:
+        before = _TAPS // 2 - 1
+        for channel in x:
+            padded = np.pad(channel, (before, _TAPS - before - 1), mode="edge")
+            for phase in _PHASES:
+                np.maximum(env, np.abs(np.correlate(padded, phase, mode="valid")), out=env)
+        return env
+    at = (hot[:, None] * _TAPS + np.arange(_TAPS)).ravel()
+    at = at[at < n]
+    env[at] = peaks_at(x, at)
+    return env
+
+
+def peaks_at(x: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The same true peak as :func:`peak_envelope`, only at the sample indices ``at``."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    n = x.shape[-1]
+    before = _TAPS // 2 - 1
+    out = np.empty(at.size, dtype=np.float32)
+    for a in range(0, at.size, _CHUNK // _TAPS):
+        idx = at[a:a + _CHUNK // _TAPS]
+        windows = x[:, np.clip(idx[:, None] + np.arange(-before, _TAPS - before), 0, n - 1)]
+        out[a:a + idx.size] = np.maximum(np.abs(windows @ _PHASES.T).max(axis=(0, 2)), np.abs(x[:, idx]).max(axis=0))
+    return out
+
+
+def true_peak_db(x: np.ndarray) -> float:
+    """True peak in dBTP (4x oversampling); -inf for silence."""
+    if x.size == 0:
+        return float("-inf")
+    if not np.any(x):
+        return float("-inf")
+    return 20.0 * math.log10(float(peak_envelope(x, float(np.abs(x).max())).max()))
+
+
+def _reduction_curve(need_db: np.ndarray, attack: float, release: float) -> np.ndarray:
+    """Smallest curve >= ``need_db`` that rises at most ``attack`` and falls at most ``release`` dB per step.
+
+    Both ramps are running maxima of the needed reduction tilted by the ramp (exact, vectorised):
+    the attack ramp is built backwards from each peak (look-ahead), the release forwards.
+    """
+    k = np.arange(need_db.size, dtype=np.float64)
+    ahead = np.maximum.accumulate((need_db - k * attack)[::-1])[::-1] + k * attack
+    return np.maximum.accumulate(ahead + k * release) - k * release
+
+
+def limit(x: np.ndarray, sample_rate: int, ceiling_db: float,
+          pre_gain_db: float = 0.0) -> tuple[np.ndarray, np.ndarray, float]:
+    """Look-ahead true-peak limiting of ``x`` raised by ``pre_gain_db`` to ``ceiling_db``.
+
+    Returns the audio, the limiter's gain curve and the result's true peak.
+    The reduction each block of 32 samples needs ramps in over the look-ahead before a peak and
+    recovers at the release rate after it (linear in dB), then is interpolated to every sample,
+    so peaks are caught without a hard edge; a pass that still finds an over is followed by another.
+    """
+    ceiling = 10.0 ** (ceiling_db / 20.0)
+    pre = np.float32(10.0 ** (pre_gain_db / 20.0))
+    n = x.shape[-1]
+    gain = np.ones(n, dtype=np.float32)
+    if n == 0:
+        return x.astype(np.float32), gain, 0.0
+    y = None
+    blocks = -(-n // _BLOCK)
+    centres = np.arange(blocks) * _BLOCK + (_BLOCK - 1) / 2.0
+    step = _BLOCK / sample_rate
+    env = peak_envelope(x, ceiling / pre)
+    env *= pre
+    for attempt in range(4):
+        peak = float(env.max())
+        if peak <= ceiling:
+            break
+        if attempt == 3:  # still over after three passes: trim the whole signal, never let a peak through
+            gain *= np.float32(ceiling / peak)
+            y, peak = None, ceiling
+            break
+        over = np.pad(env, (0, blocks * _BLOCK - n)).reshape(blocks, _BLOCK).max(axis=1) / (_AIM * ceiling)
+        need_db = 20.0 * np.log10(np.maximum(over, 1.0))
+        padded = np.pad(need_db, 1)
+        need_db = np.maximum(need_db, np.maximum(padded[:-2], padded[2:]))  # a sample's curve spans two blocks
+        curve = _reduction_curve(need_db, _ATTACK_DB_S * step, _RELEASE_DB_S * step)
+        active = np.flatnonzero(curve > 1e-4)
+        active = np.unique(np.clip(np.concatenate([active - 1, active, active + 1]), 0, blocks - 1))
+        at = (active[:, None] * _BLOCK + np.arange(_BLOCK)).ravel()
+        at = at[at < n]
+        gain[at] *= np.power(10.0, -np.interp(at, centres, curve) / 20.0).astype(np.float32)
+        y = x * (gain * pre)
+        env[at] = peaks_at(y, at)  # elsewhere the gain is 1 and the envelope unchanged
+    if y is None:
+        y = x * (gain * pre)
+    return y.astype(np.float32, copy=False), gain, peak
+
+
+def master(premix: np.ndarray, sample_rate: int, loudness_lufs: float, true_peak_db_target: float,
+           premix_lufs: float | None = None) -> tuple[np.ndarray, dict[str, float | None]]:
+    """The final mix from the premix (at ``premix_lufs``, default on target): glue compression, make-up, limiting."""
+    start = loudness_lufs if premix_lufs is None else premix_lufs
+    glue = Compressor(threshold_db=start + 6.0, ratio=1.6, attack_ms=25.0, release_ms=250.0)
+    air = butter(4, min(_AIR_HZ, 0.4 * sample_rate), fs=sample_rate, output="sos")
+    compressed = glue(sosfilt(air.astype(np.float32), premix, axis=-1), sample_rate)
+    # first guess of the make-up: the way to the target plus the compressor's change of RMS level
+    before, after = float(np.vdot(premix, premix)), float(np.vdot(compressed, compressed))
+    makeup = loudness_lufs - start + (10.0 * math.log10(before / after) if before > 0 and after > 0 else 0.0)
+    tried: list[tuple[float, float]] = []
+    best: tuple[float, float] | None = None  # (make-up, loudness) closest to the target
+    ceiling = true_peak_db_target - 0.1
+    for _ in range(_LOUDNESS_TRIES):
+        mix, gain, peak = limit(compressed, sample_rate, ceiling, makeup)
+        level = integrated_loudness(mix, sample_rate)
+        if not math.isfinite(level):
+            best = (makeup, level)
+            break
+        if best is None or abs(level - loudness_lufs) < abs(best[1] - loudness_lufs):
+            best = (makeup, level)
+        if abs(level - loudness_lufs) <= 0.15 or (tried and abs(level - tried[-1][1]) < 0.05):
+            break  # on target, or the limiter cannot make it any louder
+        tried.append((makeup, level))
+        slope = 1.0  # dB of loudness per dB of make-up; the limiter makes it smaller, so estimate it (secant)
+        if len(tried) > 1 and tried[-1][0] != tried[-2][0]:
+            slope = min(1.0, max(0.25, (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])))
+        makeup += min(6.0, (loudness_lufs - level) / slope)
+        del mix, gain
+    if best[0] != makeup:  # the last try was not the closest: make the closest again
+        makeup, level = best
+        mix, gain, peak = limit(compressed, sample_rate, ceiling, makeup)
+    reduced = gain[gain < 1.0]
+    reduction = -20.0 * np.log10(np.maximum(reduced, 1e-9))
+    info = {
+        "loudness_lufs": _finite(level),
+        "true_peak_db": 20.0 * math.log10(peak) if peak > 0 else None,
+        "bus_makeup_db": makeup,
+        "limiter_max_reduction_db": float(reduction.max()) if reduction.size else 0.0,
+        "limiter_mean_reduction_db": float(reduction.sum() / gain.size) if reduction.size else 0.0,
+        "limiter_active_fraction": float(reduction.size / gain.size) if gain.size else 0.0,
+    }
+    return mix, info
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
