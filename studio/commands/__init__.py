@@ -5,6 +5,8 @@ and the function it names.
 """
 
 COMMANDS: tuple[str, ...] = (
+    "score",
+    "export",
     "analyze",
     "demo",
     "stems",

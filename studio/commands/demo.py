@@ -1,4 +1,4 @@
-"""``expotion demo -o OUT``: run the main job on the bundled demo video."""
+"""``expotion demo -o OUT``: score the bundled demo video end to end with the default preset."""
 
 from __future__ import annotations
 
@@ -6,19 +6,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from expotion_engine.vision import AnalysisSettings
-from studio.analysis import analyze
-from studio.progress_bar import progress_and_cancel
+from studio.commands.score import score_into
+from studio.session import DEFAULT_PRESET, Session
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "demo",
         help="score the bundled demo video into a delivery folder",
-        description="Analyse the bundled demo video and write its results into a folder.",
+        description="Score the bundled demo video with the default preset: OUT receives the take (mix.wav, "
+                    "stems/, take.json), demo.expotion, the delivery folder delivery/ and the analysis "
+                    "(demo_controls.npz/.json and a plot of its curves, demo_controls.png).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("-o", "--output", type=Path, default=Path("demo_out"), help="output folder")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help="preset name or .toml path")
+    p.add_argument("--force", action="store_true", help="overwrite the files of an earlier demo run")
     p.set_defaults(run=run)
 
 
@@ -28,11 +31,10 @@ def run(args: argparse.Namespace) -> int:
 
     video = demo_video_path()
     out: Path = args.output
-    out.mkdir(parents=True, exist_ok=True)
-    with progress_and_cancel("analyse demo") as (progress, cancel):
-        track = analyze(video, AnalysisSettings(), progress=progress, cancel=cancel)
-    controls = track.save(out / "demo_controls.npz")
-    plot = plot_control_track(track, out / "demo_controls.png")
     print(f"demo video: {video}", file=sys.stderr)
+    session = Session.for_video(video, title="demo", preset=args.preset)
+    result = score_into(session, out, force=args.force, use_cache=True, description="score demo")
+    controls = result.controls.save(out / "demo_controls.npz")
+    plot = plot_control_track(result.controls, out / "demo_controls.png")
     print(f"wrote {controls}, {controls.with_suffix('.json')} and {plot}", file=sys.stderr)
     return 0

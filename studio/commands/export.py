@@ -1,0 +1,46 @@
+"""``expotion export SESSION -o OUT``: write a session's delivery folder again, without generating."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from studio.commands.score import add_delivery_arguments, check_formats
+from studio.pipeline import export_take
+from studio.progress_bar import progress_and_cancel
+from studio.session import Session
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="re-export a session's take into a delivery folder (no new generation)",
+        description="Write the delivery folder (stems, MIDI, markers, DAW and editor files, video) for a "
+                    "session's chosen take, or another with --take. Options given here override the "
+                    "session's delivery settings for this export only; the session file is not changed.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("session", type=Path, help="session file (.expotion)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="delivery folder")
+    p.add_argument("--take", default=None, metavar="ID", help="take id to export (default: the chosen take)")
+    add_delivery_arguments(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    session = Session.load(args.session)
+    prefs = session.export
+    session.export = replace(
+        prefs,
+        sample_rate=args.sample_rate or prefs.sample_rate,
+        bit_depth=args.bit_depth or prefs.bit_depth,
+        formats=tuple(args.formats or prefs.formats),
+    )
+    check_formats(session.export.formats)
+    with progress_and_cancel("export") as (progress, cancel):
+        written = export_take(session, args.output, take_id=args.take, force=args.force,
+                              progress=progress, cancel=cancel)
+    print(f"wrote {len(written)} files into {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,153 @@
+"""``expotion score VIDEO -o OUT``: analyse, generate and deliver in one go.
+
+OUT receives the take (``mix.wav``, ``stems/*.wav``, ``take.json``), the session file
+``<video title>.expotion`` (open it in the desktop app, or re-export with ``expotion
+export``) and the delivery folder ``delivery/`` for DAWs and editors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from expotion_engine.engines import ENGINES
+from expotion_engine.errors import ExportError, SessionError
+from studio.commands.analyze import add_analysis_arguments, settings_from_args
+from studio.export.job import BIT_DEPTHS, SAMPLE_RATES, safe_name
+from studio.export.registry import FORMATS
+from studio.pipeline import PipelineResult, preset_table, run_pipeline
+from studio.progress_bar import progress_and_cancel
+from studio.session import DEFAULT_PRESET, SESSION_SUFFIX, DeliveryPrefs, Session
+
+DELIVERY_FOLDER = "delivery"
+
+
+def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the delivery folder shared by ``score`` and ``export``."""
+    group = parser.add_argument_group("delivery")
+    group.add_argument("--format", "--formats", dest="formats", nargs="+", action="extend", default=None,
+                       metavar="FORMAT", help="delivery formats to write (default: the session's, else all)")
+    group.add_argument("--sample-rate", type=int, choices=SAMPLE_RATES, default=None,
+                       help="delivery sample rate in Hz (default: the session's, 48000 for a new one)")
+    group.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, default=None,
+                       help="delivery bit depth, 32 = float (default: the session's, 24 for a new one)")
+    group.add_argument("--force", action="store_true", help="overwrite existing output files")
+
+
+def check_formats(formats: Sequence[str] | None) -> None:
+    """Fail before any work when a delivery format is unknown."""
+    if not formats:
+        return
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ExportError(f"Unknown delivery format {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}.")
+
+
+def check_output_folder(out: Path, force: bool) -> None:
+    """Refuse a file, or a non-empty folder without ``--force``."""
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out} is a file; the output must be a folder.")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ExportError(f"{out} is not empty; choose another folder or use --force to overwrite its files.")
+
+
+def parse_timecode(text: str, fps: float) -> float:
+    """Seconds of ``HH:MM:SS:FF`` (or ``HH:MM:SS;FF``) at ``fps``, or of a plain number of seconds."""
+    try:
+        if ":" not in text and ";" not in text:
+            return float(text)
+        hours, minutes, seconds, frames = (int(p) for p in text.replace(";", ":").split(":"))
+    except ValueError:
+        raise SessionError(f"Timecode {text!r} is not HH:MM:SS:FF or a number of seconds.") from None
+    if not (0 <= minutes < 60 and 0 <= seconds < 60 and 0 <= frames < round(fps)):
+        raise SessionError(f"Timecode {text!r} is out of range at {fps:g} frames/s.")
+    return hours * 3600 + minutes * 60 + seconds + frames / fps
+
+
+def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, description: str,
+               delivery: bool = True) -> PipelineResult:
+    """Run the whole pipeline for ``session`` into folder ``out`` and report what was written."""
+    check_output_folder(out, force)
+    check_formats(session.export.formats)
+    session.validate()
+    preset_table(session.preset)
+    session.path = (out / f"{safe_name(session.title)}{SESSION_SUFFIX}").resolve()
+    export_dir = out / DELIVERY_FOLDER if delivery else None
+    with progress_and_cancel(description) as (progress, cancel):
+        result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
+                              use_cache=use_cache, progress=progress, cancel=cancel)
+    take = result.take
+    print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
+          f"{len(take.stems)} stems ({', '.join(s.name for s in take.stems)}), take.json", file=sys.stderr)
+    print(f"tempo {take.tempo_map.tempos[0].bpm:.1f} BPM, {len(take.markers)} markers; session {session.path}",
+          file=sys.stderr)
+    if export_dir is None:
+        print("delivery folder skipped", file=sys.stderr)
+    else:
+        print(f"delivery: {len(result.exported)} files in {export_dir}", file=sys.stderr)
+    return result
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "score",
+        help="score a video: analyse, generate music, write stems, session and delivery folder",
+        description="Score a video from the faces and motion on screen. OUT receives mix.wav, stems/*.wav, "
+                    "take.json, a session file (<title>.expotion) and the delivery folder delivery/.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("video", type=Path, help="video file")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder (empty, or use --force)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help="preset name (see presets/) or path of a .toml preset")
+    p.add_argument("--prompt", default="", help="text prompt: genre, mood, instruments, tempo words")
+    p.add_argument("--engine", choices=sorted(ENGINES), default="procedural", help="music engine")
+    musicgen = p.add_argument_group("musicgen engine")
+    musicgen.add_argument("--model", default=None,
+                          help="MusicGen model name or folder (default: the best installed; see expotion models list)")
+    musicgen.add_argument("--adapter", type=Path, default=None, help="trained visual-control adapter (.safetensors)")
+    musicgen.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
+    p.add_argument("--bpm", type=float, default=None, help="fixed tempo instead of the one the motion suggests")
+    p.add_argument("--title", default=None, help="title for file names (default: the video's file name)")
+    p.add_argument("--timecode-start", default="0", metavar="TC",
+                   help="timecode of the video's first frame, HH:MM:SS:FF or seconds (e.g. 01:00:00:00)")
+    p.add_argument("--no-delivery", action="store_true", help="write the take and session only")
+    add_delivery_arguments(p)
+    add_analysis_arguments(p)
+    p.set_defaults(run=run)
+
+
+def engine_options(args: argparse.Namespace) -> dict[str, str]:
+    """Engine options from ``--model/--adapter/--device``; they only mean something to musicgen."""
+    given = {"model": args.model, "adapter": args.adapter, "device": args.device}
+    options = {name: str(value) for name, value in given.items() if value is not None}
+    if options and args.engine != "musicgen":
+        raise SessionError(f"--{', --'.join(options)} only apply to --engine musicgen, not {args.engine}.")
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    analysis = settings_from_args(args)
+    options = engine_options(args)
+    check_output_folder(args.output, args.force)
+    check_formats(args.formats)
+    session = Session.for_video(
+        args.video,
+        **({"title": args.title} if args.title else {}),
+        video_in=args.start or 0.0,
+        video_out=args.end,
+        preset=args.preset,
+        prompt=args.prompt,
+        engine=args.engine,
+        engine_options=options,
+        seed=args.seed,
+        bpm=args.bpm,
+        analysis=analysis,
+        export=DeliveryPrefs(args.sample_rate or 48000, args.bit_depth or 24, tuple(args.formats or ())),
+    )
+    session.timecode_start = parse_timecode(args.timecode_start, session.frame_rate)
+    score_into(session, args.output, force=args.force, use_cache=not args.no_cache, description="score",
+               delivery=not args.no_delivery)
+    return 0
