@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,18 +103,24 @@ class GeneratedAudio:
         return self.steps / self.seconds if self.seconds > 0 else 0.0
 
 
-class _Meter:
-    """Turns decoder steps into progress reports with tokens/s and an ETA."""
+class StepMeter:
+    """Turns decoder steps into progress reports with tokens/s and an ETA.
 
-    def __init__(self, total: int, windows: int, progress: ProgressFn | None, span: float) -> None:
-        self.total, self.windows, self.progress, self.span = total, windows, progress, span
-        self.done, self.window, self.start = 0, 0, time.perf_counter()
+    A token here is one decoder step (one frame of every codebook, as ``transformers``
+    counts ``max_new_tokens``); the rate is the mean since the first step and the ETA is
+    the remaining steps at that rate, shown as ``m:ss``. ``clock`` is for tests.
+    """
+
+    def __init__(self, total: int, windows: int, progress: ProgressFn | None, span: float,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.total, self.windows, self.progress, self.span, self.clock = total, windows, progress, span, clock
+        self.done, self.window, self.start = 0, 0, clock()
 
     def step(self) -> None:
         self.done += 1
         if self.progress is None:
             return
-        elapsed = time.perf_counter() - self.start
+        elapsed = self.clock() - self.start
         rate = self.done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 else float("nan")
         eta_text = f"{int(eta // 60)}:{int(eta % 60):02d}" if math.isfinite(eta) else "?"
@@ -180,7 +186,7 @@ def generate_audio(
     rows = sampling.rows(with_controls)
     delays = codebook_delays(lm.num_codebooks, lm.audio_channels)
     total = sum(steps_needed(w.frames, w.prompt, delays) for w in plan)
-    meter = _Meter(total, len(plan), progress, 0.95)
+    meter = StepMeter(total, len(plan), progress, 0.95)
     generator = torch.Generator(device=lm.device).manual_seed(int(seed))
     out = np.zeros((lm.audio_channels, n_frames * hop), np.float32)
     codes: list[torch.Tensor] = []

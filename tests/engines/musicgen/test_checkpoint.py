@@ -16,10 +16,10 @@ from expotion_engine.engines.musicgen.checkpoint import (
     save_adapter,
 )
 from expotion_engine.engines.musicgen.config import AdapterConfig
-from expotion_engine.engines.musicgen.generate import ControlInput, WindowSettings, generate_audio
 from expotion_engine.engines.musicgen.controls import to_frames
-from expotion_engine.engines.musicgen.lora import lora_state
+from expotion_engine.engines.musicgen.generate import ControlInput, WindowSettings, generate_audio
 from expotion_engine.engines.musicgen.loading import LoadedModel, load_model
+from expotion_engine.engines.musicgen.lora import lora_state
 from expotion_engine.engines.musicgen.sampling import SamplingSettings
 from expotion_engine.errors import EngineError
 from tests.factories import make_control_track

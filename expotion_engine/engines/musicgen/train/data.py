@@ -87,8 +87,11 @@ def _clip_from_row(row: Mapping[str, str], base: Path, where: str) -> Clip:
 
     if path("audio") is None:
         raise DatasetError(f"{where}: no 'audio' path.")
-    return Clip(audio=path("audio"), video=path("video"), controls=path("controls"),
-                prompt=str(row.get("prompt") or "").strip(), source=str(row.get("source") or "").strip())
+    try:
+        return Clip(audio=path("audio"), video=path("video"), controls=path("controls"),
+                    prompt=str(row.get("prompt") or "").strip(), source=str(row.get("source") or "").strip())
+    except DatasetError as exc:
+        raise DatasetError(f"{where}: {exc}") from None
 
 
 def read_manifest(path: str | os.PathLike[str]) -> list[Clip]:

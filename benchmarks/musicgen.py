@@ -1,0 +1,184 @@
+"""MusicGen generation cost with the real musicgen-small architecture (random weights).
+
+    .venv/bin/python benchmarks/musicgen.py [--seconds 2] [--device cpu] [--json out.json]
+
+The network is built offline from musicgen-small's published shape (24 decoder layers of
+width 1024, 16 heads, 4 codebooks of 2048 entries, a T5-base text encoder and the 32 kHz
+EnCodec) with seeded random weights: speed and memory do not depend on the weights'
+values, and nothing is downloaded. Each run goes through Expotion's own generation path
+(:func:`generate_audio`: conditioning, the sampling loop, EnCodec decoding).
+
+Reported per configuration: seconds of wall time and of CPU time per second of audio
+generated, their ratios to the baseline run (no guidance) measured in the same process
+on the same machine (on a shared machine the CPU-time ratio is the steadier one), decoder
+steps per second, and peak memory (on CUDA the allocator's
+peak; on CPU the highest resident memory sampled every 10 ms during the run, minus the
+resident memory before it). A library reference, ``transformers``' own ``generate`` with
+text guidance 3, shows what Expotion's loop costs over it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from expotion_engine.controls.channels import ALL_CHANNELS  # noqa: E402
+from expotion_engine.engines.musicgen.architectures import build_random_model, build_tokenizer  # noqa: E402
+from expotion_engine.engines.musicgen.catalog import get_variant  # noqa: E402
+from expotion_engine.engines.musicgen.checkpoint import new_adapter  # noqa: E402
+from expotion_engine.engines.musicgen.config import AdapterConfig  # noqa: E402
+from expotion_engine.engines.musicgen.controls import to_frames  # noqa: E402
+from expotion_engine.engines.musicgen.device import resolve_device, resolve_dtype  # noqa: E402
+from expotion_engine.engines.musicgen.generate import ControlInput, WindowSettings, generate_audio  # noqa: E402
+from expotion_engine.engines.musicgen.hub import ResolvedModel  # noqa: E402
+from expotion_engine.engines.musicgen.loading import LoadedModel  # noqa: E402
+from expotion_engine.engines.musicgen.sampling import SamplingSettings  # noqa: E402
+from expotion_engine.types import ControlTrack, VideoSource  # noqa: E402
+
+MODEL = "musicgen-small"
+PROMPT = "warm piano and soft strings, calm, slow tempo"
+
+
+def random_model(device: torch.device, dtype: torch.dtype) -> LoadedModel:
+    """musicgen-small's architecture with seeded random weights, frozen, as the loader leaves a checkpoint."""
+    variant = get_variant(MODEL)
+    started = time.perf_counter()
+    model = build_random_model(variant.architecture, seed=0).to(dtype)
+    model.audio_encoder.to(torch.float32)
+    model.requires_grad_(False)
+    model.eval().to(device)
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    decoder = sum(p.numel() for p in model.decoder.parameters()) / 1e6
+    print(f"{MODEL} architecture, random weights: {params:.0f} M parameters ({decoder:.0f} M in the decoder), "
+          f"built in {time.perf_counter() - started:.0f} s")
+    source = ResolvedModel(f"{MODEL} (random weights)", ROOT, "random", variant.repo_id, None)
+    return LoadedModel(model=model, tokenizer=build_tokenizer(), source=source, device=device, dtype=dtype)
+
+
+def control_track(seconds: float) -> ControlTrack:
+    """Every analysis channel at 25 Hz with smooth random values (the content does not change the compute)."""
+    frames = int(np.ceil(seconds * 25.0))
+    rng = np.random.default_rng(0)
+    values = np.cumsum(0.05 * rng.standard_normal((frames, len(ALL_CHANNELS))), axis=0).astype(np.float32)
+    source = VideoSource("benchmark.mp4", "benchmark", 25.0, 640, 360, seconds, 0.0, seconds)
+    return ControlTrack(25.0, ALL_CHANNELS, values, np.ones_like(values, bool), source)
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process (Linux /proc)."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def measure(run: Callable[[], int], device: torch.device) -> dict[str, float]:
+    """Wall and CPU seconds, decoder steps and peak memory of one call of ``run`` (returns its steps)."""
+    state = {"peak": 0.0, "done": False}
+
+    def sample() -> None:
+        while not state["done"]:
+            state["peak"] = max(state["peak"], rss_mb())
+            time.sleep(0.01)
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+    else:
+        before = rss_mb()
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+    wall, cpu = time.perf_counter(), time.process_time()
+    steps = run()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if device.type == "cuda":
+        peak = (torch.cuda.max_memory_allocated(device) - before) / 2**20
+    else:
+        state["done"] = True
+        sampler.join()
+        peak = state["peak"] - before
+    return {"wall": wall, "cpu": cpu, "steps": steps, "peak_mb": peak}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=2.0, help="seconds of audio per run")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
+    parser.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: float32 on CPU, "
+                                                      "half precision on a GPU)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice); on a shared, loaded machine use 1, "
+                             "since a worker thread that is descheduled stalls every parallel kernel")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    torch.manual_seed(0)
+    lm = random_model(device, dtype)
+    adapter = new_adapter(AdapterConfig(), lm).to(dtype)
+    controls = ControlInput(to_frames(control_track(args.seconds), adapter.config.channels, lm.frame_rate))
+    n_samples = int(round(args.seconds * lm.sampling_rate))
+    windows = WindowSettings()
+
+    def ours(text: float, control: float | None) -> Callable[[], int]:
+        sampling = SamplingSettings(text_guidance=text, control_guidance=control or 1.0)
+        extra = {"adapter": adapter, "controls": controls} if control is not None else {}
+        return lambda: generate_audio(lm, [PROMPT], n_samples, seed=0, sampling=sampling, windows=windows,
+                                      **extra).steps
+
+    def library() -> int:
+        steps = int(np.ceil(n_samples / lm.hop_length)) + lm.num_codebooks - 1
+        inputs = lm.tokenizer([PROMPT], return_tensors="pt").to(device)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            lm.model.generate(**inputs, do_sample=True, top_k=250, guidance_scale=3.0, max_new_tokens=steps)
+        return steps
+
+    runs = {
+        "no guidance (baseline)": ours(1.0, None),
+        "text guidance 3": ours(3.0, None),
+        "adapter, no guidance": ours(1.0, 1.0),
+        "adapter, text 3 + control 1.5 guidance": ours(3.0, 1.5),
+        "transformers generate, text guidance 3 (reference)": library,
+    }
+    print(f"device {device} ({str(dtype).replace('torch.', '')}), torch threads {torch.get_num_threads()}, "
+          f"{args.seconds:g} s of audio per run (one window)")
+    generate_audio(lm, [PROMPT], lm.hop_length * 8, seed=0, sampling=SamplingSettings(), windows=windows,
+                   adapter=adapter, controls=controls)  # warm-up: first-call kernel and allocator setup
+    results = {name: measure(run, device) for name, run in runs.items()}
+    base = results["no guidance (baseline)"]
+    print(f"{'configuration':<52} {'wall s/s':>9} {'cpu s/s':>8} {'x base wall':>12} {'x base cpu':>11} "
+          f"{'steps/s':>8} {'peak MB':>8}")
+    for name, row in results.items():
+        row["wall_per_audio_second"] = row["wall"] / args.seconds
+        row["cpu_per_audio_second"] = row["cpu"] / args.seconds
+        row["ratio_to_baseline_wall"] = row["wall"] / base["wall"]
+        row["ratio_to_baseline_cpu"] = row["cpu"] / base["cpu"]
+        print(f"{name:<52} {row['wall_per_audio_second']:9.2f} {row['cpu_per_audio_second']:8.2f} "
+              f"{row['ratio_to_baseline_wall']:12.2f} {row['ratio_to_baseline_cpu']:11.2f} "
+              f"{row['steps'] / row['wall']:8.1f} {row['peak_mb']:8.0f}")
+    process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak resident memory (model included): {process_peak:.0f} MB")
+    if args.json is not None:
+        args.json.write_text(json.dumps({"device": str(device), "dtype": str(dtype), "seconds": args.seconds,
+                                         "threads": torch.get_num_threads(), "runs": results,
+                                         "process_peak_mb": process_peak}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The musicgen engine from the command line: ``expotion models list|pull`` (where each
+model is installed; one clear error, exit code 2, when a download cannot happen) and
+``expotion score --engine musicgen``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import huggingface_hub.constants
+import pytest
+
+from expotion_engine.types import Take
+from studio.cli import main
+from studio.demo.scenarios import Clip
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("EXPOTION_MODELS_DIR", str(tmp_path / "models"))
+    return tmp_path
+
+
+def test_list_shows_where_each_musicgen_model_is_installed(offline: Path, tiny_dir: Path,
+                                                           capfd: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(tiny_dir, offline / "models" / "musicgen" / "musicgen-small")
+    assert main(["models", "list", "--family", "musicgen"]) == 0
+    lines = capfd.readouterr().out.splitlines()
+    rows = {line.split()[0]: line for line in lines if line and not line.startswith(" ")}
+    assert len(rows) == 10 and all(" musicgen " in row for row in rows.values())
+    assert rows["musicgen-small"].endswith(str(offline / "models" / "musicgen" / "musicgen-small"))
+    assert rows["musicgen-melody"].endswith("not installed")
+    assert any("facebook/musicgen-stereo-melody-large" in line for line in lines)
+
+
+def test_pull_offline_is_one_clear_sentence(offline: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "pull", "musicgen-small"]) == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("expotion: error: Cannot download musicgen-small: HF_HUB_OFFLINE is set")
+    assert not (offline / "models" / "musicgen" / "musicgen-small").exists()
+
+
+def test_score_with_the_musicgen_engine_delivers_like_any_engine(
+    offline: Path, tiny_dir: Path, face_clip: Clip, monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """`expotion score --engine musicgen` picks the installed model and writes take, session and delivery."""
+    shutil.copytree(tiny_dir, offline / "models" / "musicgen" / "musicgen-small")
+    monkeypatch.setenv("TORCH_HOME", str(offline / "torch"))  # no Demucs weights: the DSP stems
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(offline / "hf"))
+    monkeypatch.setenv("EXPOTION_CACHE_DIR", str(offline / "cache"))
+    out = offline / "scored"
+    assert main(["score", str(face_clip.path), "-o", str(out), "--engine", "musicgen", "--prompt", "soft piano",
+                 "--model", "musicgen-small", "--device", "cpu", "--start", "1.0", "--end", "2.5"]) == 0
+    take = Take.load(out)
+    assert take.engine == "musicgen" and take.info["model"] == "musicgen-small"
+    assert take.n_samples == round(1.5 * take.sample_rate)
+    assert take.info["prompts"][0].startswith("soft piano") and len(take.stems) == 3
+    assert any((out / "delivery").rglob("*.mid")) and "delivery:" in capfd.readouterr().err
