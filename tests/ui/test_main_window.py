@@ -1,0 +1,231 @@
+"""The main window driven like a user: open a video, analyse, generate, cancel, edit markers, undo.
+
+Everything runs for real: studio's pipeline on worker threads, QtMultimedia decoding the
+clip offscreen, the procedural engine. One generation (and one cancelled) per module.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from studio.demo.scenarios import Clip
+from ui.timeline import BEATS_H, RULER_H
+
+pytestmark = pytest.mark.slow
+
+
+def as_rgb(image: QImage) -> np.ndarray:
+    """A QImage as an ``(h, w, 3)`` uint8 array."""
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    h, w = image.height(), image.width()
+    data = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())
+    return data[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def clip_frame(clip: Clip, seconds: float) -> np.ndarray:
+    """The clip's frame at ``seconds`` decoded independently by OpenCV, as RGB."""
+    capture = cv2.VideoCapture(str(clip.path))
+    capture.set(cv2.CAP_PROP_POS_MSEC, seconds * 1000)
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+
+def frame_time_reached(window, seconds: float, frames: list[float]) -> bool:
+    return bool(frames) and abs(frames[-1] - seconds) < 0.05
+
+
+def test_open_video_shows_its_frame(opened, qtbot, face_clip: Clip) -> None:
+    window = opened
+    frames: list[float] = []
+    window.video_view.video_item.videoSink().videoFrameChanged.connect(lambda f: frames.append(f.startTime() / 1e6))
+    window.transport.seek(2.0)
+    qtbot.waitUntil(lambda: frame_time_reached(window, 2.0, frames), timeout=10_000)
+    qtbot.wait(50)
+    shown = as_rgb(window.video_view.grab().toImage())
+    h, w = shown.shape[:2]
+    reference = clip_frame(face_clip, 2.0)
+    # the picture is letterboxed into the view: compare its middle with the clip's middle
+    centre = shown[h * 2 // 5: h * 3 // 5, w * 2 // 5: w * 3 // 5].reshape(-1, 3).mean(axis=0)
+    rh, rw = reference.shape[:2]
+    expected = reference[rh * 2 // 5: rh * 3 // 5, rw * 2 // 5: rw * 3 // 5].reshape(-1, 3).mean(axis=0)
+    np.testing.assert_allclose(centre, expected, atol=18)
+    assert shown.std() > 20  # a picture, not a blank or black view
+    assert window.session.video == face_clip.path.resolve()
+    assert window.timeline.duration == pytest.approx(face_clip.duration, abs=0.05)
+
+
+def test_keyboard_transport_in_out_and_frame_steps(opened, qtbot, face_clip: Clip) -> None:
+    window = opened
+    window.transport.seek(1.0)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert window.transport.position == pytest.approx(1.0 + 1 / face_clip.fps, abs=1e-6)
+    qtbot.keyClick(window, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert window.transport.position == pytest.approx(1.0 + 1 / face_clip.fps - 10 / face_clip.fps, abs=1e-6)
+    qtbot.keyClick(window, Qt.Key.Key_I)
+    assert window.session.video_in == pytest.approx(window.transport.position, abs=1e-3)
+    window.transport.seek(3.0)
+    qtbot.keyClick(window, Qt.Key.Key_O)
+    assert window.session.video_out == pytest.approx(3.0, abs=1e-3)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.video_out is None
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.session.video_out == pytest.approx(3.0, abs=1e-3)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.transport.playing
+    qtbot.waitUntil(lambda: window.transport.position > 3.1, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    assert not window.transport.playing
+
+
+def test_markers_add_move_rename_delete_and_undo(opened, qtbot, monkeypatch) -> None:
+    window = opened
+    timeline = window.timeline
+    window.transport.seek(1.0)
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    assert [(m.time, m.kind) for m in window.session.user_markers] == [(pytest.approx(1.0, abs=1e-3), "user")]
+    # drag the marker's flag half a second to the right
+    y = RULER_H + BEATS_H + 8
+    start = QPoint(round(timeline.user_marker_x(0)), y)
+    end = QPoint(round(timeline.time_to_x(1.5)), y)
+    qtbot.mousePress(timeline, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(timeline, end)
+    qtbot.mouseRelease(timeline, Qt.MouseButton.LeftButton, pos=end)
+    moved = window.session.user_markers[0].time
+    assert moved == pytest.approx(1.5, abs=2 * (timeline.x_to_time(1) - timeline.x_to_time(0)))
+    monkeypatch.setattr("ui.main_window.QInputDialog.getText", lambda *a, **k: ("Door slam", True))
+    qtbot.keyClick(window, Qt.Key.Key_F2)
+    assert window.session.user_markers[0].name == "Door slam"
+    window.undo_stack.undo()  # rename
+    window.undo_stack.undo()  # move
+    assert window.session.user_markers[0].time == pytest.approx(1.0, abs=1e-3)
+    assert window.timeline.user_marker_x(0) == pytest.approx(timeline.time_to_x(1.0), abs=1)
+    window.undo_stack.undo()  # add
+    assert window.session.user_markers == ()
+    window.undo_stack.redo()
+    window.undo_stack.redo()
+    assert window.session.user_markers[0].time == pytest.approx(moved)
+    timeline.select_marker(0)
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    assert window.session.user_markers == ()
+    assert "•" in window.windowTitle()  # unsaved changes show in the title
+
+
+def test_analysis_then_generation_without_blocking_the_gui(opened, qtbot, wait_job, tmp_path: Path) -> None:
+    window = opened
+    worker = window.analyse()
+    assert window.jobs.dialog is not None and window.jobs.dialog.isVisible()
+    wait_job(worker)
+    track = window.document.controls
+    assert track is not None and track.has("energy") and len(track.markers) >= 2
+    assert window.timeline.curve_count() >= 4
+    assert window.score_panel.generate_button.isEnabled()
+    assert window.save_to(tmp_path / "gen.expotion")
+    window.set_out(3.0)  # the analysis no longer matches the range: generating analyses it again first
+    assert window.document.controls_stale()
+
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def beat() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(beat)
+    timer.start()
+    called = time.perf_counter()
+    worker = window.generate()
+    assert time.perf_counter() - called < 0.1  # pressing Generate returns at once
+    stages: list[str] = []
+    worker.progressed.connect(lambda _f, message: stages.append(message))
+    wait_job(worker)
+    qtbot.waitUntil(lambda: window.take_audio.current_path is not None, timeout=10_000)
+    timer.stop()
+    assert window.jobs.last_error is None
+    assert len(gaps) > 20
+    assert max(gaps) < 0.1, f"the GUI thread was blocked for {max(gaps) * 1000:.0f} ms"
+    assert any(s.startswith("generate") for s in stages)
+    records = window.document.records
+    assert len(records) == 1 and (records[0].folder / "take.json").is_file()
+    assert window.takes_panel.list.count() == 1
+    take = window.document.take(records[0].id)
+    assert take is not None and window.takes_panel.mixer.stem_names() == [s.name for s in take.stems]
+    assert take.duration == pytest.approx(3.0, abs=0.05)
+    assert window.document.controls.duration == pytest.approx(3.0, abs=0.05) and not window.document.controls_stale()
+    assert window.timeline.has_waveform()
+
+
+def test_analysis_settings_are_undoable_and_mark_the_analysis_stale(opened, qtbot, wait_job) -> None:
+    window = opened
+    wait_job(window.analyse())
+    spin = window.analysis_panel.spins["smoothing"]
+    spin.setValue(0.5)
+    assert window.session.analysis.smoothing == 0.5
+    assert "Re-analyse" in window.analysis_panel.summary.text()
+    window.undo_stack.undo()
+    assert window.session.analysis.smoothing == pytest.approx(0.12)
+    assert spin.value() == pytest.approx(0.12)
+    assert "Re-analyse" not in window.analysis_panel.summary.text()
+
+
+def test_cancel_generation(opened, qtbot, wait_job, tmp_path: Path) -> None:
+    window = opened
+    wait_job(window.analyse())
+    assert window.save_to(tmp_path / "cancel.expotion")
+    worker = window.generate()
+    dialog = window.jobs.dialog
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert dialog.stage_label.text() == "Cancelling…"
+    aborted = []
+    worker.aborted.connect(lambda: aborted.append(True))
+    wait_job(worker)
+    assert aborted == [True]
+    assert window.jobs.last_error is None
+    assert window.document.records == [] and window.session.takes == []
+    assert not dialog.isVisible()
+    assert not window.jobs.busy and window.act_generate.isEnabled()
+
+
+def test_bad_video_shows_one_sentence_with_details(window, qtbot, bad_inputs) -> None:
+    bad = bad_inputs["text_as_mp4"]
+    window.open_path(bad)
+    qtbot.waitUntil(lambda: window.jobs.last_error is not None, timeout=10_000)
+    box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+    assert str(bad.name) in box.text() and box.text().endswith(".")
+    assert "Traceback" in box.detailedText()
+    assert not window.document.has_video
+    box.close()
+
+
+def test_drop_a_video_on_the_picture(window, qtbot, face_clip: Clip) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(face_clip.path))])
+    view = window.video_view
+    # Qt delivers drops only to the target its drag manager chose, so the handlers are called directly
+    enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    view.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    text = QMimeData()
+    text.setText("not a file")
+    refused = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, text, Qt.MouseButton.LeftButton,
+                              Qt.KeyboardModifier.NoModifier)
+    view.dragEnterEvent(refused)
+    assert not refused.isAccepted()
+    view.dropEvent(QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                              Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: window.document.has_video, timeout=10_000)
+    assert window.session.video == face_clip.path.resolve()

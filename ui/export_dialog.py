@@ -1,0 +1,122 @@
+"""The Export dialog: delivery formats from studio's registry, sample rate, bit depth, folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.export import BIT_DEPTHS, SAMPLE_RATES, safe_name
+from studio.export.registry import FORMATS
+from studio.session import Session
+
+#: What each registry format is called in the dialog (a format missing here shows its own name).
+FORMAT_LABELS: dict[str, str] = {
+    "audio": "Stems and mix (Broadcast WAV)",
+    "midi": "MIDI file (tempo map, markers, notes)",
+    "markers": "Marker lists (CSV, Audacity labels)",
+    "edl": "CMX3600 EDL with locators",
+    "fcp7": "Final Cut Pro 7 XML",
+    "fcpxml": "FCPXML",
+    "otio": "OpenTimelineIO timeline",
+    "reaper": "REAPER project",
+    "dawproject": "DAWproject (Bitwig, Studio One, Cubase)",
+    "video": "Video with the new score",
+}
+
+
+def default_folder(session: Session) -> Path:
+    """``<title>_delivery`` beside the session file (or the video, or in the home folder)."""
+    base = session.path.parent if session.path else session.video.parent if session.video else Path.home()
+    return base / f"{safe_name(session.title or 'untitled')}_delivery"
+
+
+class ExportDialog(QDialog):
+    """Asks what to deliver and where; ``exportRequested(folder, formats, rate, depth, open_folder)``."""
+
+    exportRequested = Signal(Path, tuple, int, int, bool)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export Delivery")
+        self.setMinimumWidth(520)
+        prefs = session.export
+        self.folder = QLineEdit(str(default_folder(session)))
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        self.format_boxes: dict[str, QCheckBox] = {}
+        group = QGroupBox("Formats")
+        grid = QGridLayout(group)
+        chosen = set(prefs.formats) or set(FORMATS)
+        for i, name in enumerate(FORMATS):
+            box = QCheckBox(FORMAT_LABELS.get(name, name))
+            box.setToolTip(f"format '{name}'")
+            box.setChecked(name in chosen)
+            if name == "video" and not session.video_found:
+                box.setChecked(False)
+                box.setEnabled(False)
+                box.setToolTip("The session's video is not found, so it cannot be re-scored")
+            grid.addWidget(box, i // 2, i % 2)
+            self.format_boxes[name] = box
+        self.sample_rate = QComboBox()
+        for rate in SAMPLE_RATES:
+            self.sample_rate.addItem(f"{rate / 1000:g} kHz", rate)
+        self.sample_rate.setCurrentIndex(SAMPLE_RATES.index(prefs.sample_rate))
+        self.bit_depth = QComboBox()
+        for depth in BIT_DEPTHS:
+            self.bit_depth.addItem("32-bit float" if depth == 32 else f"{depth}-bit", depth)
+        self.bit_depth.setCurrentIndex(BIT_DEPTHS.index(prefs.bit_depth))
+        self.open_folder = QCheckBox("Open the folder when done")
+        self.open_folder.setChecked(True)
+        form = QFormLayout()
+        form.addRow("Folder", folder_row)
+        form.addRow("Sample rate", self.sample_rate)
+        form.addRow("Bit depth", self.bit_depth)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self._export)
+        self.buttons.rejected.connect(self.reject)
+        for box in self.format_boxes.values():
+            box.toggled.connect(self._update_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(group)
+        layout.addWidget(self.open_folder)
+        layout.addWidget(self.buttons)
+        self._update_button()
+
+    def formats(self) -> tuple[str, ...]:
+        """The ticked formats, in registry order."""
+        return tuple(name for name, box in self.format_boxes.items() if box.isChecked())
+
+    def _update_button(self) -> None:
+        self.export_button.setEnabled(bool(self.formats()))
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export To", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def _export(self) -> None:
+        self.exportRequested.emit(Path(self.folder.text()).expanduser(), self.formats(),
+                                  int(self.sample_rate.currentData()), int(self.bit_depth.currentData()),
+                                  self.open_folder.isChecked())
+        self.accept()

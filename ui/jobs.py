@@ -1,0 +1,236 @@
+"""The window's long jobs: which studio call each runs, on a worker thread, with a progress dialog.
+
+Each job function here has the worker calling convention ``fn(*args, progress, cancel)``
+and only asks ``studio`` to act. Jobs get a copy of the session, so a worker never
+changes the model the GUI thread is showing; results come back through ``returned``
+and the window applies them. :class:`JobRunner` runs one job at a time.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
+from expotion_engine.types import ControlTrack, Take
+from studio import pipeline
+from studio.session import Session, TakeRecord
+from ui.error_dialog import show_error
+from ui.progress_dialog import ProgressDialog
+from ui.score_panel import PresetInfo
+from ui.waveform import Peaks, compute_peaks
+from ui.workers import Worker, abort_all
+
+log = logging.getLogger(__name__)
+
+__all__ = ["GeneratedTake", "JobRunner", "Worker", "abort_all"]
+
+
+# --------------------------------------------------------------------------- job functions
+
+
+def new_session(video: Path, *, progress: ProgressFn, cancel: CancelEvent) -> Session:
+    """A session for ``video`` (studio probes and hashes it)."""
+    progress(0.0, f"reading {video.name}")
+    return Session.for_video(video)
+
+
+def analyse_session(session: Session, *, progress: ProgressFn, cancel: CancelEvent) -> ControlTrack:
+    """The analysis of the session's range, through studio's cache."""
+    return pipeline.analyze_session(copy.deepcopy(session), progress=progress, cancel=cancel)
+
+
+@dataclass(frozen=True, eq=False)
+class GeneratedTake:
+    """A finished take, its record for the session, its waveform, and the analysis it was made from."""
+
+    record: TakeRecord
+    take: Take
+    peaks: Peaks
+    controls: ControlTrack
+
+
+def generate_take(session: Session, controls: ControlTrack | None, *, progress: ProgressFn,
+                  cancel: CancelEvent) -> GeneratedTake:
+    """Generate and write a take; analyses first when ``controls`` is None (the range or settings changed).
+
+    Studio adds the take to the copy of the session it is given; the window adds it to its own.
+    """
+    session = copy.deepcopy(session)
+    if controls is None:
+        controls = pipeline.analyze_session(session, progress=sub_progress(progress, 0.0, 0.3), cancel=cancel)
+        progress = sub_progress(progress, 0.3, 1.0)
+    record, take = pipeline.generate_take(session, controls, progress=progress, cancel=cancel)
+    check_cancel(cancel)
+    return GeneratedTake(record, take, compute_peaks(take.mix, take.sample_rate), controls)
+
+
+def load_take(record: TakeRecord, *, progress: ProgressFn, cancel: CancelEvent) -> tuple[TakeRecord, Take, Peaks]:
+    """Read a saved take's audio from its folder."""
+    take = Take.load(record.folder)
+    return record, take, compute_peaks(take.mix, take.sample_rate)
+
+
+def export_take(session: Session, take_id: str, folder: Path, formats: tuple[str, ...], force: bool, *,
+                progress: ProgressFn, cancel: CancelEvent) -> list[Path]:
+    """Write the delivery of take ``take_id`` into ``folder`` (all formats when ``formats`` is empty);
+    ``force`` replaces files already there."""
+    return pipeline.export_take(copy.deepcopy(session), folder, take_id=take_id, formats=list(formats) or None,
+                                force=force, progress=progress, cancel=cancel)
+
+
+def warm_up() -> None:
+    """Import the built-in engine ahead of the first Generate (imports hold the GIL, stalling the window)."""
+    from expotion_engine.engines import get_engine
+
+    try:
+        get_engine("procedural")
+    except Exception as exc:  # noqa: BLE001 - Generate reports a broken engine in its own dialog
+        log.warning("could not load the procedural engine ahead of time: %s", exc)
+
+
+def preset_infos() -> list[PresetInfo]:
+    """The presets studio offers, for the browser (empty, with a warning, when they cannot be listed)."""
+    try:
+        from studio.presets import list_presets
+    except ImportError as exc:
+        log.warning("presets are not available: %s", exc)
+        return []
+    return [PresetInfo(p.name, p.title, p.description, p.prompt) for p in list_presets()]
+
+
+# --------------------------------------------------------------------------- runner
+
+
+class JobRunner(QObject):
+    """Runs one job at a time on a :class:`Worker`; errors become dialogs over ``parent``."""
+
+    busyChanged = Signal(bool)
+    jobFinished = Signal(str)  # job title
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._worker: Worker | None = None
+        self.dialog: ProgressDialog | None = None
+        self.last_error: BaseException | None = None
+        self._loading: set[str] = set()
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    @property
+    def worker(self) -> Worker | None:
+        """The running job's worker (None when idle)."""
+        return self._worker
+
+    def run(self, title: str, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None]) -> Worker | None:
+        """Start ``fn(*args, progress, cancel)`` with a progress dialog (stage, ETA, Cancel)."""
+        worker = self._prepare(title, fn, args, on_result)
+        if worker is None:
+            return None
+        # shown before the thread starts, so building it never competes with the worker for the GIL
+        self.dialog = ProgressDialog(worker, title, self._parent)
+        self.dialog.open()
+        return worker.start()
+
+    def run_quiet(self, title: str, fn: Callable[..., Any], *args: Any,
+                  on_result: Callable[[Any], None]) -> Worker | None:
+        """Start a short job without a dialog (errors are still shown)."""
+        worker = self._prepare(title, fn, args, on_result)
+        return worker.start() if worker is not None else None
+
+    def _prepare(self, title: str, fn: Callable[..., Any], args: tuple,
+                 on_result: Callable[[Any], None]) -> Worker | None:
+        if self._worker is not None:
+            log.info("%s: another job is running", title)
+            return None
+        worker = Worker(fn, *args, name=title)
+        worker.returned.connect(on_result)
+        worker.errored.connect(lambda exc: self._on_error(title, exc))
+        worker.finished.connect(lambda: self._on_finished(title))
+        self._worker = worker
+        self.last_error = None
+        self.busyChanged.emit(True)
+        return worker
+
+    def _on_error(self, title: str, exc: BaseException) -> None:
+        self.last_error = exc
+        show_error(f"{title} failed", exc, self._parent)
+
+    def _on_finished(self, title: str) -> None:
+        self._worker = None
+        self.dialog = None
+        self.busyChanged.emit(False)
+        self.jobFinished.emit(title)
+
+    def load_take(self, record: TakeRecord, on_loaded: Callable[[TakeRecord, Take, Peaks], None]) -> None:
+        """Read a take's audio in the background (alongside any running job)."""
+        if record.id in self._loading:
+            return
+        self._loading.add(record.id)
+        worker = Worker(load_take, record, name=f"load {record.id}")
+        worker.returned.connect(lambda result: on_loaded(*result))
+        worker.errored.connect(lambda exc: show_error(f"Reading take {record.id}", exc, self._parent))
+        worker.finished.connect(lambda: self._loading.discard(record.id))
+        worker.start()
+
+
+# --------------------------------------------------------------------------- MIDI clock
+
+
+class ClockRunner(QObject):
+    """Sends the chosen take's MIDI clock from the playhead on a worker thread until stopped."""
+
+    stopped = Signal()
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._worker: Worker | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def start(self, take: Take, start: float) -> None:
+        """Start sending from music time ``start`` (seconds) to the end of ``take``."""
+        if self._worker is not None:
+            return
+        from studio.clock import clock_messages, open_clock_port, send_clock
+
+        def send(*, progress: ProgressFn, cancel: CancelEvent) -> object:
+            messages = clock_messages(take.tempo_map, max(start, 0.0), take.duration)
+            with open_clock_port(virtual=True) as port:
+                return send_clock(messages, port, cancel=cancel, progress=progress)
+
+        worker = Worker(send, name="MIDI clock")
+        worker.errored.connect(lambda exc: show_error("MIDI clock", exc, self._parent))
+        worker.finished.connect(self._on_finished)
+        self._worker = worker.start()
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.abort()
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self.stopped.emit()
+
+
+def clock_available() -> bool:
+    """Whether studio has the live MIDI clock."""
+    try:
+        import studio.clock  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
