@@ -84,3 +84,12 @@ def lm(_shared_lm: LoadedModel) -> Iterator[LoadedModel]:
 def fresh_lm(tiny_dir: Path) -> LoadedModel:
     """A fresh load of the tiny model, for tests that inject LoRA into it."""
     return load_model(tiny_dir, device="cpu")
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No network, an empty HF cache and an empty Expotion model folder."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("EXPOTION_MODELS_DIR", str(tmp_path / "models"))
+    return tmp_path

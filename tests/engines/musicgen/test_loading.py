@@ -14,15 +14,6 @@ from expotion_engine.engines.musicgen.loading import load_model
 from expotion_engine.errors import EngineError, ModelNotFoundError
 
 
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No network, an empty HF cache and an empty Expotion model folder."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setenv("EXPOTION_MODELS_DIR", str(tmp_path / "models"))
-    return tmp_path
-
-
 def test_local_folder_loads_frozen_on_cpu(tiny_dir: Path) -> None:
     lm = load_model(tiny_dir, device="cpu")
     assert lm.source.origin == "folder" and lm.device.type == "cpu" and lm.dtype == torch.float32

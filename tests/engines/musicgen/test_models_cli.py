@@ -15,14 +15,6 @@ from studio.cli import main
 from studio.demo.scenarios import Clip
 
 
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setenv("EXPOTION_MODELS_DIR", str(tmp_path / "models"))
-    return tmp_path
-
-
 def test_list_shows_where_each_musicgen_model_is_installed(offline: Path, tiny_dir: Path,
                                                            capfd: pytest.CaptureFixture[str]) -> None:
     shutil.copytree(tiny_dir, offline / "models" / "musicgen" / "musicgen-small")
