@@ -60,12 +60,12 @@ def analysis_seconds(path: Path) -> tuple[float, float]:
 def peak_rss_of_analysis(path: Path) -> float:
     """Peak resident memory (MB) of a fresh process analysing ``path``."""
     code = (
-        "import sys, json, time, resource; sys.path.insert(0, %r);"
+        f"import sys, json, time, resource; sys.path.insert(0, {str(ROOT)!r});"
         "from expotion_engine.vision import analyze_video, AnalysisSettings;"
-        "t = time.perf_counter(); track = analyze_video(%r, AnalysisSettings());"
+        f"t = time.perf_counter(); track = analyze_video({str(path)!r}, AnalysisSettings());"
         "print(json.dumps({'seconds': time.perf_counter() - t, 'duration': track.duration,"
         " 'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))"
-    ) % (str(ROOT), str(path))
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     print(f"  {path.name}: {result['duration'] / 60:.1f} min analysed in {result['seconds']:.0f} s "

@@ -37,7 +37,9 @@ def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not capture.isOpened():
         capture.release()
-        raise VideoError(f"{path}: not a video file OpenCV can open (unknown or damaged container, or no video stream).")
+        raise VideoError(
+            f"{path}: not a video file OpenCV can open (unknown or damaged container, or no video stream)."
+        )
     capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return capture
 
