@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from expotion_engine.errors import ExpotionError
-from expotion_engine.types import Marker, Take
+from expotion_engine.types import ControlTrack, Marker, Take
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, find_autosave
 from ui import jobs
 from ui.analysis_panel import AnalysisPanel
@@ -657,7 +657,13 @@ class MainWindow(QMainWindow):
         if not self.document.has_video or self.jobs.busy:
             return None
         return self.jobs.run("Analysing the video", jobs.analyse_session, self.session,
-                             on_result=self.document.set_controls)
+                             on_result=self._analysed)
+
+    def _analysed(self, controls: ControlTrack) -> None:
+        self.document.set_controls(controls)
+        hits = sum(1 for m in controls.markers if m.kind == "hit")
+        self.statusBar().showMessage(f"Analysed {controls.duration:.1f} s: {hits} hit points; "
+                                     "choose a preset and press Generate.", 8000)
 
     @Slot()
     def generate(self) -> jobs.Worker | None:

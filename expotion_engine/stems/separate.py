@@ -34,11 +34,20 @@ DAW_NAMES = {"drums": "drums", "bass": "bass", "other": "other", "vocals": "voca
 RESIDUAL_FLOOR_DB = -120.0
 
 
-def residual_db(mix: np.ndarray, stems: list[np.ndarray]) -> float:
-    """Energy of ``mix - sum(stems)`` relative to the mix, in dB (floored at -120)."""
-    residual = mix.astype(np.float64) - np.sum([s.astype(np.float64) for s in stems], axis=0)
-    mix_energy = float(np.sum(np.square(mix, dtype=np.float64)))
-    res_energy = float(np.sum(np.square(residual)))
+def residual_db(mix: np.ndarray, stems: list[np.ndarray], block: int = 1 << 18) -> float:
+    """Energy of ``mix - sum(stems)`` relative to the mix, in dB (floored at -120).
+
+    Summed in float64 one block of samples at a time, so checking a long track costs no
+    more memory than one block.
+    """
+    mix_energy = res_energy = 0.0
+    for start in range(0, mix.shape[-1], block):
+        part = mix[..., start:start + block].astype(np.float64)
+        residual = part.copy()
+        for stem in stems:
+            residual -= stem[..., start:start + block]
+        mix_energy += float(np.sum(np.square(part)))
+        res_energy += float(np.sum(np.square(residual)))
     if mix_energy == 0.0:
         return RESIDUAL_FLOOR_DB if res_energy == 0.0 else 0.0
     if res_energy == 0.0:
