@@ -29,6 +29,8 @@ from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_p
 from expotion_engine.types import ControlTrack, GenerationRequest, Take
 from studio.analysis import analyze
 from studio.export.job import ExportJob
+from studio.export.registry import export_delivery
+from studio.presets import load_preset
 from studio.session import Session, TakeRecord, utc_now
 
 log = logging.getLogger(__name__)
@@ -64,8 +66,6 @@ def preset_table(name: str | None) -> Mapping[str, Any]:
     """The preset ``name`` (built-in name or .toml path) as a GenerationRequest's table; None: engine defaults."""
     if not name:
         return {}
-    from studio.presets import load_preset
-
     return load_preset(name).table
 
 
@@ -242,8 +242,6 @@ def export_take(
     cancel: CancelEvent | None = None,
 ) -> list[Path]:
     """Write the delivery folder for a take (default the chosen one) without generating anything."""
-    from studio.export.registry import export_delivery
-
     record = session.take(take_id) if take_id is not None else session.chosen()
     if record is None:
         raise SessionError("The session has no take to export yet; score it first.")
