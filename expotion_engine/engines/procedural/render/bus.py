@@ -71,6 +71,7 @@ def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
 
     with ThreadPoolExecutor(max_workers=min(2, x.shape[0])) as pool:  # scipy filters release the GIL
         z = np.sum(list(pool.map(channel_blocks, x)), axis=0)
+    z = np.maximum(z, 0.0)  # differences of running sums can round just below zero in silence
     with np.errstate(divide="ignore"):
         loud = -0.691 + 10.0 * np.log10(z)
         gated = z[loud >= -70.0]
