@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from expotion_engine.engines.procedural.accents import accent_pass
 from expotion_engine.engines.procedural.harmony import (
     COMFORTABLE_TONICS,
     NOTE_NAMES,
@@ -168,7 +169,7 @@ def compose(request: GenerationRequest) -> Score:
         swing=float(preset["tempo"]["swing"]), humanize=float(engine["humanize"]),
         register_shift=int(engine["register_shift"]), parts=frozenset(enabled),
     )
-    parts = _parts(ctx, preset, instruments, style)
+    parts = accent_pass(ctx, _parts(ctx, preset, instruments, style))
     markers = [Marker(bar_times[s.start_bar], s.name, "section") for s in sections]
     markers += [Marker(h.time, h.name, h.kind, strength=h.marker_strength) for h in hits]
     info = {

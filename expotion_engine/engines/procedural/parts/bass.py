@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from expotion_engine.engines.procedural.harmony import Chord, nearest_pitch
 from expotion_engine.engines.procedural.parts.context import Context
 from expotion_engine.types import Note
@@ -29,18 +27,6 @@ PATTERNS: dict[int, dict[str, list[tuple[float, float, int]]]] = {
 }
 
 
-def cut_at(notes: list[Note], time: float) -> list[Note]:
-    """Notes with any that sound at ``time`` ended there (or dropped when too short to keep)."""
-    kept = []
-    for n in notes:
-        if n.start - 0.01 <= time < n.end:
-            if time - n.start >= 0.05:
-                kept.append(replace(n, end=time))
-        else:
-            kept.append(n)
-    return kept
-
-
 def _level(energy: float) -> int:
     return 0 if energy < 0.3 else 1 if energy < 0.52 else 2 if energy < 0.74 else 3
 
@@ -50,7 +36,7 @@ def _root(chord: Chord, previous: int | None) -> int:
 
 
 def bass_notes(ctx: Context) -> list[Note]:
-    """Bass part: one pattern per bar clipped to each chord, approach notes into chord changes, hits, cadence."""
+    """Bass part: one pattern per bar clipped to each chord, approach notes into chord changes, cadence."""
     rng = ctx.rng("bass")
     notes: list[Note] = []
     previous: int | None = None
@@ -88,11 +74,6 @@ def bass_notes(ctx: Context) -> list[Note]:
                 note = ctx.note(rng, approach, chord.end_beat - 0.5, 0.45, 70 + 40 * energy)
                 if note:
                     notes = [n for n in notes if n.end <= note.start + 1e-6 or n.start >= note.end] + [note]
-    for hit in ctx.hits:
-        chord = ctx.chord_at(ctx.tempo_map.beat_at(hit.time))
-        note = ctx.note_seconds(_root(chord, previous), hit.time, 0.6, 88 + 36 * min(hit.strength, 1.0))
-        if note:
-            notes = cut_at(notes, hit.time) + [note]
     final = nearest_pitch({ctx.tonic}, previous if previous is not None else 38, LOW, HIGH)
     note = ctx.note(rng, final, ctx.cadence_beat, 64.0, 70 + 30 * ctx.energy_at(ctx.cadence_time), exact=True)
     notes += [note] if note else []

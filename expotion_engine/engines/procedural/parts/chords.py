@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from expotion_engine.engines.procedural.harmony import Chord, nearest_pitch, voice
-from expotion_engine.engines.procedural.parts.bass import cut_at
 from expotion_engine.engines.procedural.parts.context import Context
 from expotion_engine.types import Note
 
 LOW, HIGH = 50, 79
-#: hits at least this strong (0..1) get a chord stab (every hit does when there are no drums or bass)
-STAB_HIT = 0.6
 
 #: comping rhythms (onset, length) for keys by energy level
 COMPING: dict[int, list[tuple[float, float]]] = {
@@ -30,12 +27,11 @@ def _level(energy: float) -> int:
 
 
 def chord_notes(ctx: Context, texture: str | None = None) -> list[Note]:
-    """Harmony part over every chord to the cadence, stabs on hits, the final tonic chord ringing to the end."""
+    """Harmony part over every chord to the cadence, the final tonic chord ringing to the end."""
     rng = ctx.rng("harmony")
     texture = texture or TEXTURE.get(ctx.style, "keys")
     notes: list[Note] = []
     previous: tuple[int, ...] | None = None
-    voicings: dict[float, tuple[int, ...]] = {}
     for chord in ctx.chords:
         if chord.start_beat >= ctx.cadence_beat:
             break
@@ -43,20 +39,8 @@ def chord_notes(ctx: Context, texture: str | None = None) -> list[Note]:
         center = 60 + 7 * energy + ctx.register_shift
         voices = 3 if energy < 0.3 else 4
         voicing = voice(chord.tones, previous, LOW + ctx.register_shift, HIGH + ctx.register_shift, voices, center)
-        previous = voicings[chord.start_beat] = voicing
+        previous = voicing
         notes += _texture(ctx, rng, texture, chord, voicing, energy)
-    alone = not {"drums", "bass"} & ctx.parts
-    for hit in ctx.hits:
-        if hit.strength < STAB_HIT and not alone:
-            continue
-        chord = ctx.chord_at(ctx.tempo_map.beat_at(hit.time))
-        voicing = voicings.get(chord.start_beat) or voice(chord.tones, previous, LOW, HIGH, 4, 64)
-        ringing = max((n.end for n in notes if n.start - 0.01 <= hit.time < n.end), default=hit.time)
-        notes = cut_at(notes, hit.time)
-        for pitch in voicing:
-            length = max(0.7, ringing - hit.time) if texture == "pad" else 0.7
-            note = ctx.note_seconds(pitch, hit.time, length, 88 + 36 * min(hit.strength, 1.0))
-            notes += [note] if note else []
     final = voice(ctx.chords[-1].tones[:3], previous, LOW, HIGH, 4, 62)
     level = 60 + 30 * ctx.energy_at(ctx.cadence_time)
     for i, pitch in enumerate(final):

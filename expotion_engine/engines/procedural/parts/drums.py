@@ -1,4 +1,4 @@
-"""Drum grooves per style on a 16th grid: layers enter as energy rises, fills close sections, crashes mark hits."""
+"""Drum grooves per style on a 16th grid: layers enter as energy rises, fills close sections."""
 
 from __future__ import annotations
 
@@ -86,13 +86,12 @@ def _fill(ctx: Context, rng: np.random.Generator, start_beat: float, steps: int,
 
 
 def drum_notes(ctx: Context) -> list[Note]:
-    """The drum part: groove bars, section fills and crashes, accents and stingers at hits, the closing hit."""
+    """The drum part: groove bars, section fills and crashes, the closing hit."""
     rng = ctx.rng("drums")
     groove = GROOVES.get(ctx.style, GROOVES["pop"])
     steps_per_bar = ctx.numerator * 4
     notes: list[Note] = []
     fill_bars = {s.end_bar - 1 for s in ctx.sections[:-1] if s.end_bar - 1 >= 0}
-    hit_beats = [ctx.tempo_map.beat_at(h.time) for h in ctx.hits if h.strength >= BIG_HIT]
     for bar in range(ctx.cadence_bar):
         bar_start = float(bar * ctx.numerator)
         bar_energy = ctx.lifted_energy(bar_start + ctx.numerator / 2)
@@ -100,12 +99,6 @@ def drum_notes(ctx: Context) -> list[Note]:
         if bar in fill_bars and bar_energy >= 0.35:
             fill_from = steps_per_bar - (8 if bar_energy > 0.7 else 4)
             notes += _fill(ctx, rng, bar_start + fill_from / 4, steps_per_bar - fill_from, bar_energy)
-        for hb in hit_beats:
-            if bar_start <= hb - 1.0 < bar_start + ctx.numerator and bar_energy >= 0.3 and \
-                    fill_from == steps_per_bar:
-                start = max(np.floor((hb - 1.0) * 4) / 4, bar_start)
-                fill_from = min(fill_from, int(round((start - bar_start) * 4)))
-                notes += _fill(ctx, rng, start, int(round((hb - start) * 4)), bar_energy)
         section = ctx.section(bar)
         if section.start_bar == bar and bar > 0 and section.name in ("build", "peak") and bar_energy >= 0.4:
             note = ctx.note(rng, CRASH, bar_start, 1.5, _velocity(108, bar_energy), channel=DRUM_CHANNEL)
@@ -123,38 +116,9 @@ def drum_notes(ctx: Context) -> list[Note]:
                                 jitter=0.005)
                 if note:
                     notes.append(note)
-    notes += hit_accents(ctx)
     end_energy = ctx.energy_at(ctx.cadence_time)
     for pitch, velocity in ((KICK, 112), (CRASH, 104)):
         note = ctx.note(rng, pitch, ctx.cadence_beat, 2.0, _velocity(velocity, max(end_energy, 0.4)),
                         channel=DRUM_CHANNEL, exact=True)
         notes += [note] if note else []
-    return notes
-
-
-#: hit strength (0..1) from which a hit gets a crash, and from which it also gets the stinger
-BIG_HIT, STINGER_HIT = 0.7, 0.9
-CRASH_GAP_S, STINGER_GAP_S = 1.5, 4.0
-
-
-def hit_accents(ctx: Context) -> list[Note]:
-    """Accents exactly on each hit, scaled by its strength: a kick for every hit, a snare or tom for middling
-    ones, a crash (not two within 1.5 s) for big ones and the stinger for the biggest."""
-    notes: list[Note] = []
-    last_crash = last_stinger = -1e9
-    middle = TOM_LOW if ctx.style == "cinematic" else SNARE
-    for hit in ctx.hits:
-        s = min(hit.strength, 1.0)
-        pitches = [KICK]
-        if s >= BIG_HIT and hit.time - last_crash >= CRASH_GAP_S:
-            pitches.append(CRASH)
-            last_crash = hit.time
-        elif s >= 0.35:
-            pitches.append(middle)
-        if s >= STINGER_HIT and hit.time - last_stinger >= STINGER_GAP_S:
-            pitches.append(STINGER)
-            last_stinger = hit.time
-        for pitch in pitches:
-            note = ctx.note_seconds(pitch, hit.time, 0.5, 84 + 42 * s, channel=DRUM_CHANNEL)
-            notes += [note] if note else []
     return notes
