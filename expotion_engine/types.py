@@ -72,13 +72,19 @@ def _read_json(path: Path, error: type[ExpotionError]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Marker:
-    """A point on the timeline: a hit point, a section start, a cue or a user marker."""
+    """A point on the timeline: a hit point, a section start, a cue or a user marker.
+
+    A hit's ``time`` is the visual event (the first frame where the change shows),
+    ``strength`` is 0..1 on one scale for every cause, ``cause`` says what the video did
+    (``cut``, ``motion`` or ``expression``; None for other markers and older files).
+    """
 
     time: float
     name: str
     kind: str = "user"
     color: str | None = None
     strength: float = 1.0
+    cause: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in MARKER_KINDS:
@@ -97,6 +103,7 @@ class Marker:
             kind=str(data.get("kind", "user")),
             color=data.get("color"),
             strength=float(data.get("strength", 1.0)),
+            cause=None if data.get("cause") is None else str(data["cause"]),
         )
 
 
@@ -105,7 +112,13 @@ class Marker:
 
 @dataclass(frozen=True)
 class VideoSource:
-    """Identity of the analysed video and the range that was analysed (seconds in the file)."""
+    """Identity of the analysed video and the range that was analysed.
+
+    ``start``/``end``/``duration`` are seconds from the first presented video frame (time
+    zero everywhere); ``video_start`` is where that frame sits in the container's own
+    time, so container time = ``video_start`` + these (0.0 for files saved before it was
+    recorded).
+    """
 
     path: str
     content_hash: str
@@ -116,10 +129,21 @@ class VideoSource:
     start: float
     end: float
     rotation: int = 0
+    video_start: float = 0.0
 
     @property
     def range_duration(self) -> float:
         return self.end - self.start
+
+    @property
+    def container_start(self) -> float:
+        """The in point in the container's time (what FFmpeg seeks to)."""
+        return self.video_start + self.start
+
+    @property
+    def container_end(self) -> float:
+        """The out point in the container's time."""
+        return self.video_start + self.end
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,6 +160,7 @@ class VideoSource:
             start=float(data["start"]),
             end=float(data["end"]),
             rotation=int(data.get("rotation", 0)),
+            video_start=float(data.get("video_start", 0.0)),
         )
 
 
