@@ -1,8 +1,19 @@
-"""Open a video with OpenCV and describe it, failing early with one clear sentence."""
+"""Open a video with OpenCV and describe it, failing early with one clear sentence.
+
+Time zero is the first presented video frame: OpenCV's timestamps, the duration and
+every analysis time count from it. Where a file's streams start at different times (a
+phone file whose video starts at 0.85 s and audio at 0.008 s), :func:`stream_starts`
+reads from FFmpeg where that frame and the audio sit in the container's own time, so
+exporters can cut the file at the same instants.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,10 +21,16 @@ import cv2
 
 from expotion_engine.errors import VideoError
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What OpenCV reports of a video; ``width``/``height`` are as displayed (rotation applied)."""
+    """What OpenCV reports of a video; ``width``/``height`` are as displayed (rotation applied).
+
+    ``duration`` counts from the first presented frame; ``video_start`` is that frame's
+    time in the container and ``audio_start`` the first audio sample's (None: no audio).
+    """
 
     path: Path
     fps: float
@@ -23,6 +40,8 @@ class VideoInfo:
     duration: float
     rotation: int
     codec: str
+    video_start: float = 0.0
+    audio_start: float | None = None
 
 
 def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
@@ -73,9 +92,42 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         duration = _duration(capture, frame_count, fps)
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
         height, width = frame.shape[:2]
-        return VideoInfo(path, fps, frame_count, width, height, duration, rotation, codec)
     finally:
         capture.release()
+    video_start, audio_start = stream_starts(path)
+    return VideoInfo(path, fps, frame_count, width, height, duration, rotation, codec, video_start, audio_start)
+
+
+_PTS_TIME = re.compile(r"\[Parsed_(a?)showinfo_\d+ @ [^\]]*\] n:\s*0 .*?pts_time:\s*(-?[0-9.eE+-]+)")
+
+
+@functools.lru_cache(maxsize=64)
+def _stream_starts(path: str, size: int, mtime_ns: int) -> tuple[float, float | None]:
+    import imageio_ffmpeg
+
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-copyts", "-i", path,
+        "-map", "0:v:0", "-map", "0:a:0?", "-frames:v", "1", "-frames:a", "1",
+        "-filter:v", "showinfo", "-filter:a", "ashowinfo", "-f", "null", "-",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False, timeout=60)
+    starts: dict[str, float] = {}
+    for audio, value in _PTS_TIME.findall(result.stderr):
+        starts.setdefault("audio" if audio else "video", float(value))
+    if "video" not in starts:
+        log.warning("%s: FFmpeg gave no first-frame time (exit %d); taking the container's zero",
+                    path, result.returncode)
+    return starts.get("video", 0.0), starts.get("audio")
+
+
+def stream_starts(path: str | os.PathLike[str]) -> tuple[float, float | None]:
+    """Container times (s) of the first presented video frame and the first audio sample (None: no audio).
+
+    Decodes one frame of each with the FFmpeg binary of ``imageio-ffmpeg`` keeping the
+    file's own timestamps, so edit lists and stream offsets count as a player shows them.
+    """
+    stat = Path(path).stat()
+    return _stream_starts(str(path), stat.st_size, stat.st_mtime_ns)
 
 
 def _duration(capture: cv2.VideoCapture, frame_count: int, fps: float) -> float:

@@ -90,7 +90,12 @@ def library_versions() -> dict[str, str]:
 
 
 def resolve_range(path: str | os.PathLike[str], settings: AnalysisSettings) -> tuple[VideoSource, float]:
-    """Probe ``path`` and fix the analysed range; returns the source and nominal fps."""
+    """Probe ``path`` and fix the analysed range; returns the source and nominal fps.
+
+    The in/out points are seconds from the first presented frame (OpenCV's timestamps
+    count from it too); the source records where that frame sits in the container
+    (``video_start``), which maps them to container time for cutting the file.
+    """
     info = probe_video(path)
     start = settings.start or 0.0
     end = info.duration if settings.end is None else min(settings.end, info.duration)
@@ -108,7 +113,13 @@ def resolve_range(path: str | os.PathLike[str], settings: AnalysisSettings) -> t
         start=start,
         end=end,
         rotation=info.rotation,
+        video_start=info.video_start,
     )
+    if info.video_start or info.audio_start:
+        log.info(
+            "%s: video starts at %.3f s and audio at %s in the container; times count from the first frame",
+            info.path, info.video_start, "none" if info.audio_start is None else f"{info.audio_start:.3f} s",
+        )
     return source, info.fps
 
 

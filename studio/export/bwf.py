@@ -16,7 +16,6 @@ import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,6 +24,7 @@ import numpy as np
 from expotion_engine.errors import ExportError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress
 from studio.export.job import DeliveryFolder, ExportJob
+from studio.timecode import TimecodeRate
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def time_reference(start_seconds: float, sample_rate: int) -> int:
 
 def ixml(
     *, project: str, scene: str, take: str, track: str, channels: int, sample_rate: int, bit_depth: int,
-    fps: float, time_ref: int, note: str = "",
+    timecode: TimecodeRate, time_ref: int, note: str = "",
 ) -> bytes:
     """An iXML document (``BWFXML``) naming project, scene, take and each channel of ``track``."""
     root = ET.Element("BWFXML")
@@ -93,11 +93,11 @@ def ixml(
     add(root, "TAKE", take)
     add(root, "NOTE", note)
     speed = ET.SubElement(root, "SPEED")
-    rate = _rate_text(fps)
+    rate = _rate_text(timecode)
     add(speed, "MASTER_SPEED", rate)
     add(speed, "CURRENT_SPEED", rate)
     add(speed, "TIMECODE_RATE", rate)
-    add(speed, "TIMECODE_FLAG", "DF" if _drop_frame(fps) else "NDF")
+    add(speed, "TIMECODE_FLAG", "DF" if timecode.drop_frame else "NDF")
     add(speed, "FILE_SAMPLE_RATE", sample_rate)
     add(speed, "AUDIO_BIT_DEPTH", bit_depth)
     add(speed, "DIGITIZER_SAMPLE_RATE", sample_rate)
@@ -118,17 +118,9 @@ def ixml(
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
-def _drop_frame(fps: float) -> bool:
-    return abs(fps - 30000 / 1001) < 0.01 or abs(fps - 60000 / 1001) < 0.01
-
-
-def _rate_text(fps: float) -> str:
+def _rate_text(rate: TimecodeRate) -> str:
     """``30000/1001``-style frame rate, as iXML writes speeds."""
-    for base in (24, 30, 60):
-        if abs(fps - base * 1000 / 1001) < 0.01:
-            return f"{base * 1000}/1001"
-    rate = Fraction(fps).limit_denominator(1001)
-    return f"{rate.numerator}/{rate.denominator}"
+    return f"{rate.rate.numerator}/{rate.rate.denominator}"
 
 
 def _chunk(handle: BinaryIO, tag: bytes, body: bytes) -> None:
@@ -254,8 +246,8 @@ def write_audio(
             coding_history=_coding_history(rate, depth, data.shape[0]),
         )
         chunk = ixml(project=job.title, scene=scene, take=job.take_label, track=track, channels=data.shape[0],
-                     sample_rate=rate, bit_depth=depth, fps=job.fps, time_ref=ref,
-                     note=f"Expotion {job.take.engine} take, seed {job.take.seed}")
+                     sample_rate=rate, bit_depth=depth, timecode=job.tc, time_ref=ref,
+                     note=f"Expotion {job.take.engine} take, seed {job.take.seed}; {job.timecode.note}")
         with folder.open_temp(relative) as tmp:
             clipped = write_bwf(tmp, data, rate, depth, bext, chunk)
         if clipped:

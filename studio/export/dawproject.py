@@ -22,8 +22,8 @@ from xml.etree import ElementTree as ET
 
 from studio.export.cues import cues
 from studio.export.job import DeliveryFolder, ExportJob
-from studio.export.markers import timecode
 from studio.export.timeline import audio_files
+from studio.timecode import format_timecode
 
 FORMAT_VERSION = "1.0"
 APPLICATION = ("Expotion Studio", "0.1.0")
@@ -122,7 +122,7 @@ def metadata_xml(job: ExportJob) -> bytes:
     ET.SubElement(meta, "Title").text = job.title
     ET.SubElement(meta, "Comment").text = (
         f"Scored by {APPLICATION[0]} ({job.take.engine} engine, seed {job.take.seed}); "
-        f"time 0 is {timecode(job.start_seconds, job.fps)} at {job.fps:g} fps"
+        f"time 0 is {format_timecode(job.start_seconds, job.tc)} ({job.timecode.note})"
         + (f" in {Path(job.video).name}." if job.video is not None else ".")
     )
     return _serialise(meta)

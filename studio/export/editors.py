@@ -19,7 +19,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from studio.export.job import DeliveryFolder, ExportJob
-from studio.export.timeline import RT, build_timeline, timecode_rate
+from studio.export.timeline import build_timeline, timeline_rate
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,9 @@ def _write(folder: DeliveryFolder, relative: str, timeline: otio.schema.Timeline
     return folder.write_text(relative, text)
 
 
-def _fcpx_rate(fps: float) -> float:
+def _fcpx_rate(job: ExportJob) -> float:
     """The rate as the FCPXML adapter's frame-duration table spells it (23.98, 29.97, 59.94 or whole)."""
-    rate = timecode_rate(fps)
+    rate = timeline_rate(job)
     return round(rate, 2) if rate != round(rate) else rate
 
 
@@ -50,13 +50,11 @@ def write_edl(job: ExportJob, folder: DeliveryFolder) -> list[Path]:
     """Write ``<title>.edl``: the video event at its record timecode with one locator per marker."""
     if not _needs_video(job, "CMX3600 EDL"):
         return []
-    rate = timecode_rate(job.fps)
     timeline = build_timeline(job, audio_url=None, markers_on="clip")
-    text = otio.adapters.write_to_string(timeline, adapter_name="cmx_3600", rate=rate)
+    text = otio.adapters.write_to_string(timeline, adapter_name="cmx_3600", rate=timeline_rate(job))
     # the adapter leaves out the frame-code-mode line (its TODO); editors need it for 29.97/59.94
-    drop = ";" in otio.opentime.to_timecode(RT(0, rate), rate)
     title, _, events = text.partition("\n\n")
-    fcm = "FCM: DROP FRAME" if drop else "FCM: NON-DROP FRAME"
+    fcm = "FCM: DROP FRAME" if job.tc.drop_frame else "FCM: NON-DROP FRAME"
     return [folder.write_text(job.file(".edl"), f"{title}\n{fcm}\n\n{events}")]
 
 
@@ -72,7 +70,7 @@ def write_fcpxml(job: ExportJob, folder: DeliveryFolder) -> list[Path]:
     """Write ``<title>.fcpxml``: the video in the primary storyline, stems and mix as connected audio, clip markers."""
     if not _needs_video(job, "FCPXML"):
         return []
-    timeline = build_timeline(job, audio_url=_absolute(folder), markers_on="clip", rate=_fcpx_rate(job.fps))
+    timeline = build_timeline(job, audio_url=_absolute(folder), markers_on="clip", rate=_fcpx_rate(job))
     return [_write(folder, job.file(".fcpxml"), timeline, "fcpx_xml")]
 
 

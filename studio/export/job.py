@@ -19,6 +19,7 @@ from pathlib import Path
 
 from expotion_engine.errors import ExportError
 from expotion_engine.types import Marker, Take
+from studio.timecode import RateChoice, TimecodeRate, choose_rate
 
 SAMPLE_RATES = (44100, 48000, 96000)
 BIT_DEPTHS = (16, 24, 32)
@@ -56,12 +57,15 @@ class ExportSettings:
 class ExportJob:
     """One delivery: a Take placed on a video.
 
-    Music time 0 is ``video_in`` seconds into the video file; the video's first frame
-    carries the timecode ``timecode_start`` (seconds, e.g. 3600.0 for 01:00:00:00) at
-    ``fps`` frames per second, so music time ``t`` is at timecode
-    ``timecode_start + video_in + t``. ``markers`` are the Take's markers plus the
-    session's user cues, in music time. ``take_name`` is how the session calls this take
-    (written into the BWF iXML); blank names it by its seed.
+    Time zero is the video's first presented frame: music time 0 is ``video_in`` seconds
+    after it (whatever the container's own start time; the re-mux maps it), and that
+    frame carries the timecode ``timecode_start`` (seconds, e.g. 3600.0 for 01:00:00:00),
+    so music time ``t`` is at timecode ``timecode_start + video_in + t``. Timecode counts
+    at ``timecode_rate`` (a declared SMPTE rate, :func:`studio.timecode.parse_rate`) or,
+    when None, the rate :func:`studio.timecode.choose_rate` picks for ``fps``.
+    ``markers`` are the Take's markers plus the session's user cues, in music time.
+    ``take_name`` is how the session calls this take (written into the BWF iXML); blank
+    names it by its seed.
     """
 
     take: Take
@@ -73,6 +77,7 @@ class ExportJob:
     markers: tuple[Marker, ...] = ()
     settings: ExportSettings = field(default_factory=ExportSettings)
     take_name: str = ""
+    timecode_rate: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("video_in", "timecode_start"):
@@ -83,6 +88,21 @@ class ExportJob:
             raise ExportError(f"Export frame rate must be > 0 fps, got {self.fps!r}.")
         if self.video is not None:
             object.__setattr__(self, "video", Path(self.video))
+        if self.timecode.rate.ntsc and self.timecode.rate.nominal in (30, 60) and not self.timecode.rate.drop_frame:
+            raise ExportError(
+                f"Timecode rate {self.timecode.rate.label} is not offered for deliveries: the editor formats count "
+                f"{self.timecode.rate.written:g} as drop frame; use {self.timecode.rate.written:g}."
+            )
+
+    @property
+    def timecode(self) -> RateChoice:
+        """The timecode rate every format counts at, and whether it was mapped from ``fps``."""
+        return choose_rate(self.fps, self.timecode_rate)
+
+    @property
+    def tc(self) -> TimecodeRate:
+        """Shorthand for ``timecode.rate``."""
+        return self.timecode.rate
 
     @property
     def take_label(self) -> str:

@@ -1,5 +1,5 @@
-"""Marker lists: a CSV for editors (Premiere/Resolve-style columns, timecode at the video's
-frame rate) and an Audacity label track (seconds from music time 0).
+"""Marker lists: a CSV for editors (Premiere/Resolve-style columns, timecode at the job's
+timecode rate) and an Audacity label track (seconds from music time 0).
 
 The CSV's In/Out are the record timecode of each marker (``job.start_seconds`` + music
 time) so a marker list lines up with the picture; a "Seconds" column keeps the exact music
@@ -12,22 +12,14 @@ import csv
 import io
 from pathlib import Path
 
-import opentimelineio as otio
-
 from studio.export.cues import Cue, cues
 from studio.export.job import DeliveryFolder, ExportJob
-from studio.export.timeline import timecode_rate
+from studio.timecode import format_frames, format_timecode, to_frame
 
 CSV_COLUMNS = (
     "Marker Name", "Description", "In", "Out", "Duration", "Marker Type", "Color", "Kind", "Seconds",
 )
 _DESCRIPTIONS = {"section": "Section start", "hit": "Hit point", "cue": "Cue", "user": "User marker"}
-
-
-def timecode(seconds: float, fps: float) -> str:
-    """SMPTE timecode of ``seconds`` at ``fps`` (nearest frame; drop-frame for 29.97 and 59.94)."""
-    rate = timecode_rate(fps)
-    return otio.opentime.to_timecode(otio.opentime.RationalTime(round(seconds * rate), rate), rate)
 
 
 def _csv_row(cue: Cue, job: ExportJob) -> dict[str, str]:
@@ -37,9 +29,10 @@ def _csv_row(cue: Cue, job: ExportJob) -> dict[str, str]:
     return {
         "Marker Name": cue.label,
         "Description": description,
-        "In": timecode(job.start_seconds + cue.start, job.fps),
-        "Out": timecode(job.start_seconds + cue.end, job.fps),
-        "Duration": timecode(cue.duration, job.fps),
+        "In": format_timecode(job.start_seconds + cue.start, job.tc),
+        "Out": format_timecode(job.start_seconds + cue.end, job.tc),
+        "Duration": format_frames(to_frame(job.start_seconds + cue.end, job.tc)
+                                  - to_frame(job.start_seconds + cue.start, job.tc), job.tc),
         "Marker Type": "Comment",
         "Color": cue.color_name.title(),
         "Kind": cue.marker.kind,

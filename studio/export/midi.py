@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import mido
 from expotion_engine.types import Note, Stem, TempoMap
 from studio.export.cues import cues
 from studio.export.job import DeliveryFolder, ExportJob
+from studio.timecode import TimecodeRate, choose_rate, format_frames
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +30,6 @@ PPQ = 480
 DRUM_CHANNEL = 9
 MARKER_META = {"section": "marker", "user": "marker", "cue": "marker", "hit": "cue_marker"}
 _DRUM_WORDS = ("drum", "perc", "kit")
-#: video fps -> (SMPTE offset rate code, frames per second counted); 50 and 60 fps count at half rate
-_RATES = ((24.0, 24.0, 24.0), (24000 / 1001, 24.0, 24000 / 1001), (25.0, 25.0, 25.0), (30.0, 30.0, 30.0),
-          (50.0, 25.0, 25.0), (60.0, 30.0, 30.0))
-
-
 @dataclass(frozen=True)
 class SmpteOffset:
     """The fields of an SMPTE offset meta event; ``frame_rate`` is one of 24, 25, 29.97 (drop frame), 30."""
@@ -51,31 +48,30 @@ class SmpteOffset:
         )
 
 
-def _midi_rate(fps: float) -> tuple[float, float, bool]:
-    """(SMPTE-offset rate code, real frames per second to count at, drop frame) for a video ``fps``."""
-    if abs(fps - 30000 / 1001) < 0.01 or abs(fps - 60000 / 1001) < 0.01:
-        return 29.97, 30000 / 1001, True
-    for video, code, count in _RATES:
-        if abs(fps - video) < 0.01:
-            return code, count, False
-    log.info("%g fps has no MIDI SMPTE rate; the offset counts 30 fps frames", fps)
-    return 30.0, 30.0, False
+def _midi_rate(rate: TimecodeRate) -> tuple[float, TimecodeRate]:
+    """(SMPTE-offset rate code, the rate frames are counted at) for a timecode ``rate``.
 
-
-def smpte_offset(seconds: float, fps: float) -> SmpteOffset:
-    """The SMPTE offset of ``seconds`` of timecode (since midnight) for a video at ``fps``.
-
-    24, 25 and 30 fps (and 23.976, 50, 60 counted at their MIDI family's rate) are
-    non-drop; 29.97 and 59.94 use 29.97 drop-frame labels, as OpenTimelineIO writes them.
+    MIDI knows 24, 25, 29.97 (drop frame) and 30; 48, 50 and 60 count at half rate
+    (23.976 and 47.952 count real 23.976 frames under code 24; 59.94 DF as 29.97 DF).
     """
-    import opentimelineio as otio
+    nominal = rate.nominal // 2 if rate.nominal > 30 else rate.nominal
+    counted = TimecodeRate(nominal, ntsc=rate.ntsc, drop_frame=rate.drop_frame)
+    return (29.97 if counted.drop_frame else float(nominal)), counted
 
-    code, real, drop = _midi_rate(fps)
-    exact = (seconds % 86400.0) * real
+
+def smpte_offset(seconds: float, rate: TimecodeRate | float) -> SmpteOffset:
+    """The SMPTE offset of ``seconds`` of timecode (since midnight) at timecode ``rate`` (or a video fps).
+
+    Frames are whole frames counted down (the remainder goes in hundredths, sub-frames);
+    labels come from :mod:`studio.timecode`, the same as every other format's.
+    """
+    if not isinstance(rate, TimecodeRate):
+        rate = choose_rate(rate).rate
+    code, counted = _midi_rate(rate)
+    exact = (seconds % 86400.0) * counted.fps
     whole = math.floor(exact + 1e-6)
     sub = min(99, max(0, int(round((exact - whole) * 100))))
-    label = otio.opentime.to_timecode(otio.opentime.RationalTime(whole, real), real, drop)
-    hours, minutes, secs, frames = (int(part) for part in label.replace(";", ":").split(":"))
+    hours, minutes, secs, frames = (int(part) for part in re.split("[:;]", format_frames(whole, counted)))
     return SmpteOffset(code, hours % 24, minutes, secs, frames, sub)
 
 
@@ -94,7 +90,7 @@ def _conductor(job: ExportJob, tempo_map: TempoMap, end_tick: int) -> mido.MidiT
                        mido.MetaMessage(MARKER_META[cue.marker.kind], text=cue.label)))
     head = [
         mido.MetaMessage("track_name", name=job.title),
-        smpte_offset(job.start_seconds, job.fps).message(),
+        smpte_offset(job.start_seconds, job.tc).message(),
     ]
     return _track(head, events, end_tick)
 

@@ -1,7 +1,8 @@
 """The one OpenTimelineIO timeline every editor format is written from.
 
 Record time: the timeline's ``global_start_time`` is ``job.start_seconds`` (the timecode
-of music time 0) at the exact SMPTE rate of ``job.fps`` (29.97 is 30000/1001), and it lasts
+of music time 0) at the job's timecode rate (:attr:`ExportJob.tc`; 29.97 is 30000/1001,
+and a 10 fps video is counted at its declared or chosen SMPTE rate), and it lasts
 as long as the music; every time is a whole frame, as editors place them. Tracks: one video
 track holding the scored range of the source video (its media starts at the video's
 first-frame timecode, so source time equals record timecode), then one audio track per
@@ -14,13 +15,13 @@ FCPXML adapters write them).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import opentimelineio as otio
 
-from expotion_engine.errors import ExportError
 from expotion_engine.media.probe import probe_video
 from studio.export.cues import Cue, cues
 from studio.export.job import ExportJob
@@ -28,18 +29,11 @@ from studio.export.job import ExportJob
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
 MEDIA_METADATA = "expotion"
-TIMECODE_RATES = (23.976, 24.0, 25.0, 29.97, 30.0, 47.952, 48.0, 50.0, 59.94, 60.0)
 
 
-def timecode_rate(fps: float) -> float:
-    """The SMPTE rate ``fps`` stands for (29.97 -> 30000/1001); :class:`ExportError` when it has none."""
-    nearest = min(TIMECODE_RATES, key=lambda rate: abs(rate - fps))
-    if abs(nearest - fps) > 0.01:
-        raise ExportError(
-            f"Frame rate {fps:g} fps has no SMPTE timecode; set the session's timecode rate to one of "
-            f"{', '.join(f'{r:g}' for r in TIMECODE_RATES)}."
-        )
-    return RT.nearest_valid_timecode_rate(nearest)
+def timeline_rate(job: ExportJob) -> float:
+    """The job's timecode rate as OpenTimelineIO takes it (30000/1001 for 29.97)."""
+    return job.tc.fps
 
 
 def audio_files(job: ExportJob) -> list[tuple[str, str]]:
@@ -48,8 +42,8 @@ def audio_files(job: ExportJob) -> list[tuple[str, str]]:
 
 
 def frames(seconds: float, rate: float) -> otio.opentime.RationalTime:
-    """``seconds`` as a whole number of frames at ``rate`` (editors place everything on frames)."""
-    return RT(round(seconds * rate), rate)
+    """``seconds`` as a whole number of frames at ``rate``, halves up (editors place everything on frames)."""
+    return RT(math.floor(seconds * rate + 0.5 + 1e-6), rate)
 
 
 def _marker(cue: Cue, offset: float, rate: float) -> otio.schema.Marker:
@@ -77,13 +71,16 @@ def build_timeline(
 ) -> otio.schema.Timeline:
     """The job as a Timeline; ``audio_url`` maps a delivery-relative path to a media URL (None: no audio tracks).
 
-    ``rate`` defaults to the exact timecode rate of ``job.fps`` (:func:`timecode_rate`).
+    ``rate`` defaults to the job's exact timecode rate (:func:`timeline_rate`).
     """
-    rate = timecode_rate(job.fps) if rate is None else rate
+    rate = timeline_rate(job) if rate is None else rate
     length = RT(max(round(job.take.duration * rate), 1), rate)
     start = frames(job.start_seconds, rate)
     timeline = otio.schema.Timeline(name=job.title, global_start_time=start)
-    timeline.metadata[MEDIA_METADATA] = {"engine": job.take.engine, "seed": job.take.seed}
+    timeline.metadata[MEDIA_METADATA] = {
+        "engine": job.take.engine, "seed": job.take.seed, "video_fps": job.fps,
+        "timecode_rate": job.tc.label, "timecode_note": job.timecode.note,
+    }
     items = cues(job)
 
     video_clip = None

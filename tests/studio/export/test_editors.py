@@ -150,10 +150,8 @@ def test_written_files_are_the_ones_the_registry_plans(job: ExportJob, tmp_path:
 def test_ntsc_rates_use_exact_timecode_rates(job: ExportJob, tmp_path: Path, fps: float) -> None:
     from dataclasses import replace
 
-    from studio.export.timeline import timecode_rate
-
     ntsc = replace(job, fps=fps)
-    rate = timecode_rate(fps)
+    rate = ntsc.tc.fps
     assert rate == pytest.approx(fps * 1.001 * 1000 / 1001, rel=1e-3) and rate != fps
     folder = DeliveryFolder(tmp_path)
     (edl,) = write_edl(ntsc, folder)
@@ -172,10 +170,16 @@ def test_ntsc_rates_use_exact_timecode_rates(job: ExportJob, tmp_path: Path, fps
     assert len(_read(fcpxml).audio_tracks()) == len(job.take.stems) + 1
 
 
-def test_a_rate_without_timecode_is_refused_clearly(job: ExportJob, tmp_path: Path) -> None:
+def test_a_rate_without_timecode_is_counted_at_a_declared_smpte_rate(job: ExportJob, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from expotion_engine.errors import ExportError
-
-    with pytest.raises(ExportError, match="15 fps has no SMPTE timecode"):
-        write_otio(replace(job, fps=15.0), DeliveryFolder(tmp_path))
+    fifteen = replace(job, fps=15.0)
+    assert fifteen.tc.label == "30" and fifteen.timecode.mapped
+    (path,) = write_otio(fifteen, DeliveryFolder(tmp_path))
+    timeline = otio.adapters.read_from_file(str(path))
+    assert timeline.global_start_time == otio.opentime.RationalTime(job.start_seconds * 30, 30)
+    assert timeline.metadata["expotion"]["timecode_rate"] == "30"
+    assert "15 frames/s is counted as 30" in timeline.metadata["expotion"]["timecode_note"]
+    declared = replace(job, fps=15.0, timecode_rate="25")
+    (path,) = write_otio(declared, DeliveryFolder(tmp_path / "declared"))
+    assert otio.adapters.read_from_file(str(path)).global_start_time.rate == 25
