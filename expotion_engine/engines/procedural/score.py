@@ -34,10 +34,13 @@ class Part:
     effects: Mapping[str, Any] = field(default_factory=dict)
     automation: Mapping[str, Automation] = field(default_factory=dict)
     plugin: str | None = None
+    voice: str | None = None  # "sampled" (a SoundFont bank) or "synth"; None: the instrument's default
 
     def __post_init__(self) -> None:
         if not -1.0 <= self.pan <= 1.0:
             raise ValueError(f"Part {self.name!r} pan {self.pan!r} is outside -1..1.")
+        if self.voice not in (None, "sampled", "synth"):
+            raise ValueError(f"Part {self.name!r} voice {self.voice!r} is not 'sampled' or 'synth'.")
         object.__setattr__(self, "notes", tuple(sorted(self.notes, key=lambda n: (n.start, n.pitch))))
 
 
