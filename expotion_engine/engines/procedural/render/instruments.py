@@ -1,7 +1,7 @@
 """The built-in sounds the renderer knows (``Part.instrument``), and how a part's notes become audio.
 
 A pitched note is its voice held down (rendered once per instrument, pitch, velocity bucket and
-glide, then reused, looped for long sustained notes) times its envelope (one per note length
+glide, then reused; never looped: a longer note renders the voice again, longer) times its envelope (one per note length
 bucket); a drum hit is rendered whole once per piece, velocity bucket and round-robin variant.
 Notes are added into the part's buffer at their start sample. Levels are calibrated per family
 (a line at velocity 100 and gain 0: lead -17 LUFS, drums -18, keys -18, bass -19, bells/strings
@@ -30,9 +30,8 @@ _VELOCITY_BUCKETS = 8
 _CACHE_BYTES = 256 * 2**20
 _TIMBRE_STEP = 2  # sounds change timbre in 4 velocity steps (their level follows every velocity)
 _DRUM_VARIANTS = 3
-_SUSTAIN_S = 2.0  # sustained voices are rendered this long, then looped
-_LOOP_FROM_S = 0.8  # from here (filter sweeps and vibrato fade-in are over)
-_LOOP_FADE_S = 0.1
+_SUSTAIN_S = 2.0  # sustained voices are rendered at least this long
+_GROWTH = 1.5  # a source too short for a note is rendered again at least this much longer
 _SOURCE_STEPS = (0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
 
 
@@ -201,26 +200,10 @@ def _drum_wave(inst: Instrument, part: Part, note: Note, index: int, sample_rate
 def _source_seconds(inst: Instrument, pitch: int, needed: float) -> tuple[float, float]:
     """How long a voice rendering to make for a note needing ``needed`` s, and the longest it can usefully be."""
     if inst.ring is None:
-        return _SUSTAIN_S, _SUSTAIN_S  # rendered whole at once: it is looped for longer notes
+        return max(_SUSTAIN_S, needed), float("inf")  # sustained: rendered whole for the note, never looped
     full = inst.ring(pitch) + 0.05
     step = next((s for s in _SOURCE_STEPS if s >= needed), _SOURCE_STEPS[-1])
     return min(full, step), full
-
-
-def _looped(source: np.ndarray, n: int, sample_rate: int) -> np.ndarray:
-    """A sustained source continued to ``n`` samples by crossfaded repeats of its steady part."""
-    start, fade = int(_LOOP_FROM_S * sample_rate), int(_LOOP_FADE_S * sample_rate)
-    body = source.shape[-1] - start
-    out = np.zeros((*source.shape[:-1], n + source.shape[-1]), dtype=np.float32)
-    out[..., : source.shape[-1]] = source
-    ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
-    segment = source[..., start - fade:]
-    at = source.shape[-1] - fade
-    while at < n:
-        out[..., at: at + fade] = out[..., at: at + fade] * (1.0 - ramp) + segment[..., :fade] * ramp
-        out[..., at + fade: at + fade + body] = segment[..., fade:]
-        at += body
-    return out[..., :n]
 
 
 def _tonal_wave(inst: Instrument, note: Note, glide_from: int | None, sample_rate: int, seed: int,
@@ -236,18 +219,18 @@ def _tonal_wave(inst: Instrument, note: Note, glide_from: int | None, sample_rat
     n = shape.size
     key = (inst.name, note.pitch, bucket, glide_from, sample_rate)
     want, full = _source_seconds(inst, note.pitch, n / sample_rate)
+    full_n = int(round(full * sample_rate)) if np.isfinite(full) else None
     source = cache.peek(key)
-    if source is None or (source.shape[-1] < n and source.shape[-1] < int(round(full * sample_rate))):
-        size = max(int(round(want * sample_rate)), 0 if source is None else source.shape[-1])
+    if source is None or (source.shape[-1] < n and (full_n is None or source.shape[-1] < full_n)):
+        size = max(int(round(want * sample_rate)), 0 if source is None else int(_GROWTH * source.shape[-1]))
+        if full_n is not None:
+            size = min(size, full_n)
         source = inst.voice(note.pitch, vel, size, sample_rate, _rng(seed, key), glide_from).astype(np.float32)
-        if size >= int(round(full * sample_rate)) and inst.ring is not None:
+        if full_n is not None and size >= full_n:
             source = fade_edges(source, sample_rate, 0.02)
         cache.put(key, source)
-    if source.shape[-1] < n:
-        if inst.ring is None:
-            source = _looped(source, n, sample_rate)
-        else:
-            source = np.pad(source, [(0, 0)] * (source.ndim - 1) + [(0, n - source.shape[-1])])
+    if source.shape[-1] < n:  # a decaying voice has died away by then
+        source = np.pad(source, [(0, 0)] * (source.ndim - 1) + [(0, n - source.shape[-1])])
     return source[..., :n], shape
 
 
