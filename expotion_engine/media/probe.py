@@ -29,7 +29,8 @@ class VideoInfo:
     """What OpenCV reports of a video; ``width``/``height`` are as displayed (rotation applied).
 
     ``duration`` counts from the first presented frame; ``video_start`` is that frame's
-    time in the container and ``audio_start`` the first audio sample's (None: no audio).
+    time in the container, ``audio_start`` the first audio sample's (None: no audio) and
+    ``audio_streams`` how many audio streams the file has.
     """
 
     path: Path
@@ -42,6 +43,7 @@ class VideoInfo:
     codec: str
     video_start: float = 0.0
     audio_start: float | None = None
+    audio_streams: int = 0
 
 
 def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
@@ -94,15 +96,29 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         height, width = frame.shape[:2]
     finally:
         capture.release()
-    video_start, audio_start = stream_starts(path)
-    return VideoInfo(path, fps, frame_count, width, height, duration, rotation, codec, video_start, audio_start)
+    starts = stream_starts(path)
+    return VideoInfo(
+        path, fps, frame_count, width, height, duration, rotation, codec, starts.video, starts.audio,
+        starts.audio_streams,
+    )
 
 
-_PTS_TIME = re.compile(r"\[Parsed_(a?)showinfo_\d+ @ [^\]]*\] n:\s*0 .*?pts_time:\s*(-?[0-9.eE+-]+)")
+_FIRST = re.compile(r"\[Parsed_(a?)showinfo_\d+ @ [^\]]*\] n:\s*0 pts:\s*(-?\d+) pts_time:\s*(\S+)")
+_TIME_BASE = re.compile(r"\[Parsed_showinfo_\d+ @ [^\]]*\] config in time_base: (\d+)/(\d+)")
+_AUDIO_STREAM = re.compile(r"^\s*Stream #0:\d+.*?: Audio: ", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class StreamStarts:
+    """Container times (s) of the first presented video frame and first audio sample, and how many audio streams."""
+
+    video: float = 0.0
+    audio: float | None = None
+    audio_streams: int = 0
 
 
 @functools.lru_cache(maxsize=64)
-def _stream_starts(path: str, size: int, mtime_ns: int) -> tuple[float, float | None]:
+def _stream_starts(path: str, size: int, mtime_ns: int) -> StreamStarts:
     import imageio_ffmpeg
 
     command = [
@@ -111,23 +127,29 @@ def _stream_starts(path: str, size: int, mtime_ns: int) -> tuple[float, float | 
         "-filter:v", "showinfo", "-filter:a", "ashowinfo", "-f", "null", "-",
     ]
     result = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False, timeout=60)
+    text = result.stderr
     starts: dict[str, float] = {}
-    for audio, value in _PTS_TIME.findall(result.stderr):
-        starts.setdefault("audio" if audio else "video", float(value))
+    base = _TIME_BASE.search(text)
+    for audio, pts, seconds in _FIRST.findall(text):
+        if audio:
+            starts.setdefault("audio", float(seconds))
+        elif base is not None and int(base.group(2)):
+            starts.setdefault("video", int(pts) * int(base.group(1)) / int(base.group(2)))
     if "video" not in starts:
         log.warning("%s: FFmpeg gave no first-frame time (exit %d); taking the container's zero",
                     path, result.returncode)
-    return starts.get("video", 0.0), starts.get("audio")
+    count = len(_AUDIO_STREAM.findall(text.split("Stream mapping:")[0]))
+    return StreamStarts(starts.get("video", 0.0), starts.get("audio"), count)
 
 
-def stream_starts(path: str | os.PathLike[str]) -> tuple[float, float | None]:
-    """Container times (s) of the first presented video frame and the first audio sample (None: no audio).
+def stream_starts(path: str | os.PathLike[str]) -> StreamStarts:
+    """Where the first presented video frame and the first audio sample sit in the container's time.
 
     Decodes one frame of each with the FFmpeg binary of ``imageio-ffmpeg`` keeping the
     file's own timestamps, so edit lists and stream offsets count as a player shows them.
     """
     stat = Path(path).stat()
-    return _stream_starts(str(path), stat.st_size, stat.st_mtime_ns)
+    return _stream_starts(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 def _duration(capture: cv2.VideoCapture, frame_count: int, fps: float) -> float:

@@ -1,10 +1,21 @@
-"""The video re-muxed with its new score: picture copied untouched, the mix as AAC or PCM.
+"""The video re-muxed with its new score: the picture's range, the score, and the source's own audio.
 
-Runs the ffmpeg binary that ships in ``imageio-ffmpeg``: the range ``video_in`` to
-``video_in + take duration`` is stream-copied (``-c:v copy``; MP4 and MOV start exactly
-at the in point through an edit list), the mix goes in at the delivery sample rate,
-AAC by default or PCM at the delivery bit depth in a MOV or MKV. Progress comes from
-ffmpeg's ``-progress pipe:1``; cancelling kills ffmpeg and removes the temporary file.
+Time zero is the first presented video frame: music time 0 is ``video_in`` seconds after
+it, wherever the streams start in the container (a phone file whose video starts at
+0.85 s and audio at 0.008 s is cut at container time 0.85 s + ``video_in``). FFmpeg runs
+with the file's own timestamps (``-copyts``) and every cut is made at those times, so
+the output's first frame and its audio start at 0 together, with no edit list to hide
+anything and exactly the source's frames of the range:
+
+- picture: stream-copied (``-c:v copy``, untouched) when the range is the whole video;
+  otherwise re-encoded (H.264, CRF 16) from the in point to the out point, because a
+  stream copy can only start on a keyframe and cannot end exactly on a frame;
+- audio: the score is the first audio stream (default), then every audio stream of the
+  source (dialogue, production sound) cut at the same instants, not default; each in
+  AAC, or PCM at the delivery bit depth in a MOV.
+
+Progress comes from ffmpeg's ``-progress pipe:1``; cancelling kills ffmpeg and removes
+the temporary file.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from pathlib import Path
 import soundfile as sf
 
 from expotion_engine.errors import Cancelled, ExportError, VideoError
+from expotion_engine.media.probe import VideoInfo, probe_video
 from expotion_engine.progress import CancelEvent, ProgressFn, no_progress
 from studio.export.bwf import resample
 from studio.export.job import DeliveryFolder, ExportJob
@@ -24,8 +36,8 @@ from studio.export.job import DeliveryFolder, ExportJob
 log = logging.getLogger(__name__)
 
 AAC_BITRATE = "320k"
-#: input suffix -> (output suffix, ffmpeg muxer); anything else goes into a MOV, because a stream copy can
-#: only start on a keyframe and MP4/MOV edit lists are what make playback start exactly at the in point
+VIDEO_CRF = "16"
+#: input suffix -> (output suffix, ffmpeg muxer); anything else goes into a MOV, which takes any codec
 _CONTAINERS = {".mp4": (".mp4", "mp4"), ".m4v": (".mp4", "mp4")}
 _PCM_CODECS = {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_f32le"}
 
@@ -43,11 +55,9 @@ def video_files(job: ExportJob) -> list[str]:
     return [job.file(f"_scored{_container(job)[0]}")] if job.video is not None else []
 
 
-def _check_video(job: ExportJob) -> Path:
+def _check_video(job: ExportJob) -> tuple[Path, VideoInfo]:
     if job.video is None:
         raise ExportError("This export has no video to re-mux the score into; choose a session with a video.")
-    from expotion_engine.media.probe import probe_video
-
     try:
         info = probe_video(job.video)
     except VideoError as exc:
@@ -58,24 +68,59 @@ def _check_video(job: ExportJob) -> Path:
             f"{job.video}: the video is {info.duration:.3f} s long, but the score runs from {job.video_in:.3f} s "
             f"to {end:.3f} s."
         )
-    return job.video
+    return job.video, info
 
 
-def _command(job: ExportJob, video: Path, audio: Path, output: Path) -> list[str]:
+def _seconds(value: float) -> str:
+    return f"{value:.9f}"
+
+
+def copies_picture(job: ExportJob, info: VideoInfo) -> bool:
+    """Whether the picture is stream-copied: the range is the whole video, first frame to last."""
+    half = 0.5 / info.fps
+    return job.video_in < half and job.video_in + job.take.duration > info.duration - half
+
+
+def _command(job: ExportJob, video: Path, info: VideoInfo, audio: Path, output: Path) -> list[str]:
     import imageio_ffmpeg
 
-    muxer = _container(job)[1]
     settings = job.settings
+    duration = job.take.duration
+    cut = info.video_start + job.video_in  # the in point in the container's own time
+    half = 0.5 / info.fps
+    filters: list[str] = []
+    if copies_picture(job, info):
+        picture = ["-itsoffset", _seconds(-info.video_start), "-i", str(video)]
+        video_map, video_codec = "0:v:0", ["-c:v", "copy"]
+    else:
+        picture = ["-i", str(video)]
+        filters.append(f"[0:v:0]trim=start={_seconds(cut - half)}:end={_seconds(cut + duration - half)},"
+                       "setpts=PTS-STARTPTS[picture]")
+        video_map, video_codec = "[picture]", ["-c:v", "libx264", "-crf", VIDEO_CRF, "-preset", "medium"]
+    source_maps: list[str] = []
+    for index in range(info.audio_streams):
+        filters.append(
+            f"[2:a:{index}]atrim=start={_seconds(cut)},asetpts=PTS-{_seconds(cut)}/TB,"
+            f"aresample=async=1:first_pts=0,apad=whole_dur={_seconds(duration)}[source{index}]"
+        )
+        source_maps += ["-map", f"[source{index}]"]
+    sources = ["-i", str(video)] if info.audio_streams else []
     if settings.video_audio == "pcm":
         codec = ["-c:a", _PCM_CODECS[settings.bit_depth]]
     else:
         codec = ["-c:a", "aac", "-b:a", AAC_BITRATE]
+    labels = ["-metadata:s:a:0", "title=Score", "-metadata:s:a:0", "handler_name=Score", "-disposition:a:0", "default"]
+    for index in range(info.audio_streams):
+        name = f"Source audio {index + 1}"
+        labels += [f"-metadata:s:a:{index + 1}", f"title={name}", f"-metadata:s:a:{index + 1}",
+                   f"handler_name={name}", f"-disposition:a:{index + 1}", "0"]
     return [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-ss", f"{job.video_in:.6f}", "-i", str(video), "-i", str(audio),
-        "-t", f"{job.take.duration:.6f}", "-map", "0:v:0", "-map", "1:a:0",
-        "-c:v", "copy", *codec, "-ar", str(settings.sample_rate), "-movflags", "+faststart",
-        "-metadata", f"title={job.title}", "-f", muxer, "-progress", "pipe:1", "-nostats", str(output),
+        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-copyts",
+        *picture, "-i", str(audio), *sources,
+        *(["-filter_complex", ";".join(filters)] if filters else []),
+        "-map", video_map, "-map", "1:a:0", *source_maps, "-t", _seconds(duration),
+        *video_codec, *codec, "-ar", str(settings.sample_rate), *labels, "-movflags", "+faststart",
+        "-metadata", f"title={job.title}", "-f", _container(job)[1], "-progress", "pipe:1", "-nostats", str(output),
     ]
 
 
@@ -106,19 +151,22 @@ def _run(command: list[str], duration: float, progress: ProgressFn, cancel: Canc
 def write_video(
     job: ExportJob, folder: DeliveryFolder, *, progress: ProgressFn | None = None, cancel: CancelEvent | None = None,
 ) -> list[Path]:
-    """Write ``<title>_scored.<ext>``: the video's range with the mix as its only audio."""
+    """Write ``<title>_scored.<ext>``: the video's range from its in point, the score, then the source's audio."""
     report = progress or no_progress
-    video = _check_video(job)
+    video, info = _check_video(job)
     relative = video_files(job)[0]
     folder.check([relative])
     rate = job.settings.sample_rate
     mix = resample(job.take.mix, job.take.sample_rate, rate)
+    if info.video_start or info.audio_start:
+        log.info("%s: video starts at %.3f s in the container; cutting at %.3f s (music time 0)",
+                 video, info.video_start, info.video_start + job.video_in)
     with tempfile.TemporaryDirectory(prefix="expotion-mux-") as scratch:
         audio = Path(scratch) / "mix.wav"
         sf.write(audio, mix.T, rate, subtype="FLOAT")
         report(0.0, "Muxing video")
         with folder.open_temp(relative) as tmp:
-            _run(_command(job, video, audio, tmp), job.take.duration, report, cancel)
+            _run(_command(job, video, info, audio, tmp), job.take.duration, report, cancel)
     log.info("wrote %s", folder.written[-1])
     report(1.0, "Video written")
     return [folder.written[-1]]
