@@ -228,6 +228,7 @@ def export_job(session: Session, take: Take, *, force: bool = False) -> ExportJo
         fps=session.frame_rate,
         markers=tuple(markers),
         settings=session.export.settings(force),
+        timecode_rate=session.timecode_rate,
     )
 
 
@@ -247,6 +248,7 @@ def export_take(
         raise SessionError("The session has no take to export yet; score it first.")
     take = Take.load(record.folder)
     job = export_job(session, take, force=force)
+    (log.warning if job.timecode.mapped else log.info)("%s", job.timecode.note)
     chosen = list(formats or session.export.formats) or None
     try:
         return export_delivery(job, Path(out_dir), formats=chosen, progress=_stage(progress, "export"), cancel=cancel)

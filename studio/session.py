@@ -1,8 +1,8 @@
 """The session: what the user chose and made for one video, saved as versioned JSON (``*.expotion``).
 
 A session holds the video (path and content hash), the scored range, the timecode of the
-video's first frame, the preset, prompt, engine, seed and tempo, the analysis settings,
-the user's markers and cues, the takes made so far (each with what it was made with),
+video's first frame and its rate when declared, the preset, prompt, engine, seed and tempo,
+the analysis settings, the user's markers and cues, the takes made so far (each with what it was made with),
 the chosen take and the delivery settings. It is plain Python: the CLI, the pipeline and
 the desktop app share it.
 
@@ -34,6 +34,7 @@ from expotion_engine.types import Marker, atomic_write_json
 from expotion_engine.vision import AnalysisSettings
 from studio.export.job import ExportSettings
 from studio.session_migrations import CURRENT_VERSION, upgrade
+from studio.timecode import RateChoice, check_delivery_rate, choose_rate, parse_rate
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ BPM_RANGE = (20.0, 400.0)
 
 #: Settings the desktop app edits by name (:meth:`Session.setting`); ``analysis.<field>`` reaches the analysis.
 SETTINGS = (
-    "title", "video_in", "video_out", "timecode_start", "frame_rate", "preset", "prompt",
+    "title", "video_in", "video_out", "timecode_start", "frame_rate", "timecode_rate", "preset", "prompt",
     "engine", "seed", "bpm",
 )
 
@@ -122,6 +123,7 @@ class Session:
     video_out: float | None = None
     timecode_start: float = 0.0
     frame_rate: float = 25.0
+    timecode_rate: str | None = None
     preset: str | None = DEFAULT_PRESET
     prompt: str = ""
     engine: str = DEFAULT_ENGINE
@@ -191,6 +193,10 @@ class Session:
                 "relink the original file."
             )
         return self.video
+
+    def timecode(self) -> RateChoice:
+        """The timecode rate deliveries count at: the declared ``timecode_rate``, else one chosen for the video."""
+        return choose_rate(self.frame_rate, self.timecode_rate)
 
     def analysis_settings(self) -> AnalysisSettings:
         """The analysis settings with the session's in/out range."""
@@ -345,6 +351,11 @@ class Session:
             raise SessionError(f"Frame rate {self.frame_rate!r} must be within 0..240 frames/s.")
         if not (isinstance(self.timecode_start, int | float) and self.timecode_start >= 0):
             raise SessionError(f"Start timecode {self.timecode_start!r} must be >= 0 s.")
+        if self.timecode_rate is not None:
+            try:
+                check_delivery_rate(parse_rate(self.timecode_rate))
+            except ExpotionError as exc:
+                raise SessionError(str(exc)) from None
         if self.engine not in ENGINES:
             raise SessionError(f"Unknown engine {self.engine!r}; available: {', '.join(sorted(ENGINES))}.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
@@ -374,7 +385,7 @@ class Session:
             "title": self.title,
             "video": video,
             "range": {"in": self.video_in, "out": self.video_out},
-            "timecode": {"start": self.timecode_start, "frame_rate": self.frame_rate},
+            "timecode": {"start": self.timecode_start, "frame_rate": self.frame_rate, "rate": self.timecode_rate},
             "preset": self.preset,
             "prompt": self.prompt,
             "engine": {"name": self.engine, "options": dict(self.engine_options)},
@@ -616,6 +627,7 @@ def _parse(data: dict[str, Any], file: Path) -> Session:
         video_out=span.number("out", optional=True),
         timecode_start=timecode.number("start"),  # type: ignore[arg-type]
         frame_rate=timecode.number("frame_rate"),  # type: ignore[arg-type]
+        timecode_rate=timecode.get("rate", (str, type(None)), None),
         preset=top.get("preset", (str, type(None))),
         prompt=top.get("prompt", (str,)),
         engine=engine.get("name", (str,)),

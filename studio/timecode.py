@@ -164,6 +164,17 @@ def choose_rate(fps: float, declared: str | float | None = None) -> RateChoice:
     return RateChoice(TimecodeRate(nominal), fps, declared=False)
 
 
+def check_delivery_rate(rate: TimecodeRate) -> TimecodeRate:
+    """``rate``, or :class:`TimecodeError` where deliveries cannot use it (non-drop 29.97/59.94:
+    the editor formats' writers count those rates as drop frame)."""
+    if rate.ntsc and rate.nominal in (30, 60) and not rate.drop_frame:
+        raise TimecodeError(
+            f"Timecode rate {rate.label} is not offered for deliveries: the editor formats count "
+            f"{rate.written:g} as drop frame; use {rate.written:g}."
+        )
+    return rate
+
+
 def to_frame(seconds: float, rate: TimecodeRate) -> int:
     """The frame nearest ``seconds`` at ``rate``, halves rounded up (the one rounding rule)."""
     return math.floor(seconds * rate.rate + Fraction(1, 2) + Fraction(1, 10**6)) if math.isfinite(seconds) else 0

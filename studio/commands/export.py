@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from studio.commands.score import add_delivery_arguments, check_formats
+from studio.commands.score import add_delivery_arguments, check_formats, say_timecode, timecode_rate_option
 from studio.pipeline import export_take
 from studio.progress_bar import progress_and_cancel
 from studio.session import Session
@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
         formats=tuple(args.formats or prefs.formats),
     )
     check_formats(session.export.formats)
+    if args.timecode_rate is not None:
+        session.timecode_rate = timecode_rate_option(args.timecode_rate)
+    say_timecode(session)
     with progress_and_cancel("export") as (progress, cancel):
         written = export_take(session, args.output, take_id=args.take, force=args.force,
                               progress=progress, cancel=cancel)

@@ -20,6 +20,7 @@ from studio.export.registry import FORMATS
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET, SESSION_SUFFIX, DeliveryPrefs, Session
+from studio.timecode import TimecodeError, check_delivery_rate, parse_rate, parse_timecode
 
 DELIVERY_FOLDER = "delivery"
 
@@ -33,6 +34,11 @@ def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
                        help="delivery sample rate in Hz (default: the session's, 48000 for a new one)")
     group.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, default=None,
                        help="delivery bit depth, 32 = float (default: the session's, 24 for a new one)")
+    group.add_argument("--timecode-rate", default=None, metavar="RATE",
+                       help="timecode rate of every delivery format: 23.976, 24, 25, 29.97 (drop frame), 30, "
+                            "47.952, 48, 50, 59.94 (drop frame) or 60 (default: the video's rate; a video at "
+                            "another rate, e.g. 10 or 12.5 fps, is counted at the nearest SMPTE rate that counts "
+                            "whole video frames, and the output says which)")
     group.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
@@ -53,17 +59,28 @@ def check_output_folder(out: Path, force: bool) -> None:
         raise ExportError(f"{out} is not empty; choose another folder or use --force to overwrite its files.")
 
 
-def parse_timecode(text: str, fps: float) -> float:
-    """Seconds of ``HH:MM:SS:FF`` (or ``HH:MM:SS;FF``) at ``fps``, or of a plain number of seconds."""
+def timecode_rate_option(text: str | None) -> str | None:
+    """The canonical text of a ``--timecode-rate`` value (None when not given); fails early when it is not one."""
+    if text is None:
+        return None
     try:
-        if ":" not in text and ";" not in text:
-            return float(text)
-        hours, minutes, seconds, frames = (int(p) for p in text.replace(";", ":").split(":"))
-    except ValueError:
-        raise SessionError(f"Timecode {text!r} is not HH:MM:SS:FF or a number of seconds.") from None
-    if not (0 <= minutes < 60 and 0 <= seconds < 60 and 0 <= frames < round(fps)):
-        raise SessionError(f"Timecode {text!r} is out of range at {fps:g} frames/s.")
-    return hours * 3600 + minutes * 60 + seconds + frames / fps
+        return check_delivery_rate(parse_rate(text)).spec
+    except TimecodeError as exc:
+        raise SessionError(str(exc)) from None
+
+
+def start_timecode(text: str, session: Session) -> float:
+    """Seconds of ``--timecode-start`` (``HH:MM:SS:FF`` at the session's timecode rate, or seconds)."""
+    try:
+        return parse_timecode(text, session.timecode().rate)
+    except TimecodeError as exc:
+        raise SessionError(str(exc)) from None
+
+
+def say_timecode(session: Session) -> None:
+    """Tell the user which timecode rate the delivery counts at, loudly when it is not the video's own."""
+    choice = session.timecode()
+    print(f"timecode: {choice.note}" if choice.mapped else f"timecode: {choice.rate.label} frames/s", file=sys.stderr)
 
 
 def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, description: str,
@@ -73,6 +90,8 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
     check_formats(session.export.formats)
     session.validate()
     preset_table(session.preset)
+    if delivery:
+        say_timecode(session)
     session.path = (out / f"{safe_name(session.title)}{SESSION_SUFFIX}").resolve()
     export_dir = out / DELIVERY_FOLDER if delivery else None
     with progress_and_cancel(description) as (progress, cancel):
@@ -112,7 +131,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bpm", type=float, default=None, help="fixed tempo instead of the one the motion suggests")
     p.add_argument("--title", default=None, help="title for file names (default: the video's file name)")
     p.add_argument("--timecode-start", default="0", metavar="TC",
-                   help="timecode of the video's first frame, HH:MM:SS:FF or seconds (e.g. 01:00:00:00)")
+                   help="timecode of the video's first frame, HH:MM:SS:FF at the timecode rate or seconds "
+                        "(e.g. 01:00:00:00)")
     p.add_argument("--no-delivery", action="store_true", help="write the take and session only")
     add_delivery_arguments(p)
     add_analysis_arguments(p)
@@ -147,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
         analysis=analysis,
         export=DeliveryPrefs(args.sample_rate or 48000, args.bit_depth or 24, tuple(args.formats or ())),
     )
-    session.timecode_start = parse_timecode(args.timecode_start, session.frame_rate)
+    session.timecode_rate = timecode_rate_option(args.timecode_rate)
+    session.timecode_start = start_timecode(args.timecode_start, session)
     score_into(session, args.output, force=args.force, use_cache=not args.no_cache, description="score",
                delivery=not args.no_delivery)
     return 0

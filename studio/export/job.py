@@ -3,7 +3,8 @@ delivery settings; plus the one place that writes delivery files safely.
 
 Exporters never open files themselves: they ask :class:`DeliveryFolder` for a path
 inside the output folder (never outside it), write to the temporary name it hands
-out, and it renames into place. Without ``force`` an existing file is never replaced.
+out, and it renames into place (or into a staging folder that is moved into place
+when the whole delivery is done). Without ``force`` an existing file is never replaced.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from expotion_engine.errors import ExportError
 from expotion_engine.types import Marker, Take
-from studio.timecode import RateChoice, TimecodeRate, choose_rate
+from studio.timecode import RateChoice, TimecodeRate, check_delivery_rate, choose_rate
 
 SAMPLE_RATES = (44100, 48000, 96000)
 BIT_DEPTHS = (16, 24, 32)
@@ -88,11 +90,7 @@ class ExportJob:
             raise ExportError(f"Export frame rate must be > 0 fps, got {self.fps!r}.")
         if self.video is not None:
             object.__setattr__(self, "video", Path(self.video))
-        if self.timecode.rate.ntsc and self.timecode.rate.nominal in (30, 60) and not self.timecode.rate.drop_frame:
-            raise ExportError(
-                f"Timecode rate {self.timecode.rate.label} is not offered for deliveries: the editor formats count "
-                f"{self.timecode.rate.written:g} as drop frame; use {self.timecode.rate.written:g}."
-            )
+        check_delivery_rate(self.tc)
 
     @property
     def timecode(self) -> RateChoice:
@@ -140,11 +138,18 @@ def safe_name(text: str) -> str:
 
 
 class DeliveryFolder:
-    """Writes files under one output folder: inside it only, atomically, no silent overwrite."""
+    """Writes files under one output folder: inside it only, atomically, no silent overwrite.
 
-    def __init__(self, root: str | os.PathLike[str], *, force: bool = False) -> None:
+    With ``staging`` (a scratch folder on the same disk) files are written there and only
+    :meth:`commit` moves them into ``root``, so a delivery appears whole or not at all;
+    paths handed out and recorded in :attr:`written` are always the final ones in ``root``.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, force: bool = False,
+                 staging: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root).resolve()
         self.force = force
+        self.staging = None if staging is None else Path(staging).resolve()
         self.written: list[Path] = []
 
     def path(self, relative: str | os.PathLike[str]) -> Path:
@@ -161,22 +166,48 @@ class DeliveryFolder:
         for relative in relatives:
             self.path(relative)
 
+    def _place(self, target: Path) -> Path:
+        """Where ``target`` is written now: itself, or its place in the staging folder."""
+        return target if self.staging is None else self.staging / target.relative_to(self.root)
+
     @contextlib.contextmanager
     def open_temp(self, relative: str | os.PathLike[str]) -> Iterator[Path]:
         """Yield a temporary path beside the target; rename it into place when the block succeeds."""
         target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        place = self._place(target)
+        place.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=place.parent)
         os.close(fd)
         tmp_path = Path(tmp)
         try:
             yield tmp_path
             os.chmod(tmp_path, 0o644)
-            os.replace(tmp_path, target)
+            os.replace(tmp_path, place)
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
         self.written.append(target)
+
+    def commit(self) -> None:
+        """Move every staged file into ``root`` (renaming the staging folder itself where ``root`` is new)."""
+        if self.staging is None:
+            return
+        if not self.root.exists() and self.staging.parent == self.root.parent:
+            os.replace(self.staging, self.root)
+        else:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for target in self.written:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self._place(target), target)
+            shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging = None
+
+    def discard(self) -> None:
+        """Remove the staging folder and everything in it; ``root`` is left as it was."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+        self.written.clear()
 
     def write_bytes(self, relative: str | os.PathLike[str], data: bytes) -> Path:
         """Write ``data`` to ``relative`` atomically; returns the final path."""

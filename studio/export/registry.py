@@ -4,7 +4,10 @@ Each format is ``"module:function"``, imported only when it runs; the function i
 ``write(job, folder) -> list[Path]`` and may also take keyword-only ``progress`` and
 ``cancel``. Every format names the files it will write up front (:data:`FILES`), so an
 export that would overwrite anything stops before it writes a byte. Audio goes first:
-project and editor files point at the audio files.
+project and editor files point at the audio files. The delivery is written into a
+staging folder (a hidden sibling of a new output folder, or a hidden folder inside an
+existing one) and moved into place only when every format succeeded, so a failing or
+cancelled format leaves no half-written delivery and whatever was there untouched.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import importlib
 import inspect
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from expotion_engine.errors import ExportError
+from expotion_engine.errors import Cancelled, ExportError, ExpotionError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress, sub_progress
 from studio.export.job import DeliveryFolder, ExportJob
 
@@ -128,6 +132,31 @@ def _accepts(function: Callable, parameter: str) -> bool:
     return parameter in inspect.signature(function).parameters
 
 
+def _staging(root: Path) -> Path:
+    """A fresh staging folder on the same disk as ``root``: inside it when it exists, else beside it."""
+    parent = root if root.is_dir() else root.parent
+    return Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partial", dir=parent))
+
+
+def _run_format(name: str, job: ExportJob, folder: DeliveryFolder, kwargs: dict[str, object]) -> list[Path]:
+    """Run one format, turning any failure into one sentence that names the format."""
+    try:
+        return [Path(p) for p in exporter(name)(job, folder, **kwargs)]
+    except Cancelled:
+        raise
+    except OSError as exc:
+        raise ExportError(
+            f"The {name} export failed ({exc.strerror or exc}); nothing was written into {folder.root}."
+        ) from None
+    except ExpotionError as exc:
+        raise ExportError(f"The {name} export failed: {exc} Nothing was written into {folder.root}.") from None
+    except Exception as exc:
+        log.exception("the %s export failed", name)
+        raise ExportError(
+            f"The {name} export failed ({type(exc).__name__}: {exc}); nothing was written into {folder.root}."
+        ) from exc
+
+
 def export_delivery(
     job: ExportJob,
     out_dir: str | os.PathLike[str],
@@ -140,37 +169,46 @@ def export_delivery(
     Checks every format name, the folder and every planned file before writing; refuses
     to overwrite unless ``job.settings.force``. Runs the formats in registry order with
     ``progress`` and stops between them (and inside long ones) when ``cancel`` is set.
-    Each file is renamed into place only when complete, so a failure or cancel leaves the
-    files finished so far and no partial ones. Returns every file written.
+    Everything is written into a staging folder first and moved into ``out_dir`` only
+    when every format succeeded: a failure or cancel leaves ``out_dir`` as it was (absent
+    when it was absent). Returns every file written.
     """
     report = progress or no_progress
     names = resolve_formats(job, formats)
-    folder = DeliveryFolder(_output_folder(out_dir), force=job.settings.force)
-    plan = _check_plan(job, folder, names)
-    _create(folder.root)
+    root = _output_folder(out_dir)
+    check = DeliveryFolder(root, force=job.settings.force)
+    plan = _check_plan(job, check, names)
+    _create(root if root.is_dir() else root.parent)
     if "audio" not in names and any(n in USES_AUDIO for n in names):
-        missing = [f for f in planned_files(job, "audio") if not (folder.root / f).exists()]
+        missing = [f for f in planned_files(job, "audio") if not (check.root / f).exists()]
         if missing:
-            log.warning("project files refer to audio not in %s (%s); add the 'audio' format", folder.root, missing[0])
+            log.warning("project files refer to audio not in %s (%s); add the 'audio' format", check.root, missing[0])
+    try:
+        folder = DeliveryFolder(root, force=job.settings.force, staging=_staging(check.root))
+    except OSError as exc:
+        raise ExportError(f"{root}: cannot write the delivery there ({exc.strerror or exc}).") from None
     written: list[Path] = []
-    for index, name in enumerate(names):
+    try:
+        for index, name in enumerate(names):
+            check_cancel(cancel)
+            write = exporter(name)
+            kwargs: dict[str, object] = {}
+            if _accepts(write, "progress"):
+                kwargs["progress"] = sub_progress(report, index / len(names), (index + 1) / len(names))
+            if _accepts(write, "cancel"):
+                kwargs["cancel"] = cancel
+            report(index / len(names), f"Exporting {name}")
+            paths = _run_format(name, job, folder, kwargs)
+            announced = {(folder.root / f).resolve() for f in plan[name]}
+            unplanned = [p for p in paths if p.resolve() not in announced]
+            if unplanned:
+                log.warning("%s export wrote files it did not announce: %s", name, ", ".join(map(str, unplanned)))
+            written += paths
+            log.info("%s: %d file(s)", name, len(paths))
         check_cancel(cancel)
-        write = exporter(name)
-        kwargs: dict[str, object] = {}
-        if _accepts(write, "progress"):
-            kwargs["progress"] = sub_progress(report, index / len(names), (index + 1) / len(names))
-        if _accepts(write, "cancel"):
-            kwargs["cancel"] = cancel
-        report(index / len(names), f"Exporting {name}")
-        try:
-            paths = [Path(p) for p in write(job, folder, **kwargs)]
-        except OSError as exc:
-            raise ExportError(f"Writing the {name} export into {folder.root} failed ({exc}).") from None
-        announced = {(folder.root / f).resolve() for f in plan[name]}
-        unplanned = [p for p in paths if p.resolve() not in announced]
-        if unplanned:
-            log.warning("%s export wrote files it did not announce: %s", name, ", ".join(map(str, unplanned)))
-        written += paths
-        log.info("%s: %d file(s)", name, len(paths))
+        folder.commit()
+    except BaseException:
+        folder.discard()
+        raise
     report(1.0, "Export finished")
     return written

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import mido
 import pytest
-import soundfile as sf
 
 from expotion_engine.errors import Cancelled, ExportError
 from expotion_engine.types import Stem
@@ -85,26 +84,55 @@ def test_stems_whose_file_names_clash_are_refused(job, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_cancel_between_exporters_keeps_what_was_finished(job, tmp_path):
+def test_cancel_between_exporters_leaves_no_delivery(job, tmp_path):
     cancel = threading.Event()
 
     def progress(fraction: float, message: str) -> None:
         if message == "Audio written":
             cancel.set()
 
+    out = tmp_path / "delivery"
     with pytest.raises(Cancelled):
-        export_delivery(job, tmp_path, ["audio", "midi"], progress=progress, cancel=cancel)
-    assert files_under(tmp_path) == {(tmp_path / f).resolve() for f in planned_files(job, "audio")}
-    mix, rate = sf.read(tmp_path / "My_Clip_mix.wav")
-    assert rate == 48000 and mix.shape == (job.take.n_samples, 2)
+        export_delivery(job, out, ["audio", "midi"], progress=progress, cancel=cancel)
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failing_exporter_leaves_earlier_files_and_no_partial_ones(job, tmp_path):
+def test_a_failing_exporter_leaves_no_partial_delivery(job, tmp_path):
     late = replace(job, video_in=4.0)  # the 3 s score runs past the 5 s video's end
-    with pytest.raises(ExportError, match="video is"):
-        export_delivery(late, tmp_path, ["audio", "midi", "video"])
-    expected = {(tmp_path / f).resolve() for name in ("audio", "midi") for f in planned_files(late, name)}
-    assert files_under(tmp_path) == expected
+    out = tmp_path / "delivery"
+    with pytest.raises(ExportError, match=r"The video export failed: .*video is .*Nothing was written"):
+        export_delivery(late, out, ["audio", "midi", "video"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def broken_exporter(job, folder):
+    """A format that writes one file, then fails as a bug would."""
+    folder.write_text(job.file("_broken.txt"), "half")
+    raise ZeroDivisionError("deliberate")
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_deliberately_failing_format_leaves_the_folder_as_it_was(job, tmp_path, monkeypatch, existing):
+    import sys
+
+    from studio.export import registry
+
+    module = next(name for name, m in sys.modules.items() if getattr(m, "broken_exporter", None) is broken_exporter)
+    monkeypatch.setitem(registry.FORMATS, "broken", f"{module}:broken_exporter")
+    monkeypatch.setitem(registry.FILES, "broken", lambda job: [job.file("_broken.txt")])
+    out = tmp_path / "delivery"
+    if existing:
+        out.mkdir()
+        (out / "notes.txt").write_text("keep me")
+    with pytest.raises(ExportError, match=r"The broken export failed \(ZeroDivisionError: deliberate\)"):
+        export_delivery(job, out, ["audio", "midi", "markers", "broken"])
+    if existing:
+        assert [p.name for p in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "keep me"
+        assert list(tmp_path.iterdir()) == [out]
+    else:
+        assert list(tmp_path.iterdir()) == []
+    written = export_delivery(job, out, ["audio", "midi", "markers"])
+    assert files_under(out) == set(written) | ({out / "notes.txt"} if existing else set())
     assert not [p for p in tmp_path.rglob(".*")]
 
 
