@@ -1,30 +1,64 @@
-"""The accent pass: after the parts are composed, mark each hit (drum accents, crash, bass and chord stabs).
+"""The accent pass: after the parts are composed, mark each hit, clear flams and close the score at the cadence.
 
-The parts write only their regular content; every hit accent is placed here, on the
-composed notes, so one module decides how a hit sounds in each style.
+The parts write only their regular content; this pass decides how each hit sounds:
+- a hit on the grid (fitted, or within :data:`SNAP_S` of it anyway) gets a rhythmic
+  accent exactly on its grid time: in drum styles a kick with a snare/tom or crash, a
+  16th lead-in before big hits, the stinger for the biggest, the bass root and a chord
+  stab; in ambient and solo styles a voicing change of the harmony with a swell into it;
+- a hit off the grid gets a non-rhythmic accent: the stinger (a reverse cymbal peaking on
+  the hit) where there are drums and the hit is strong, otherwise a swell;
+- then no two percussive onsets (drum kit and accent notes) lie within :data:`FLAM_S`
+  of each other (the accent wins; groove notes meant together with it are aligned, the
+  others dropped), tonal notes starting near an accent move onto it, and nothing starts
+  after the final cadence except the cadence itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from expotion_engine.engines.procedural.fit import Placement
 from expotion_engine.engines.procedural.harmony import nearest_pitch, voice
 from expotion_engine.engines.procedural.parts.context import Context
-from expotion_engine.engines.procedural.score import Part
+from expotion_engine.engines.procedural.score import Automation, Part
 from expotion_engine.types import Note
 
 KICK, SNARE, CRASH, TOM_LOW, TOM_MID, TOM_HIGH, STINGER = 36, 38, 49, 45, 47, 50, 55
 DRUM_CHANNEL = 9
 FILL_PITCHES = (SNARE, TOM_HIGH, TOM_MID, TOM_LOW)
-#: hit strength (0..1) from which a hit gets a crash, and from which it also gets the stinger
+#: styles whose hits become swells, rubato and voicing changes instead of drums and stabs
+SOFT_STYLES = ("ambient", "solo")
+#: hit strength (0..1) from which a hit gets a crash and a lead-in, and from which it also gets the stinger
 BIG_HIT, STINGER_HIT = 0.7, 0.9
 CRASH_GAP_S, STINGER_GAP_S = 1.5, 4.0
 #: hits at least this strong (0..1) get a chord stab (every hit does when there are no drums or bass)
 STAB_HIT = 0.6
+#: an unfitted hit at least this strong gets the stinger (where there are drums) rather than only a swell
+OFF_GRID_STINGER = 0.5
+#: an unfitted hit this close (s) to a 16th of the map still gets its accent there
+SNAP_S = 0.025
+#: percussive onsets closer than this (s) are a flam; onsets closer than ALIGN_S were meant together
+FLAM_S, ALIGN_S = 0.09, 0.03
+#: loudest velocity of an accent in the soft styles
+SOFT_VELOCITY = 96
+#: swell: rise before the hit (s, at least one beat), peak gain (dB at full strength), fall after it (s)
+SWELL_RISE_S, SWELL_DB, SWELL_FALL_S = 0.6, 5.0, 0.8
+SWELL_RATE = 50.0
 BASS_LOW, BASS_HIGH = 31, 50
 CHORD_LOW, CHORD_HIGH = 50, 79
+
+
+@dataclass(frozen=True)
+class Accent:
+    """How one hit was marked: the accent's onset (s), its kind and, for the report, the hit's grid offset."""
+
+    placement: Placement
+    time: float | None
+    kind: str
+    grid_offset: float
 
 
 def cut_at(notes: list[Note], time: float) -> list[Note]:
@@ -39,60 +73,120 @@ def cut_at(notes: list[Note], time: float) -> list[Note]:
     return kept
 
 
-def accent_pass(ctx: Context, parts: list[Part]) -> list[Part]:
-    """The parts with every hit accented: drum lead-ins and accents, bass notes and chord stabs on the hits."""
-    by_name = {p.name: list(p.notes) for p in parts}
-    if "drums" in by_name:
-        by_name["drums"] = _drum_accents(ctx, by_name["drums"])
-    if "bass" in by_name:
-        by_name["bass"] = _bass_accents(ctx, by_name["bass"])
-    if "harmony" in by_name:
-        by_name["harmony"] = _chord_stabs(ctx, by_name["harmony"])
-    return [replace(p, notes=tuple(by_name[p.name])) for p in parts]
+def grid_time(ctx: Context, time: float) -> float:
+    """The nearest 16th of the tempo map to ``time``."""
+    return ctx.time(round(ctx.tempo_map.beat_at(time) * 4) / 4)
+
+
+def plan_accents(ctx: Context, placements: Sequence[Placement]) -> list[Accent]:
+    """The onset and kind of every hit's accent: rhythmic on the grid, stinger or swell off it, none after the
+    cadence (a hit on the cadence is marked by the cadence)."""
+    drums = "drums" in ctx.parts and ctx.style not in SOFT_STYLES
+    cadence = ctx.cadence_time
+    out = []
+    for p in placements:
+        hit = p.hit
+        offset = grid_time(ctx, hit.event_time) - hit.event_time
+        if p.fitted and abs(ctx.time(p.beat) - cadence) < 1e-6 or abs(hit.accent_time - cadence) <= SNAP_S:
+            out.append(Accent(p, cadence, "cadence", offset))
+            continue
+        if hit.accent_time > cadence - FLAM_S:
+            out.append(Accent(p, None, "after cadence" if hit.accent_time > cadence else "merged", offset))
+            continue
+        if p.fitted:
+            out.append(Accent(p, ctx.time(p.beat), "soft" if ctx.style in SOFT_STYLES else "rhythmic", offset))
+            continue
+        snapped = grid_time(ctx, hit.accent_time)
+        if abs(snapped - hit.accent_time) <= SNAP_S and snapped < cadence - FLAM_S:
+            out.append(Accent(p, snapped, "soft" if ctx.style in SOFT_STYLES else "rhythmic", offset))
+        elif drums and hit.strength >= OFF_GRID_STINGER:
+            out.append(Accent(p, hit.accent_time, "stinger", offset))
+        else:
+            out.append(Accent(p, hit.accent_time, "swell", offset))
+    return out
+
+
+def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]) -> tuple[list[Part], dict]:
+    """The parts with every hit accented, flams cleared and nothing after the cadence; and the hit report."""
+    accents = plan_accents(ctx, placements)
+    notes = {p.name: list(p.notes) for p in parts}
+    added: dict[str, list[Note]] = {name: [] for name in notes}
+    swells: list[tuple[float, float]] = []
+    last_crash = last_stinger = -1e9
+    for accent in accents:
+        if accent.time is None or accent.kind == "cadence":
+            continue
+        t, s = accent.time, min(accent.placement.hit.strength, 1.0)
+        if accent.kind == "rhythmic":
+            if "drums" in notes:
+                crash = s >= BIG_HIT and t - last_crash >= CRASH_GAP_S
+                stinger = s >= STINGER_HIT and t - last_stinger >= STINGER_GAP_S
+                last_crash, last_stinger = (t if crash else last_crash), (t if stinger else last_stinger)
+                notes["drums"] = _lead_in(ctx, notes["drums"], accent)
+                added["drums"] += _drum_accent(ctx, t, s, crash, stinger)
+            if "bass" in notes:
+                notes["bass"], stab = _bass_accent(ctx, notes["bass"], t, s)
+                added["bass"] += stab
+            if "harmony" in notes and (s >= STAB_HIT or not {"drums", "bass"} & set(notes)):
+                notes["harmony"], stab = _chord_stab(ctx, notes["harmony"], t, s)
+                added["harmony"] += stab
+        elif accent.kind == "soft":
+            if "harmony" in notes:
+                notes["harmony"], change = _voicing_change(ctx, notes["harmony"], t, s)
+                added["harmony"] += change
+            swells.append((t, s))
+        elif accent.kind == "stinger":
+            added["drums"].append(Note(STINGER, round(t, 6), round(min(t + 0.5, ctx.end_time), 6),
+                                       int(round(84 + 42 * s)), DRUM_CHANNEL))
+            last_stinger = t
+            swells.append((t, s))
+        else:
+            swells.append((t, s))
+    onsets = sorted({round(a.time, 6) for a in accents if a.time is not None})
+    final = {name: _clear_near(notes[name], onsets, name) + added[name] for name in notes}
+    final = _no_flams(final, added, ctx.cadence_time)
+    final = {name: _close_at_cadence(ctx, ns, name) for name, ns in final.items()}
+    out = []
+    for part in parts:
+        automation = dict(part.automation)
+        target = "harmony" if "harmony" in notes else part.name
+        if swells and part.name == target:
+            automation["gain_db"] = _swell_curve(ctx, swells, part.automation.get("gain_db"))
+        out.append(replace(part, notes=tuple(final[part.name]), automation=automation))
+    return out, hit_report(ctx, accents, out)
 
 
 def _velocity(base: float, energy: float) -> float:
     return base * (0.62 + 0.48 * energy)
 
 
-def _drum_accents(ctx: Context, notes: list[Note]) -> list[Note]:
-    """A 16th lead-in before each big hit (replacing the groove there) and the hit's own kick, snare or tom,
-    crash (not two within 1.5 s) and, for the biggest, the stinger."""
-    rng = ctx.rng("accents")
-    for hit in ctx.hits:
-        if hit.strength < BIG_HIT:
-            continue
-        hit_beat = ctx.tempo_map.beat_at(hit.time)
-        bar_start = (hit_beat - 1.0) // ctx.numerator * ctx.numerator
-        if hit_beat - 1.0 < 0 or hit_beat >= ctx.cadence_beat or ctx.lifted_energy(bar_start + ctx.numerator / 2) < 0.3:
-            continue
-        start = max(np.floor((hit_beat - 1.0) * 4) / 4, bar_start)
-        steps = int(round((hit_beat - start) * 4))
-        t0, t1 = ctx.time(start), hit.time
-        notes = [n for n in notes if not t0 - 0.01 <= n.start < t1 - 0.01]
-        energy = ctx.lifted_energy(start)
-        for i in range(steps):
-            pitch = FILL_PITCHES[min(i * len(FILL_PITCHES) // steps, len(FILL_PITCHES) - 1)] if energy > 0.55 else SNARE
-            note = ctx.note(rng, pitch, start + i * 0.25, 0.2, _velocity(70 + 40 * i // max(steps - 1, 1), energy),
-                            channel=DRUM_CHANNEL)
-            notes += [note] if note else []
-    last_crash = last_stinger = -1e9
-    middle = TOM_LOW if ctx.style == "cinematic" else SNARE
-    for hit in ctx.hits:
-        s = min(hit.strength, 1.0)
-        pitches = [KICK]
-        if s >= BIG_HIT and hit.time - last_crash >= CRASH_GAP_S:
-            pitches.append(CRASH)
-            last_crash = hit.time
-        elif s >= 0.35:
-            pitches.append(middle)
-        if s >= STINGER_HIT and hit.time - last_stinger >= STINGER_GAP_S:
-            pitches.append(STINGER)
-            last_stinger = hit.time
-        for pitch in pitches:
-            note = ctx.note_seconds(pitch, hit.time, 0.5, 84 + 42 * s, channel=DRUM_CHANNEL)
-            notes += [note] if note else []
-    return notes
+def _lead_in(ctx: Context, notes: list[Note], accent: Accent) -> list[Note]:
+    """A 16th snare/tom run over the beat before a big fitted hit, replacing the groove there."""
+    p = accent.placement
+    if not p.fitted or p.hit.strength < BIG_HIT or p.beat < 1.0:
+        return notes
+    start = p.beat - 1.0
+    energy = ctx.lifted_energy(start)
+    if energy < 0.3:
+        return notes
+    t0 = ctx.time(start)
+    kept = [n for n in notes if not t0 - 0.01 <= n.start < accent.time - 0.01]
+    steps = 4
+    for i in range(steps):
+        pitch = FILL_PITCHES[i] if energy > 0.55 else SNARE
+        note = ctx.note_seconds(pitch, ctx.time(start + i * 0.25), 0.15,
+                                _velocity(70 + 40 * i / (steps - 1), energy), channel=DRUM_CHANNEL)
+        kept += [note] if note else []
+    return kept
+
+
+def _drum_accent(ctx: Context, t: float, s: float, crash: bool, stinger: bool) -> list[Note]:
+    """The hit's drums: a kick, with a crash for a big hit or a snare (a low tom in cinematic styles) for a middling
+    one, and the stinger for the biggest."""
+    pitches = [KICK] + ([CRASH] if crash else [TOM_LOW if ctx.style == "cinematic" else SNARE] if s >= 0.35 else [])
+    pitches += [STINGER] if stinger else []
+    notes = [ctx.note_seconds(pitch, t, 0.5, 84 + 42 * s, channel=DRUM_CHANNEL) for pitch in pitches]
+    return [n for n in notes if n is not None]
 
 
 def _sounding(notes: list[Note], time: float, default: int) -> int:
@@ -101,36 +195,163 @@ def _sounding(notes: list[Note], time: float, default: int) -> int:
     if not before:
         return default
     sounding = [n for n in before if n.end > time]
-    return min(sounding, key=lambda n: n.pitch).pitch if sounding else before[-1].pitch
+    return min(sounding, key=lambda n: n.pitch).pitch if sounding else max(before, key=lambda n: n.start).pitch
 
 
-def _bass_accents(ctx: Context, notes: list[Note]) -> list[Note]:
-    """The chord root, led from the bass line, on every hit (whatever rings there is cut)."""
-    notes = sorted(notes, key=lambda n: n.start)
-    for hit in ctx.hits:
-        chord = ctx.chord_at(ctx.tempo_map.beat_at(hit.time))
-        root = nearest_pitch({chord.root}, _sounding(notes, hit.time, 38), BASS_LOW, BASS_HIGH)
-        note = ctx.note_seconds(root, hit.time, 0.6, 88 + 36 * min(hit.strength, 1.0))
-        if note:
-            notes = sorted(cut_at(notes, hit.time) + [note], key=lambda n: n.start)
-    return notes
+def _bass_accent(ctx: Context, notes: list[Note], t: float, s: float) -> tuple[list[Note], list[Note]]:
+    """The chord root, led from the bass line, on the hit (whatever rings there is cut)."""
+    chord = ctx.chord_at(ctx.tempo_map.beat_at(t))
+    root = nearest_pitch({chord.root}, _sounding(notes, t, 38), BASS_LOW, BASS_HIGH)
+    note = ctx.note_seconds(root, t, 0.6, 88 + 36 * s)
+    return cut_at(notes, t), [note] if note else []
 
 
-def _chord_stabs(ctx: Context, notes: list[Note]) -> list[Note]:
-    """A stab of the current chord on strong hits (on every hit when harmony plays alone); pads sustain it."""
-    alone = not {"drums", "bass"} & ctx.parts
-    pad = ctx.style in ("ambient", "cinematic")
-    for hit in ctx.hits:
-        if hit.strength < STAB_HIT and not alone:
+def _chord_stab(ctx: Context, notes: list[Note], t: float, s: float) -> tuple[list[Note], list[Note]]:
+    """A stab of the current chord on the hit; pads and strings sustain it as long as the chord rang."""
+    chord = ctx.chord_at(ctx.tempo_map.beat_at(t))
+    near = sorted(n.pitch for n in notes if n.start - 0.01 <= t < n.end and n.pitch >= CHORD_LOW)
+    center = float(np.mean(near)) if near else 64.0
+    voicing = voice(chord.tones, tuple(near) or None, CHORD_LOW, CHORD_HIGH, 4, center)
+    ringing = max((n.end for n in notes if n.start - 0.01 <= t < n.end), default=t)
+    length = max(0.7, ringing - t) if ctx.style in ("ambient", "cinematic") else 0.7
+    stab = [ctx.note_seconds(pitch, t, length, 88 + 36 * s) for pitch in voicing]
+    return cut_at(notes, t), [n for n in stab if n is not None]
+
+
+def _voicing_change(ctx: Context, notes: list[Note], t: float, s: float) -> tuple[list[Note], list[Note]]:
+    """The soft styles' accent: the ringing chord re-voiced wider and higher on the hit (a low root under it in the
+    solo style), no louder than :data:`SOFT_VELOCITY`."""
+    chord = ctx.chord_at(ctx.tempo_map.beat_at(t))
+    ringing = [n for n in notes if n.start - 0.01 <= t < n.end]
+    end = max((n.end for n in ringing), default=min(ctx.time(chord.end_beat), ctx.end_time))
+    level = max((n.velocity for n in ringing), default=64)
+    velocity = min(level + 10 + 12 * s, SOFT_VELOCITY)
+    near = tuple(sorted(n.pitch for n in ringing if n.pitch >= CHORD_LOW))
+    center = (float(np.mean(near)) if near else 64.0) + 4.0
+    voicing = voice(chord.tones, None, CHORD_LOW, CHORD_HIGH + 5, 5, center)
+    pitches = list(voicing) + ([nearest_pitch({chord.root}, 36, 28, 43)] if ctx.style == "solo" else [])
+    length = max(end - t, 0.6)
+    change = [ctx.note_seconds(pitch, t, length, velocity) for pitch in pitches]
+    return cut_at(notes, t), [n for n in change if n is not None]
+
+
+def _clear_near(notes: list[Note], onsets: list[float], part: str) -> list[Note]:
+    """Regular notes starting within :data:`FLAM_S` of an accent: drums are dropped, tonal notes move onto it."""
+    if not onsets:
+        return notes
+    times = np.array(onsets)
+    out = []
+    for n in notes:
+        k = int(np.argmin(np.abs(times - n.start)))
+        gap = n.start - times[k]
+        if abs(gap) >= FLAM_S:
+            out.append(n)
+        elif part != "drums" and n.end - times[k] >= 0.05:
+            out.append(replace(n, start=float(times[k])))
+    if part in ("bass", "melody"):
+        out = _one_line(out)
+    return out
+
+
+def _one_line(notes: Iterable[Note]) -> list[Note]:
+    """A monophonic line: each note ends where the next begins; of two starting together the louder stays."""
+    out: list[Note] = []
+    for n in sorted(notes, key=lambda n: (n.start, -n.velocity)):
+        if out and n.start - out[-1].start < 1e-6:
             continue
-        chord = ctx.chord_at(ctx.tempo_map.beat_at(hit.time))
-        near = [n.pitch for n in notes if n.start - 0.01 <= hit.time < n.end and n.pitch >= CHORD_LOW]
-        center = float(np.mean(near)) if near else 64.0
-        voicing = voice(chord.tones, tuple(sorted(near)) or None, CHORD_LOW, CHORD_HIGH, 4, center)
-        ringing = max((n.end for n in notes if n.start - 0.01 <= hit.time < n.end), default=hit.time)
-        notes = cut_at(notes, hit.time)
-        for pitch in voicing:
-            length = max(0.7, ringing - hit.time) if pad else 0.7
-            note = ctx.note_seconds(pitch, hit.time, length, 88 + 36 * min(hit.strength, 1.0))
-            notes += [note] if note else []
-    return notes
+        if out and out[-1].end > n.start:
+            if n.start - out[-1].start < 0.05:
+                out.pop()
+            else:
+                out[-1] = replace(out[-1], end=n.start)
+        out.append(n)
+    return out
+
+
+def _no_flams(parts: dict[str, list[Note]], added: dict[str, list[Note]], cadence: float) -> dict[str, list[Note]]:
+    """Percussive onsets (the drum kit and every accent note) at least :data:`FLAM_S` apart: accents first, then the
+    cadence, then the loudest; a note within :data:`ALIGN_S` of a kept onset joins it, a further one is dropped."""
+    accent_ids = {id(n) for ns in added.values() for n in ns}
+    events = [(name, n) for name, ns in parts.items() for n in ns if name == "drums" or id(n) in accent_ids]
+
+    def priority(event: tuple[str, Note]) -> tuple[int, float]:
+        note = event[1]
+        rank = 2 if id(note) in accent_ids else 1 if abs(note.start - cadence) < 1e-4 else 0
+        return rank, note.velocity
+
+    kept_onsets: list[float] = []
+    struck: set[tuple[str, int, float]] = set()
+    moved: dict[int, Note | None] = {}
+    for name, note in sorted(events, key=priority, reverse=True):
+        near = min(kept_onsets, key=lambda o: abs(o - note.start), default=None)
+        if near is None or abs(near - note.start) >= FLAM_S:
+            kept_onsets.append(note.start)
+            near = note.start
+        elif abs(near - note.start) < 1e-6:
+            pass
+        elif abs(near - note.start) < ALIGN_S and note.end - near >= 0.03 and id(note) not in accent_ids:
+            moved[id(note)] = replace(note, start=near)
+        else:
+            moved[id(note)] = None
+            continue
+        key = (name, note.pitch, round(near, 6))
+        if key in struck:
+            moved[id(note)] = None  # the same drum struck twice at one onset
+        struck.add(key)
+    out = {}
+    for name, ns in parts.items():
+        result = [moved.get(id(n), n) for n in ns]
+        out[name] = [n for n in result if n is not None]
+    return out
+
+
+def _close_at_cadence(ctx: Context, notes: list[Note], part: str) -> list[Note]:
+    """Nothing starts after the final cadence except the cadence itself (notes from it that ring to the end)."""
+    cadence = ctx.cadence_time
+    roll = ctx.time(ctx.cadence_beat + 0.25) - cadence
+    return [n for n in notes if n.start <= cadence + 1e-3
+            or (n.start <= cadence + roll and n.end >= ctx.end_time - 1e-3)]
+
+
+def _swell_curve(ctx: Context, swells: list[tuple[float, float]], existing: Automation | None) -> Automation:
+    """Gain automation (dB) rising into each swell's hit and settling after it, on top of any existing gain curve."""
+    n = int(np.ceil(ctx.duration * SWELL_RATE)) + 1
+    times = np.arange(n) / SWELL_RATE
+    gain = np.zeros(n)
+    if existing is not None:
+        src = np.arange(len(existing.values)) / existing.rate
+        gain += np.interp(times, src, np.asarray(existing.values, dtype=np.float64))
+    for t, s in swells:
+        rise = max(SWELL_RISE_S, ctx.time(ctx.tempo_map.beat_at(t)) - ctx.time(ctx.tempo_map.beat_at(t) - 1.0))
+        peak = SWELL_DB * (0.4 + 0.6 * s)
+        up = (times >= t - rise) & (times < t)
+        gain[up] += peak * ((times[up] - (t - rise)) / rise) ** 2
+        down = (times >= t) & (times < t + SWELL_FALL_S)
+        gain[down] += peak * (1.0 - (times[down] - t) / SWELL_FALL_S)
+    return Automation(SWELL_RATE, tuple(np.round(gain, 3)))
+
+
+def hit_report(ctx: Context, accents: Sequence[Accent], parts: Sequence[Part]) -> dict:
+    """Per take: how many hits landed within 30/60 ms of the 16th grid, how each was accented, and per hit the event,
+    accent onset, grid offset and accent kind."""
+    onsets = np.array(sorted({n.start for p in parts for n in p.notes}))
+    kinds: dict[str, int] = {}
+    per_hit = []
+    for a in accents:
+        hit = a.placement.hit
+        kinds[a.kind] = kinds.get(a.kind, 0) + 1
+        sounded = a.time is not None and onsets.size > 0 and float(np.min(np.abs(onsets - a.time))) < 1e-4
+        per_hit.append({
+            "event": round(hit.event_time, 4), "accent": None if a.time is None else round(a.time, 4),
+            "cause": hit.cause, "strength": round(hit.strength, 3), "fitted": a.placement.fitted,
+            "grid_offset_s": round(a.grid_offset, 4), "kind": a.kind, "note_at_accent": bool(sounded),
+        })
+    return {
+        "selected": len(accents),
+        "landed_30ms": int(sum(abs(a.grid_offset) <= 0.03 for a in accents)),
+        "landed_60ms": int(sum(abs(a.grid_offset) <= 0.06 for a in accents)),
+        "accented": int(sum(a.time is not None for a in accents)),
+        "accent_kinds": kinds,
+        "grid": "16th",
+        "per_hit": per_hit,
+    }

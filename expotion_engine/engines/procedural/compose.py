@@ -16,6 +16,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from expotion_engine.engines.procedural.accents import accent_pass
+from expotion_engine.engines.procedural.fit import fit_tempo_map
 from expotion_engine.engines.procedural.harmony import (
     COMFORTABLE_TONICS,
     NOTE_NAMES,
@@ -24,6 +25,7 @@ from expotion_engine.engines.procedural.harmony import (
     progression,
     scale_pcs,
 )
+from expotion_engine.engines.procedural.hits import Hit, HitSettings, select_hits
 from expotion_engine.engines.procedural.parts.bass import bass_notes
 from expotion_engine.engines.procedural.parts.chords import chord_notes
 from expotion_engine.engines.procedural.parts.context import Context
@@ -33,13 +35,11 @@ from expotion_engine.engines.procedural.prompt import PromptSettings, parse_prom
 from expotion_engine.engines.procedural.score import Automation, Part, Score
 from expotion_engine.engines.procedural.sections import find_sections
 from expotion_engine.engines.procedural.settings import PART_NAMES, STYLES, validate_preset
-from expotion_engine.engines.procedural.tempo import Hit, estimate_tempo, fit_tempo_map
+from expotion_engine.engines.procedural.tempo import TempoChoice, choose_tempo_meter
 from expotion_engine.errors import EngineError
 from expotion_engine.types import ControlTrack, GenerationRequest, Marker
 
 MIN_DURATION_S = 2.0
-TEMPO_CONFIDENCE = 0.25
-HIT_MERGE_S = 0.15
 AUTOMATION_RATE = 10.0
 
 
@@ -63,50 +63,33 @@ def mean_valence(controls: ControlTrack) -> float:
     return float(controls.channel("valence")[controls.valid("valence")].mean())
 
 
-def collect_hits(request: GenerationRequest, min_strength: float) -> list[Hit]:
-    """Detected hits (strength scaled so the strongest is 1) plus every user cue, in the range, duplicates merged.
-
-    Hits whose scaled strength is below ``min_strength`` are left out.
-    """
+def collect_hits(request: GenerationRequest, preset: Mapping[str, Any], min_strength: float = 0.0) -> list[Hit]:
+    """The hits the score marks: every user cue, detected hits by the preset's density (or the option
+    ``hits_density``) strongest first, none so late that no accent fits before the final cadence."""
+    settings = HitSettings.from_preset(preset["hits"], request.options)
     duration = request.duration
-    detected = [m for m in request.controls.markers if m.kind == "hit"]
-    top = max((m.strength for m in detected), default=1.0)
-    scale = 1.0 / top if top > 1.0 else 1.0
-    raw = [Hit(m.time, float(m.strength) * scale, m.name or "hit", float(m.strength)) for m in detected
-           if m.strength * scale >= min_strength]
-    raw += [Hit(m.time, min(max(float(m.strength), 0.8), 1.0), m.name or "cue", float(m.strength), m.kind)
-            for m in request.cues]
-    raw = sorted((h for h in raw if 0.05 <= h.time < duration - 0.5), key=lambda h: h.time)
-    merged: list[Hit] = []
-    for hit in raw:
-        if merged and hit.time - merged[-1].time < HIT_MERGE_S:
-            if hit.strength > merged[-1].strength:
-                merged[-1] = hit
-            continue
-        merged.append(hit)
-    return merged
+    hits = select_hits(request.controls.markers, request.cues, duration, settings,
+                       latest=duration - min(1.2, 0.2 * duration))
+    return [h for h in hits if h.is_cue or h.strength >= min_strength]
 
 
 def choose_tempo(request: GenerationRequest, preset: Mapping[str, Any], words: PromptSettings,
-                 energy: np.ndarray) -> tuple[float, str, float]:
-    """(bpm, where it came from, motion confidence): --bpm, prompt "N bpm", preset bpm, else the motion."""
+                 energy: np.ndarray, hits: list[Hit]) -> TempoChoice:
+    """Tempo and meter: --bpm, prompt "N bpm" or preset bpm when given, else motion rhythm, hits and energy."""
     tempo = preset["tempo"]
+    meter = tempo.get("meter")
     if request.bpm is not None:
         if not 30 <= request.bpm <= 300:
             raise EngineError(f"BPM {request.bpm:g} is outside 30..300.")
-        return float(request.bpm), "request", 1.0
+        return TempoChoice(float(request.bpm), meter or 4, "request", 1.0)
     if words.bpm is not None:
-        return words.bpm, "prompt", 1.0
+        return TempoChoice(words.bpm, meter or 4, "prompt", 1.0)
     if "bpm" in tempo:
-        return float(tempo["bpm"]), "preset", 1.0
-    estimate = estimate_tempo(request.controls, tempo["min"], tempo["max"])
-    if estimate.confidence >= TEMPO_CONFIDENCE:
-        bpm, source = estimate.bpm, "motion"
-    else:
-        bpm = tempo["min"] + (tempo["max"] - tempo["min"]) * (0.2 + 0.6 * float(np.mean(energy)))
-        source = "energy"
-    bpm = min(max(bpm * words.tempo_factor, 40.0), 220.0)
-    return float(round(bpm)), source + ("+prompt" if words.tempo_factor != 1.0 else ""), estimate.confidence
+        return TempoChoice(float(tempo["bpm"]), meter or 4, "preset", 1.0)
+    choice = choose_tempo_meter(request.controls, hits, float(np.mean(energy)), tempo["min"], tempo["max"], meter)
+    bpm = min(max(choice.bpm * words.tempo_factor, 40.0), 220.0)
+    source = choice.source + ("+prompt" if words.tempo_factor != 1.0 else "")
+    return TempoChoice(round(bpm, 2), choice.numerator, source, choice.confidence, choice.terms)
 
 
 def _bar_means(values: np.ndarray, rate: float, bar_times: np.ndarray) -> np.ndarray:
@@ -135,11 +118,12 @@ def compose(request: GenerationRequest) -> Score:
     style = style if style in STYLES else preset["style"]
     energy = energy_curve(request.controls, engine["energy_bias"] + words.energy_shift + base_words.energy_shift)
     rate = request.controls.rate
-    bpm, tempo_source, confidence = choose_tempo(request, preset, words, energy)
-    numerator = int(preset["tempo"]["meter"])
-    hits = collect_hits(request, engine["hit_strength"])
+    hits = collect_hits(request, preset, engine["hit_strength"])
+    choice = choose_tempo(request, preset, words, energy, hits)
+    bpm, tempo_source, confidence, numerator = choice.bpm, choice.source, choice.confidence, choice.numerator
     fixed = tempo_source in ("request", "prompt", "preset")
     fit = fit_tempo_map(duration, bpm, numerator, hits, max_bend=engine["max_bend"],
+                        rubato=HitSettings.from_preset(preset["hits"]).rubato,
                         search=0.0 if fixed else engine["max_bend"],
                         bounds=(preset["tempo"]["min"], preset["tempo"]["max"]))
     tempo_map = fit.tempo_map
@@ -169,9 +153,9 @@ def compose(request: GenerationRequest) -> Score:
         swing=float(preset["tempo"]["swing"]), humanize=float(engine["humanize"]),
         register_shift=int(engine["register_shift"]), parts=frozenset(enabled),
     )
-    parts = accent_pass(ctx, _parts(ctx, preset, instruments, style))
+    parts, accent_report = accent_pass(ctx, _parts(ctx, preset, instruments, style), fit.placements)
     markers = [Marker(bar_times[s.start_bar], s.name, "section") for s in sections]
-    markers += [Marker(h.time, h.name, h.kind, strength=h.marker_strength) for h in hits]
+    markers += [Marker(h.event_time, h.name, h.kind, strength=h.marker_strength, cause=h.cause) for h in hits]
     info = {
         "seed": request.seed,
         "style": style,
@@ -189,7 +173,8 @@ def compose(request: GenerationRequest) -> Score:
         "chords": [c.symbol for c in chords],
         "prompt": words.report(),
         "preset_prompt": base_words.report(),
-        "hit_fit": fit.report,
+        "tempo_terms": choice.terms,
+        "hit_fit": {**fit.report, **accent_report},
         "mean_energy": round(float(energy.mean()), 3),
         "parts": [p.name for p in parts],
     }

@@ -17,6 +17,8 @@ from expotion_engine.types import GenerationRequest, Stem, Take
 log = logging.getLogger(__name__)
 
 ID = "procedural"
+#: options read from the request rather than the preset's [engine] table (hits per minute)
+REQUEST_OPTIONS = ("hits_density",)
 
 
 def loudness_target(preset: dict[str, Any], mean_energy: float) -> float:
@@ -35,10 +37,11 @@ class ProceduralEngine:
     def __init__(self, **options: Any) -> None:
         from expotion_engine.engines.procedural.settings import ENGINE
 
-        unknown = sorted(set(options) - set(ENGINE))
+        known = (*ENGINE, *REQUEST_OPTIONS)
+        unknown = sorted(set(options) - set(known))
         if unknown:
             raise EngineError(f"The procedural engine has no option {unknown[0]!r}; its options are "
-                              f"{', '.join(ENGINE)}.")
+                              f"{', '.join(known)}.")
         self.options = dict(options)
 
     def compose(self, request: GenerationRequest) -> Score:
@@ -80,8 +83,11 @@ class ProceduralEngine:
                      "total_s": time.perf_counter() - started},
             info=info,
         )
-        log.info("procedural take: %s %s, %.0f BPM, %d parts", score.key, score.mode, score.info.get("bpm", 0),
-                 len(stems))
+        fit = score.info.get("hit_fit", {})
+        log.info("procedural take: %s %s, %.0f BPM (%s), %d parts; hits %d, landed within 30/60 ms of the grid "
+                 "%d/%d, accents %s", score.key, score.mode, score.info.get("bpm", 0), score.info.get("tempo_source"),
+                 len(stems), fit.get("selected", 0), fit.get("landed_30ms", 0), fit.get("landed_60ms", 0),
+                 fit.get("accent_kinds", {}))
         report(1.0, "done")
         return take
 

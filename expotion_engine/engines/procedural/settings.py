@@ -60,7 +60,7 @@ TEMPO: dict[str, Field] = {
     "min": Field(NUMBER, 80.0, 30, 240, help="slowest tempo the motion may choose (BPM)"),
     "max": Field(NUMBER, 128.0, 30, 240, help="fastest tempo the motion may choose (BPM)"),
     "bpm": Field(NUMBER, None, 30, 240, help="fixed tempo, overriding the motion (BPM)"),
-    "meter": Field(int, 4, 3, 4, help="beats per bar (3 or 4)"),
+    "meter": Field(int, None, 3, 4, help="beats per bar (3 or 4); otherwise chosen from the motion"),
     "swing": Field(NUMBER, 0.5, 0.5, 0.75, help="16th swing: 0.5 straight, 0.66 triplet feel"),
 }
 KEY: dict[str, Field] = {
@@ -88,7 +88,13 @@ ENGINE: dict[str, Field] = {
     "energy_bias": Field(NUMBER, 0.0, -0.5, 0.5, help="added to the energy curve"),
     "register_shift": Field(int, 0, -12, 12, help="semitones all pitched parts move"),
 }
-TABLES: dict[str, dict[str, Field]] = {"tempo": TEMPO, "key": KEY, "mix": MIX, "engine": ENGINE}
+HITS: dict[str, Field] = {
+    "density": Field(NUMBER, 12.0, 0, 240, help="detected hits marked per minute, strongest first (cues always)"),
+    "min_spacing": Field(NUMBER, 1.0, 0, 10, help="least time between two marked hits (s)"),
+    "anticipation": Field(NUMBER, 0.0, 0, 0.1, help="seconds the accent of a cut comes before the cut"),
+    "rubato": Field(NUMBER, 0.0, 0, 0.2, help="how much the tempo eases into each fitted hit (fraction)"),
+}
+TABLES: dict[str, dict[str, Field]] = {"tempo": TEMPO, "key": KEY, "mix": MIX, "engine": ENGINE, "hits": HITS}
 
 
 def _fail(source: str, field: str, spec: Field | str, value: Any) -> PresetError:

@@ -1,26 +1,33 @@
-"""Tempo from the rhythm of the motion, and a tempo map bent so hits land on the beat.
+"""Tempo and meter from the rhythm of the motion, the spacing of the hits and the energy.
 
-The motion estimate autocorrelates an onset-like novelty curve (the rises of energy,
-wrist speed and optical flow); the map is then fitted to hit points the way a film
-composer fits hits: each segment between two fitted hits gets a slightly different
-tempo (within ``max_bend``) so the hit falls exactly on a beat, preferably a downbeat;
-the last segment ends in a short ritardando onto the final downbeat.
+The motion term autocorrelates an onset-like novelty curve (the rises of energy, wrist
+speed and optical flow); the hit term asks how many intervals between strong hits are
+whole numbers of eighth notes at a tempo; the energy term prefers faster tempi for
+livelier footage. The tempo with the best weighted sum wins, and the term that
+contributed most names the source ("motion", "hits" or "energy").
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from expotion_engine.types import ControlTrack, MeterChange, TempoChange, TempoMap
+from expotion_engine.engines.procedural.hits import Hit
+from expotion_engine.types import ControlTrack
 
 MOTION_CHANNELS = ("energy", "body_l_wrist_speed", "body_r_wrist_speed", "flow_energy", "body_speed")
-ON_GRID_S = 0.025
-#: hits at least this strong (0..1) are fitted onto the grid; weaker ones only get accents
-FIT_STRENGTH = 0.5
+#: motion autocorrelation peaks below this are treated as no rhythm at all
+MOTION_CONFIDENCE = 0.25
+#: weights of the motion, hit and energy terms
+W_MOTION, W_HITS, W_ENERGY = 1.0, 0.6, 0.25
+#: hits at least this strong (0..1) take part in the hit term
+RHYTHM_HIT = 0.5
+#: eighth-note misfit (beats) of a hit interval that halves its vote
+HIT_TOLERANCE = 0.08
 
 
 @dataclass(frozen=True)
@@ -33,14 +40,14 @@ class TempoEstimate:
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A time the music must mark (a detected hit point or a user cue); ``strength`` 0..1 (1 = the strongest)."""
+class TempoChoice:
+    """The chosen tempo and meter, which evidence chose them, and the weight of each term at that tempo."""
 
-    time: float
-    strength: float
-    name: str
-    marker_strength: float = 1.0
-    kind: str = "hit"
+    bpm: float
+    numerator: int
+    source: str
+    confidence: float
+    terms: dict[str, float] = field(default_factory=dict)
 
 
 def novelty(controls: ControlTrack) -> np.ndarray:
@@ -60,17 +67,24 @@ def novelty(controls: ControlTrack) -> np.ndarray:
     return total
 
 
-def estimate_tempo(controls: ControlTrack, low: float, high: float) -> TempoEstimate:
-    """Tempo (BPM, folded into ``low..high``) of the strongest periodicity of the motion."""
+def motion_autocorrelation(controls: ControlTrack) -> np.ndarray:
+    """Normalised autocorrelation (lag in control frames) of the smoothed motion novelty; empty without motion."""
     flux = gaussian_filter1d(novelty(controls), 1.0)
     flux = flux - flux.mean() if flux.size else flux
-    rate = controls.rate
-    min_lag, max_lag = int(rate * 60.0 / 200.0), int(rate * 60.0 / 45.0)
-    if flux.size < 3 * max_lag or not np.any(flux):
-        return TempoEstimate(bpm=0.0, confidence=0.0, source="none")
+    if flux.size < 8 or not np.any(flux):
+        return np.zeros(0)
     spectrum = np.fft.rfft(flux, n=2 * flux.size)
     ac = np.fft.irfft(spectrum * np.conj(spectrum))[: flux.size]
-    ac = ac / ac[0] if ac[0] > 0 else ac
+    return ac / ac[0] if ac[0] > 0 else np.zeros(0)
+
+
+def estimate_tempo(controls: ControlTrack, low: float, high: float) -> TempoEstimate:
+    """Tempo (BPM, folded into ``low..high``) of the strongest periodicity of the motion."""
+    rate = controls.rate
+    min_lag, max_lag = int(rate * 60.0 / 200.0), int(rate * 60.0 / 45.0)
+    ac = motion_autocorrelation(controls)
+    if ac.size < 3 * max_lag:
+        return TempoEstimate(bpm=0.0, confidence=0.0, source="none")
     lags = np.arange(min_lag, max_lag + 1)
     peaks = [k for k in lags if ac[k] >= ac[k - 1] and ac[k] >= ac[k + 1] and ac[k] > 0]
     if not peaks:
@@ -103,130 +117,74 @@ def fold_tempo(bpm: float, low: float, high: float) -> float:
     return float(min(max(_fold(bpm, low, high), low), high))
 
 
-@dataclass(frozen=True)
-class FitResult:
-    """A fitted tempo map, where the final cadence falls, and the hit-fit report."""
-
-    tempo_map: TempoMap
-    cadence_time: float
-    cadence_beat: int
-    report: dict
+def _ac_at(ac: np.ndarray, lag: float) -> float:
+    """Autocorrelation at a fractional lag (0 outside the curve)."""
+    if lag < 1 or lag >= ac.size - 1:
+        return 0.0
+    return float(np.interp(lag, np.arange(ac.size), ac))
 
 
-def _segment_bpm(shape: np.ndarray, seconds: float) -> float:
-    """Base tempo for beats with relative tempi ``shape`` to last exactly ``seconds``."""
-    return float(np.sum(60.0 / shape) / seconds)
+def motion_term(ac: np.ndarray, rate: float, bpm: float) -> float:
+    """How strongly the motion repeats at one beat of ``bpm`` (its half and double count a little less)."""
+    if ac.size == 0:
+        return 0.0
+    lag = 60.0 * rate / bpm
+    best = max(_ac_at(ac, lag), 0.85 * _ac_at(ac, 2 * lag), 0.85 * _ac_at(ac, lag / 2))
+    return max(best, 0.0)
 
 
-def fit_tempo_map(
-    duration: float,
-    bpm: float,
-    numerator: int,
-    hits: list[Hit],
-    *,
-    max_bend: float = 0.06,
-    ritardando: float = 0.12,
-    search: float = 0.0,
-    bounds: tuple[float, float] = (30.0, 300.0),
-) -> FitResult:
-    """Piecewise-constant map near ``bpm`` bent so hits land on beats and a final downbeat lands before the end.
-
-    With ``search`` > 0 the base tempo may move up to that fraction (inside ``bounds``)
-    to the value that lands the most (and strongest) hits with the least bending.
-    """
-    if search <= 0 or not hits:
-        return _fit(duration, bpm, numerator, hits, max_bend, ritardando)
-    candidates = np.unique(np.clip(bpm * (1.0 + np.linspace(-search, search, 41)), *bounds))
-    results = [_fit(duration, float(base), numerator, hits, max_bend, ritardando) for base in candidates]
-
-    def score(result: FitResult) -> float:
-        report = result.report
-        return 10.0 * report["fitted_strength"] - report["total_bend"] - 2.0 * abs(report["base_bpm"] / bpm - 1.0)
-
-    return max(results, key=score)
+def hit_term(hits: Sequence[Hit], bpm: float) -> float:
+    """0..1: how much better than chance the intervals between strong hits are whole eighth notes at ``bpm``."""
+    times = [h.accent_time for h in hits if h.strength >= RHYTHM_HIT]
+    votes, weights = 0.0, 0.0
+    for i, a in enumerate(times):
+        for b in times[i + 1: i + 4]:
+            eighths = (b - a) * bpm / 30.0
+            miss = abs(eighths - round(eighths)) / 2.0  # in beats
+            votes += math.exp(-((miss / HIT_TOLERANCE) ** 2))
+            weights += 1.0
+    if weights < 3:
+        return 0.0
+    chance = HIT_TOLERANCE * math.sqrt(math.pi) / 0.5  # the mean vote of random intervals
+    return float(max(votes / weights - chance, 0.0) / (1.0 - chance))
 
 
-def _fit(duration: float, bpm: float, numerator: int, hits: list[Hit], max_bend: float,
-         ritardando: float) -> FitResult:
-    """One fit at base tempo ``bpm`` (see :func:`fit_tempo_map`)."""
-    beat_s = 60.0 / bpm
-    min_tail = min(max(1.5 * beat_s, 1.2), 0.2 * duration)
-    max_tail = min(max(4 * beat_s, 3.5), 0.35 * duration)
-    fixed: list[tuple[float, int]] = [(0.0, 0)]
-    fitted: list[Hit] = []
-    bends: list[float] = []
-    for hit in sorted((h for h in hits if h.strength >= FIT_STRENGTH), key=lambda h: h.time):
-        t0, b0 = fixed[-1]
-        if hit.time >= duration - min_tail - numerator * beat_s or hit.time - t0 < 1.5 * beat_s:
-            continue
-        estimate = b0 + (hit.time - t0) / beat_s
-        best: tuple[float, int] | None = None
-        candidates = sorted({math.floor(estimate), math.ceil(estimate)} - {b0})
-        downbeats = sorted({numerator * math.floor(estimate / numerator), numerator * math.ceil(estimate / numerator)})
-        if hit.strength >= 0.7:
-            candidates = [k for k in downbeats if k > b0] + candidates
-        for k in candidates:
-            if k <= b0:
-                continue
-            new_bpm = (k - b0) * 60.0 / (hit.time - t0)
-            bend = abs(new_bpm / bpm - 1.0)
-            if bend <= max_bend:
-                best = (bend, k)
-                break
-        if best is not None:
-            fixed.append((hit.time, best[1]))
-            fitted.append(hit)
-            bends.append(best[0])
-    t_last, b_last = fixed[-1]
-    rit = 1.0 - ritardando * (np.arange(1, numerator + 1) / numerator) ** 1.5
-    early, late = duration - max_tail, duration - min_tail
-    best_k, best_cost, cadence_target = b_last + numerator, math.inf, late
-    for k in range(b_last + 1, b_last + int((late - t_last) / beat_s) + 2 * numerator + 1):
-        n_rit = min(numerator, k - b_last)
-        rit_start = t_last + (k - b_last - n_rit) * beat_s
-        natural = rit_start + float(np.sum(60.0 / (bpm * rit[-n_rit:])))
-        target = min(max(natural, early), late)
-        if target <= rit_start:
-            continue
-        cost = abs(_segment_bpm(rit[-n_rit:], target - rit_start) / bpm - 1.0) + (0.0 if k % numerator == 0 else 0.3)
-        cost += 0.01 * (late - target)  # the latest cadence that fits: the longest music, the shortest tail
-        if cost < best_cost:
-            best_k, best_cost, cadence_target = k, cost, target
-    changes: list[TempoChange] = []
-    for (t0, b0), (t1, b1) in zip(fixed, fixed[1:], strict=False):
-        changes.append(TempoChange(t0, (b1 - b0) * 60.0 / (t1 - t0)))
-    n_rit = min(numerator, best_k - b_last)
-    if best_k - b_last > n_rit:
-        changes.append(TempoChange(t_last, bpm))
-    time = t_last + (best_k - b_last - n_rit) * beat_s
-    base = _segment_bpm(rit[-n_rit:], cadence_target - time)
-    for s in rit[-n_rit:]:
-        changes.append(TempoChange(time, base * s))
-        time += 60.0 / (base * s)
-    changes.append(TempoChange(cadence_target, base * rit[-1] * 0.92))
-    tempo_map = TempoMap(tuple(changes), (MeterChange(0.0, numerator, 4),), 0.0)
-    report = hit_report(tempo_map, hits, fitted, duration)
-    report.update(base_bpm=bpm, fitted_strength=float(sum(h.strength for h in fitted)), total_bend=float(sum(bends)),
-                  largest_bend=float(max(bends, default=0.0)))
-    return FitResult(tempo_map, cadence_target, best_k, report)
+def energy_tempo(mean_energy: float, low: float, high: float) -> float:
+    """The tempo the energy alone suggests: 20 % into the range when calm, 80 % when lively."""
+    return low + (high - low) * (0.2 + 0.6 * float(np.clip(mean_energy, 0.0, 1.0)))
 
 
-def hit_report(tempo_map: TempoMap, hits: list[Hit], fitted: list[Hit], duration: float) -> dict:
-    """How many hits fall on a beat / downbeat of the map and the largest offset (seconds)."""
-    beats = tempo_map.beat_times(duration + 1.0)
-    downbeats = tempo_map.downbeat_times(duration + 1.0)
-    offsets, on_grid, on_downbeat = [], 0, 0
-    for hit in hits:
-        offset = float(beats[np.argmin(np.abs(beats - hit.time))] - hit.time)
-        offsets.append(offset)
-        on_grid += abs(offset) <= ON_GRID_S
-        on_downbeat += bool(np.min(np.abs(downbeats - hit.time)) <= ON_GRID_S)
-    return {
-        "hits": len(hits),
-        "hits_on_grid": int(on_grid),
-        "hits_on_downbeat": int(on_downbeat),
-        "hits_fitted": len(fitted),
-        "largest_offset_s": float(max((abs(o) for o in offsets), default=0.0)),
-        "offsets_s": [round(o, 4) for o in offsets],
-        "tolerance_s": ON_GRID_S,
-    }
+def choose_tempo_meter(controls: ControlTrack, hits: Sequence[Hit], mean_energy: float, low: float, high: float,
+                       meter: int | None = None) -> TempoChoice:
+    """Tempo (inside ``low..high``) and beats per bar from motion rhythm, hit spacing and energy together."""
+    rate = controls.rate
+    ac = motion_autocorrelation(controls)
+    estimate = estimate_tempo(controls, low, high)
+    motion_ok = estimate.confidence >= MOTION_CONFIDENCE
+    preferred = energy_tempo(mean_energy, low, high)
+    width = 0.25 * (high - low) + 4.0
+    candidates = np.arange(low, high + 1e-9, 0.5) if high > low else np.array([low])
+    best_terms: dict[str, float] = {}
+    best_total, best_bpm = -math.inf, preferred
+    for bpm in candidates:
+        terms = {
+            "motion": W_MOTION * motion_term(ac, rate, float(bpm)) if motion_ok else 0.0,
+            "hits": W_HITS * hit_term(hits, float(bpm)),
+            "energy": W_ENERGY * math.exp(-0.5 * ((bpm - preferred) / width) ** 2),
+        }
+        total = sum(terms.values())
+        if total > best_total + 1e-9:
+            best_total, best_bpm, best_terms = total, float(bpm), terms
+    source = max(best_terms, key=lambda k: best_terms[k])
+    if motion_ok and source == "motion" and abs(estimate.bpm - best_bpm) <= 1.0:
+        best_bpm = estimate.bpm  # the motion's own, finer estimate
+    numerator = meter if meter is not None else choose_meter(ac, rate, best_bpm) if motion_ok else 4
+    return TempoChoice(bpm=best_bpm, numerator=numerator, source=source, confidence=estimate.confidence,
+                       terms={k: round(v, 3) for k, v in best_terms.items()})
+
+
+def choose_meter(ac: np.ndarray, rate: float, bpm: float) -> int:
+    """3 when the motion repeats clearly more every three beats than every four (a waltz-like sway), else 4."""
+    lag = 60.0 * rate / bpm
+    three, four = _ac_at(ac, 3 * lag), _ac_at(ac, 4 * lag)
+    return 3 if three > 0.3 and three > four + 0.15 else 4

@@ -1,20 +1,31 @@
-"""Tempo from motion rhythm, folding into the preset range, and fitting hits onto the beat grid."""
+"""Tempo and meter from motion rhythm, hits and energy; the tempo map bent so hits land on the 16th grid."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from expotion_engine.engines.procedural.tempo import Hit, estimate_tempo, fit_tempo_map, fold_tempo
+from expotion_engine.engines.procedural.fit import fit_tempo_map, grid_cost
+from expotion_engine.engines.procedural.hits import Hit
+from expotion_engine.engines.procedural.tempo import choose_tempo_meter, estimate_tempo, fold_tempo
 from tests.factories import make_control_track
 
 
-def _pulses(bpm: float):
-    """Energy that rises sharply once per beat at ``bpm`` (a gesture on every beat)."""
+def _pulses(bpm: float, accent_every: int = 1):
+    """Energy that rises sharply once per beat at ``bpm`` (a gesture on every beat), every ``accent_every``-th
+    gesture bigger than the others."""
     def energy(t: np.ndarray) -> np.ndarray:
-        phase = (t * bpm / 60.0) % 1.0
-        return 0.3 + 0.5 * np.exp(-phase / 0.08)
+        beats = t * bpm / 60.0
+        phase = beats % 1.0
+        big = np.where(np.floor(beats) % accent_every == 0, 1.0, 0.35) if accent_every > 1 else 1.0
+        return 0.3 + 0.5 * big * np.exp(-phase / 0.08)
     return energy
+
+
+def _on_16th(tempo_map, time: float) -> float:
+    """Distance (s) from ``time`` to the nearest 16th of the map."""
+    beat = round(tempo_map.beat_at(time) * 4) / 4
+    return abs(tempo_map.time_at(beat) - time)
 
 
 @pytest.mark.parametrize("bpm", [96.0, 112.0, 125.0])
@@ -40,35 +51,84 @@ def test_noise_has_low_confidence() -> None:
     assert estimate_tempo(track, 80.0, 130.0).confidence < 0.25
 
 
-def test_hits_are_fitted_onto_beats_with_small_tempo_changes() -> None:
-    hits = [Hit(2.71, 1.0, "a"), Hit(5.93, 0.5, "b"), Hit(8.12, 0.9, "c")]
-    straight = fit_tempo_map(14.0, 100.0, 4, hits, max_bend=0.06)
-    fit = fit_tempo_map(14.0, 100.0, 4, hits, max_bend=0.06, search=0.06, bounds=(80.0, 120.0))
-    report = fit.report
-    assert report["hits"] == 3
-    assert report["hits_on_grid"] == 3 > straight.report["hits_on_grid"]
-    assert report["largest_offset_s"] < 0.025
-    beats = fit.tempo_map.beat_times(14.0)
-    for hit in hits:
-        assert np.min(np.abs(beats - hit.time)) < 1e-6
-    base = report["base_bpm"]
-    assert abs(base / 100.0 - 1) <= 0.06 + 1e-9
-    before_cadence = [c.bpm for c in fit.tempo_map.tempos if c.time < fit.cadence_time - 2.4]
-    assert all(abs(b / base - 1) <= 0.06 + 1e-9 for b in before_cadence)
+def test_rhythmic_motion_sets_the_tempo_even_against_the_energy() -> None:
+    track = make_control_track(12.0, energy=_pulses(93.0), seed=4)
+    choice = choose_tempo_meter(track, [], mean_energy=0.95, low=80.0, high=130.0)
+    assert choice.source == "motion"
+    assert choice.bpm == pytest.approx(93.0, rel=0.02)
+    assert choice.terms["motion"] > choice.terms["energy"]
 
 
-def test_strong_hit_prefers_a_downbeat() -> None:
+def test_regular_hits_set_the_tempo_when_the_motion_has_no_rhythm() -> None:
+    track = make_control_track(16.0, energy=0.5, seed=5)
+    # strong hits 3, 2 and 5 eighths apart at 104 BPM, with a few milliseconds of detection scatter
+    eighths = np.cumsum([3, 2, 5, 4, 3, 6, 2, 5])
+    times = 1.0 + eighths * 30.0 / 104.0 + np.array([3, -4, 2, 0, -3, 4, -2, 1]) * 1e-3
+    hits = [Hit(float(t), 0.9) for t in times]
+    choice = choose_tempo_meter(track, hits, mean_energy=0.2, low=80.0, high=130.0)
+    assert choice.source == "hits"
+    eighth = 30.0 / choice.bpm
+    misses = [abs((b - a) / eighth - round((b - a) / eighth)) for a, b in zip(times, times[1:], strict=False)]
+    assert max(misses) < 0.1
+
+
+def test_energy_decides_without_motion_or_hits() -> None:
+    track = make_control_track(12.0, energy=0.5, seed=6)
+    calm = choose_tempo_meter(track, [], mean_energy=0.1, low=80.0, high=130.0)
+    lively = choose_tempo_meter(track, [], mean_energy=0.9, low=80.0, high=130.0)
+    assert calm.source == lively.source == "energy"
+    assert lively.bpm > calm.bpm + 15
+
+
+def test_meter_follows_a_sway_in_threes_unless_the_preset_fixes_it() -> None:
+    waltz = make_control_track(14.0, energy=_pulses(120.0, accent_every=3), seed=7)
+    march = make_control_track(14.0, energy=_pulses(120.0, accent_every=4), seed=7)
+    assert choose_tempo_meter(waltz, [], 0.5, 90.0, 140.0).numerator == 3
+    assert choose_tempo_meter(march, [], 0.5, 90.0, 140.0).numerator == 4
+    assert choose_tempo_meter(waltz, [], 0.5, 90.0, 140.0, meter=4).numerator == 4
+
+
+IRREGULAR = [1.93, 3.41, 4.02, 6.77, 8.15, 10.58, 11.31, 13.9]
+
+
+def test_irregular_hits_land_exactly_on_16ths_within_the_bend_limit() -> None:
+    hits = [Hit(t, s) for t, s in zip(IRREGULAR, [1.0, 0.6, 0.8, 0.9, 0.5, 1.0, 0.7, 0.8], strict=True)]
+    straight = fit_tempo_map(20.0, 100.0, 4, hits, max_bend=0.0)
+    fit = fit_tempo_map(20.0, 100.0, 4, hits, max_bend=0.06, search=0.06, bounds=(80.0, 120.0))
+    fitted = [p for p in fit.placements if p.fitted]
+    assert len(fitted) >= 7 and fit.report["hits_fitted"] == len(fitted)
+    for p in fitted:
+        assert fit.tempo_map.time_at(p.beat) == pytest.approx(p.hit.accent_time, abs=1e-6)
+        assert p.beat * 4 == pytest.approx(round(p.beat * 4))
+        assert _on_16th(fit.tempo_map, p.hit.accent_time) < 1e-6
+    assert sum(_on_16th(straight.tempo_map, t) < 0.03 for t in IRREGULAR) < len(fitted)
+    base = fit.report["base_bpm"]
+    before = [c.bpm for c in fit.tempo_map.tempos if c.time < fit.cadence_time - 2.5]
+    assert all(abs(b / base - 1) <= 0.06 + 1e-9 for b in before)
+    steps = [abs(b / a - 1) for a, b in zip(before, before[1:], strict=False)]
+    assert max(steps) <= 0.08  # neighbouring segments stay close: no lurching between hits
+
+
+def test_strong_hit_prefers_a_downbeat_and_weak_ones_may_take_16ths() -> None:
     fit = fit_tempo_map(12.0, 120.0, 4, [Hit(4.1, 1.0, "boom")])
-    downbeats = fit.tempo_map.downbeat_times(12.0)
-    assert np.min(np.abs(downbeats - 4.1)) < 1e-6
+    assert fit.placements[0].beat % 4 == 0
     assert fit.report["hits_on_downbeat"] == 1
+    assert grid_cost(8.0, 4) < grid_cost(9.0, 4) < grid_cost(9.5, 4) < grid_cost(9.25, 4)
 
 
-def test_unfittable_hit_is_reported_with_its_offset() -> None:
-    hits = [Hit(3.0, 1.0, "a"), Hit(3.37, 1.0, "too close")]
+def test_hits_too_close_to_fit_are_left_unfitted_and_reported() -> None:
+    hits = [Hit(3.0, 1.0, "a"), Hit(3.13, 0.6, "too close")]
     fit = fit_tempo_map(12.0, 100.0, 4, hits, max_bend=0.02)
-    assert fit.report["hits_on_grid"] == 1
-    assert fit.report["largest_offset_s"] > 0.025
+    assert [p.fitted for p in fit.placements] == [True, False]
+    assert fit.report["hits_fitted"] == 1
+
+
+def test_a_user_cue_is_fitted_before_a_stronger_detected_hit() -> None:
+    cue = Hit(5.0, 0.8, "door", kind="cue")
+    rival = Hit(5.45, 1.0, "flash")
+    fit = fit_tempo_map(14.0, 100.0, 4, [cue, rival], max_bend=0.03)
+    placed = {p.hit.name: p.fitted for p in fit.placements}
+    assert placed["door"]
 
 
 def test_ending_is_a_ritardando_onto_a_downbeat_before_the_end() -> None:
@@ -79,3 +139,32 @@ def test_ending_is_a_ritardando_onto_a_downbeat_before_the_end() -> None:
     assert 1.2 - 1e-9 <= duration - fit.cadence_time <= 0.35 * duration
     last_bar = [c.bpm for c in fit.tempo_map.tempos if c.time >= fit.tempo_map.time_at(fit.cadence_beat - 4) - 1e-9]
     assert last_bar == sorted(last_bar, reverse=True) and last_bar[-1] < 0.95 * last_bar[0]
+
+
+def test_final_cadence_lands_on_a_strong_late_hit() -> None:
+    duration = 16.0
+    late = Hit(13.37, 0.95, "door slams")
+    fit = fit_tempo_map(duration, 96.0, 4, [Hit(4.2, 0.8), late], max_bend=0.06, search=0.06, bounds=(80.0, 110.0))
+    assert all(p.fitted for p in fit.placements)
+    assert fit.report["cadence_on_hit"]
+    assert fit.cadence_time == pytest.approx(late.accent_time)
+    assert fit.tempo_map.time_at(fit.cadence_beat) == pytest.approx(late.accent_time)
+
+
+def test_rubato_eases_into_each_fitted_hit_and_still_lands_it() -> None:
+    hits = [Hit(3.3, 1.0), Hit(7.1, 1.0)]
+    fit = fit_tempo_map(14.0, 80.0, 4, hits, max_bend=0.06, rubato=0.08)
+    tempo_map = fit.tempo_map
+    for p in fit.placements:
+        assert tempo_map.time_at(p.beat) == pytest.approx(p.hit.accent_time, abs=1e-6)
+        into = tempo_map.bpm_at(p.hit.accent_time - 0.05)
+        earlier = tempo_map.bpm_at(p.hit.accent_time - 60.0 / 80.0 * 1.5)
+        after = tempo_map.bpm_at(p.hit.accent_time + 0.05)
+        assert into < 0.95 * earlier and after > into
+
+
+def test_anticipated_accent_is_what_the_map_fits() -> None:
+    cut = Hit(5.0, 1.0, "cut", cause="cut", accent_time=4.98)
+    fit = fit_tempo_map(12.0, 100.0, 4, [cut])
+    assert cut.event_time == 5.0 and cut.accent_time == 4.98
+    assert fit.tempo_map.time_at(fit.placements[0].beat) == pytest.approx(4.98, abs=1e-6)

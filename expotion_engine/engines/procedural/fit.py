@@ -1,0 +1,293 @@
+"""The tempo map bent to the hits, as a film composer fits them.
+
+Each hit may land on any 16th of the grid, preferably a downbeat, then a beat, an 8th;
+between two fitted hits the tempo is constant (or, with ``rubato``, eases into the
+hit), never further than ``max_bend`` from the base tempo, and neighbouring segments
+are kept close to each other. A dynamic programme over the hits (in time order) finds
+the placement with the least bending and the fewest hits left unfitted, strong hits and
+user cues counting most. The map ends in a ritardando onto a final downbeat before the
+range end, which lands on a late strong hit when one is there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from expotion_engine.engines.procedural.hits import Hit
+from expotion_engine.types import MeterChange, TempoChange, TempoMap
+
+#: cost of a hit's grid position: downbeat, beat, 8th, 16th
+GRID_COSTS = (0.0, 0.15, 0.35, 0.6)
+#: weights: bending, tempo steps between neighbouring segments, leaving a hit unfitted (per unit of strength),
+#: leaving a user cue unfitted, moving the base tempo over the whole search range
+W_BEND, W_SMOOTH, W_SKIP, W_CUE, W_BASE = 1.0, 0.5, 3.0, 20.0, 1.5
+#: how many earlier hits a segment may reach back over (the ones between are left unfitted)
+LOOKBACK = 6
+#: shortest stretch (beats) between two fitted hits, and how far (beats) from the unbent grid a hit may move
+MIN_SEGMENT_BEATS, WINDOW_BEATS = 0.5, 1.5
+#: hits at least this strong (0..1) may become the final cadence, and what landing the cadence on one is worth
+CADENCE_HIT, CADENCE_BONUS = 0.5, 2.0
+#: tolerance (s) of the legacy "on a beat" count of the report
+ON_BEAT_S = 0.025
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the fit put one hit: its accent's quarter-note position on the 16th grid, or None when not fitted."""
+
+    hit: Hit
+    beat: float | None
+
+    @property
+    def fitted(self) -> bool:
+        return self.beat is not None
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted tempo map, where the final cadence falls, each hit's placement and the fit's report."""
+
+    tempo_map: TempoMap
+    cadence_time: float
+    cadence_beat: int
+    placements: tuple[Placement, ...]
+    report: dict
+
+
+def grid_cost(beat: float, numerator: int) -> float:
+    """How plain a 16th position is: 0 on a downbeat, more on a beat, an 8th, a 16th."""
+    q = int(round(beat * 4))
+    if q % (4 * numerator) == 0:
+        return GRID_COSTS[0]
+    return GRID_COSTS[1] if q % 4 == 0 else GRID_COSTS[2] if q % 2 == 0 else GRID_COSTS[3]
+
+
+def fit_tempo_map(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], *, max_bend: float = 0.06,
+                  ritardando: float = 0.12, search: float = 0.0, bounds: tuple[float, float] = (30.0, 300.0),
+                  rubato: float = 0.0) -> FitResult:
+    """The map near ``bpm`` that lands the most (and strongest) hits on the grid with the least bending.
+
+    With ``search`` > 0 the base tempo may move up to that fraction (inside ``bounds``)
+    where that fits the hits better.
+    """
+    if search > 0 and hits:
+        candidates = np.unique(np.clip(bpm * (1.0 + np.linspace(-search, search, 17)), *bounds))
+        results = [_fit(duration, float(b), numerator, hits, max_bend, ritardando, rubato) for b in candidates]
+        result = min(results, key=lambda r: r.report["cost"] + W_BASE * ((r.report["base_bpm"] / bpm - 1) / search)
+                     ** 2)
+    else:
+        result = _fit(duration, bpm, numerator, hits, max_bend, ritardando, rubato)
+    result.report.update(beat_report(result.tempo_map, hits, duration))
+    return result
+
+
+def _segment_changes(t0: float, b0: float, t1: float, b1: float, rubato: float) -> list[TempoChange]:
+    """Tempo changes covering beats ``b0..b1`` in exactly ``t1 - t0`` s: constant, or easing into ``b1``."""
+    beats = b1 - b0
+    if rubato <= 0 or beats < 1.0 - 1e-9:
+        return [TempoChange(t0, beats * 60.0 / (t1 - t0))]
+    shape = [(beats - 1.0, 1.0), (0.5, 1.0 - rubato / 2), (0.5, 1.0 - rubato)]
+    shape = [(n, f) for n, f in shape if n > 1e-9]
+    base = 60.0 * sum(n / f for n, f in shape) / (t1 - t0)
+    changes, time = [], t0
+    for n, f in shape:
+        changes.append(TempoChange(time, base * f))
+        time += n * 60.0 / (base * f)
+    return changes
+
+
+@dataclass
+class _Tables:
+    """The dynamic programme's tables: best cost, tempo of the last segment and back pointer per (hit, beat)."""
+
+    cost: list[np.ndarray]
+    tempo: list[np.ndarray]
+    back: list[list[tuple[int, int]]]
+    prefix: np.ndarray
+
+    def rest(self, i: int) -> float:
+        """Skip cost of every hit after hit ``i``."""
+        return float(self.prefix[-1] - self.prefix[i])
+
+    def chain(self, end: tuple[int, int], cands: list[np.ndarray]) -> list[tuple[int, float]]:
+        """(hit index, beat) of the fitted hits on the best path into ``end``, in time order."""
+        out = []
+        i, c = end
+        while i > 0:
+            out.append((i, float(cands[i][c])))
+            i, c = self.back[i][c]
+        return out[::-1]
+
+
+def _dp(times: list[float], cands: list[np.ndarray], grid: list[np.ndarray], skip: np.ndarray, bpm: float,
+        max_bend: float) -> _Tables:
+    """Least cost of a path from the start (index 0) to each (hit, beat), fitting some of the hits between."""
+    n = len(times)
+    norm = max(max_bend, 1e-3)
+    tables = _Tables(cost=[np.array([0.0])] + [np.full(len(c), math.inf) for c in cands[1:]],
+                     tempo=[np.array([bpm])] + [np.zeros(len(c)) for c in cands[1:]],
+                     back=[[(-1, -1)]] + [[(-1, -1)] * len(c) for c in cands[1:]],
+                     prefix=np.concatenate([[0.0], np.cumsum(skip)]))  # prefix[m]: skip cost of hits 1..m
+    cost, tempo, back, prefix = tables.cost, tables.tempo, tables.back, tables.prefix
+    for i in range(1, n):
+        ci = cands[i]
+        for j in range(i - 1, max(-1, i - 1 - LOOKBACK), -1):
+            if not np.isfinite(cost[j]).any():
+                continue
+            seg = ci[None, :] - cands[j][:, None]
+            t = seg * 60.0 / (times[i] - times[j])
+            bend = t / bpm - 1.0
+            total = (cost[j][:, None] + (prefix[i - 1] - prefix[j]) + W_BEND * (bend / norm) ** 2
+                     + W_SMOOTH * ((t - tempo[j][:, None]) / (bpm * norm)) ** 2 + grid[i][None, :])
+            total = np.where((seg >= MIN_SEGMENT_BEATS - 1e-9) & (np.abs(bend) <= max_bend + 1e-9), total, math.inf)
+            arg = np.argmin(total, axis=0)
+            value = total[arg, np.arange(len(ci))]
+            for c in np.flatnonzero(value < cost[i]):
+                cost[i][c], tempo[i][c], back[i][c] = value[c], t[arg[c], c], (j, int(arg[c]))
+    return tables
+
+
+def _rit(numerator: int, ritardando: float) -> np.ndarray:
+    """Relative tempi of the last bar's beats: slowing towards the cadence."""
+    return 1.0 - ritardando * (np.arange(1, numerator + 1) / numerator) ** 1.5
+
+
+def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_bend: float, ritardando: float,
+         rubato: float) -> FitResult:
+    """One fit at base tempo ``bpm`` (see :func:`fit_tempo_map`)."""
+    beat_s = 60.0 / bpm
+    min_tail = min(max(1.5 * beat_s, 1.2), 0.2 * duration)
+    max_tail = min(max(4 * beat_s, 3.5), 0.35 * duration)
+    early, late = duration - max_tail, duration - min_tail
+    ordered = sorted(hits, key=lambda h: h.accent_time)
+    fittable = [h for h in ordered if 0.0 < h.accent_time < early - beat_s]
+    times = [0.0] + [h.accent_time for h in fittable]
+    cands, grid = [np.array([0.0])], [np.array([0.0])]
+    for h in fittable:
+        nominal = h.accent_time / beat_s
+        q = np.arange(math.ceil((nominal - WINDOW_BEATS) * 4), math.floor((nominal + WINDOW_BEATS) * 4) + 1) / 4.0
+        q = q[q > 0]
+        cands.append(q)
+        grid.append(np.array([grid_cost(b, numerator) for b in q]) * (0.5 + h.strength))
+    skip = np.array([W_SKIP * h.strength + (W_CUE if h.is_cue else 0.0) for h in fittable])
+    tables = _dp(times, cands, grid, skip, bpm, max_bend)
+    cost, end = min(((float(tables.cost[i][c]) + tables.rest(i), (i, c)) for i in range(len(times))
+                     for c in [int(np.argmin(tables.cost[i]))]), key=lambda x: x[0])
+    cadence = None
+    late_hits = [h for h in ordered if h.strength >= CADENCE_HIT and early <= h.accent_time <= late]
+    if late_hits:
+        best = _cadence_on_hit(max(late_hits, key=lambda h: (h.strength, h.accent_time)), tables, times, cands, bpm,
+                               numerator, max_bend, ritardando)
+        if best is not None and best[0] < cost:
+            cost, end, cadence = best
+    chain = tables.chain(end, cands)
+    fixed = [(0.0, 0.0)] + [(times[i], b) for i, b in chain]
+    placed = {id(fittable[i - 1]): b for i, b in chain}
+    bends = [abs((b1 - b0) * 60.0 / (t1 - t0) / bpm - 1.0) for (t0, b0), (t1, b1) in zip(fixed, fixed[1:],
+                                                                                          strict=False)]
+    changes: list[TempoChange] = []
+    for (t0, b0), (t1, b1) in zip(fixed, fixed[1:], strict=False):
+        changes += _segment_changes(t0, b0, t1, b1, rubato)
+    t_last, b_last = fixed[-1]
+    if cadence is None:
+        cadence = _cadence(bpm, numerator, t_last, b_last, early, late, ritardando)
+    k, target, x, n_rit, cadence_hit = cadence
+    rit = _rit(numerator, ritardando)
+    plain = (k - n_rit) - b_last
+    if plain > 1e-9:
+        changes.append(TempoChange(t_last, x))
+    time = t_last + plain * 60.0 / x
+    for s in rit[-n_rit:]:
+        changes.append(TempoChange(time, x * s))
+        time += 60.0 / (x * s)
+    changes.append(TempoChange(target, x * rit[-1] * 0.92))
+    if cadence_hit is not None:
+        placed[id(cadence_hit)] = float(k)
+    tempo_map = TempoMap(tuple(changes), (MeterChange(0.0, numerator, 4),), 0.0)
+    placements = tuple(Placement(h, placed.get(id(h))) for h in ordered)
+    fitted = [p.hit for p in placements if p.fitted]
+    report = {
+        "base_bpm": bpm,
+        "hits_fitted": len(fitted),
+        "fitted_strength": float(sum(h.strength for h in fitted)),
+        "total_bend": float(sum(bends)),
+        "largest_bend": float(max(bends, default=0.0)),
+        "cadence_on_hit": cadence_hit is not None,
+        "cost": cost,
+    }
+    return FitResult(tempo_map, target, k, placements, report)
+
+
+_Cadence = tuple[int, float, float, int, "Hit | None"]
+
+
+def _cadence_on_hit(hit: Hit, tables: _Tables, times: list[float], cands: list[np.ndarray], bpm: float,
+                    numerator: int, max_bend: float, ritardando: float
+                    ) -> tuple[float, tuple[int, int], _Cadence] | None:
+    """The cheapest path whose final cadence (a downbeat after a ritardando) falls exactly on ``hit``."""
+    rit = _rit(numerator, ritardando)
+    norm = max(max_bend, 1e-3)
+    best = None
+    for i, t_i in enumerate(times):
+        for c in np.flatnonzero(np.isfinite(tables.cost[i])):
+            b = float(cands[i][c])
+            nominal = b + (hit.accent_time - t_i) * bpm / 60.0
+            for k in range(numerator * math.floor(nominal / numerator), numerator * math.ceil(nominal / numerator) + 1,
+                           numerator):
+                n_rit = min(numerator, int(math.floor(k - b + 1e-9)))
+                if n_rit < 1:
+                    continue
+                beats = (k - b - n_rit) + float(np.sum(1.0 / rit[-n_rit:]))
+                x = 60.0 * beats / (hit.accent_time - t_i)
+                bend = x / bpm - 1.0
+                if abs(bend) > max_bend + 1e-9:
+                    continue
+                cost = float(tables.cost[i][c]) + tables.rest(i) + W_BEND * (bend / norm) ** 2 \
+                    - CADENCE_BONUS * hit.strength
+                if best is None or cost < best[0]:
+                    best = (cost, (i, int(c)), (k, hit.accent_time, x, n_rit, hit))
+    return best
+
+
+def _cadence(bpm: float, numerator: int, t_last: float, b_last: float, early: float, late: float,
+             ritardando: float) -> _Cadence:
+    """The final downbeat after the last fitted hit: the latest that keeps the tempo nearest ``bpm`` inside the
+    cadence window ``early..late``, reached through a ritardando."""
+    beat_s = 60.0 / bpm
+    rit = _rit(numerator, ritardando)
+    best: tuple[float, _Cadence] | None = None
+    for k in range(math.floor(b_last) + 1, int(b_last + (late - t_last) / beat_s) + 2 * numerator + 1):
+        n_rit = min(numerator, int(math.floor(k - b_last + 1e-9)))
+        if n_rit < 1:
+            continue
+        beats = (k - b_last - n_rit) + float(np.sum(1.0 / rit[-n_rit:]))
+        target = min(max(t_last + beats * beat_s, early), late)
+        if target <= t_last:
+            continue
+        x = 60.0 * beats / (target - t_last)
+        cost = abs(x / bpm - 1.0) + (0.0 if k % numerator == 0 else 0.3) + 0.01 * (late - target)
+        if best is None or cost < best[0]:
+            best = (cost, (k, target, x, n_rit, None))
+    if best is None:  # no room at all: the cadence one beat after the last fixed point
+        k = math.floor(b_last) + 1
+        return k, t_last + (k - b_last) * beat_s, bpm, 1, None
+    return best[1]
+
+
+def beat_report(tempo_map: TempoMap, hits: Sequence[Hit], duration: float) -> dict:
+    """How many hit events fall within 25 ms of a beat / downbeat, the largest and every offset (s) to a beat."""
+    beats = tempo_map.beat_times(duration + 1.0)
+    downbeats = tempo_map.downbeat_times(duration + 1.0)
+    offsets = [float(beats[np.argmin(np.abs(beats - h.event_time))] - h.event_time) for h in hits]
+    return {
+        "hits": len(hits),
+        "hits_on_grid": int(sum(abs(o) <= ON_BEAT_S for o in offsets)),
+        "hits_on_downbeat": int(sum(bool(np.min(np.abs(downbeats - h.event_time)) <= ON_BEAT_S) for h in hits)),
+        "largest_offset_s": float(max((abs(o) for o in offsets), default=0.0)),
+        "offsets_s": [round(o, 4) for o in offsets],
+        "tolerance_s": ON_BEAT_S,
+    }

@@ -1,0 +1,107 @@
+"""The hits the music marks: detected hit markers thinned to a musical density, strongest first, plus every cue.
+
+Detection states facts (when something happened, how strong, why); choosing which of
+them the score marks is a musical decision made here, per preset (``[hits] density`` hits
+per minute and ``min_spacing`` seconds) or per request (option ``hits_density``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from expotion_engine.errors import EngineError
+from expotion_engine.types import Marker
+
+#: detected hits this close to the start are left out (there is no music to lead into them yet)
+EARLIEST_S = 0.05
+#: a user cue counts as at least this strong
+CUE_STRENGTH = 0.8
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A moment the music marks.
+
+    ``event_time`` is when it happens in the picture (seconds from the in point);
+    ``accent_time`` is where its accent goes: the same time unless the preset anticipates
+    cuts on purpose (``[hits] anticipation``). ``strength`` is 0..1 on one scale for every
+    ``cause`` ("cut", "motion", "expression"; None for a user cue or an older track).
+    """
+
+    event_time: float
+    strength: float
+    name: str = "hit"
+    cause: str | None = None
+    kind: str = "hit"
+    accent_time: float | None = None
+    marker_strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.accent_time is None:
+            object.__setattr__(self, "accent_time", self.event_time)
+
+    @property
+    def is_cue(self) -> bool:
+        """A user cue (always kept), not a detected hit."""
+        return self.kind != "hit"
+
+
+@dataclass(frozen=True)
+class HitSettings:
+    """How many hits a preset marks and how: density per minute, spacing, cut anticipation and rubato."""
+
+    density: float = 12.0
+    min_spacing: float = 1.0
+    anticipation: float = 0.0
+    rubato: float = 0.0
+
+    @classmethod
+    def from_preset(cls, table: Mapping[str, Any], options: Mapping[str, Any] | None = None) -> HitSettings:
+        """The preset's ``[hits]`` table with the request option ``hits_density`` (hits per minute) on top."""
+        density = float(table.get("density", cls.density))
+        if options and options.get("hits_density") is not None:
+            value = options["hits_density"]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 240:
+                raise EngineError(f"Option hits_density must be a number of hits per minute from 0 to 240, "
+                                  f"got {value!r}.")
+            density = float(value)
+        return cls(density=density, min_spacing=float(table.get("min_spacing", cls.min_spacing)),
+                   anticipation=float(table.get("anticipation", cls.anticipation)),
+                   rubato=float(table.get("rubato", cls.rubato)))
+
+
+def _calibration(markers: Sequence[Marker]) -> float:
+    """Factor bringing strengths onto 0..1: 1 for calibrated tracks, 1/max for older ones whose strengths exceed 1."""
+    top = max((m.strength for m in markers), default=1.0)
+    return 1.0 / top if top > 1.0 else 1.0
+
+
+def select_hits(markers: Sequence[Marker], cues: Sequence[Marker], duration: float, settings: HitSettings,
+                latest: float | None = None) -> list[Hit]:
+    """The hits to mark, in time order: every cue, then detected hits strongest first up to the density.
+
+    A detected hit closer than ``min_spacing`` to one already chosen (or to a cue) is
+    skipped; hits later than ``latest`` (the last moment an accent can still come before
+    the final cadence) are left out.
+    """
+    latest = duration if latest is None else latest
+    detected = [m for m in markers if m.kind == "hit" and EARLIEST_S <= m.time < latest]
+    scale = _calibration(detected)
+    chosen = [Hit(m.time, min(max(float(m.strength), CUE_STRENGTH), 1.0), m.name or "cue", m.cause, m.kind,
+                  marker_strength=float(m.strength))
+              for m in cues if 0.0 <= m.time < latest]
+    budget = int(math.ceil(settings.density * duration / 60.0 - 1e-9))
+    picked = 0
+    for m in sorted(detected, key=lambda m: (-m.strength, m.time)):
+        if picked >= budget:
+            break
+        if any(abs(m.time - h.event_time) < settings.min_spacing for h in chosen):
+            continue
+        ahead = settings.anticipation if m.cause == "cut" else 0.0
+        chosen.append(Hit(m.time, float(min(max(m.strength * scale, 0.0), 1.0)), m.name or "hit", m.cause,
+                          accent_time=max(m.time - ahead, 0.0), marker_strength=float(m.strength)))
+        picked += 1
+    return sorted(chosen, key=lambda h: h.accent_time)
