@@ -29,11 +29,13 @@ CONSTRAINTS = ROOT / "constraints.txt"
 STAMP = VENV / ".expotion-install"
 GUI_OPENCV = ("opencv-contrib-python", "opencv-python")
 HEADLESS_OPENCV = "opencv-contrib-python-headless>=4.10,<4.12"
-# Installed without their declared dependencies (basic-pitch's Linux default pulls TensorFlow);
-# what they need at run time is in pyproject.toml.
-NO_DEPS: tuple[str, ...] = ("basic-pitch==0.4.0",)
+# Installed without their declared dependencies (basic-pitch's Linux default pulls TensorFlow;
+# tinysoundfont declares pyaudio, used only for live playback, which needs PortAudio headers to
+# build); what they need at run time is in pyproject.toml.
+NO_DEPS: tuple[str, ...] = ("basic-pitch==0.4.0", "tinysoundfont>=0.3.7,<0.4")
 # Debian packages: libpulse0 for QtMultimedia, libxcb-* and xvfb for the app on a virtual
-# screen, libgl1/libegl1 for Qt's offscreen platform, jackd2 for the MIDI clock test.
+# screen, libgl1/libegl1 for Qt's offscreen platform, jackd2 for the MIDI clock test, and the
+# General MIDI SoundFont banks the sampled instruments play (MuseScore General, FluidR3 GM).
 APT_PACKAGES = (
     "libpulse0",
     "libxcb-cursor0",
@@ -44,6 +46,8 @@ APT_PACKAGES = (
     "libgl1",
     "xvfb",
     "jackd2",
+    "musescore-general-soundfont",
+    "fluid-soundfont-gm",
 )
 
 

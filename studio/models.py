@@ -1,6 +1,6 @@
 """Registry of the model weights ``expotion models list|pull`` knows how to find and fetch.
 
-Each family (Demucs stem separation, MusicGen generation, …) registers one
+Each family (Demucs stem separation, MusicGen generation, the SoundFont bank, …) registers one
 :class:`ModelEntry` per name with two callables: ``installed()`` says where the weights
 are on this machine (or None), and ``pull(progress, cancel)`` downloads and verifies them
 into Expotion's model folder (``$EXPOTION_MODELS_DIR``, default
@@ -92,7 +92,32 @@ def _register_musicgen() -> None:
         ))
 
 
+def _register_soundfont() -> None:
+    from expotion_engine.engines.procedural.render.soundfont import find_soundfont
+    from expotion_engine.engines.procedural.render.soundfont_pull import DOWNLOAD_MB, pull_soundfont
+
+    def installed() -> str | None:
+        try:
+            bank = find_soundfont()
+        except EngineError:
+            return None
+        if bank is None or bank.source == "pretty_midi":  # the small bundled bank is the fallback, not an install
+            return None
+        return f"{bank.path} ({bank.source})"
+
+    register(ModelEntry(
+        name="soundfont",
+        family="soundfont",
+        description="sampled instruments: MuseScore General General MIDI bank (MIT), from Debian's "
+                    "musescore-general-soundfont package",
+        size_mb=DOWNLOAD_MB,
+        installed=installed,
+        pull=lambda progress, cancel: pull_soundfont(progress=progress, cancel=cancel),
+    ))
+
+
 _register_demucs()
 _register_musicgen()
+_register_soundfont()
 
 __all__ = ["REGISTRY", "ModelEntry", "entries", "get_entry", "register"]

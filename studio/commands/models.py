@@ -1,4 +1,4 @@
-"""``expotion models list`` / ``expotion models pull NAME``: what weights are installed, fetch more."""
+"""``expotion models list|pull``: which weights and SoundFont banks are installed, and fetching them."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     listing = actions.add_parser("list", help="show every known model and where it is installed")
-    listing.add_argument("--family", default=None, help="only this family (demucs, musicgen, ...)")
+    listing.add_argument("--family", default=None, help="only this family (demucs, musicgen, soundfont)")
     listing.set_defaults(run=run_list)
-    pull = actions.add_parser("pull", help="download and verify a model (needs the network)")
+    pull = actions.add_parser("pull", help="download and verify a model or the SoundFont bank (needs the network)")
     pull.add_argument("name", help="model name, as shown by `expotion models list`")
     pull.set_defaults(run=run_pull)
 

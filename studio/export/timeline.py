@@ -15,7 +15,6 @@ FCPXML adapters write them).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -25,6 +24,7 @@ import opentimelineio as otio
 from expotion_engine.media.probe import probe_video
 from studio.export.cues import Cue, cues
 from studio.export.job import ExportJob
+from studio.timecode import TimecodeRate, to_frame
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
@@ -41,16 +41,21 @@ def audio_files(job: ExportJob) -> list[tuple[str, str]]:
     return [(stem.name, job.stem_file(stem.name)) for stem in job.take.stems] + [("Mix", job.mix_file)]
 
 
-def frames(seconds: float, rate: float) -> otio.opentime.RationalTime:
-    """``seconds`` as a whole number of frames at ``rate``, halves up (editors place everything on frames)."""
-    return RT(math.floor(seconds * rate + 0.5 + 1e-6), rate)
+def frames(seconds: float, tc: TimecodeRate, rate: float | None = None) -> otio.opentime.RationalTime:
+    """``seconds`` as the whole frame :func:`studio.timecode.to_frame` gives at timecode rate ``tc``, labelled
+    with ``rate`` (how an adapter spells that rate; default the exact one): editors place everything on frames."""
+    return RT(to_frame(seconds, tc), tc.fps if rate is None else rate)
 
 
-def _marker(cue: Cue, offset: float, rate: float) -> otio.schema.Marker:
-    start = frames(offset + cue.start, rate)
+def _marker(cue: Cue, origin: float, tc: TimecodeRate, rate: float, *, relative: bool) -> otio.schema.Marker:
+    """A marker on the frame of its record timecode (``origin`` + music time), counted from the
+    sequence start when ``relative``: every format rounds the same absolute time, so one marker
+    lands on one frame everywhere."""
+    start = frames(origin + cue.start, tc, rate)
+    base = frames(origin, tc, rate) if relative else RT(0, rate)
     marker = otio.schema.Marker(
         name=cue.label,
-        marked_range=TR(start, frames(offset + cue.end, rate) - start),
+        marked_range=TR(start - base, frames(origin + cue.end, tc, rate) - start),
         color=cue.color_name,
         metadata={
             MEDIA_METADATA: {
@@ -74,8 +79,9 @@ def build_timeline(
     ``rate`` defaults to the job's exact timecode rate (:func:`timeline_rate`).
     """
     rate = timeline_rate(job) if rate is None else rate
-    length = RT(max(round(job.take.duration * rate), 1), rate)
-    start = frames(job.start_seconds, rate)
+    length = RT(max(to_frame(job.take.duration, job.tc), 1), rate)
+    tc = job.tc
+    start = frames(job.start_seconds, tc, rate)
     timeline = otio.schema.Timeline(name=job.title, global_start_time=start)
     timeline.metadata[MEDIA_METADATA] = {
         "engine": job.take.engine, "seed": job.take.seed, "video_fps": job.fps,
@@ -89,7 +95,7 @@ def build_timeline(
         info = probe_video(video)
         media = otio.schema.ExternalReference(
             target_url=video.as_uri(),
-            available_range=TR(frames(job.timecode_start, rate), frames(info.duration, rate)),
+            available_range=TR(frames(job.timecode_start, tc, rate), frames(info.duration, tc, rate)),
         )
         media.name = video.name
         video_clip = otio.schema.Clip(name=video.stem, media_reference=media, source_range=TR(start, length))
@@ -107,7 +113,7 @@ def build_timeline(
             timeline.tracks.append(track)
 
     if markers_on == "clip" and video_clip is not None:
-        video_clip.markers.extend(_marker(cue, job.start_seconds, rate) for cue in items)
+        video_clip.markers.extend(_marker(cue, job.start_seconds, tc, rate, relative=False) for cue in items)
     else:
-        timeline.tracks.markers.extend(_marker(cue, 0.0, rate) for cue in items)
+        timeline.tracks.markers.extend(_marker(cue, job.start_seconds, tc, rate, relative=True) for cue in items)
     return timeline

@@ -8,8 +8,9 @@ the output's first frame and its audio start at 0 together, with no edit list to
 anything and exactly the source's frames of the range:
 
 - picture: stream-copied (``-c:v copy``, untouched) when the range is the whole video;
-  otherwise re-encoded (H.264, CRF 16) from the in point to the out point, because a
-  stream copy can only start on a keyframe and cannot end exactly on a frame;
+  otherwise re-encoded (H.264, CRF 16) from the frame nearest the in point, keeping every
+  frame that starts within the score's length, because a stream copy can only start on a
+  keyframe and cannot end exactly on a frame;
 - audio: the score is the first audio stream (default), then every audio stream of the
   source (dialogue, production sound) cut at the same instants, not default; each in
   AAC, or PCM at the delivery bit depth in a MOV.
@@ -21,6 +22,7 @@ the temporary file.
 from __future__ import annotations
 
 import logging
+import math
 import subprocess
 import tempfile
 from pathlib import Path
@@ -81,20 +83,25 @@ def copies_picture(job: ExportJob, info: VideoInfo) -> bool:
     return job.video_in < half and job.video_in + job.take.duration > info.duration - half
 
 
+def in_frame(job: ExportJob, info: VideoInfo) -> int:
+    """The frame the re-muxed picture starts on: the one nearest the in point (halves up)."""
+    return math.floor(job.video_in * info.fps + 0.5 + 1e-9)
+
+
 def _command(job: ExportJob, video: Path, info: VideoInfo, audio: Path, output: Path) -> list[str]:
     import imageio_ffmpeg
 
     settings = job.settings
     duration = job.take.duration
-    cut = info.video_start + job.video_in  # the in point in the container's own time
-    half = 0.5 / info.fps
+    cut = info.video_start + in_frame(job, info) / info.fps  # the in point's frame in the container's own time
+    slack = min(1e-4, 0.25 / info.fps)  # below any frame interval, above timestamp rounding
     filters: list[str] = []
     if copies_picture(job, info):
         picture = ["-itsoffset", _seconds(-info.video_start), "-i", str(video)]
         video_map, video_codec = "0:v:0", ["-c:v", "copy"]
     else:
         picture = ["-i", str(video)]
-        filters.append(f"[0:v:0]trim=start={_seconds(cut - half)}:end={_seconds(cut + duration - half)},"
+        filters.append(f"[0:v:0]trim=start={_seconds(cut - slack)}:end={_seconds(cut + duration - slack)},"
                        "setpts=PTS-STARTPTS[picture]")
         video_map, video_codec = "[picture]", ["-c:v", "libx264", "-crf", VIDEO_CRF, "-preset", "medium"]
     source_maps: list[str] = []
@@ -161,6 +168,10 @@ def write_video(
     if info.video_start or info.audio_start:
         log.info("%s: video starts at %.3f s in the container; cutting at %.3f s (music time 0)",
                  video, info.video_start, info.video_start + job.video_in)
+    offset = job.video_in - in_frame(job, info) / info.fps
+    if abs(offset) > 1e-6:
+        log.warning("%s: the in point %.4f s is not on a frame; the picture starts on the nearest frame, "
+                    "%.1f ms from the music's start", video, job.video_in, offset * 1000)
     with tempfile.TemporaryDirectory(prefix="expotion-mux-") as scratch:
         audio = Path(scratch) / "mix.wav"
         sf.write(audio, mix.T, rate, subtype="FLOAT")

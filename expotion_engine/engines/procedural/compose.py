@@ -223,5 +223,6 @@ def _parts(ctx: Context, preset: Mapping[str, Any], instruments: Mapping[str, st
         parts.append(Part(
             name=name, instrument=instruments[name], notes=tuple(makers[name]()), gain_db=table["gain_db"],
             pan=table["pan"], effects=dict(table["effects"]), automation=automation, plugin=table.get("plugin"),
+            voice=table.get("voice"),
         ))
     return parts

@@ -74,6 +74,9 @@ PART: dict[str, Field] = {
     "gain_db": Field(NUMBER, 0.0, -40, 12, help="part level"),
     "pan": Field(NUMBER, 0.0, -1, 1, help="-1 left .. +1 right"),
     "plugin": Field(str, None, help="path of a VST3/AU instrument to render this part instead"),
+    "voice": Field(str, None, choices=("sampled", "synth"),
+                   help="'sampled' plays the General MIDI SoundFont bank, 'synth' the built-in synthesiser; "
+                        "default: sampled only for instruments the synthesiser lacks"),
     "effects": Field(dict, {}, help=f"amounts 0..1 of {', '.join(EFFECTS)}"),
 }
 MIX: dict[str, Field] = {

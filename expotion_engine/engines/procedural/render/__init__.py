@@ -1,9 +1,11 @@
-"""Render a Score to stems and a mastered mix: built-in synths or plugins, channel strips, mix bus.
+"""Render a Score to stems and a mastered mix: built-in synths, SoundFont samples or plugins, channel strips, mix bus.
 
 Each part becomes its own stereo float32 stem of exactly ``round(duration * sample_rate)`` samples;
 the stems are scaled by one loudness-normalisation gain (limited so that no stem and not the
 premix peaks above -1 dBFS) so that they sum exactly to the premix, and the mix is the premix
 through glue compression, make-up and a true-peak limiter, on the loudness target.
+A part whose voice is ``sampled`` plays from the General MIDI bank :func:`.soundfont.find_soundfont`
+finds (named in the info as ``soundfont``); with no bank at all it plays the synthesiser instead.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import numpy as np
 
 from expotion_engine.engines.procedural.render import bus
 from expotion_engine.engines.procedural.render.effects import AUTOMATION, EFFECTS, channel_strip, check_part
+from expotion_engine.engines.procedural.render.instruments import ALIASES as SYNTH_ALIASES
 from expotion_engine.engines.procedural.render.instruments import (
-    ALIASES,
     INSTRUMENTS,
     Instrument,
     NoteCache,
@@ -30,6 +32,8 @@ from expotion_engine.engines.procedural.render.instruments import (
     render_notes,
 )
 from expotion_engine.engines.procedural.render.plugin import load_instrument, render_plugin
+from expotion_engine.engines.procedural.render.sampled import STAND_INS, gm_voice, render_sampled, synth_part, voice_of
+from expotion_engine.engines.procedural.render.soundfont import Bank, find_soundfont, load_bank, renderer_available
 from expotion_engine.engines.procedural.score import Part, Score
 from expotion_engine.errors import EngineError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress
@@ -39,6 +43,9 @@ __all__ = ["ALIASES", "AUTOMATION", "EFFECTS", "INSTRUMENTS", "Instrument", "Ren
 log = logging.getLogger(__name__)
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 STEM_PEAK_DB = -1.0  # the stems and the premix peak no higher than this (dBFS)
+#: other instrument names the renderer accepts: the synth aliases, and the bank-only instruments
+#: (a SoundFont plays them; without one, their built-in stand-in does)
+ALIASES = {**SYNTH_ALIASES, **STAND_INS}
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,9 +69,31 @@ def _db(x: float) -> float | None:
     return 20.0 * math.log10(x) if x > 0 else None
 
 
+def _bank_for(score: Score, soundfont: str | os.PathLike[str] | None) -> Bank | None:
+    """The bank the score's sampled parts play (None when no part is sampled, or there is no bank: then synth)."""
+    sampled = [p.name for p in score.parts if p.plugin is None and voice_of(p) == "sampled"]
+    if not sampled:
+        return None
+    if not renderer_available():
+        log.warning("tinysoundfont is not installed (pip install --no-deps tinysoundfont); %s play the synthesiser",
+                    ", ".join(sampled))
+        return None
+    bank = find_soundfont(soundfont)
+    if bank is None:
+        log.warning("no SoundFont bank found (run `expotion models pull soundfont`); %s play the synthesiser",
+                    ", ".join(sampled))
+    else:
+        log.info("sampled parts %s play %s (%s, %s)", ", ".join(sampled), bank.name, bank.source, bank.path)
+    return bank
+
+
 def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0, true_peak_db: float = -1.0,
-                 progress: ProgressFn | None = None, cancel: CancelEvent | None = None) -> Rendering:
-    """Render every part of ``score`` to its stem, normalise to ``loudness_lufs`` and limit to ``true_peak_db``."""
+                 soundfont: str | os.PathLike[str] | None = None, progress: ProgressFn | None = None,
+                 cancel: CancelEvent | None = None) -> Rendering:
+    """Render every part of ``score`` to its stem, normalise to ``loudness_lufs`` and limit to ``true_peak_db``.
+
+    ``soundfont`` is a bank file for the sampled parts (default: the one :func:`find_soundfont` finds).
+    """
     if not (isinstance(sample_rate, int | np.integer) and 8000 <= sample_rate <= 384000):
         raise EngineError(f"Sample rate {sample_rate!r} is not supported; use a whole number of Hz, 8000 to 384000.")
     if not (math.isfinite(loudness_lufs) and -70.0 <= loudness_lufs <= 0.0):
@@ -76,12 +105,20 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
     n = int(round(score.duration * sample_rate))
     sample_rate = int(sample_rate)
     plugins = {}
+    bank = _bank_for(score, soundfont)
+    synths: dict[str, Part] = {}
     for part in score.parts:  # every mistake in the score is reported before any rendering starts
         check_part(part)
-        if part.plugin is None:
-            check_notes(part, instrument(part))
-        else:
+        if part.plugin is not None:
             plugins[part.name] = load_instrument(part)
+        elif bank is not None and voice_of(part) == "sampled":
+            gm_voice(part)
+        else:
+            synths[part.name] = synth_part(part)
+            check_notes(synths[part.name], instrument(synths[part.name]))
+    if bank is not None:
+        report(0.0, f"loading SoundFont {bank.name}")
+        load_bank(bank)
     seed = _seed(score)
     bpm = score.tempo_map.bpm_at(0.0)
     parts_info: dict[str, dict[str, Any]] = {}
@@ -90,14 +127,19 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
         check_cancel(cancel)
         if part.plugin is not None:
             dry = [render_plugin(part, plugins[part.name], sample_rate, n)]
-            voicing, sound = None, f"plugin:{part.plugin}"
+            voicing, sound, voice = None, f"plugin:{part.plugin}", "plugin"
+        elif part.name in synths:
+            inst = instrument(synths[part.name])
+            dry = [render_notes(synths[part.name], inst, sample_rate, n, seed, NoteCache(), cancel)]
+            voicing, sound, voice = (inst.voicing() if inst.voicing else None), inst.name, "synth"
         else:
-            inst = instrument(part)
-            dry = [render_notes(part, inst, sample_rate, n, seed, NoteCache(), cancel)]
-            voicing, sound = (inst.voicing() if inst.voicing else None), inst.name
+            played = render_sampled(part, bank, sample_rate, n, cancel)
+            dry = [played.audio]
+            voicing, sound, voice = None, played.describe(bank), "sampled"
+            del played
         check_cancel(cancel)
         stem, strip = channel_strip(dry.pop(), part, sample_rate, bpm, voicing)  # no reference kept: in place
-        parts_info[part.name] = {"sound": sound, "notes": len(part.notes), **strip}
+        parts_info[part.name] = {"sound": sound, "voice": voice, "notes": len(part.notes), **strip}
         return stem
 
     report(0.0, "rendering parts")
@@ -148,6 +190,8 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
         **bus_info,
         "parts": parts_info,
         "plugins": {p.name: p.plugin for p in score.parts if p.plugin is not None},
+        "soundfont": bank.name if bank is not None else None,
+        "soundfont_path": str(bank.path) if bank is not None else None,
         "render_seconds": time.perf_counter() - started,
     }
     report(1.0, "rendered")

@@ -1,0 +1,255 @@
+"""Sampled voices: a part's notes played by a General MIDI SoundFont bank through TinySoundFont.
+
+Each part plays on its own copy of the loaded bank (the samples are shared), so its stem holds
+only its own notes. A note plays on its own MIDI channel (``Note.channel``) with the GM program of
+the part's instrument (a note's non-zero ``Note.program`` overrides it for its channel); a drum kit
+plays every note on channel 10 from bank 128. The bank's own level differs per preset and per
+bank, so every (bank, program) is measured once on a reference phrase and scaled to the loudness
+its family has in the synth path (a line at velocity 100 and gain 0: lead -17 LUFS, drums and
+keys -18, bass -19, strings and bells -20, pads -21); chord parts are scaled by 1/sqrt(polyphony)
+as in the synth path. Rendering is deterministic: the same notes give the same samples.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from expotion_engine.engines.procedural.render.bus import integrated_loudness
+from expotion_engine.engines.procedural.render.instruments import ALIASES, polyphony
+from expotion_engine.engines.procedural.render.soundfont import Bank, load_bank
+from expotion_engine.engines.procedural.score import Part
+from expotion_engine.errors import EngineError
+from expotion_engine.progress import CancelEvent, check_cancel
+
+DRUM_CHANNEL = 9  # MIDI channel 10
+DRUM_BANK = 128
+VOICES = ("sampled", "synth")
+FAMILY_LUFS = {"lead": -17.0, "drums": -18.0, "keys": -18.0, "bass": -19.0, "strings": -20.0, "bell": -20.0,
+               "pad": -21.0}
+_MAX_VOICES = 256
+
+
+@dataclass(frozen=True)
+class GMVoice:
+    """The General MIDI program an instrument name plays, its level family and the register it is measured in."""
+
+    program: int
+    family: str
+    register: int = 60
+    drums: bool = False
+    stand_in: str | None = None  # built-in synth sound when there is no bank (None: the name is a built-in sound)
+
+
+GM_VOICES: dict[str, GMVoice] = {
+    # the built-in sounds' nearest General MIDI programs
+    "drums": GMVoice(0, "drums", drums=True),
+    "electronic_drums": GMVoice(25, "drums", drums=True),
+    "sub_bass": GMVoice(38, "bass", 36),
+    "pluck_bass": GMVoice(33, "bass", 36),
+    "synth_bass": GMVoice(38, "bass", 36),
+    "pad": GMVoice(89, "pad"),
+    "strings": GMVoice(48, "strings"),
+    "brass": GMVoice(61, "strings"),
+    "piano": GMVoice(0, "keys"),
+    "epiano": GMVoice(4, "keys"),
+    "pluck": GMVoice(46, "keys"),
+    "organ": GMVoice(19, "keys"),
+    "saw_lead": GMVoice(81, "lead", 72),
+    "square_lead": GMVoice(80, "lead", 72),
+    "bell": GMVoice(9, "bell", 84),
+    # orchestral and acoustic sounds only a bank has (the synthesiser plays the stand-in without one)
+    "violin": GMVoice(40, "strings", 72, stand_in="strings"),
+    "cello": GMVoice(42, "strings", 48, stand_in="strings"),
+    "contrabass": GMVoice(43, "bass", 36, stand_in="strings"),
+    "pizzicato": GMVoice(45, "keys", stand_in="pluck"),
+    "harp": GMVoice(46, "keys", stand_in="pluck"),
+    "slow_strings": GMVoice(49, "strings", stand_in="strings"),
+    "choir": GMVoice(52, "pad", stand_in="pad"),
+    "trumpet": GMVoice(56, "lead", 72, stand_in="brass"),
+    "trombone": GMVoice(57, "strings", 48, stand_in="brass"),
+    "french_horn": GMVoice(60, "strings", stand_in="brass"),
+    "oboe": GMVoice(68, "lead", 72, stand_in="square_lead"),
+    "bassoon": GMVoice(70, "bass", 48, stand_in="synth_bass"),
+    "clarinet": GMVoice(71, "lead", 67, stand_in="square_lead"),
+    "flute": GMVoice(73, "lead", 79, stand_in="square_lead"),
+    "timpani": GMVoice(47, "drums", 43, stand_in="sub_bass"),
+    "acoustic_bass": GMVoice(32, "bass", 36, stand_in="pluck_bass"),
+    "nylon_guitar": GMVoice(24, "keys", stand_in="pluck"),
+    "celesta": GMVoice(8, "bell", 84, stand_in="bell"),
+    "marimba": GMVoice(12, "bell", 72, stand_in="bell"),
+}
+#: the synth sound each bank-only instrument falls back to
+STAND_INS = {name: voice.stand_in for name, voice in GM_VOICES.items() if voice.stand_in is not None}
+
+
+def gm_voice(part: Part) -> GMVoice:
+    """The General MIDI voice of ``part``'s instrument (EngineError naming the instruments a bank can play)."""
+    name = ALIASES.get(part.instrument, part.instrument)
+    if name not in GM_VOICES:
+        raise EngineError(f"Part {part.name!r} asks for the sampled voice of {part.instrument!r}, which has no "
+                          f"General MIDI program; sampled instruments are: {', '.join(sorted(GM_VOICES))}.")
+    return GM_VOICES[name]
+
+
+def default_voice(instrument: str) -> str:
+    """``sampled`` for instruments only a bank has, ``synth`` for the built-in sounds."""
+    return "sampled" if instrument in STAND_INS else "synth"
+
+
+def voice_of(part: Part) -> str:
+    """The voice ``part`` asks for: its own ``voice``, else its instrument's default."""
+    return part.voice or default_voice(part.instrument)
+
+
+def synth_part(part: Part) -> Part:
+    """``part`` as the synthesiser plays it: a bank-only instrument becomes its built-in stand-in."""
+    stand_in = STAND_INS.get(part.instrument)
+    return part if stand_in is None else replace(part, instrument=stand_in)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The bank preset a channel plays: its bank and program numbers and the bank's name for it."""
+
+    bank: int
+    program: int
+    name: str
+
+
+def _preset(font: Any, program: int, drums: bool) -> Preset:
+    """The bank's preset for ``program``; a bank without it plays its standard kit or piano instead."""
+    bank = DRUM_BANK if drums else 0
+    for b, p in ((bank, program), (bank, 0), (0, program), (0, 0)):
+        if font.get_preset_index(b, p) >= 0:
+            return Preset(b, p, font.get_preset_name(b, p))
+    raise EngineError(f"The SoundFont has no preset for bank {bank} program {program} and no piano to stand in; "
+                      "use a General MIDI bank.")
+
+
+def _synth(font: Any, sample_rate: int) -> Any:
+    from tinysoundfont import _tinysoundfont
+
+    synth = _tinysoundfont.SoundFont(font)  # a copy: its own channels and voices, the bank's samples shared
+    synth.set_output(_tinysoundfont.OutputMode.StereoInterleaved, sample_rate, 0.0)
+    synth.set_max_voices(_MAX_VOICES)
+    return synth
+
+
+def _play(font: Any, events: list[tuple[int, int, int, int, int]], programs: dict[int, Preset], drums: bool,
+          sample_rate: int, n_samples: int, cancel: CancelEvent | None = None) -> np.ndarray:
+    """Stereo float32 ``(2, n_samples)`` of note events ``(sample, on, channel, pitch, velocity)`` in time order."""
+    synth = _synth(font, sample_rate)
+    for channel, preset in programs.items():
+        synth.channel_set_bank(channel, preset.bank)
+        synth.channel_set_preset_number(channel, preset.program, drums)
+    frames = np.zeros((n_samples, 2), dtype=np.float32)
+    view = memoryview(frames).cast("B")
+    row = 2 * 4  # bytes per stereo float32 frame
+    at = 0
+    for index, (when, on, channel, pitch, velocity) in enumerate(events):
+        if when >= n_samples:
+            break
+        if index % 256 == 0:
+            check_cancel(cancel)
+        if when > at:
+            synth.render(view[at * row: when * row], False)
+            at = when
+        if on:
+            synth.channel_note_on(channel, pitch, velocity / 127.0)
+        else:
+            synth.channel_note_off(channel, pitch)
+    if at < n_samples:
+        synth.render(view[at * row:], False)
+    return np.ascontiguousarray(frames.T)
+
+
+def _events(part: Part, voice: GMVoice, sample_rate: int) -> tuple[list[tuple[int, int, int, int, int]], dict]:
+    """Note-on/off events in sample order (offs before ons at the same sample) and each channel's program."""
+    events = []
+    programs: dict[int, int] = {}
+    for note in part.notes:
+        channel = DRUM_CHANNEL if voice.drums else note.channel & 0x0F
+        if channel not in programs:
+            programs[channel] = note.program if note.program and not voice.drums else voice.program
+        start = max(0, int(round(note.start * sample_rate)))
+        end = max(start + 1, int(round(note.end * sample_rate)))
+        events.append((start, 1, channel, note.pitch, note.velocity))
+        events.append((end, 0, channel, note.pitch, 0))
+    events.sort(key=lambda e: (e[0], e[1]))
+    return events, programs
+
+
+def _reference(voice: GMVoice, sample_rate: int) -> list[tuple[int, int, int, int, int]]:
+    """A 3 s reference phrase at velocity 100: a kit's kick/snare/hat groove or a broken chord."""
+    if voice.drums:
+        hits = [(i * 0.25, 36 if i % 4 == 0 else 38 if i % 4 == 2 else 42) for i in range(12)]
+        notes = [(t, t + 0.2, p) for t, p in hits]
+    else:
+        steps = (0, 4, 7, 12, 7, 4)
+        notes = [(i * 0.5, i * 0.5 + 0.45, voice.register + steps[i]) for i in range(6)]
+    channel = DRUM_CHANNEL if voice.drums else 0
+    events = []
+    for start, end, pitch in notes:
+        events.append((int(start * sample_rate), 1, channel, pitch, 100))
+        events.append((int(end * sample_rate), 0, channel, pitch, 0))
+    return sorted(events, key=lambda e: (e[0], e[1]))
+
+
+_LEVELS: dict[tuple, float] = {}
+_LEVELS_LOCK = threading.Lock()
+
+
+def calibration_gain(bank: Bank, voice: GMVoice, preset: Preset, sample_rate: int) -> float:
+    """Linear gain that brings ``preset``'s reference phrase to its family's loudness (measured once per bank)."""
+    stat = bank.path.stat()
+    key = (str(bank.path.resolve()), stat.st_mtime_ns, preset.bank, preset.program, voice.drums, voice.register,
+           voice.family, sample_rate)
+    with _LEVELS_LOCK:
+        if key in _LEVELS:
+            return _LEVELS[key]
+    font = load_bank(bank)
+    audio = _play(font, _reference(voice, sample_rate), {DRUM_CHANNEL if voice.drums else 0: preset}, voice.drums,
+                  sample_rate, 3 * sample_rate)
+    level = integrated_loudness(audio, sample_rate)
+    gain = 10.0 ** ((FAMILY_LUFS[voice.family] - level) / 20.0) if np.isfinite(level) else 1.0
+    with _LEVELS_LOCK:
+        _LEVELS[key] = gain
+    return gain
+
+
+@dataclass(frozen=True, eq=False)
+class SampledPart:
+    """A part's dry stem from the bank and what played it."""
+
+    audio: np.ndarray
+    presets: dict[int, Preset]
+
+    def describe(self, bank: Bank) -> str:
+        """``soundfont:<bank file> <bank>:<program> <preset name>`` for each channel, as the take reports it."""
+        played = ", ".join(f"{p.bank}:{p.program} {p.name}" for p in self.presets.values())
+        return f"soundfont:{bank.name} {played}"
+
+
+def render_sampled(part: Part, bank: Bank, sample_rate: int, n_samples: int,
+                   cancel: CancelEvent | None = None) -> SampledPart:
+    """The part's notes played by ``bank``: stereo float32 ``(2, n_samples)``, levelled like the synth path."""
+    voice = gm_voice(part)
+    font = load_bank(bank)
+    events, programs = _events(part, voice, sample_rate)
+    presets = {channel: _preset(font, program, voice.drums) for channel, program in programs.items()}
+    audio = _play(font, events, presets, voice.drums, sample_rate, n_samples, cancel)
+    if presets:
+        gains = [calibration_gain(bank, voice, preset, sample_rate) for preset in presets.values()]
+        voices = 1.0 if voice.drums else polyphony(part.notes)
+        audio *= np.float32(float(np.mean(gains)) / np.sqrt(voices))
+    if not np.all(np.isfinite(audio)):
+        raise EngineError(f"Part {part.name!r}: SoundFont {bank.name} produced non-finite samples.")
+    return SampledPart(audio, presets)
+
+
+__all__ = ["DRUM_CHANNEL", "FAMILY_LUFS", "GM_VOICES", "STAND_INS", "VOICES", "GMVoice", "Preset", "SampledPart",
+           "calibration_gain", "default_voice", "gm_voice", "render_sampled", "synth_part", "voice_of"]
