@@ -115,3 +115,54 @@ def test_export_of_a_damaged_session_is_one_clear_error(tmp_path: Path, capsys: 
     bad.write_text('{"format": "expotion.session", "version": 2, "title": ')
     assert main(["export", str(bad), "-o", str(tmp_path / "o")]) == 2
     assert "corrupted" in one_error_line(capsys.readouterr().err)
+
+
+@pytest.fixture(scope="module")
+def ten_fps(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``expotion score`` of a 10 fps clip (a security-camera rate) with every delivery format."""
+    from studio.demo import scenarios
+
+    folder = tmp_path_factory.mktemp("ten_fps")
+    clip = scenarios.face_clip(folder / "cam10.mp4", size=(160, 120), fps=10.0, duration=2.0)
+    out = folder / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPOTION_CACHE_DIR", str(folder / "cache"))
+        assert main(["score", str(clip.path), "-o", str(out), "--timecode-start", "01:00:00:00",
+                     "--analysis-fps", "5"]) == 0
+    return clip.path, out
+
+
+def test_a_10_fps_video_scores_and_delivers_every_format(ten_fps: tuple[Path, Path]) -> None:
+    import opentimelineio as otio
+
+    _, out = ten_fps
+    delivery = out / "delivery"
+    names = {p.name for p in delivery.rglob("*") if p.is_file()}
+    assert {"cam10.mid", "cam10_markers.csv", "cam10.edl", "cam10_fcp7.xml", "cam10.fcpxml", "cam10.otio",
+            "cam10.rpp", "cam10.dawproject", "cam10_scored.mp4", "cam10_mix.wav"} <= names
+    assert not [p for p in out.parent.rglob(".*partial*")]
+    (offset,) = [m for m in mido.MidiFile(delivery / "cam10.mid").tracks[0] if m.type == "smpte_offset"]
+    assert (offset.frame_rate, offset.hours, offset.minutes, offset.seconds, offset.frames) == (30, 1, 0, 0, 0)
+    timeline = otio.adapters.read_from_file(str(delivery / "cam10.otio"))
+    note = timeline.metadata["expotion"]["timecode_note"]
+    assert note.startswith("the video's 10 frames/s is counted as 30 frames/s timecode (chosen automatically")
+    session = Session.load(out / "cam10.expotion")
+    assert (session.frame_rate, session.timecode_rate, session.timecode_start) == (10.0, None, 3600.0)
+
+
+def test_export_declares_another_timecode_rate_for_one_delivery(ten_fps: tuple[Path, Path], tmp_path: Path,
+                                                                capfd: pytest.CaptureFixture[str]) -> None:
+    _, out = ten_fps
+    assert main(["export", str(out / "cam10.expotion"), "-o", str(tmp_path / "d"), "--timecode-rate", "24",
+                 "--format", "midi"]) == 0
+    assert "counted as 24 frames/s timecode (as declared)" in capfd.readouterr().err
+    (offset,) = [m for m in mido.MidiFile(tmp_path / "d" / "cam10.mid").tracks[0] if m.type == "smpte_offset"]
+    assert offset.frame_rate == 24
+    assert Session.load(out / "cam10.expotion").timecode_rate is None
+
+
+def test_a_timecode_rate_that_is_not_smpte_fails_before_any_work(tmp_path: Path, face_clip: Clip,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", str(face_clip.path), "-o", str(tmp_path / "o"), "--timecode-rate", "12.5"]) == 2
+    assert "Timecode rate '12.5' is not an SMPTE rate" in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "o").exists()
