@@ -220,7 +220,9 @@ def parse_frames(text: str, rate: TimecodeRate) -> int:
     except ValueError:
         raise TimecodeError(f"Timecode {text!r} is not HH:MM:SS:FF.") from None
     if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 60 and 0 <= frames < rate.nominal):
-        raise TimecodeError(f"Timecode {text!r} is out of range at {rate.label} frames/s.")
+        raise TimecodeError(
+            f"Timecode {text!r} is out of range at {rate.label} frames/s (hours 0-23, frames 0-{rate.nominal - 1})."
+        )
     drop = rate._dropped
     if drop and seconds == 0 and minutes % 10 and frames < drop:
         raise TimecodeError(f"Timecode {text!r} does not exist in drop frame (labels {drop - 1} and below skipped).")

@@ -7,14 +7,12 @@ and encodes the frame at which its first piece is sent, as the MTC specification
 from __future__ import annotations
 
 import math
-import re
 
 from studio.clock.errors import ClockError
+from studio.timecode import TimecodeError, TimecodeRate, format_frames, frame_seconds, parse_frames
 
 # Frame rate -> the 2-bit rate code carried in quarter frame 7 and the full-frame hours byte.
 MTC_RATES: dict[int, int] = {24: 0, 25: 1, 30: 3}
-
-_TIMECODE = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})[:;.](\d{2})$")
 
 
 def mtc_rate(value: int | str) -> int:
@@ -29,14 +27,12 @@ def mtc_rate(value: int | str) -> int:
 
 
 def parse_timecode(text: str, fps: int) -> float:
-    """Seconds at timecode ``HH:MM:SS:FF`` counted at ``fps`` frames per second (non-drop)."""
-    match = _TIMECODE.match(text.strip())
-    if match is None:
-        raise ClockError(f"Timecode {text!r} is not HH:MM:SS:FF.")
-    hours, minutes, seconds, frames = (int(g) for g in match.groups())
-    if hours > 23 or minutes > 59 or seconds > 59 or frames >= fps:
-        raise ClockError(f"Timecode {text!r} is out of range at {fps} fps (hours 0-23, frames 0-{fps - 1}).")
-    return ((hours * 60 + minutes) * 60 + seconds) + frames / fps
+    """Seconds at timecode ``HH:MM:SS:FF`` at ``fps`` frames per second (non-drop; :mod:`studio.timecode`)."""
+    rate = TimecodeRate(fps)
+    try:
+        return frame_seconds(parse_frames(text, rate), rate)
+    except TimecodeError as exc:
+        raise ClockError(str(exc)) from None
 
 
 def timecode_fields(frame: int, fps: int) -> tuple[int, int, int, int]:
@@ -48,8 +44,8 @@ def timecode_fields(frame: int, fps: int) -> tuple[int, int, int, int]:
 
 
 def format_timecode(seconds: float, fps: int) -> str:
-    """``HH:MM:SS:FF`` of the frame that holds ``seconds``."""
-    return "{:02d}:{:02d}:{:02d}:{:02d}".format(*timecode_fields(int(math.floor(seconds * fps + 1e-6)), fps))
+    """``HH:MM:SS:FF`` of the frame that holds ``seconds`` (the frame playing, not the nearest)."""
+    return format_frames(int(math.floor(seconds * fps + 1e-6)), TimecodeRate(fps))
 
 
 def quarter_frame_value(piece: int, frame: int, fps: int) -> int:
