@@ -221,7 +221,7 @@ def parse_frames(text: str, rate: TimecodeRate) -> int:
         raise TimecodeError(f"Timecode {text!r} is not HH:MM:SS:FF.") from None
     if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 60 and 0 <= frames < rate.nominal):
         raise TimecodeError(
-            f"Timecode {text!r} is out of range at {rate.label} frames/s (hours 0-23, frames 0-{rate.nominal - 1})."
+            f"Timecode {text!r} is out of range at {rate.label} fps (hours 0-23, frames 0-{rate.nominal - 1})."
         )
     drop = rate._dropped
     if drop and seconds == 0 and minutes % 10 and frames < drop:
