@@ -143,6 +143,7 @@ def test_remux_of_an_offset_file_is_in_sync_full_length_and_keeps_the_source_aud
     assert _worst(flashes, source_onsets) <= AUDIO_FRAME
 
 
+@pytest.mark.slow
 def test_analysis_counts_from_the_first_frame(tmp_path):
     clip = scenarios.cut_clip(tmp_path / "cut.mp4", size=(160, 120), duration=3.0, cut_time=1.6)
     shifted = tmp_path / "cut_phone.mp4"
