@@ -9,6 +9,7 @@ velocity and register.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,8 +19,9 @@ from scipy.ndimage import uniform_filter1d
 from expotion_engine.engines.procedural.accents import accent_pass
 from expotion_engine.engines.procedural.fit import fit_tempo_map
 from expotion_engine.engines.procedural.harmony import (
-    COMFORTABLE_TONICS,
     NOTE_NAMES,
+    bar_symbols,
+    choose_tonic,
     mode_for_valence,
     parse_tonic,
     progression,
@@ -136,25 +138,28 @@ def compose(request: GenerationRequest) -> Score:
                      else np.zeros(request.controls.n_frames))
     sections = find_sections(bar_energy, _bar_means(valence_curve, rate, bar_times), cadence_bar, n_bars)
 
-    rng = np.random.default_rng([request.seed & 0xFFFFFFFF, 7])
+    stream = preset_stream(preset)
+    rng = np.random.default_rng([request.seed & 0xFFFFFFFF, stream, 7])
     valence = mean_valence(request.controls) + preset["key"]["valence_bias"] + words.valence_shift \
         + base_words.valence_shift
     mode = mode_for_valence(valence, tuple(preset["key"]["modes"]))
     tonic = parse_tonic(preset["key"]["tonic"]) if "tonic" in preset["key"] else \
-        COMFORTABLE_TONICS[int(rng.integers(len(COMFORTABLE_TONICS)))]
+        choose_tonic(valence, tuple(parse_tonic(t) for t in preset["key"]["tonics"]), rng)
     tension = np.clip(bar_energy + np.array([0.1 if s.name == "peak" else 0.0
                                              for s in sections for _ in range(s.end_bar - s.start_bar)]), 0, 1)
-    chords = progression(tonic, mode, tension, numerator, n_bars, cadence_bar, rng)
+    chords = progression(tonic, mode, tension, numerator, n_bars, cadence_bar, rng,
+                         tuple(s.start_bar for s in sections))
     enabled, instruments = _arrangement(preset, base_words, words, style)
     ctx = Context(
         tempo_map=tempo_map, duration=duration, numerator=numerator, n_bars=n_bars, cadence_bar=cadence_bar,
         energy=energy, rate=rate, chords=tuple(chords), sections=tuple(sections), tonic=tonic, mode=mode,
         scale=scale_pcs(tonic, mode), style=style, seed=request.seed, hits=tuple(hits),
         swing=float(preset["tempo"]["swing"]), humanize=float(engine["humanize"]),
-        register_shift=int(engine["register_shift"]), parts=frozenset(enabled),
+        register_shift=int(engine["register_shift"]), parts=frozenset(enabled), stream=stream,
+        instruments=dict(instruments),
     )
     parts, accent_report = accent_pass(ctx, _parts(ctx, preset, instruments, style), fit.placements)
-    markers = [Marker(bar_times[s.start_bar], s.name, "section") for s in sections]
+    markers = [Marker(bar_times[s.start_bar], s.label, "section") for s in sections]
     markers += [Marker(h.event_time, h.name, h.kind, strength=h.marker_strength, cause=h.cause) for h in hits]
     info = {
         "seed": request.seed,
@@ -168,9 +173,10 @@ def compose(request: GenerationRequest) -> Score:
         "meter": f"{numerator}/4",
         "bars": n_bars,
         "cadence_time": round(ctx.cadence_time, 4),
-        "sections": [{"name": s.name, "start": round(float(bar_times[s.start_bar]), 4),
+        "sections": [{"name": s.label, "start": round(float(bar_times[s.start_bar]), 4),
                       "bars": s.end_bar - s.start_bar} for s in sections],
         "chords": [c.symbol for c in chords],
+        "chord_bars": bar_symbols(chords, numerator, n_bars),
         "prompt": words.report(),
         "preset_prompt": base_words.report(),
         "tempo_terms": choice.terms,
@@ -180,6 +186,13 @@ def compose(request: GenerationRequest) -> Score:
     }
     return Score(duration=duration, tempo_map=tempo_map, parts=tuple(parts), markers=tuple(markers),
                  key=NOTE_NAMES[tonic], mode=mode, info=info)
+
+
+def preset_stream(preset: Mapping[str, Any]) -> int:
+    """The preset's own random stream: its name (or style and instruments), so a seed differs per preset."""
+    name = str(preset.get("name") or preset["style"] + ":" + ",".join(
+        str(preset["parts"][p]["instrument"]) for p in PART_NAMES))
+    return zlib.crc32(name.encode())
 
 
 def _arrangement(preset: Mapping[str, Any], base_words: PromptSettings, words: PromptSettings,
@@ -208,8 +221,8 @@ def _parts(ctx: Context, preset: Mapping[str, Any], instruments: Mapping[str, st
     makers = {
         "drums": lambda: drum_notes(ctx),
         "bass": lambda: bass_notes(ctx),
-        "harmony": lambda: chord_notes(ctx, "arpeggio" if style == "solo" else None),
-        "melody": lambda: melody_notes(ctx, skip_intro=style != "solo"),
+        "harmony": lambda: chord_notes(ctx),
+        "melody": lambda: melody_notes(ctx),
     }
     frames = np.arange(int(math.ceil(ctx.duration * AUTOMATION_RATE)) + 1) / AUTOMATION_RATE
     curve = [0.35 + 0.6 * ctx.energy_at(t) for t in frames]

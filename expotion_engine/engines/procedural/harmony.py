@@ -29,16 +29,29 @@ MODE_LADDER: tuple[tuple[str, float], ...] = (
 )
 #: keys that sit well for every part's register, in order of preference
 COMFORTABLE_TONICS = (2, 0, 7, 9, 5, 4, 10, 3)
+#: how far a valence may pull the key choice along the circle of fifths (sharp keys for bright, flat for dark)
+KEY_SPREAD = 0.45
 
-#: progressions as scale degrees (0-based) per mode, (calm, tense)
+#: four-bar progressions as scale degrees (0-based) per mode, (calm, tense); each opens on the tonic (or returns to
+#: it) and uses the mode's characteristic chord, so the key and its colour are heard
 PROGRESSIONS: dict[str, tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]] = {
-    "major": (((0, 3, 0, 4), (0, 5, 3, 4), (0, 3, 5, 4), (0, 4, 5, 3)), ((0, 4, 5, 3), (5, 3, 0, 4), (0, 5, 1, 4))),
-    "lydian": (((0, 1, 0, 4), (0, 1, 6, 0)), ((0, 1, 4, 5), (0, 1, 5, 4))),
-    "mixolydian": (((0, 6, 3, 0), (0, 3, 6, 0)), ((0, 6, 3, 4), (0, 4, 6, 3))),
-    "dorian": (((0, 3, 0, 3), (0, 3, 6, 0)), ((0, 3, 6, 4), (0, 2, 3, 4))),
-    "minor": (((0, 5, 2, 6), (0, 3, 5, 6)), ((0, 5, 3, 4), (0, 6, 5, 4), (0, 3, 4, 0))),
-    "phrygian": (((0, 1, 0, 6), (0, 1, 6, 0)), ((0, 1, 5, 6), (0, 6, 5, 1))),
+    "major": (((0, 5, 3, 4), (0, 3, 0, 4), (0, 2, 3, 4), (0, 4, 5, 3), (0, 3, 1, 4)),
+              ((0, 4, 5, 3), (5, 3, 0, 4), (0, 5, 1, 4), (3, 4, 2, 5))),
+    "lydian": (((0, 1, 0, 1), (0, 1, 6, 0), (0, 1, 2, 1), (0, 4, 1, 0)),
+               ((0, 1, 4, 1), (5, 1, 0, 1), (0, 2, 1, 4), (0, 1, 5, 1))),
+    "mixolydian": (((0, 6, 0, 6), (0, 6, 3, 0), (0, 4, 6, 0), (0, 1, 6, 0)),
+                   ((0, 6, 4, 0), (0, 4, 6, 6), (0, 6, 1, 4), (5, 6, 0, 6))),
+    "dorian": (((0, 3, 0, 3), (0, 3, 6, 0), (0, 1, 3, 0), (0, 6, 3, 0)),
+               ((0, 3, 6, 4), (0, 6, 3, 3), (0, 2, 3, 0), (0, 3, 1, 6))),
+    "minor": (((0, 5, 2, 6), (0, 3, 5, 6), (0, 5, 3, 4), (0, 6, 5, 3)),
+              ((0, 5, 3, 4), (0, 6, 5, 4), (0, 3, 4, 0), (5, 6, 0, 4))),
+    "phrygian": (((0, 1, 0, 6), (0, 1, 6, 0), (0, 6, 1, 0), (0, 1, 2, 1)),
+                 ((0, 1, 5, 6), (0, 6, 5, 1), (0, 1, 3, 1), (5, 1, 0, 1))),
 }
+#: modes whose colour is heard against a tonic pedal (their characteristic chord over the tonic in the bass)
+MODAL = ("lydian", "mixolydian", "dorian", "phrygian")
+#: the degree whose chord carries the mode's colour (lydian II has the #4, dorian IV the natural 6, ...)
+CHARACTERISTIC = {"major": 3, "lydian": 1, "mixolydian": 6, "dorian": 3, "minor": 5, "phrygian": 1}
 #: degree that leads home in the final cadence
 CADENCE_DEGREE = {"major": 4, "lydian": 1, "mixolydian": 6, "dorian": 3, "minor": 4, "phrygian": 1}
 #: degrees that prepare that cadence chord in the bar before it (e.g. IV or ii before V)
@@ -65,6 +78,20 @@ def mode_for_valence(valence: float, allowed: tuple[str, ...] = tuple(MODES)) ->
     return ladder[-1][0]
 
 
+def fifths_position(pc: int) -> int:
+    """Place of a key on the circle of fifths from C (-5 = Db .. +6 = F#)."""
+    position = (pc * 7) % 12
+    return position - 12 if position > 6 else position
+
+
+def choose_tonic(valence: float, tonics: tuple[int, ...], rng: np.random.Generator) -> int:
+    """One of ``tonics``, drawn with weights that favour sharp keys for a positive valence and flat keys for a
+    negative one, so the key follows both the preset's choices and the expression."""
+    positions = np.array([np.clip(fifths_position(t) / 4.0, -1.0, 1.0) for t in tonics])
+    weights = np.exp(-0.5 * ((positions - np.clip(valence, -1.0, 1.0)) / KEY_SPREAD) ** 2) + 0.05
+    return int(tonics[int(rng.choice(len(tonics), p=weights / weights.sum()))])
+
+
 @dataclass(frozen=True)
 class Chord:
     """A chord on a scale degree: root pitch class, chord tones (pitch classes, root first) and its span."""
@@ -84,15 +111,15 @@ def scale_pcs(tonic: int, mode: str) -> tuple[int, ...]:
 
 def build_chord(tonic: int, mode: str, degree: int, tension: float, start: float, end: float,
                 dominant: bool = False) -> Chord:
-    """Diatonic chord on ``degree``; tension adds a seventh (>0.45, not on the tonic, which keeps the key clear)
-    and a ninth (>0.75)."""
+    """Diatonic chord on ``degree``; tension adds a seventh (>0.45) and a ninth (>0.75), never on the tonic, which
+    keeps the key clear."""
     scale = scale_pcs(tonic, mode)
     tones = [scale[(degree + 2 * i) % 7] for i in range(3)]
     if dominant:
         tones[1] = (tones[0] + 4) % 12
     if tension > 0.45 and degree != 0:
         tones.append(scale[(degree + 6) % 7] if not dominant else (tones[0] + 10) % 12)
-    if tension > 0.75 and (degree != 0 or tension > 0.85):
+    if tension > 0.75 and degree != 0:
         tones.append(scale[(degree + 1) % 7])
     third = (tones[1] - tones[0]) % 12
     quality = "" if third == 4 else "m"
@@ -117,37 +144,69 @@ def progression(
     n_bars: int,
     cadence_bar: int,
     rng: np.random.Generator,
+    section_starts: tuple[int, ...] = (0,),
 ) -> list[Chord]:
-    """Chords bar by bar up to the cadence bar (tonic); tense bars split into two chords."""
+    """Chords bar by bar up to the cadence bar (tonic), in eight-bar periods from each section start.
+
+    A period is a four-bar phrase (drawn by tension, never the previous period's) and its answer, which
+    closes on the tonic through the mode's cadence chord; the bar before a new section holds that cadence
+    chord; tense bars split into two chords.
+    """
     calm, tense = PROGRESSIONS[mode]
+    starts = [0]
+    for s in sorted(section_starts):  # sections shorter than a phrase run on in the phrase before them
+        if s - starts[-1] >= 4 and cadence_bar - s >= 4:
+            starts.append(s)
     chords: list[Chord] = []
-    phrase: tuple[int, ...] = calm[int(rng.integers(len(calm)))]
+    phrase: tuple[int, ...] = calm[0]
+    last_period: tuple[int, ...] | None = None
     for bar in range(n_bars):
         tension = float(tension_at[min(bar, len(tension_at) - 1)])
-        if bar % 4 == 0:
-            pool = tense if tension > 0.55 else calm
-            phrase = pool[int(rng.integers(len(pool)))]
+        section_start = max(s for s in starts if s <= bar)
+        section_end = next((s for s in starts if s > bar), cadence_bar)
+        position = bar - section_start
+        if position % 8 == 0:
+            pool = [p for p in (tense if tension > 0.55 else calm) if p != last_period]
+            phrase = last_period = pool[int(rng.integers(len(pool)))]
         start = bar * bar_beats
         if bar >= cadence_bar:
             chords.append(build_chord(tonic, mode, 0, 0.0, start, start + bar_beats))
             continue
-        if bar == cadence_bar - 1:
+        if bar == cadence_bar - 1 or (bar == section_end - 1 and position >= 3):
             degree = CADENCE_DEGREE[mode]
             dominant = mode in ("major", "minor") and degree == 4
             chords.append(build_chord(tonic, mode, degree, max(tension, 0.5), start, start + bar_beats, dominant))
             continue
-        degree = phrase[bar % 4]
+        degree = phrase[position % 4]
+        if position % 8 >= 6 and section_end - bar > 2:  # the answer closes: cadence chord, then the tonic
+            degree = CADENCE_DEGREE[mode] if position % 8 == 6 else 0
         if bar == cadence_bar - 2 and bar > 0:
             options = PREDOMINANT[mode]
             degree = options[int(rng.integers(len(options)))]
-        if tension > 0.72 and bar_beats % 2 == 0 and bar % 4 in (1, 3):
+        if tension > 0.72 and bar_beats % 2 == 0 and position % 4 in (1, 3) and degree != 0:
             half = bar_beats / 2
-            passing = phrase[(bar + 1) % 4]
+            passing = phrase[(position + 1) % 4]
+            passing = CHARACTERISTIC[mode] if passing == degree else passing
             chords.append(build_chord(tonic, mode, degree, tension, start, start + half))
             chords.append(build_chord(tonic, mode, passing, tension, start + half, start + bar_beats))
         else:
             chords.append(build_chord(tonic, mode, degree, tension, start, start + bar_beats))
     return chords
+
+
+def over_pedal(mode: str, chord: Chord) -> bool:
+    """True where the bass holds the tonic under ``chord``: the characteristic chord of a mode (IV over i in
+    dorian, II over I in lydian ...), which makes the mode's colour heard against its tonic."""
+    return mode in MODAL and chord.degree == CHARACTERISTIC[mode]
+
+
+def bar_symbols(chords: list[Chord], bar_beats: int, n_bars: int) -> list[str]:
+    """The chord symbols of each bar joined by "/" (one entry per bar), for reports and form measures."""
+    out = []
+    for bar in range(n_bars):
+        lo, hi = bar * bar_beats, (bar + 1) * bar_beats
+        out.append("/".join(c.symbol for c in chords if c.start_beat < hi and c.end_beat > lo))
+    return out
 
 
 def voice(tones: tuple[int, ...], previous: tuple[int, ...] | None, low: int, high: int, voices: int = 4,

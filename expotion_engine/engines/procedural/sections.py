@@ -1,4 +1,10 @@
-"""Sections (intro, build, peak, release) from sustained changes of energy and expression, on bar lines."""
+"""Sections (intro, build, peak, release) from sustained changes of energy and expression, on bar lines.
+
+Each section also has a texture (which drum layers, bass figure, harmony figure and melody
+density play, whether a countermelody joins, where the harmony sits), so the form is heard
+in the arrangement and not only in the loudness; long sections alternate two variants
+every eight bars.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,58 @@ SECTION_NAMES = ("intro", "build", "peak", "release")
 SECTION_LIFT = {"intro": 0.8, "build": 0.95, "peak": 1.1, "release": 0.85}
 
 
+#: a section longer than this many bars is split into eight-bar periods that alternate two variants
+SPLIT_BARS = 12
+PERIOD_BARS = 8
+
+
 @dataclass(frozen=True)
 class Section:
-    """A run of whole bars with one role; ``end_bar`` is exclusive."""
+    """A run of whole bars with one role; ``end_bar`` is exclusive; ``variant`` 1 is the contrasting repeat."""
 
     name: str
     start_bar: int
     end_bar: int
+    variant: int = 0
+
+    @property
+    def label(self) -> str:
+        """Marker name: the role, with "B" for the contrasting variant."""
+        return self.name + (" B" if self.variant else "")
+
+
+@dataclass(frozen=True)
+class Texture:
+    """How a section is arranged: drum layers, bass figure, harmony figure, melody density, countermelody, register.
+
+    drums: "light" (pulse only) | "groove" (backbeat) | "full" (16ths, open hats);
+    bass: "pedal" (tonic held) | "line" | "drive" (eighths); harmony: "pad" | "style" (the style's own figure)
+    | "arpeggio"; melody: "sparse" | "line"; register: semitones the harmony voicing moves.
+    """
+
+    drums: str
+    bass: str
+    harmony: str
+    melody: str
+    counter: bool
+    register: int
+
+
+TEXTURES: dict[tuple[str, int], Texture] = {
+    ("intro", 0): Texture("light", "pedal", "pad", "sparse", False, -3),
+    ("intro", 1): Texture("light", "pedal", "arpeggio", "sparse", False, -5),
+    ("build", 0): Texture("groove", "line", "style", "line", False, 0),
+    ("build", 1): Texture("groove", "drive", "arpeggio", "line", True, 4),
+    ("peak", 0): Texture("full", "drive", "style", "line", True, 5),
+    ("peak", 1): Texture("full", "line", "arpeggio", "line", True, 2),
+    ("release", 0): Texture("light", "line", "arpeggio", "line", False, -2),
+    ("release", 1): Texture("groove", "pedal", "pad", "sparse", True, -5),
+}
+
+
+def texture(section: Section) -> Texture:
+    """The arrangement of ``section``."""
+    return TEXTURES[(section.name, section.variant)]
 
 
 def bar_levels(bar_energy: np.ndarray, bar_expression: np.ndarray) -> np.ndarray:
@@ -91,7 +142,25 @@ def find_sections(bar_energy: np.ndarray, bar_expression: np.ndarray, cadence_ba
             sections.append(Section("release", cadence_bar, n_bars))
     else:
         sections[-1] = Section(sections[-1].name, sections[-1].start_bar, n_bars)
-    return sections
+    return _split_long(sections, cadence_bar)
+
+
+def _split_long(sections: list[Section], cadence_bar: int) -> list[Section]:
+    """Sections over ``SPLIT_BARS`` bars (before the cadence) cut into eight-bar periods of alternating variants;
+    a remainder shorter than four bars stays with the period before it."""
+    out: list[Section] = []
+    for section in sections:
+        end = min(section.end_bar, cadence_bar) if section.start_bar < cadence_bar else section.end_bar
+        if end - section.start_bar <= SPLIT_BARS or section.name == "intro":
+            out.append(section)
+            continue
+        starts = list(range(section.start_bar, end, PERIOD_BARS))
+        if end - starts[-1] < 4 and len(starts) > 1:
+            starts.pop()
+        bounds = starts + [section.end_bar]
+        for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=False)):
+            out.append(Section(section.name, a, b, k % 2))
+    return out
 
 
 def section_of_bar(sections: list[Section], bar: int) -> Section:

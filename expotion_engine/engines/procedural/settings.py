@@ -64,7 +64,9 @@ TEMPO: dict[str, Field] = {
     "swing": Field(NUMBER, 0.5, 0.5, 0.75, help="16th swing: 0.5 straight, 0.66 triplet feel"),
 }
 KEY: dict[str, Field] = {
-    "tonic": Field(str, None, help="fixed key centre, e.g. 'D' or 'Eb'; otherwise chosen from the seed"),
+    "tonic": Field(str, None, help="fixed key centre, e.g. 'D' or 'Eb'; otherwise chosen from 'tonics'"),
+    "tonics": Field(list, ["D", "C", "G", "A", "F", "E", "Bb", "Eb"],
+                    help="key centres the seed and the valence choose from (sharper keys for brighter valence)"),
     "modes": Field(list, list(MODES), help=f"modes the valence may choose from: {', '.join(MODES)}"),
     "valence_bias": Field(NUMBER, 0.0, -1, 1, help="added to the valence before the mode is chosen"),
 }
@@ -165,6 +167,14 @@ def validate_preset(data: Mapping[str, Any], source: str = "preset", instruments
             parse_tonic(key["tonic"])
         except ValueError as exc:
             raise _fail(source, "key.tonic", "a key name such as 'C', 'Eb' or 'F#'", key["tonic"]) from exc
+    for name in key["tonics"]:
+        try:
+            parse_tonic(name)
+        except (ValueError, AttributeError) as exc:
+            raise _fail(source, "key.tonics", "a non-empty list of key names such as 'C', 'Eb' or 'F#'",
+                        key["tonics"]) from exc
+    if not key["tonics"]:
+        raise _fail(source, "key.tonics", "a non-empty list of key names such as 'C', 'Eb' or 'F#'", key["tonics"])
     modes = key["modes"]
     if not modes or any(m not in MODES for m in modes):
         raise _fail(source, "key.modes", "a non-empty list from " + ", ".join(MODES), modes)

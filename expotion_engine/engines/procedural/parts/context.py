@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import bisect
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from expotion_engine.engines.procedural.harmony import Chord
-from expotion_engine.engines.procedural.sections import SECTION_LIFT, Section, section_of_bar
+from expotion_engine.engines.procedural.sections import SECTION_LIFT, Section, Texture, section_of_bar, texture
 from expotion_engine.engines.procedural.tempo import Hit
 from expotion_engine.types import Note, TempoMap
 
@@ -40,6 +41,8 @@ class Context:
     humanize: float = 1.0
     register_shift: int = 0
     parts: frozenset[str] = frozenset({"drums", "bass", "harmony", "melody"})
+    stream: int = 0
+    instruments: Mapping[str, str] = field(default_factory=dict)
     _chord_starts: list[float] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -79,13 +82,18 @@ class Context:
     def section(self, bar: int) -> Section:
         return section_of_bar(list(self.sections), bar)
 
+    def texture(self, bar: int) -> Texture:
+        """The arrangement of the section that holds ``bar``."""
+        return texture(self.section(bar))
+
     def chord_at(self, beat: float) -> Chord:
         i = max(bisect.bisect_right(self._chord_starts, beat + 1e-9) - 1, 0)
         return self.chords[i]
 
     def rng(self, part: str) -> np.random.Generator:
-        """A generator seeded by the request seed and the part's name, so parts do not disturb each other."""
-        return np.random.default_rng([self.seed & 0xFFFFFFFF, zlib.crc32(part.encode())])
+        """A generator seeded by the request seed, the preset's stream and the part's name, so parts do not disturb
+        each other and one seed gives different notes in different presets."""
+        return np.random.default_rng([self.seed & 0xFFFFFFFF, self.stream, zlib.crc32(part.encode())])
 
     def note(self, rng: np.random.Generator, pitch: int, start_beat: float, length_beats: float, velocity: float,
              *, channel: int = 0, program: int = 0, jitter: float = 0.008, exact: bool = False,
@@ -111,3 +119,17 @@ class Context:
             return None
         return Note(int(np.clip(pitch, 0, 127)), round(max(start, 0.0), 6), round(end, 6),
                     int(np.clip(round(velocity), 1, 127)), channel, program)
+
+
+def monophonic(notes: Iterable[Note], gap_s: float = 0.01, min_length_s: float = 0.05) -> list[Note]:
+    """``notes`` as one line: each note ends ``gap_s`` before the next begins (a note starting within
+    ``min_length_s`` of the one before is dropped)."""
+    ordered = sorted(notes, key=lambda n: (n.start, -n.velocity))
+    out: list[Note] = []
+    for note in ordered:
+        if out and note.start - out[-1].start < min_length_s:
+            continue
+        if out and out[-1].end > note.start - gap_s:
+            out[-1] = replace(out[-1], end=round(max(note.start - gap_s, out[-1].start + 0.01), 6))
+        out.append(note)
+    return out

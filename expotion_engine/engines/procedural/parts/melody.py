@@ -1,8 +1,12 @@
-"""The melody: a seeded motif repeated and varied over two-bar phrases, chord tones on strong beats, steps between.
+"""The melody: a motif stated, varied and developed in four-bar phrases, shaped for the instrument that plays it.
 
-Rhythm density and register follow energy; the motif's contour is kept across its
-repetitions so the line is heard as a tune, not a walk; phrases breathe at their ends
-and the last one lands on the tonic at the cadence.
+A take has one motif (a contour of scale steps and a one-bar rhythm per density). Each
+four-bar phrase states it, varies it (sequenced a step away, its ending bent), develops it
+(inverted, or its head repeated as a rising sequence) and closes on a long chord tone;
+the phrase arches to its high point in the third bar. Density follows energy and the
+section's texture, aiming at a notes-per-second rate rather than a fixed pattern, so slow
+tempos still carry a line; chord tones sit on strong beats; the line is one voice (no
+note overlaps the next) and lands on the tonic at the final cadence.
 """
 
 from __future__ import annotations
@@ -10,36 +14,55 @@ from __future__ import annotations
 import numpy as np
 
 from expotion_engine.engines.procedural.harmony import nearest_pitch
-from expotion_engine.engines.procedural.parts.context import Context
+from expotion_engine.engines.procedural.parts.context import Context, monophonic
 from expotion_engine.types import Note
 
-#: one-bar rhythms (onset, length) in beats, by density level
-RHYTHMS: dict[int, list[list[tuple[float, float]]]] = {
-    0: [[(0, 3), (3, 1)], [(0, 4)], [(0, 2), (2, 2)]],
-    1: [[(0, 1), (1, 1), (2, 2)], [(0, 1.5), (1.5, 0.5), (2, 2)], [(0, 2), (2, 1), (3, 1)]],
-    2: [[(0, 0.5), (0.5, 0.5), (1, 1), (2, 1.5), (3.5, 0.5)], [(0, 1), (1, 0.5), (1.5, 0.5), (2, 1), (3, 1)],
-        [(0, 0.75), (0.75, 0.75), (1.5, 0.5), (2, 2)]],
-    3: [[(0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 0.5), (2, 0.25), (2.25, 0.25), (2.5, 0.5), (3, 1)],
-        [(0, 0.5), (0.5, 0.25), (0.75, 0.25), (1, 0.5), (1.5, 0.5), (2, 0.5), (2.5, 0.5), (3, 0.5), (3.5, 0.5)]],
+Cell = tuple[tuple[float, float], ...]  # (onset, length) in beats within one bar
+
+#: one-bar rhythm cells by notes per bar
+CELLS: dict[int, tuple[Cell, ...]] = {
+    2: (((0, 2), (2, 2)), ((0, 3), (3, 1)), ((0, 1.5), (1.5, 2.5))),
+    3: (((0, 1), (1, 1), (2, 2)), ((0, 1.5), (1.5, 0.5), (2, 2)), ((0, 2), (2, 1), (3, 1))),
+    4: (((0, 1), (1, 1), (2, 1), (3, 1)), ((0, 1.5), (1.5, 0.5), (2, 1), (3, 1)),
+        ((0, 1), (1, 0.5), (1.5, 0.5), (2, 2))),
+    5: (((0, 0.5), (0.5, 0.5), (1, 1), (2, 1.5), (3.5, 0.5)), ((0, 1), (1, 0.5), (1.5, 0.5), (2, 1), (3, 1)),
+        ((0, 0.75), (0.75, 0.75), (1.5, 0.5), (2, 1), (3, 1))),
+    6: (((0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 0.5), (2, 1), (3, 1)),
+        ((0, 1), (1, 0.5), (1.5, 0.5), (2, 0.5), (2.5, 0.5), (3, 1)),
+        ((0, 0.75), (0.75, 0.25), (1, 1), (2, 0.5), (2.5, 0.5), (3, 1))),
+    8: (tuple((k * 0.5, 0.5) for k in range(8)),
+        ((0, 0.5), (0.5, 0.25), (0.75, 0.25), (1, 0.5), (1.5, 0.5), (2, 1), (3, 0.5), (3.5, 0.5))),
 }
-#: bar-2 endings of a phrase: the line settles on a long note
-CADENCE_RHYTHMS: dict[int, list[tuple[float, float]]] = {
-    0: [(0, 3)], 1: [(0, 1), (1, 2.5)], 2: [(0, 0.5), (0.5, 0.5), (1, 2.5)], 3: [(0, 0.5), (0.5, 0.5), (1, 0.5),
-                                                                              (1.5, 0.5), (2, 1.5)],
+#: last bar of a phrase: the line settles on a long note
+CLOSING: dict[int, Cell] = {2: ((0, 4),), 3: ((0, 1), (1, 3)), 4: ((0, 0.5), (0.5, 0.5), (1, 3)),
+                            5: ((0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 2.5)),
+                            6: ((0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 0.5), (2, 2)),
+                            8: ((0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 0.5), (2, 2))}
+#: instrument -> (lowest, highest, most notes per second it plays well)
+RANGES: dict[str, tuple[int, int, float]] = {
+    "bell": (67, 91, 2.0), "brass": (55, 79, 3.2), "strings": (60, 86, 3.5), "pluck": (60, 84, 5.0),
+    "saw_lead": (62, 86, 5.0), "square_lead": (62, 86, 5.0), "piano": (60, 86, 5.0), "epiano": (60, 84, 4.5),
+    "organ": (60, 84, 4.5), "pad": (60, 84, 2.5),
 }
+DEFAULT_RANGE = (60, 84, 4.0)
+#: scale steps above the phrase's anchor where each bar of the phrase sits (the arch peaks in bar 3)
+ARCH = (0, 1, 3, 0)
 
 
-def _level(energy: float) -> int:
-    return 0 if energy < 0.3 else 1 if energy < 0.52 else 2 if energy < 0.75 else 3
+def _target_density(ctx: Context, bar: int, energy: float, fastest: float) -> int:
+    """Notes in this bar: an energy-driven rate in notes per second, thinned in sparse sections."""
+    seconds = ctx.time((bar + 1) * ctx.numerator) - ctx.time(bar * ctx.numerator)
+    rate = min(0.9 + 1.3 * energy, fastest)
+    if ctx.texture(bar).melody == "sparse":
+        rate *= 0.65
+    wanted = rate * seconds * 4.0 / ctx.numerator
+    return min(CELLS, key=lambda k: (abs(k - wanted), k))
 
 
-def _motif_steps(rng: np.random.Generator, n: int) -> list[int]:
-    """Scale-degree offsets of a motif from its anchor: mostly steps, one leap at most, inside -3..+4."""
-    offsets, current, leapt = [], 0, False
-    for i in range(n):
-        if i == 0:
-            offsets.append(0)
-            continue
+def _contour(rng: np.random.Generator, n: int = 8) -> list[int]:
+    """Scale-step offsets of the motif from its first note: mostly steps, one leap, inside -3..+4."""
+    offsets, current, leapt = [0], 0, False
+    for _ in range(n - 1):
         choices = [-2, -1, -1, 1, 1, 2] + ([] if leapt else [3, -3, 4])
         step = int(rng.choice(choices))
         leapt = leapt or abs(step) >= 3
@@ -50,50 +73,77 @@ def _motif_steps(rng: np.random.Generator, n: int) -> list[int]:
     return offsets
 
 
-def melody_notes(ctx: Context, *, min_energy: float = 0.0, skip_intro: bool = True) -> list[Note]:
-    """Melody part: two-bar phrases from a remembered motif, silent in the intro, tonic at the cadence."""
+def _develop(contour: list[int], n: int, role: int, variant: int) -> list[int]:
+    """The motif's contour for bar ``role`` (0 statement, 1 variation, 2 development, 3 close) of a phrase."""
+    base = [contour[i % len(contour)] for i in range(n)]
+    if role == 0:
+        return base
+    if role == 1:  # sequence a step away, the ending bent back toward the start
+        shift = (1, -1, 2)[variant % 3]
+        out = [o + shift for o in base]
+        if n > 2:
+            out[-1] = base[-1] - shift
+        return out
+    if role == 2:
+        if variant % 2 == 0:  # inversion around the first note
+            return [-o for o in base]
+        head = base[: max(2, n // 2)]  # the head, repeated one step higher each time
+        return [head[i % len(head)] + i // len(head) for i in range(n)]
+    return [base[0] + (1 if i < n - 1 else 0) - i // 2 for i in range(n)]
+
+
+def melody_notes(ctx: Context) -> list[Note]:
+    """Melody part: four-bar phrases developing one motif, a long chord tone closing each, tonic at the cadence."""
     rng = ctx.rng("melody")
+    low, high, fastest = RANGES.get(ctx.instruments.get("melody", ""), DEFAULT_RANGE)
+    low, high = low + ctx.register_shift, high + ctx.register_shift
+    center = (low + high) / 2 - 2
+    contour = _contour(rng)
+    cells = {k: [c for c in options[int(rng.integers(len(options)))] if c[0] < ctx.numerator]
+             for k, options in CELLS.items()}
     notes: list[Note] = []
-    motifs: dict[int, tuple[list[tuple[float, float]], list[int], list[int]]] = {}
-    previous = 67 + ctx.register_shift
-    bar = 0
-    phrase_index = 0
-    while bar < ctx.cadence_bar:
+    previous = int(center)
+    phrase = 0
+    variant = int(rng.integers(6))
+    for bar in range(ctx.cadence_bar):
         section = ctx.section(bar)
+        role = (bar - section.start_bar) % 4
+        if role == 0:
+            phrase += 1
+            variant += 1
+        closing = role == 3 or bar == ctx.cadence_bar - 1 or bar == section.end_bar - 1
         energy = ctx.lifted_energy(bar * ctx.numerator + 1)
-        if (skip_intro and section.name == "intro" and ctx.cadence_bar > 3) or energy < min_energy:
-            bar += 1
-            continue
-        level = _level(energy)
-        if level not in motifs:
-            rhythm = [r for r in RHYTHMS[level][int(rng.integers(len(RHYTHMS[level])))] if r[0] < ctx.numerator]
-            answer = [r for r in CADENCE_RHYTHMS[level] if r[0] < ctx.numerator]
-            steps = _motif_steps(rng, len(rhythm) + len(answer))
-            motifs[level] = (rhythm, answer, steps)
-        rhythm, answer, steps = motifs[level]
-        center = 67 + 7 * energy + ctx.register_shift
-        shift = (0, 0, 2, -1)[phrase_index % 4]
-        anchor = nearest_pitch(set(ctx.chord_at(bar * ctx.numerator).tones[:3]), center - 2, 55, 86)
-        events = [(bar, r) for r in rhythm] + ([(bar + 1, r) for r in answer] if bar + 1 < ctx.cadence_bar else [])
-        for i, (b, (onset, length)) in enumerate(events):
-            beat = b * ctx.numerator + onset
-            length = min(length, ctx.numerator - onset)
-            pitch = _scale_step(ctx, anchor, steps[i] + shift)
-            if onset % 2 == 0 or i == len(events) - 1:
+        density = _target_density(ctx, bar, energy, fastest)
+        cell = list(CLOSING[density]) if closing else list(cells[density])
+        cell = [(o, min(length, ctx.numerator - o)) for o, length in cell if o < ctx.numerator]
+        offsets = _develop(contour, len(cell), 3 if closing else role, variant)
+        lift = 2 * energy - 1 + (1 if section.name == "peak" else 0)
+        chord = ctx.chord_at(bar * ctx.numerator)
+        anchor = nearest_pitch(set(chord.tones[:3]), center + 2 * lift, low + 3, high - 5)
+        anchor = _scale_step(ctx, anchor, ARCH[role] if not closing else 0)
+        for i, ((onset, length), offset) in enumerate(zip(cell, offsets, strict=False)):
+            beat = bar * ctx.numerator + onset
+            pitch = _scale_step(ctx, anchor, offset)
+            strong = onset == int(onset) and (int(onset) % 2 == 0 or length >= 1)
+            if strong or (closing and i == len(cell) - 1):
                 tones = set(ctx.chord_at(beat).tones[:4])
-                pitch = nearest_pitch(tones, pitch, pitch - 2, pitch + 2) if any(
-                    (pitch + d) % 12 in tones for d in range(-2, 3)) else pitch
-            velocity = 62 + 44 * ctx.lifted_energy(beat) + (8 if onset == 0 else 0)
-            note = ctx.note(rng, pitch, beat, length * 0.94, velocity, jitter=0.007)
+                if closing and i == len(cell) - 1:
+                    tones = set(ctx.chord_at(beat).tones[:3])
+                pitch = nearest_pitch(tones, pitch, pitch - 3, pitch + 3)
+            while pitch > high:
+                pitch -= 12
+            while pitch < low:
+                pitch += 12
+            shape = 5 * (1 - abs(role - 2) / 2)
+            velocity = 64 + 30 * ctx.lifted_energy(beat) + shape + (4 if onset == 0 else 0)
+            note = ctx.note(rng, pitch, beat, length * 0.95, velocity, jitter=0.006)
             if note:
                 notes.append(note)
                 previous = pitch
-        bar += 2
-        phrase_index += 1
-    final = nearest_pitch({ctx.tonic}, 0.5 * previous + 0.5 * (67 + ctx.register_shift), 57, 81)
+    final = nearest_pitch({ctx.tonic}, 0.5 * previous + 0.5 * center, low, high)
     note = ctx.note(rng, final, ctx.cadence_beat, 64.0, 60 + 30 * ctx.energy_at(ctx.cadence_time), exact=True)
     notes += [note] if note else []
-    return notes
+    return monophonic(notes)
 
 
 def _scale_step(ctx: Context, pitch: int, steps: int) -> int:
