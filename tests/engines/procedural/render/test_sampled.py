@@ -72,6 +72,21 @@ def test_a_sustained_note_sounds_at_its_pitch(bank: Bank, instrument: str, pitch
     assert abs(cents) < 25.0
 
 
+def _energy_db(x: np.ndarray, start: float, stop: float) -> float:
+    part = x[:, int(start * SR): int(stop * SR)].astype(np.float64)
+    return float(10.0 * np.log10(np.mean(part ** 2) + 1e-20))
+
+
+def test_velocity_and_note_end_are_honoured(bank: Bank) -> None:
+    soft, hard = (render_sampled(Part("keys", "piano", (Note(60, 0.1, 0.6, v),)), bank, SR, SR).audio
+                  for v in (40, 110))
+    assert _energy_db(hard, 0.1, 0.5) > _energy_db(soft, 0.1, 0.5) + 6.0
+    short, long = (render_sampled(Part("bow", "strings", (Note(55, 0.1, end, 100),)), bank, SR, int(2.5 * SR)).audio
+                   for end in (1.0, 2.2))
+    assert abs(_energy_db(short, 0.5, 0.9) - _energy_db(long, 0.5, 0.9)) < 0.5  # the same note until the release
+    assert _energy_db(short, 1.7, 2.1) < _energy_db(long, 1.7, 2.1) - 20.0  # released at its end, held otherwise
+
+
 def _percussive_share(x: np.ndarray) -> float:
     harmonic, percussive = librosa.effects.hpss(_mono(x))
     return float(np.sum(percussive ** 2) / (np.sum(harmonic ** 2) + np.sum(percussive ** 2)))
@@ -189,6 +204,15 @@ def test_presets_validate_the_voice_key() -> None:
     assert "voice" not in table["parts"]["melody"]
     with pytest.raises(PresetError, match="parts.harmony.voice"):
         validate_preset({"parts": {"harmony": {"voice": "samples"}}})
+
+
+def test_models_list_shows_where_the_bank_is(bank: Bank, capsys) -> None:
+    from studio.cli import main
+
+    assert main(["models", "list", "--family", "soundfont"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("soundfont")
+    assert (str(bank.path) in out) == (bank.source != "pretty_midi")
 
 
 # --- where the bank comes from ---------------------------------------------------------------------------------
