@@ -4,9 +4,9 @@ A timecode rate is one of the SMPTE counting rates (23.976, 24, 25, 29.97, 30, 4
 48, 50, 59.94, 60; 29.97 and 59.94 drop frame unless declared ``ndf``). A video at
 any other frame rate (10, 12, 12.5, 15 fps from security cameras and screen recordings)
 is counted at a declared rate (``--timecode-rate``); without one, :func:`choose_rate`
-picks the nearest SMPTE rate that counts each video frame as a whole number of timecode
-frames (10 -> 30, 12 -> 24, 12.5 -> 25, 15 -> 30, 20 -> 60), else the nearest
-non-drop rate, and says which.
+picks the nearest delivery rate (:data:`DELIVERY_RATES`, all but 47.952 and 48) that
+counts each video frame as a whole number of timecode frames (10 -> 30, 12 -> 24,
+12.5 -> 25, 15 -> 30, 20 -> 60), else the nearest non-drop rate, and says which.
 
 Seconds are timecode seconds since midnight: a frame number is ``seconds * rate``
 rounded to the nearest frame, halves up (:func:`to_frame`, the one rounding rule for
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: SMPTE rates as written (frames per second); NTSC ones are n * 1000/1001
 SMPTE_RATES = (23.976, 24.0, 25.0, 29.97, 30.0, 47.952, 48.0, 50.0, 59.94, 60.0)
+#: the rates every delivery format can write (FCPXML knows no 47.952/48 timecode)
+DELIVERY_RATES = (23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0)
 _NTSC = {23.976: 24, 29.97: 30, 47.952: 48, 59.94: 60}
 _DROP_CAPABLE = (29.97, 59.94)
 _TOLERANCE = 0.01
@@ -148,25 +150,30 @@ class RateChoice:
 
 
 def choose_rate(fps: float, declared: str | float | None = None) -> RateChoice:
-    """The timecode rate for a video at ``fps``: ``declared`` when given, else the video's own SMPTE rate,
-    else the nearest SMPTE rate counting each video frame as whole timecode frames, else the nearest
-    non-drop one."""
+    """The timecode rate for a video at ``fps``: ``declared`` when given, else the video's own rate
+    when deliveries can use it, else the nearest delivery rate counting each video frame as whole
+    timecode frames, else the nearest non-drop one (48 fps -> 50)."""
     if not (math.isfinite(fps) and fps > 0):
         raise TimecodeError(f"Frame rate {fps!r} must be a positive number of frames/s.")
     if declared not in (None, ""):
         return RateChoice(parse_rate(declared), fps, declared=True)  # type: ignore[arg-type]
     own = smpte_rate(fps)
-    if own is not None:
+    if own is not None and own.written in DELIVERY_RATES:
         return RateChoice(own, fps, declared=False)
-    integer = (24, 25, 30, 48, 50, 60)
+    integer = (24, 25, 30, 50, 60)
     multiples = [n for n in integer if abs(n / fps - round(n / fps)) < 1e-6]
     nominal = min(multiples or integer, key=lambda n: (abs(n - fps), n))
     return RateChoice(TimecodeRate(nominal), fps, declared=False)
 
 
 def check_delivery_rate(rate: TimecodeRate) -> TimecodeRate:
-    """``rate``, or :class:`TimecodeError` where deliveries cannot use it (non-drop 29.97/59.94:
-    the editor formats' writers count those rates as drop frame)."""
+    """``rate``, or :class:`TimecodeError` where deliveries cannot use it: 47.952 and 48 (FCPXML has
+    no such timecode) and non-drop 29.97/59.94 (the editor formats' writers count those as drop frame)."""
+    if rate.written not in DELIVERY_RATES:
+        raise TimecodeError(
+            f"Timecode rate {rate.label} is not offered for deliveries (FCPXML has no such timecode); choose one of "
+            f"{', '.join(f'{r:g}' for r in DELIVERY_RATES)}."
+        )
     if rate.ntsc and rate.nominal in (30, 60) and not rate.drop_frame:
         raise TimecodeError(
             f"Timecode rate {rate.label} is not offered for deliveries: the editor formats count "

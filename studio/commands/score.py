@@ -36,7 +36,7 @@ def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
                        help="delivery bit depth, 32 = float (default: the session's, 24 for a new one)")
     group.add_argument("--timecode-rate", default=None, metavar="RATE",
                        help="timecode rate of every delivery format: 23.976, 24, 25, 29.97 (drop frame), 30, "
-                            "47.952, 48, 50, 59.94 (drop frame) or 60 (default: the video's rate; a video at "
+                            "50, 59.94 (drop frame) or 60 (default: the video's rate; a video at "
                             "another rate, e.g. 10 or 12.5 fps, is counted at the nearest SMPTE rate that counts "
                             "whole video frames, and the output says which)")
     group.add_argument("--force", action="store_true", help="overwrite existing output files")

@@ -60,7 +60,7 @@ def test_one_rounding_rule_halves_round_up():
 @pytest.mark.parametrize(("fps", "label", "mapped"), [
     (10.0, "30", True), (12.0, "24", True), (12.5, "25", True), (15.0, "30", True), (20.0, "60", True),
     (7.0, "24", True), (25.0, "25", False), (30000 / 1001, "29.97 DF", False), (23.976, "23.976", False),
-    (60000 / 1001, "59.94 DF", False), (50.0, "50", False),
+    (60000 / 1001, "59.94 DF", False), (50.0, "50", False), (48.0, "50", True), (16.0, "24", True),
 ])
 def test_every_frame_rate_gets_a_timecode_rate(fps, label, mapped):
     choice = choose_rate(fps)
@@ -86,8 +86,10 @@ def test_rate_texts_round_trip():
         rate = smpte_rate(written)
         assert rate is not None and parse_rate(rate.spec) == rate
     assert parse_rate("30000/1001") == parse_rate("29.97") == TimecodeRate(30, ntsc=True, drop_frame=True)
-    with pytest.raises(TimecodeError, match="not offered for deliveries"):
-        check_delivery_rate(parse_rate("29.97ndf"))
+    for spec in ("29.97ndf", "48", "47.952"):
+        with pytest.raises(TimecodeError, match="not offered for deliveries"):
+            check_delivery_rate(parse_rate(spec))
+    assert check_delivery_rate(parse_rate("59.94")).label == "59.94 DF"
 
 
 @pytest.mark.parametrize(("text", "message"), [

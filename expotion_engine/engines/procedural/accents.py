@@ -31,15 +31,16 @@ DRUM_CHANNEL = 9
 FILL_PITCHES = (SNARE, TOM_HIGH, TOM_MID, TOM_LOW)
 #: styles whose hits become swells, rubato and voicing changes instead of drums and stabs
 SOFT_STYLES = ("ambient", "solo")
-#: hit strength (0..1) from which a hit gets a crash and a lead-in, and from which it also gets the stinger
-BIG_HIT, STINGER_HIT = 0.7, 0.9
+#: hit strength (0..1) from which a hit gets a crash and a lead-in; least time between two crashes, two stingers
+BIG_HIT = 0.7
 CRASH_GAP_S, STINGER_GAP_S = 1.5, 4.0
 #: hits at least this strong (0..1) get a chord stab (every hit does when there are no drums or bass)
 STAB_HIT = 0.6
 #: an unfitted hit at least this strong gets the stinger (where there are drums) rather than only a swell
 OFF_GRID_STINGER = 0.5
-#: an unfitted hit this close (s) to a 16th of the map still gets its accent there
-SNAP_S = 0.025
+#: an unfitted hit gets its accent on a 16th of the map up to this late (s), or this early (sound before picture
+#: is what viewers notice most)
+SNAP_S, SNAP_EARLY_S = 0.025, 0.01
 #: percussive onsets closer than this (s) are a flam; onsets closer than ALIGN_S were meant together
 FLAM_S, ALIGN_S = 0.09, 0.03
 #: loudest velocity of an accent in the soft styles
@@ -97,7 +98,7 @@ def plan_accents(ctx: Context, placements: Sequence[Placement]) -> list[Accent]:
             out.append(Accent(p, ctx.time(p.beat), "soft" if ctx.style in SOFT_STYLES else "rhythmic", offset))
             continue
         snapped = grid_time(ctx, hit.accent_time)
-        if abs(snapped - hit.accent_time) <= SNAP_S and snapped < cadence - FLAM_S:
+        if -SNAP_EARLY_S <= snapped - hit.accent_time <= SNAP_S and snapped < cadence - FLAM_S:
             out.append(Accent(p, snapped, "soft" if ctx.style in SOFT_STYLES else "rhythmic", offset))
         elif drums and hit.strength >= OFF_GRID_STINGER:
             out.append(Accent(p, hit.accent_time, "stinger", offset))
@@ -120,10 +121,9 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
         if accent.kind == "rhythmic":
             if "drums" in notes:
                 crash = s >= BIG_HIT and t - last_crash >= CRASH_GAP_S
-                stinger = s >= STINGER_HIT and t - last_stinger >= STINGER_GAP_S
-                last_crash, last_stinger = (t if crash else last_crash), (t if stinger else last_stinger)
+                last_crash = t if crash else last_crash
                 notes["drums"] = _lead_in(ctx, notes["drums"], accent)
-                added["drums"] += _drum_accent(ctx, t, s, crash, stinger)
+                added["drums"] += _drum_accent(ctx, t, s, crash)
             if "bass" in notes:
                 notes["bass"], stab = _bass_accent(ctx, notes["bass"], t, s)
                 added["bass"] += stab
@@ -136,14 +136,16 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
                 added["harmony"] += change
             swells.append((t, s))
         elif accent.kind == "stinger":
-            added["drums"].append(Note(STINGER, round(t, 6), round(min(t + 0.5, ctx.end_time), 6),
-                                       int(round(84 + 42 * s)), DRUM_CHANNEL))
+            added["drums"] += _stinger(ctx, t, s, swell=t - last_stinger >= STINGER_GAP_S)
             last_stinger = t
-            swells.append((t, s))
+            if "harmony" in notes:
+                notes["harmony"], stab = _chord_stab(ctx, notes["harmony"], t, s)
+                added["harmony"] += stab
         else:
             swells.append((t, s))
     onsets = sorted({round(a.time, 6) for a in accents if a.time is not None})
     final = {name: _clear_near(notes[name], onsets, name) + added[name] for name in notes}
+    final = {name: _unique(ns) for name, ns in final.items()}
     final = _no_flams(final, added, ctx.cadence_time)
     final = {name: _close_at_cadence(ctx, ns, name) for name, ns in final.items()}
     out = []
@@ -161,7 +163,8 @@ def _velocity(base: float, energy: float) -> float:
 
 
 def _lead_in(ctx: Context, notes: list[Note], accent: Accent) -> list[Note]:
-    """A 16th snare/tom run over the beat before a big fitted hit, replacing the groove there."""
+    """Three 16ths of snare or toms on the beat before a big fitted hit, then a 16th rest so the hit stands clear;
+    they replace the groove there."""
     p = accent.placement
     if not p.fitted or p.hit.strength < BIG_HIT or p.beat < 1.0:
         return notes
@@ -171,21 +174,29 @@ def _lead_in(ctx: Context, notes: list[Note], accent: Accent) -> list[Note]:
         return notes
     t0 = ctx.time(start)
     kept = [n for n in notes if not t0 - 0.01 <= n.start < accent.time - 0.01]
-    steps = 4
-    for i in range(steps):
-        pitch = FILL_PITCHES[i] if energy > 0.55 else SNARE
-        note = ctx.note_seconds(pitch, ctx.time(start + i * 0.25), 0.15,
-                                _velocity(70 + 40 * i / (steps - 1), energy), channel=DRUM_CHANNEL)
+    for i in range(3):
+        pitch = FILL_PITCHES[i + 1] if energy > 0.55 else SNARE
+        note = ctx.note_seconds(pitch, ctx.time(start + i * 0.25), 0.15, _velocity(76 + 16 * i, energy),
+                                channel=DRUM_CHANNEL)
         kept += [note] if note else []
     return kept
 
 
-def _drum_accent(ctx: Context, t: float, s: float, crash: bool, stinger: bool) -> list[Note]:
+def _drum_accent(ctx: Context, t: float, s: float, crash: bool) -> list[Note]:
     """The hit's drums: a kick, with a crash for a big hit or a snare (a low tom in cinematic styles) for a middling
-    one, and the stinger for the biggest."""
+    one."""
     pitches = [KICK] + ([CRASH] if crash else [TOM_LOW if ctx.style == "cinematic" else SNARE] if s >= 0.35 else [])
-    pitches += [STINGER] if stinger else []
     notes = [ctx.note_seconds(pitch, t, 0.5, 84 + 42 * s, channel=DRUM_CHANNEL) for pitch in pitches]
+    return [n for n in notes if n is not None]
+
+
+def _stinger(ctx: Context, t: float, s: float, swell: bool) -> list[Note]:
+    """The off-grid accent where there are drums: a crash on the hit, led in by a reverse cymbal (GM 55, whose swell
+    sounds for the note's length before its note-on) when the last one is far enough back."""
+    velocity = 84 + 42 * s
+    notes = [ctx.note_seconds(CRASH, t, 1.0, velocity, channel=DRUM_CHANNEL)]
+    if swell and t >= 0.6:
+        notes.append(ctx.note_seconds(STINGER, t, 0.5, 0.8 * velocity, channel=DRUM_CHANNEL))
     return [n for n in notes if n is not None]
 
 
@@ -251,6 +262,16 @@ def _clear_near(notes: list[Note], onsets: list[float], part: str) -> list[Note]
     if part in ("bass", "melody"):
         out = _one_line(out)
     return out
+
+
+def _unique(notes: Iterable[Note]) -> list[Note]:
+    """One note per pitch and onset: of notes struck together on one pitch the loudest (then longest) stays."""
+    best: dict[tuple[int, float], Note] = {}
+    for n in notes:
+        key = (n.pitch, round(n.start, 5))
+        if key not in best or (n.velocity, n.end) > (best[key].velocity, best[key].end):
+            best[key] = n
+    return list(best.values())
 
 
 def _one_line(notes: Iterable[Note]) -> list[Note]:

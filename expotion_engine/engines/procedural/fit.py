@@ -164,7 +164,7 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
     max_tail = min(max(4 * beat_s, 3.5), 0.35 * duration)
     early, late = duration - max_tail, duration - min_tail
     ordered = sorted(hits, key=lambda h: h.accent_time)
-    fittable = [h for h in ordered if 0.0 < h.accent_time < early - beat_s]
+    fittable = [h for h in ordered if 0.0 < h.accent_time < late - beat_s]
     times = [0.0] + [h.accent_time for h in fittable]
     cands, grid = [np.array([0.0])], [np.array([0.0])]
     for h in fittable:
@@ -180,8 +180,9 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
     cadence = None
     late_hits = [h for h in ordered if h.strength >= CADENCE_HIT and early <= h.accent_time <= late]
     if late_hits:
-        best = _cadence_on_hit(max(late_hits, key=lambda h: (h.strength, h.accent_time)), tables, times, cands, bpm,
-                               numerator, max_bend, ritardando)
+        target = max(late_hits, key=lambda h: (h.strength, h.accent_time))
+        own = float(skip[fittable.index(target)]) if target in fittable else 0.0
+        best = _cadence_on_hit(target, own, tables, times, cands, bpm, numerator, max_bend, ritardando)
         if best is not None and best[0] < cost:
             cost, end, cadence = best
     chain = tables.chain(end, cands)
@@ -225,14 +226,17 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
 _Cadence = tuple[int, float, float, int, "Hit | None"]
 
 
-def _cadence_on_hit(hit: Hit, tables: _Tables, times: list[float], cands: list[np.ndarray], bpm: float,
-                    numerator: int, max_bend: float, ritardando: float
+def _cadence_on_hit(hit: Hit, own_skip: float, tables: _Tables, times: list[float], cands: list[np.ndarray],
+                    bpm: float, numerator: int, max_bend: float, ritardando: float
                     ) -> tuple[float, tuple[int, int], _Cadence] | None:
-    """The cheapest path whose final cadence (a downbeat after a ritardando) falls exactly on ``hit``."""
+    """The cheapest path whose final cadence (a downbeat after a ritardando) falls exactly on ``hit`` (hits after it
+    are left unfitted; ``own_skip`` is the hit's own skip cost, not paid as it is the cadence)."""
     rit = _rit(numerator, ritardando)
     norm = max(max_bend, 1e-3)
     best = None
     for i, t_i in enumerate(times):
+        if t_i > hit.accent_time - 60.0 / bpm:
+            break
         for c in np.flatnonzero(np.isfinite(tables.cost[i])):
             b = float(cands[i][c])
             nominal = b + (hit.accent_time - t_i) * bpm / 60.0
@@ -246,7 +250,7 @@ def _cadence_on_hit(hit: Hit, tables: _Tables, times: list[float], cands: list[n
                 bend = x / bpm - 1.0
                 if abs(bend) > max_bend + 1e-9:
                     continue
-                cost = float(tables.cost[i][c]) + tables.rest(i) + W_BEND * (bend / norm) ** 2 \
+                cost = float(tables.cost[i][c]) + tables.rest(i) - own_skip + W_BEND * (bend / norm) ** 2 \
                     - CADENCE_BONUS * hit.strength
                 if best is None or cost < best[0]:
                     best = (cost, (i, int(c)), (k, hit.accent_time, x, n_rit, hit))

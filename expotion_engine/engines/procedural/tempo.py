@@ -26,8 +26,8 @@ MOTION_CONFIDENCE = 0.25
 W_MOTION, W_HITS, W_ENERGY = 1.0, 0.6, 0.25
 #: hits at least this strong (0..1) take part in the hit term
 RHYTHM_HIT = 0.5
-#: eighth-note misfit (beats) of a hit interval that halves its vote
-HIT_TOLERANCE = 0.08
+#: eighth-note misfit (beats) of a hit interval that halves its vote; intervals that make the hit term half-trusted
+HIT_TOLERANCE, HIT_PAIRS = 0.08, 6.0
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,8 @@ def hit_term(hits: Sequence[Hit], bpm: float) -> float:
     if weights < 3:
         return 0.0
     chance = HIT_TOLERANCE * math.sqrt(math.pi) / 0.5  # the mean vote of random intervals
-    return float(max(votes / weights - chance, 0.0) / (1.0 - chance))
+    reliability = weights / (weights + HIT_PAIRS)  # a few intervals fit some tempo by chance
+    return float(max(votes / weights - chance, 0.0) / (1.0 - chance) * reliability)
 
 
 def energy_tempo(mean_energy: float, low: float, high: float) -> float:

@@ -1,0 +1,177 @@
+"""The accent pass on composed scores: hits selected by density, accents exactly on the grid, stingers and swells
+off it, soft styles without drums or loud stabs, no flams, nothing after the cadence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from expotion_engine.engines.procedural.accents import FLAM_S, SOFT_VELOCITY
+from expotion_engine.engines.procedural.compose import compose
+from expotion_engine.engines.procedural.hits import Hit, HitSettings, select_hits
+from expotion_engine.engines.procedural.score import Score
+from expotion_engine.types import GenerationRequest, Marker
+from tests.engines.procedural.hit_tracks import control_track, sixteenth_offset, synth_preset
+
+ODD = [(1.43, 0.9, "cut"), (2.71, 0.55, "motion"), (3.98, 1.0, "cut"), (5.62, 0.8, "expression"),
+       (7.09, 0.65, "motion"), (8.77, 0.95, "cut")]
+
+
+def _score(preset: str, hits=ODD, duration: float = 12.0, seed: int = 4, density: float = 40.0, cues=(),
+           bpm: float | None = None, max_bend: float | None = None, **preset_hits) -> Score:
+    table = synth_preset(preset)
+    table.setdefault("hits", {}).update(preset_hits)
+    if max_bend is not None:
+        table.setdefault("engine", {})["max_bend"] = max_bend
+    request = GenerationRequest(controls=control_track(duration, list(hits)), preset=table, seed=seed,
+                                options={"hits_density": density}, cues=tuple(cues), bpm=bpm)
+    return compose(request)
+
+
+def _report(score: Score) -> list[dict]:
+    return score.info["hit_fit"]["per_hit"]
+
+
+def test_density_keeps_the_strongest_hits_apart_and_every_cue() -> None:
+    markers = [Marker(t, f"h{i}", "hit", strength=s) for i, (t, s) in
+               enumerate([(1.0, 0.3), (1.2, 0.9), (3.0, 0.5), (5.0, 0.8), (5.4, 0.95), (7.0, 0.2), (9.0, 0.6)])]
+    cue = Marker(7.2, "door", "cue", strength=0.1)
+    chosen = select_hits(markers, [cue], 12.0, HitSettings(density=10.0, min_spacing=1.0))
+    assert [h.event_time for h in chosen] == [1.2, 5.4, 7.2]  # 2 detected per 12 s, the cue on top
+    assert next(h for h in chosen if h.is_cue).strength >= 0.8
+    more = select_hits(markers, [cue], 12.0, HitSettings(density=30.0, min_spacing=1.0))
+    assert [h.event_time for h in more] == [1.2, 3.0, 5.4, 7.2, 9.0]
+    assert all(b.event_time - a.event_time >= 1.0 for a, b in zip(more, more[1:], strict=False))
+
+
+def test_request_option_overrides_the_preset_density() -> None:
+    few = _score("upbeat-pop", density=10.0)
+    many = _score("upbeat-pop", density=40.0)
+    assert few.info["hit_fit"]["selected"] == 2 < many.info["hit_fit"]["selected"] == len(ODD)
+    assert {h["event"] for h in _report(few)} == {3.98, 8.77}
+
+
+def test_uncalibrated_strengths_from_older_tracks_are_scaled_into_0_1() -> None:
+    markers = [Marker(2.0, "a", "hit", strength=2.0), Marker(5.0, "b", "hit", strength=40.0)]
+    chosen = select_hits(markers, [], 10.0, HitSettings(density=30.0))
+    assert [round(h.strength, 3) for h in chosen] == [0.05, 1.0]
+
+
+def test_cut_anticipation_moves_the_accent_not_the_event() -> None:
+    score = _score("upbeat-pop", anticipation=0.02)
+    for hit in _report(score):
+        expected = hit["event"] - (0.02 if hit["cause"] == "cut" else 0.0)
+        if hit["fitted"]:
+            assert hit["accent"] == pytest.approx(expected, abs=1e-4)
+    markers = {m.time: m for m in score.markers if m.kind == "hit"}
+    assert set(markers) == {t for t, _, _ in ODD}
+    assert {m.cause for m in markers.values()} == {"cut", "motion", "expression"}
+    plain = _score("upbeat-pop")
+    assert all(h["accent"] == pytest.approx(h["event"], abs=1e-4) for h in _report(plain) if h["fitted"])
+
+
+@pytest.mark.parametrize("preset", ["upbeat-pop", "dance", "cinematic", "lo-fi", "orchestral-tension"])
+def test_drum_styles_accent_each_fitted_hit_exactly_on_the_grid(preset: str) -> None:
+    score = _score(preset)
+    drums = score.part("drums").notes
+    fitted = [h for h in _report(score) if h["fitted"] and h["kind"] == "rhythmic"]
+    assert len(fitted) >= 4
+    for hit in fitted:
+        assert sixteenth_offset(score.tempo_map, hit["accent"]) < 1e-6
+        kicks = [n for n in drums if n.pitch == 36 and abs(n.start - hit["accent"]) < 1e-6]
+        assert len(kicks) == 1 and kicks[0].velocity >= 84
+        bass = [n for n in score.part("bass").notes if abs(n.start - hit["accent"]) < 1e-6]
+        assert len(bass) == 1
+
+
+@pytest.mark.parametrize("preset", ["upbeat-pop", "dance", "cinematic", "documentary", "lo-fi"])
+@pytest.mark.parametrize("hits", [ODD, [(2.0, 0.9, "cut"), (2.22, 0.8, "motion"), (2.4, 0.7, "motion"),
+                                        (2.61, 1.0, "cut"), (6.5, 0.9, "cut"), (6.58, 0.9, "motion")]],
+                         ids=["odd", "clustered"])
+def test_no_two_percussive_onsets_within_90_ms(preset: str, hits) -> None:
+    score = _score(preset, hits=hits)
+    at_accents = {round(h["accent"], 4) for h in _report(score) if h["accent"] is not None}
+    times = [n.start for p in score.parts for n in p.notes
+             if p.name == "drums" or (p.name in ("bass", "harmony") and round(n.start, 4) in at_accents)]
+    gaps = np.diff(np.unique(np.round(times, 6)))
+    assert gaps.min() >= FLAM_S - 1e-6
+    for accent in at_accents:  # tonal notes do not smear an accent either
+        near = {round(n.start, 4) for p in score.parts for n in p.notes if abs(n.start - accent) < FLAM_S}
+        assert near == {accent}
+
+
+@pytest.mark.parametrize("preset", ["upbeat-pop", "cinematic", "ambient", "piano-solo"])
+def test_hits_near_the_end_fold_into_the_cadence_and_nothing_follows_it(preset: str) -> None:
+    hits = [(2.5, 0.8, "motion"), (6.2, 0.9, "cut"), (9.41, 0.95, "cut"), (10.3, 0.9, "cut"), (10.7, 0.8, "motion")]
+    score = _score(preset, hits=hits, duration=12.0)
+    cadence = score.info["cadence_time"]
+    report = _report(score)
+    assert all(h["accent"] is None or h["accent"] <= cadence + 1e-6 for h in report)
+    assert {h["kind"] for h in report if h["event"] > cadence + 0.05} <= {"after cadence"}
+    roll = score.tempo_map.time_at(score.tempo_map.beat_at(cadence) + 0.25) - cadence
+    for part in score.parts:
+        for n in part.notes:
+            assert n.start <= cadence + 1e-3 or (n.start <= cadence + roll and n.end >= score.duration - 0.46), \
+                (part.name, n)
+
+
+def test_a_strong_hit_in_the_cadence_window_becomes_the_cadence() -> None:
+    score = _score("upbeat-pop", hits=[(3.1, 0.8, "motion"), (9.6, 1.0, "cut")], duration=12.5)
+    last = _report(score)[-1]
+    assert last["kind"] == "cadence"
+    assert score.info["cadence_time"] == pytest.approx(9.6, abs=1e-4)
+    assert score.info["hit_fit"]["cadence_on_hit"]
+
+
+def test_unfittable_hits_get_a_stinger_with_drums_and_a_swell_without() -> None:
+    # a fixed 120 BPM grid (16ths every 125 ms): 3.19 s lies 60 ms from the nearest 16th and cannot be bent onto it
+    hits = [(3.0, 0.9, "cut"), (3.19, 0.9, "cut")]
+    score = _score("upbeat-pop", hits=hits, bpm=120.0, max_bend=0.0, min_spacing=0.1)
+    first, second = _report(score)
+    assert first["kind"] == "rhythmic" and first["accent"] == pytest.approx(3.0, abs=1e-6)
+    assert second["kind"] == "stinger" and not second["fitted"]
+    assert second["accent"] == pytest.approx(3.19, abs=1e-6)
+    crash = [n for n in score.part("drums").notes if n.pitch == 49 and abs(n.start - 3.19) < 1e-6]
+    assert crash
+    quiet = _score("upbeat-pop", hits=[(3.0, 0.9, "cut"), (3.19, 0.4, "motion")], bpm=120.0, max_bend=0.0,
+                   min_spacing=0.1)
+    swell = _report(quiet)[1]
+    assert swell["kind"] == "swell"
+    assert not [n for n in quiet.part("drums").notes if abs(n.start - 3.19) < FLAM_S]
+    gain = quiet.part("harmony").automation["gain_db"]
+    at = int(round(3.19 * gain.rate))
+    assert gain.values[at] > gain.values[int(round(2.5 * gain.rate))] + 1.0
+    ambient = _score("ambient", hits=[(3.0, 0.9, "cut"), (3.28, 0.9, "cut")], bpm=80.0, max_bend=0.0,
+                     min_spacing=0.1)
+    assert _report(ambient)[1]["kind"] == "swell"
+
+
+@pytest.mark.parametrize("preset", ["ambient", "piano-solo"])
+def test_soft_styles_turn_hits_into_swells_rubato_and_voicing_changes(preset: str) -> None:
+    score = _score(preset, hits=[(2.2, 0.9, "cut"), (5.1, 1.0, "cut"), (8.05, 0.8, "expression")], duration=13.0)
+    assert "drums" not in {p.name for p in score.parts}
+    report = _report(score)
+    assert {h["kind"] for h in report} <= {"soft", "swell", "cadence", "after cadence", "merged"}
+    soft = [h for h in report if h["kind"] == "soft"]
+    assert soft
+    harmony = score.part("harmony")
+    for hit in soft:
+        change = [n for n in harmony.notes if abs(n.start - hit["accent"]) < 1e-6]
+        assert len(change) >= 4 and max(n.velocity for n in change) <= SOFT_VELOCITY
+    assert max(n.velocity for p in score.parts for n in p.notes) <= 110
+    gain = harmony.automation["gain_db"]
+    for hit in soft:
+        t = hit["accent"]
+        assert gain.values[int(round(t * gain.rate))] >= gain.values[int(round((t - 0.8) * gain.rate))] + 2.0
+    tempo_map = score.tempo_map
+    for hit in (h for h in soft if h["fitted"]):
+        t = hit["accent"]
+        assert tempo_map.bpm_at(t - 0.05) < tempo_map.bpm_at(t - 60.0 / tempo_map.bpm_at(t - 0.05) * 1.6)
+
+
+def test_hit_values_are_explicit_about_event_and_accent_time() -> None:
+    plain = Hit(4.0, 0.7)
+    early = Hit(4.0, 0.7, cause="cut", accent_time=3.98)
+    assert plain.accent_time == plain.event_time == 4.0
+    assert early.event_time == 4.0 and early.accent_time == 3.98 and not early.is_cue
+    assert Hit(4.0, 0.7, kind="cue").is_cue
