@@ -119,17 +119,22 @@ def test_export_of_a_damaged_session_is_one_clear_error(tmp_path: Path, capsys: 
 
 @pytest.fixture(scope="module")
 def ten_fps(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """``expotion score`` of a 10 fps clip (a security-camera rate) with every delivery format."""
+    """``expotion score`` of a 10 fps camera-style clip (video stream at 0.85 s) with every delivery format."""
     from studio.demo import scenarios
+    from studio.demo.writer import run_ffmpeg
 
     folder = tmp_path_factory.mktemp("ten_fps")
-    clip = scenarios.face_clip(folder / "cam10.mp4", size=(160, 120), fps=10.0, duration=2.0)
+    clip = scenarios.face_clip(folder / "picture.mp4", size=(160, 120), fps=10.0, duration=2.0)
+    video = folder / "cam10.mp4"  # as cameras write them: video at 0.85 s, sound at 0.008 s of the container
+    run_ffmpeg(["-itsoffset", "0.85", "-i", str(clip.path), "-itsoffset", "0.008", "-f", "lavfi", "-i",
+                "sine=frequency=440:sample_rate=48000:duration=3", "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+                "-c:a", "aac", str(video)])
     out = folder / "out"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EXPOTION_CACHE_DIR", str(folder / "cache"))
-        assert main(["score", str(clip.path), "-o", str(out), "--timecode-start", "01:00:00:00",
+        assert main(["score", str(video), "-o", str(out), "--timecode-start", "01:00:00:00",
                      "--analysis-fps", "5"]) == 0
-    return clip.path, out
+    return video, out
 
 
 def test_a_10_fps_video_scores_and_delivers_every_format(ten_fps: tuple[Path, Path]) -> None:
@@ -148,6 +153,22 @@ def test_a_10_fps_video_scores_and_delivers_every_format(ten_fps: tuple[Path, Pa
     assert note.startswith("the video's 10 frames/s is counted as 30 frames/s timecode (chosen automatically")
     session = Session.load(out / "cam10.expotion")
     assert (session.frame_rate, session.timecode_rate, session.timecode_start) == (10.0, None, 3600.0)
+
+
+def test_the_scored_camera_file_keeps_every_frame_and_its_sound(ten_fps: tuple[Path, Path]) -> None:
+    import av
+
+    video, out = ten_fps
+    with av.open(str(out / "delivery" / "cam10_scored.mp4")) as container:
+        times = [frame.time for frame in container.decode(video=0)]
+        names = [s.metadata.get("handler_name") for s in container.streams.audio]
+    with av.open(str(video)) as container:
+        source = [frame.time for frame in container.decode(video=0)]
+    assert source[0] == pytest.approx(0.85) and len(times) == len(source) == 20
+    assert times == pytest.approx([t - source[0] for t in source], abs=1e-6)
+    assert names == ["Score", "Source audio 1"]
+    mix, rate = sf.read(out / "mix.wav")
+    assert len(mix) == round(len(source) / 10.0 * rate)
 
 
 def test_export_declares_another_timecode_rate_for_one_delivery(ten_fps: tuple[Path, Path], tmp_path: Path,
