@@ -77,6 +77,8 @@ GM_VOICES: dict[str, GMVoice] = {
     "clarinet": GMVoice(71, "lead", 67, stand_in="square_lead"),
     "flute": GMVoice(73, "lead", 79, stand_in="square_lead"),
     "timpani": GMVoice(47, "drums", 43, stand_in="sub_bass"),
+    "orchestral_drums": GMVoice(48, "drums", drums=True, stand_in="drums"),  # concert bass drum, snare, cymbals
+    "brush_drums": GMVoice(40, "drums", drums=True, stand_in="drums"),
     "acoustic_bass": GMVoice(32, "bass", 36, stand_in="pluck_bass"),
     "nylon_guitar": GMVoice(24, "keys", stand_in="pluck"),
     "celesta": GMVoice(8, "bell", 84, stand_in="bell"),
