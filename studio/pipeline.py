@@ -214,8 +214,9 @@ def generate_take(
 # --------------------------------------------------------------------------- export
 
 
-def export_job(session: Session, take: Take, *, force: bool = False) -> ExportJob:
-    """The delivery of ``take`` placed on the session's video, with the session's cues and settings."""
+def export_job(session: Session, take: Take, *, force: bool = False, video_tracks: str = "keep") -> ExportJob:
+    """The delivery of ``take`` placed on the session's video, with the session's cues and settings
+    (``video_tracks``: the re-muxed video's audio streams, see :class:`ExportSettings`)."""
     source = take.request.get("controls", {}).get("source", {}) if isinstance(take.request, Mapping) else {}
     video_in = float(source.get("start", session.video_in))
     markers = sorted((*take.markers, *session.cues(take.duration)), key=lambda m: m.time)
@@ -227,7 +228,7 @@ def export_job(session: Session, take: Take, *, force: bool = False) -> ExportJo
         timecode_start=session.timecode_start,
         fps=session.frame_rate,
         markers=tuple(markers),
-        settings=session.export.settings(force),
+        settings=replace(session.export.settings(force), video_tracks=video_tracks),
         timecode_rate=session.timecode_rate,
     )
 
@@ -239,6 +240,7 @@ def export_take(
     take_id: str | None = None,
     formats: Sequence[str] | None = None,
     force: bool = False,
+    video_tracks: str = "keep",
     progress: ProgressFn | None = None,
     cancel: CancelEvent | None = None,
 ) -> list[Path]:
@@ -247,7 +249,7 @@ def export_take(
     if record is None:
         raise SessionError("The session has no take to export yet; score it first.")
     take = Take.load(record.folder)
-    job = export_job(session, take, force=force)
+    job = export_job(session, take, force=force, video_tracks=video_tracks)
     (log.warning if job.timecode.mapped else log.info)("%s", job.timecode.note)
     chosen = list(formats or session.export.formats) or None
     try:
@@ -272,6 +274,7 @@ def run_pipeline(
     export_dir: str | os.PathLike[str] | None = None,
     formats: Sequence[str] | None = None,
     force: bool = False,
+    video_tracks: str = "keep",
     use_cache: bool = True,
     save: bool = True,
     progress: ProgressFn | None = None,
@@ -294,7 +297,8 @@ def run_pipeline(
     exported: list[Path] = []
     if export_dir is not None:
         exported = export_take(session, export_dir, take_id=record.id, formats=formats, force=force,
-                               progress=sub_progress(progress, *_span("export")), cancel=cancel)
+                               video_tracks=video_tracks, progress=sub_progress(progress, *_span("export")),
+                               cancel=cancel)
     (progress or no_progress)(1.0, "done")
     return PipelineResult(controls=controls, take=take, record=record, exported=tuple(exported))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from expotion_engine.engines import ENGINES
 from expotion_engine.errors import ExportError, SessionError
 from studio.commands.analyze import add_analysis_arguments, settings_from_args
-from studio.export.job import BIT_DEPTHS, SAMPLE_RATES, safe_name
+from studio.export.job import BIT_DEPTHS, SAMPLE_RATES, VIDEO_TRACKS, safe_name
 from studio.export.registry import FORMATS
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
 from studio.progress_bar import progress_and_cancel
@@ -39,6 +39,9 @@ def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
                             "50, 59.94 (drop frame) or 60 (default: the video's rate; a video at "
                             "another rate, e.g. 10 or 12.5 fps, is counted at the nearest SMPTE rate that counts "
                             "whole video frames, and the output says which)")
+    group.add_argument("--video-audio", choices=VIDEO_TRACKS, default="keep",
+                       help="audio of the re-muxed video: keep = the score, then the source's own audio tracks; "
+                            "mix = also a pre-mixed score + source track first; score = the score alone")
     group.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
@@ -84,7 +87,7 @@ def say_timecode(session: Session) -> None:
 
 
 def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, description: str,
-               delivery: bool = True) -> PipelineResult:
+               delivery: bool = True, video_tracks: str = "keep") -> PipelineResult:
     """Run the whole pipeline for ``session`` into folder ``out`` and report what was written."""
     check_output_folder(out, force)
     check_formats(session.export.formats)
@@ -96,7 +99,7 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
     export_dir = out / DELIVERY_FOLDER if delivery else None
     with progress_and_cancel(description) as (progress, cancel):
         result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
-                              use_cache=use_cache, progress=progress, cancel=cancel)
+                              video_tracks=video_tracks, use_cache=use_cache, progress=progress, cancel=cancel)
     take = result.take
     print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
           f"{len(take.stems)} stems ({', '.join(s.name for s in take.stems)}), take.json", file=sys.stderr)
@@ -170,5 +173,5 @@ def run(args: argparse.Namespace) -> int:
     session.timecode_rate = timecode_rate_option(args.timecode_rate)
     session.timecode_start = start_timecode(args.timecode_start, session)
     score_into(session, args.output, force=args.force, use_cache=not args.no_cache, description="score",
-               delivery=not args.no_delivery)
+               delivery=not args.no_delivery, video_tracks=args.video_audio)
     return 0

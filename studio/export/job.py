@@ -26,17 +26,21 @@ from studio.timecode import RateChoice, TimecodeRate, check_delivery_rate, choos
 SAMPLE_RATES = (44100, 48000, 96000)
 BIT_DEPTHS = (16, 24, 32)
 VIDEO_AUDIO = ("aac", "pcm")
+VIDEO_TRACKS = ("keep", "mix", "score")
 
 
 @dataclass(frozen=True)
 class ExportSettings:
     """Delivery format choices: sample rate, bit depth (32 = float), the re-muxed video's audio
-    codec (``aac``, or ``pcm`` in a MOV/MKV), overwrite policy."""
+    codec (``aac``, or ``pcm`` in a MOV/MKV), overwrite policy, and its audio streams
+    (``video_tracks``: ``keep`` the score then the source's own audio, ``mix`` also a
+    pre-mixed score + source stream first, ``score`` the score alone)."""
 
     sample_rate: int = 48000
     bit_depth: int = 24
     force: bool = False
     video_audio: str = "aac"
+    video_tracks: str = "keep"
 
     def __post_init__(self) -> None:
         if self.sample_rate not in SAMPLE_RATES:
@@ -52,6 +56,10 @@ class ExportSettings:
         if self.video_audio not in VIDEO_AUDIO:
             raise ExportError(
                 f"Video audio codec {self.video_audio!r} is not offered; choose one of {', '.join(VIDEO_AUDIO)}."
+            )
+        if self.video_tracks not in VIDEO_TRACKS:
+            raise ExportError(
+                f"Video audio {self.video_tracks!r} is not offered; choose one of {', '.join(VIDEO_TRACKS)}."
             )
 
 

@@ -11,9 +11,11 @@ anything and exactly the source's frames of the range:
   otherwise re-encoded (H.264, CRF 16) from the frame nearest the in point, keeping every
   frame that starts within the score's length, because a stream copy can only start on a
   keyframe and cannot end exactly on a frame;
-- audio: the score is the first audio stream (default), then every audio stream of the
-  source (dialogue, production sound) cut at the same instants, not default; each in
-  AAC, or PCM at the delivery bit depth in a MOV.
+- audio (``ExportSettings.video_tracks``): ``keep`` (default) puts the score first (the
+  default stream), then every audio stream of the source (dialogue, production sound) cut
+  at the same instants; ``mix`` adds before them a pre-mixed "Score + source audio" stream
+  (the score plus the source's first stream, peak-limited) as the default; ``score``
+  carries the score alone. Each in AAC, or PCM at the delivery bit depth in a MOV.
 
 Progress comes from ffmpeg's ``-progress pipe:1``; cancelling kills ffmpeg and removes
 the temporary file.
@@ -88,6 +90,35 @@ def in_frame(job: ExportJob, info: VideoInfo) -> int:
     return math.floor(job.video_in * info.fps + 0.5 + 1e-9)
 
 
+def _audio(job: ExportJob, info: VideoInfo, cut: float) -> tuple[list[str], list[tuple[str, str]]]:
+    """Filter chains and ``(output label, stream title)`` per audio stream, in order, for ``video_tracks``.
+
+    The score is input 1; the source's streams come from input 2, each cut at container time
+    ``cut`` and padded to the score's length so that every stream starts and ends with the picture.
+    """
+    duration = job.take.duration
+    tracks = job.settings.video_tracks
+    count = 0 if tracks == "score" else info.audio_streams
+    if tracks == "mix" and not count:
+        log.warning("%s has no audio of its own; the video carries the score only", job.video)
+    filters: list[str] = []
+    for index in range(count):
+        filters.append(
+            f"[2:a:{index}]atrim=start={_seconds(cut)},asetpts=PTS-{_seconds(cut)}/TB,"
+            f"aresample=async=1:first_pts=0,apad=whole_dur={_seconds(duration)}[source{index}]"
+        )
+    streams = [("[score]", "Score")] + [(f"[source{i}]", f"Source audio {i + 1}") for i in range(count)]
+    if tracks == "mix" and count:
+        filters[0] = filters[0].replace("[source0]", ",asplit=2[source0][dialogue]")
+        filters.append("[1:a:0]asplit=2[score][score_mix]")
+        filters.append("[score_mix][dialogue]amix=inputs=2:normalize=0:duration=first,"
+                       "alimiter=limit=0.98:level=disabled:latency=1[premix]")
+        streams.insert(0, ("[premix]", "Score + source audio"))
+    else:
+        filters.append("[1:a:0]anull[score]")
+    return filters, streams
+
+
 def _command(job: ExportJob, video: Path, info: VideoInfo, audio: Path, output: Path) -> list[str]:
     import imageio_ffmpeg
 
@@ -104,30 +135,24 @@ def _command(job: ExportJob, video: Path, info: VideoInfo, audio: Path, output: 
         filters.append(f"[0:v:0]trim=start={_seconds(cut - slack)}:end={_seconds(cut + duration - slack)},"
                        "setpts=PTS-STARTPTS[picture]")
         video_map, video_codec = "[picture]", ["-c:v", "libx264", "-crf", VIDEO_CRF, "-preset", "medium"]
-    source_maps: list[str] = []
-    for index in range(info.audio_streams):
-        filters.append(
-            f"[2:a:{index}]atrim=start={_seconds(cut)},asetpts=PTS-{_seconds(cut)}/TB,"
-            f"aresample=async=1:first_pts=0,apad=whole_dur={_seconds(duration)}[source{index}]"
-        )
-        source_maps += ["-map", f"[source{index}]"]
-    sources = ["-i", str(video)] if info.audio_streams else []
+    audio_filters, streams = _audio(job, info, cut)
+    filters += audio_filters
+    sources = ["-i", str(video)] if len(streams) > 1 else []
     if settings.video_audio == "pcm":
         codec = ["-c:a", _PCM_CODECS[settings.bit_depth]]
     else:
         codec = ["-c:a", "aac", "-b:a", AAC_BITRATE]
-    labels = ["-metadata:s:a:0", "title=Score", "-metadata:s:a:0", "handler_name=Score", "-disposition:a:0", "default"]
-    for index in range(info.audio_streams):
-        name = f"Source audio {index + 1}"
-        labels += [f"-metadata:s:a:{index + 1}", f"title={name}", f"-metadata:s:a:{index + 1}",
-                   f"handler_name={name}", f"-disposition:a:{index + 1}", "0"]
+    maps, labels = ["-map", video_map], []
+    for index, (label, title) in enumerate(streams):
+        maps += ["-map", label]
+        labels += [f"-metadata:s:a:{index}", f"title={title}", f"-metadata:s:a:{index}", f"handler_name={title}",
+                   f"-disposition:a:{index}", "default" if index == 0 else "0"]
     return [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-copyts",
-        *picture, "-i", str(audio), *sources,
-        *(["-filter_complex", ";".join(filters)] if filters else []),
-        "-map", video_map, "-map", "1:a:0", *source_maps, "-t", _seconds(duration),
-        *video_codec, *codec, "-ar", str(settings.sample_rate), *labels, "-movflags", "+faststart",
-        "-metadata", f"title={job.title}", "-f", _container(job)[1], "-progress", "pipe:1", "-nostats", str(output),
+        *picture, "-i", str(audio), *sources, "-filter_complex", ";".join(filters), *maps,
+        "-t", _seconds(duration), *video_codec, *codec, "-ar", str(settings.sample_rate), *labels,
+        "-movflags", "+faststart", "-metadata", f"title={job.title}", "-f", _container(job)[1],
+        "-progress", "pipe:1", "-nostats", str(output),
     ]
 
 

@@ -98,19 +98,51 @@ def test_the_whole_video_is_copied_untouched(job, take, tmp_path):
     np.testing.assert_array_equal(frame_at(path, 0), frame_at(job.video, 0))
 
 
-def test_source_audio_is_kept_as_a_second_stream(job, tmp_path):
-    with_tone = tmp_path / "tone.mp4"
+@pytest.fixture
+def with_tone(job, tmp_path) -> Path:
+    """The job's video with a 440 Hz source track (dialogue stand-in) of its own."""
+    path = tmp_path / "tone.mp4"
     run_ffmpeg(["-i", str(job.video), "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=5",
-                "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(with_tone)])
-    path = export(replace(job, video=with_tone), tmp_path / "out")
-    found = probe(path)
-    assert found["audio_streams"] == 2 and len(found["frames"]) == round(job.take.duration * job.fps)
+                "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(path)])
+    return path
+
+
+def _streams(path: Path) -> list[tuple[str, bool, np.ndarray]]:
+    """(title, default, mono samples) of every audio stream."""
+    found = []
     with av.open(str(path)) as container:
-        tone = np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=1)])
-        score_length = sum(f.samples for f in av.open(str(path)).decode(audio=0))
-    assert abs(len(tone) - score_length) <= 1024 and abs(len(tone) / 48000 - job.take.duration) <= 1024 / 48000
-    spectrum = np.abs(np.fft.rfft(tone[4800:52800]))
-    assert np.argmax(spectrum) * 48000 / 48000 == pytest.approx(440, abs=2)
+        heads = [(s.metadata.get("handler_name", ""), bool(s.disposition & av.stream.Disposition.default))
+                 for s in container.streams.audio]
+    for index, (title, default) in enumerate(heads):
+        with av.open(str(path)) as container:
+            found.append((title, default, np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=index)])))
+    return found
+
+
+def _level_at(samples: np.ndarray, hertz: float) -> float:
+    """Spectral magnitude near ``hertz`` relative to the strongest bin (1.0 = the peak)."""
+    spectrum = np.abs(np.fft.rfft(samples[4800:100800] * np.hanning(96000)))
+    return float(spectrum[int(round(hertz * 2)) - 2: int(round(hertz * 2)) + 3].max() / spectrum.max())
+
+
+def test_source_audio_is_kept_as_a_second_stream(job, with_tone, tmp_path):
+    path = export(replace(job, video=with_tone), tmp_path / "out")
+    assert len(probe(path)["frames"]) == round(job.take.duration * job.fps)
+    (score_title, score_default, score), (tone_title, tone_default, tone) = _streams(path)
+    assert (score_title, score_default, tone_title, tone_default) == ("Score", True, "Source audio 1", False)
+    assert abs(len(tone) - len(score)) <= 1024 and abs(len(tone) / 48000 - job.take.duration) <= 1024 / 48000
+    assert _level_at(tone, 440.0) == 1.0 and _level_at(score, 440.0) < 0.5
+
+
+def test_mix_adds_a_premixed_stream_and_score_keeps_the_score_alone(job, with_tone, tmp_path):
+    mixed = export(replace(job, video=with_tone, settings=ExportSettings(video_tracks="mix")), tmp_path / "mix")
+    (title, default, premix), (score_title, _, score), (tone_title, _, tone) = _streams(mixed)
+    assert (title, default, score_title, tone_title) == ("Score + source audio", True, "Score", "Source audio 1")
+    n = min(len(premix), len(score), len(tone))
+    residual = premix[:n] - score[:n] - tone[:n]
+    assert np.sqrt(np.mean(residual**2)) < 0.05 * np.sqrt(np.mean(premix[:n] ** 2))
+    alone = export(replace(job, video=with_tone, settings=ExportSettings(video_tracks="score")), tmp_path / "score")
+    assert [title for title, _, _ in _streams(alone)] == ["Score"]
 
 
 @pytest.mark.parametrize("rate", [48000, 44100])
