@@ -27,7 +27,6 @@ from expotion_engine.progress import CancelEvent, check_cancel
 
 DRUM_CHANNEL = 9  # MIDI channel 10
 DRUM_BANK = 128
-VOICES = ("sampled", "synth")
 FAMILY_LUFS = {"lead": -17.0, "drums": -18.0, "keys": -18.0, "bass": -19.0, "strings": -20.0, "bell": -20.0,
                "pad": -21.0}
 _MAX_VOICES = 256
@@ -114,7 +113,7 @@ def synth_part(part: Part) -> Part:
 
 
 @dataclass(frozen=True)
-class Preset:
+class BankPreset:
     """The bank preset a channel plays: its bank and program numbers and the bank's name for it."""
 
     bank: int
@@ -122,17 +121,18 @@ class Preset:
     name: str
 
 
-def _preset(font: Any, program: int, drums: bool) -> Preset:
+def _preset(font: Any, program: int, drums: bool) -> BankPreset:
     """The bank's preset for ``program``; a bank without it plays its standard kit or piano instead."""
     bank = DRUM_BANK if drums else 0
     for b, p in ((bank, program), (bank, 0), (0, program), (0, 0)):
         if font.get_preset_index(b, p) >= 0:
-            return Preset(b, p, font.get_preset_name(b, p))
+            return BankPreset(b, p, font.get_preset_name(b, p))
     raise EngineError(f"The SoundFont has no preset for bank {bank} program {program} and no piano to stand in; "
                       "use a General MIDI bank.")
 
 
 def _synth(font: Any, sample_rate: int) -> Any:
+    # the binding's own SoundFont class: the public ``tinysoundfont.Synth`` cannot copy a loaded bank
     from tinysoundfont import _tinysoundfont
 
     synth = _tinysoundfont.SoundFont(font)  # a copy: its own channels and voices, the bank's samples shared
@@ -141,7 +141,7 @@ def _synth(font: Any, sample_rate: int) -> Any:
     return synth
 
 
-def _play(font: Any, events: list[tuple[int, int, int, int, int]], programs: dict[int, Preset], drums: bool,
+def _play(font: Any, events: list[tuple[int, int, int, int, int]], programs: dict[int, BankPreset], drums: bool,
           sample_rate: int, n_samples: int, cancel: CancelEvent | None = None) -> np.ndarray:
     """Stereo float32 ``(2, n_samples)`` of note events ``(sample, on, channel, pitch, velocity)`` in time order."""
     synth = _synth(font, sample_rate)
@@ -169,7 +169,8 @@ def _play(font: Any, events: list[tuple[int, int, int, int, int]], programs: dic
     return np.ascontiguousarray(frames.T)
 
 
-def _events(part: Part, voice: GMVoice, sample_rate: int) -> tuple[list[tuple[int, int, int, int, int]], dict]:
+def _events(part: Part, voice: GMVoice, sample_rate: int) -> tuple[list[tuple[int, int, int, int, int]],
+                                                                    dict[int, int]]:
     """Note-on/off events in sample order (offs before ons at the same sample) and each channel's program."""
     events = []
     programs: dict[int, int] = {}
@@ -205,7 +206,7 @@ _LEVELS: dict[tuple, float] = {}
 _LEVELS_LOCK = threading.Lock()
 
 
-def calibration_gain(bank: Bank, voice: GMVoice, preset: Preset, sample_rate: int) -> float:
+def calibration_gain(bank: Bank, voice: GMVoice, preset: BankPreset, sample_rate: int) -> float:
     """Linear gain that brings ``preset``'s reference phrase to its family's loudness (measured once per bank)."""
     stat = bank.path.stat()
     key = (str(bank.path.resolve()), stat.st_mtime_ns, preset.bank, preset.program, voice.drums, voice.register,
@@ -228,7 +229,7 @@ class SampledPart:
     """A part's dry stem from the bank and what played it."""
 
     audio: np.ndarray
-    presets: dict[int, Preset]
+    presets: dict[int, BankPreset]
 
     def describe(self, bank: Bank) -> str:
         """``soundfont:<bank file> <bank>:<program> <preset name>`` for each channel, as the take reports it."""
@@ -253,5 +254,5 @@ def render_sampled(part: Part, bank: Bank, sample_rate: int, n_samples: int,
     return SampledPart(audio, presets)
 
 
-__all__ = ["DRUM_CHANNEL", "FAMILY_LUFS", "GM_VOICES", "STAND_INS", "VOICES", "GMVoice", "Preset", "SampledPart",
+__all__ = ["DRUM_CHANNEL", "FAMILY_LUFS", "GM_VOICES", "STAND_INS", "GMVoice", "BankPreset", "SampledPart",
            "calibration_gain", "default_voice", "gm_voice", "render_sampled", "synth_part", "voice_of"]
