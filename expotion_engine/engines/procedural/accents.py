@@ -115,9 +115,13 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
     swells: list[tuple[float, float]] = []
     last_crash = last_stinger = -1e9
     for accent in accents:
-        if accent.time is None or accent.kind == "cadence":
+        if accent.time is None:
             continue
         t, s = accent.time, min(accent.placement.hit.strength, 1.0)
+        if accent.kind == "cadence":
+            if "drums" in notes and ctx.style not in SOFT_STYLES:
+                added["drums"] += _drum_accent(ctx, t, s, crash=True)
+            continue
         if accent.kind == "rhythmic":
             if "drums" in notes:
                 crash = s >= BIG_HIT and t - last_crash >= CRASH_GAP_S

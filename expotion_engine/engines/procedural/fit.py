@@ -175,9 +175,15 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
         grid.append(np.array([grid_cost(b, numerator) for b in q]) * (0.5 + h.strength))
     skip = np.array([W_SKIP * h.strength + (W_CUE if h.is_cue else 0.0) for h in fittable])
     tables = _dp(times, cands, grid, skip, bpm, max_bend)
-    cost, end = min(((float(tables.cost[i][c]) + tables.rest(i), (i, c)) for i in range(len(times))
-                     for c in [int(np.argmin(tables.cost[i]))]), key=lambda x: x[0])
-    cadence = None
+    cost, end, cadence = math.inf, (0, 0), None
+    for i, t_i in enumerate(times):
+        for c in np.flatnonzero(np.isfinite(tables.cost[i])):
+            path = float(tables.cost[i][c]) + tables.rest(i)
+            if path >= cost:
+                continue
+            ending, option = _cadence(bpm, numerator, t_i, float(cands[i][c]), early, late, ritardando, max_bend)
+            if path + ending < cost:
+                cost, end, cadence = path + ending, (i, int(c)), option
     late_hits = [h for h in ordered if h.strength >= CADENCE_HIT and early <= h.accent_time <= late]
     if late_hits:
         target = max(late_hits, key=lambda h: (h.strength, h.accent_time))
@@ -194,8 +200,6 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
     for (t0, b0), (t1, b1) in zip(fixed, fixed[1:], strict=False):
         changes += _segment_changes(t0, b0, t1, b1, rubato)
     t_last, b_last = fixed[-1]
-    if cadence is None:
-        cadence = _cadence(bpm, numerator, t_last, b_last, early, late, ritardando)
     k, target, x, n_rit, cadence_hit = cadence
     rit = _rit(numerator, ritardando)
     plain = (k - n_rit) - b_last
@@ -258,28 +262,29 @@ def _cadence_on_hit(hit: Hit, own_skip: float, tables: _Tables, times: list[floa
 
 
 def _cadence(bpm: float, numerator: int, t_last: float, b_last: float, early: float, late: float,
-             ritardando: float) -> _Cadence:
-    """The final downbeat after the last fitted hit: the latest that keeps the tempo nearest ``bpm`` inside the
-    cadence window ``early..late``, reached through a ritardando."""
+             ritardando: float, max_bend: float) -> tuple[float, _Cadence]:
+    """(cost, cadence): the final downbeat after the last fixed point, reached through a ritardando, inside the
+    cadence window ``early..late`` with the tempo nearest ``bpm`` (the later the better among equals)."""
     beat_s = 60.0 / bpm
     rit = _rit(numerator, ritardando)
+    norm = max(max_bend, 1e-3)
     best: tuple[float, _Cadence] | None = None
-    for k in range(math.floor(b_last) + 1, int(b_last + (late - t_last) / beat_s) + 2 * numerator + 1):
+    first = numerator * math.ceil((math.floor(b_last) + 1) / numerator)
+    last = numerator * math.ceil((b_last + (late - t_last) / beat_s) / numerator) + numerator
+    for k in range(first, last + 1, numerator):
         n_rit = min(numerator, int(math.floor(k - b_last + 1e-9)))
-        if n_rit < 1:
-            continue
         beats = (k - b_last - n_rit) + float(np.sum(1.0 / rit[-n_rit:]))
         target = min(max(t_last + beats * beat_s, early), late)
         if target <= t_last:
             continue
         x = 60.0 * beats / (target - t_last)
-        cost = abs(x / bpm - 1.0) + (0.0 if k % numerator == 0 else 0.3) + 0.01 * (late - target)
+        cost = W_BEND * ((x / bpm - 1.0) / norm) ** 2 + 0.01 * (late - target)
         if best is None or cost < best[0]:
             best = (cost, (k, target, x, n_rit, None))
-    if best is None:  # no room at all: the cadence one beat after the last fixed point
-        k = math.floor(b_last) + 1
-        return k, t_last + (k - b_last) * beat_s, bpm, 1, None
-    return best[1]
+    if best is None:  # no room at all: the next downbeat at the base tempo
+        return math.inf, (first, t_last + (first - b_last) * beat_s, bpm, min(numerator, first - math.floor(b_last)),
+                          None)
+    return best
 
 
 def beat_report(tempo_map: TempoMap, hits: Sequence[Hit], duration: float) -> dict:
