@@ -22,6 +22,7 @@ import numpy as np
 
 from expotion_engine.engines.procedural.fit import Placement
 from expotion_engine.engines.procedural.harmony import nearest_pitch, voice
+from expotion_engine.engines.procedural.hits import SOFT_STYLES
 from expotion_engine.engines.procedural.parts.context import Context
 from expotion_engine.engines.procedural.score import Automation, Part
 from expotion_engine.types import Note
@@ -29,8 +30,6 @@ from expotion_engine.types import Note
 KICK, SNARE, CRASH, TOM_LOW, TOM_MID, TOM_HIGH, STINGER = 36, 38, 49, 45, 47, 50, 55
 DRUM_CHANNEL = 9
 FILL_PITCHES = (SNARE, TOM_HIGH, TOM_MID, TOM_LOW)
-#: styles whose hits become swells, rubato and voicing changes instead of drums and stabs
-SOFT_STYLES = ("ambient", "solo")
 #: hit strength (0..1) from which a hit gets a crash and a lead-in; least time between two crashes, two stingers
 BIG_HIT = 0.7
 CRASH_GAP_S, STINGER_GAP_S = 1.5, 4.0

@@ -125,7 +125,7 @@ def compose(request: GenerationRequest) -> Score:
     bpm, tempo_source, confidence, numerator = choice.bpm, choice.source, choice.confidence, choice.numerator
     fixed = tempo_source in ("request", "prompt", "preset")
     fit = fit_tempo_map(duration, bpm, numerator, hits, max_bend=engine["max_bend"],
-                        rubato=HitSettings.from_preset(preset["hits"]).rubato,
+                        rubato=HitSettings.from_preset(preset["hits"], style=style).rubato,
                         search=0.0 if fixed else engine["max_bend"],
                         bounds=(preset["tempo"]["min"], preset["tempo"]["max"]))
     tempo_map = fit.tempo_map

@@ -19,6 +19,8 @@ from expotion_engine.types import Marker
 EARLIEST_S = 0.05
 #: a user cue counts as at least this strong
 CUE_STRENGTH = 0.8
+#: styles whose hits become swells, rubato and voicing changes instead of drums and stabs, and their rubato
+SOFT_STYLES, SOFT_RUBATO = ("ambient", "solo"), 0.06
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,10 @@ class HitSettings:
     rubato: float = 0.0
 
     @classmethod
-    def from_preset(cls, table: Mapping[str, Any], options: Mapping[str, Any] | None = None) -> HitSettings:
-        """The preset's ``[hits]`` table with the request option ``hits_density`` (hits per minute) on top."""
+    def from_preset(cls, table: Mapping[str, Any], options: Mapping[str, Any] | None = None,
+                    style: str | None = None) -> HitSettings:
+        """The preset's ``[hits]`` table with the request option ``hits_density`` (hits per minute) on top; without
+        a ``rubato`` the style decides (:data:`SOFT_RUBATO` in the soft styles)."""
         density = float(table.get("density", cls.density))
         if options and options.get("hits_density") is not None:
             value = options["hits_density"]
@@ -70,7 +74,7 @@ class HitSettings:
             density = float(value)
         return cls(density=density, min_spacing=float(table.get("min_spacing", cls.min_spacing)),
                    anticipation=float(table.get("anticipation", cls.anticipation)),
-                   rubato=float(table.get("rubato", cls.rubato)))
+                   rubato=float(table.get("rubato", SOFT_RUBATO if style in SOFT_STYLES else cls.rubato)))
 
 
 def _calibration(markers: Sequence[Marker]) -> float:

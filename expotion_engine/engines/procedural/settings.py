@@ -97,7 +97,8 @@ HITS: dict[str, Field] = {
     "density": Field(NUMBER, 12.0, 0, 240, help="detected hits marked per minute, strongest first (cues always)"),
     "min_spacing": Field(NUMBER, 1.0, 0, 10, help="least time between two marked hits (s)"),
     "anticipation": Field(NUMBER, 0.0, 0, 0.1, help="seconds the accent of a cut comes before the cut"),
-    "rubato": Field(NUMBER, 0.0, 0, 0.2, help="how much the tempo eases into each fitted hit (fraction)"),
+    "rubato": Field(NUMBER, None, 0, 0.2, help="how much the tempo eases into each fitted hit (fraction); "
+                    "otherwise 0.06 in the ambient and solo styles, 0 in the others"),
 }
 TABLES: dict[str, dict[str, Field]] = {"tempo": TEMPO, "key": KEY, "mix": MIX, "engine": ENGINE, "hits": HITS}
 

@@ -175,3 +175,32 @@ def test_hit_values_are_explicit_about_event_and_accent_time() -> None:
     assert plain.accent_time == plain.event_time == 4.0
     assert early.event_time == 4.0 and early.accent_time == 3.98 and not early.is_cue
     assert Hit(4.0, 0.7, kind="cue").is_cue
+
+
+def test_hits_density_is_an_engine_option_checked_for_its_range() -> None:
+    from expotion_engine.engines.procedural.engine import ProceduralEngine
+    from expotion_engine.errors import EngineError
+
+    request = GenerationRequest(controls=control_track(12.0, ODD), preset=synth_preset("upbeat-pop"), seed=4)
+    sparse = ProceduralEngine(hits_density=5.0).compose(request)
+    assert sparse.info["hit_fit"]["selected"] == 1
+    assert [h["event"] for h in _report(sparse)] == [3.98]
+    with pytest.raises(EngineError, match="hits_density"):
+        ProceduralEngine(hits_density=-3).compose(request)
+    with pytest.raises(EngineError, match="no option"):
+        ProceduralEngine(hit_density=5.0)
+
+
+def test_soft_styles_ease_into_hits_unless_the_preset_says_otherwise() -> None:
+    assert HitSettings.from_preset({}, style="ambient").rubato > 0
+    assert HitSettings.from_preset({}, style="pop").rubato == 0
+    assert HitSettings.from_preset({"rubato": 0.0}, style="solo").rubato == 0
+    by_prompt = compose(GenerationRequest(controls=control_track(12.0, ODD[:3]), preset=synth_preset("upbeat-pop"),
+                                          prompt="ambient", seed=4, options={"hits_density": 40.0}))
+    assert by_prompt.info["style"] == "ambient"
+    tempo_map = by_prompt.tempo_map
+    eased = [h for h in _report(by_prompt) if h["fitted"] and h["kind"] == "soft"]
+    assert eased
+    for hit in eased:
+        t = hit["accent"]
+        assert tempo_map.bpm_at(t - 0.05) < tempo_map.bpm_at(t - 60.0 / tempo_map.bpm_at(t - 0.05) * 1.6)
