@@ -85,6 +85,7 @@ MIX: dict[str, Field] = {
     "loudness_lufs": Field(NUMBER, -14.0, -40, -6, help="integrated loudness at full energy (LUFS)"),
     "true_peak_db": Field(NUMBER, -1.0, -12, 0, help="true-peak ceiling (dBTP)"),
     "dynamics_db": Field(NUMBER, 6.0, 0, 20, help="how much quieter a calm take is than a full-energy one (dB)"),
+    "width": Field(NUMBER, 1.0, 0, 2, help="stereo width: 0 mono, 1 as the parts are placed, up to 2 wider"),
 }
 ENGINE: dict[str, Field] = {
     "humanize": Field(NUMBER, 1.0, 0, 2, help="timing and velocity looseness (0 = quantised)"),

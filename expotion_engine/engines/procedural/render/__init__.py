@@ -29,6 +29,7 @@ from expotion_engine.engines.procedural.render.instruments import (
     NoteCache,
     check_notes,
     instrument,
+    is_bass,
     render_notes,
 )
 from expotion_engine.engines.procedural.render.plugin import load_instrument, render_plugin
@@ -43,6 +44,8 @@ __all__ = ["ALIASES", "AUTOMATION", "EFFECTS", "INSTRUMENTS", "Instrument", "Ren
 log = logging.getLogger(__name__)
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 STEM_PEAK_DB = -1.0  # the stems and the premix peak no higher than this (dBFS)
+ROOM = 0.5  # every part but the bass plays in a short stereo room at this send (times the width, at most 1)
+MAX_WIDTH = 2.0
 #: other instrument names the renderer accepts: the synth aliases, and the bank-only instruments
 #: (a SoundFont plays them; without one, their built-in stand-in does)
 ALIASES = {**SYNTH_ALIASES, **STAND_INS}
@@ -88,11 +91,12 @@ def _bank_for(score: Score, soundfont: str | os.PathLike[str] | None) -> Bank | 
 
 
 def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0, true_peak_db: float = -1.0,
-                 soundfont: str | os.PathLike[str] | None = None, progress: ProgressFn | None = None,
-                 cancel: CancelEvent | None = None) -> Rendering:
+                 soundfont: str | os.PathLike[str] | None = None, width: float = 1.0,
+                 progress: ProgressFn | None = None, cancel: CancelEvent | None = None) -> Rendering:
     """Render every part of ``score`` to its stem, normalise to ``loudness_lufs`` and limit to ``true_peak_db``.
 
-    ``soundfont`` is a bank file for the sampled parts (default: the one :func:`find_soundfont` finds).
+    ``soundfont`` is a bank file for the sampled parts (default: the one :func:`find_soundfont` finds);
+    ``width`` scales the stereo image (0 mono, 1 as placed, up to 2 wider).
     """
     if not (isinstance(sample_rate, int | np.integer) and 8000 <= sample_rate <= 384000):
         raise EngineError(f"Sample rate {sample_rate!r} is not supported; use a whole number of Hz, 8000 to 384000.")
@@ -100,6 +104,8 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
         raise EngineError(f"Loudness target {loudness_lufs!r} LUFS is outside -70..0.")
     if not (math.isfinite(true_peak_db) and -20.0 <= true_peak_db <= 0.0):
         raise EngineError(f"True-peak ceiling {true_peak_db!r} dBTP is outside -20..0.")
+    if not (math.isfinite(width) and 0.0 <= width <= MAX_WIDTH):
+        raise EngineError(f"Stereo width {width!r} is outside 0..{MAX_WIDTH:g}.")
     report = progress or no_progress
     started = time.perf_counter()
     n = int(round(score.duration * sample_rate))
@@ -130,7 +136,7 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
             voicing, sound, voice = None, f"plugin:{part.plugin}", "plugin"
         elif part.name in synths:
             inst = instrument(synths[part.name])
-            dry = [render_notes(synths[part.name], inst, sample_rate, n, seed, NoteCache(), cancel)]
+            dry = [render_notes(synths[part.name], inst, sample_rate, n, seed, NoteCache(), cancel, width)]
             voicing, sound, voice = (inst.voicing() if inst.voicing else None), inst.name, "synth"
         else:
             played = render_sampled(part, bank, sample_rate, n, cancel)
@@ -138,7 +144,8 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
             voicing, sound, voice = None, played.describe(bank), "sampled"
             del played
         check_cancel(cancel)
-        stem, strip = channel_strip(dry.pop(), part, sample_rate, bpm, voicing)  # no reference kept: in place
+        room = 0.0 if is_bass(part) else min(1.0, ROOM * width)
+        stem, strip = channel_strip(dry.pop(), part, sample_rate, bpm, voicing, width, room)  # in place
         parts_info[part.name] = {"sound": sound, "voice": voice, "notes": len(part.notes), **strip}
         return stem
 

@@ -1,8 +1,12 @@
-"""A part's channel strip: insert effects, automation, pan, then reverb/delay sends whose tails fade at the end.
+"""A part's channel strip: insert effects, automation, pan and width, then stereo sends whose tails fade at the end.
 
 ``Part.effects`` keys (each an amount 0..1): ``lowpass`` (brightness: 0 dark .. 1 open),
-``highpass``, ``drive``, ``compress``, ``chorus``, ``delay`` (tempo-synced dotted eighth) and
-``reverb``. ``Part.automation`` keys: ``gain_db`` (dB) and ``brightness`` (0 dark .. 1 bright).
+``highpass``, ``drive``, ``compress``, ``chorus`` (stereo: the sides sweep apart), ``delay``
+(tempo-synced dotted eighth, its echoes alternating left and right) and ``reverb``.
+``Part.automation`` keys: ``gain_db`` (dB) and ``brightness`` (0 dark .. 1 bright). Every send
+is stereo with decorrelated sides (the reverbs' left and right tanks differ), and a part with
+no reverb send can have a short ``room`` instead, so that the mix has the stereo image of
+instruments played in a space rather than a mono sum.
 """
 
 from __future__ import annotations
@@ -14,9 +18,7 @@ import numpy as np
 from pedalboard import (
     Chorus,
     Compressor,
-    Delay,
     Distortion,
-    Gain,
     HighpassFilter,
     LadderFilter,
     LowpassFilter,
@@ -25,6 +27,8 @@ from pedalboard import (
     Reverb,
 )
 
+from expotion_engine.engines.procedural.render.instruments import is_bass
+from expotion_engine.engines.procedural.render.synth import highpass
 from expotion_engine.engines.procedural.score import Automation, Part
 from expotion_engine.errors import EngineError
 
@@ -33,6 +37,11 @@ AUTOMATION = ("gain_db", "brightness")
 TAIL_FADE_S = 1.5
 DRY_FADE_S = 0.25
 _CURVE_STEP = 16
+_ECHO_PLACE = 0.7  # delay echoes alternate between this far left and right (times the width)
+_ECHO_FLOOR = 1e-3
+_TWIN_RATE = 1.31  # the right side of a stereo chorus sweeps this much faster
+_TWIN_DELAY = 1.17  # around this much longer a delay
+MONO_BELOW_HZ = 120.0  # a bass line's side is high-passed here
 
 
 def _amounts(part: Part) -> dict[str, float]:
@@ -76,6 +85,28 @@ def _inserts(amounts: Mapping[str, float]) -> list[Plugin]:
         a = amounts["chorus"]
         chain.append(Chorus(rate_hz=0.6, depth=0.15 + 0.3 * a, centre_delay_ms=8.0, feedback=0.05, mix=0.5 * a))
     return chain
+
+
+def stereo_chorus(chorus: Chorus, x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """``chorus`` on the left, a twin with a faster sweep and longer delay on the right: the two sides drift
+    apart as an analogue stereo chorus does (pedalboard's chorus moves both sides together)."""
+    twin = Chorus(rate_hz=chorus.rate_hz * _TWIN_RATE, depth=chorus.depth, centre_delay_ms=chorus.centre_delay_ms
+                  * _TWIN_DELAY, feedback=chorus.feedback, mix=chorus.mix)
+    return np.concatenate([chorus(x[:1], sample_rate), twin(x[1:], sample_rate)])
+
+
+def run_chain(chain: list[Plugin], x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """``chain`` applied to stereo ``x``, every Chorus in it as a :func:`stereo_chorus`."""
+    plain: list[Plugin] = []
+    for plugin in chain:
+        if isinstance(plugin, Chorus):
+            if plain:
+                x = Pedalboard(plain)(x, sample_rate)
+                plain = []
+            x = stereo_chorus(plugin, x, sample_rate)
+        else:
+            plain.append(plugin)
+    return Pedalboard(plain)(x, sample_rate) if plain else x
 
 
 def _rms(x: np.ndarray) -> float:
@@ -128,44 +159,95 @@ def fade_tail(x: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:
     return x
 
 
+def widen(x: np.ndarray, width: float) -> np.ndarray:
+    """Scale the side (L-R) of stereo ``x`` by ``width`` (in place): 0 mono, 1 as it is, above 1 wider."""
+    if width != 1.0:
+        side = (x[0] - x[1]) * np.float32(0.5 * (width - 1.0))
+        x[0] += side
+        x[1] -= side
+    return x
+
+
+def mono_below(x: np.ndarray, sample_rate: int, hz: float = MONO_BELOW_HZ) -> np.ndarray:
+    """Stereo ``x`` with its side (L-R) high-passed at ``hz`` (in place): the low end in the centre, as a mastering
+    engineer's mono-maker leaves it (no bass moving between the speakers, nothing lost in mono)."""
+    side = (x[0] - x[1]) * np.float32(0.5)
+    low = side - highpass(side, hz, sample_rate, order=4)
+    x[0] -= low
+    x[1] += low
+    return x
+
+
+def ping_pong(x: np.ndarray, sample_rate: int, seconds: float, feedback: float, level: float,
+              width: float = 1.0) -> np.ndarray:
+    """Echoes of ``x`` (band-limited to 300 Hz..5 kHz) every ``seconds``, each ``feedback`` quieter than the last,
+    alternating left and right; the first at ``level``."""
+    n = x.shape[-1]
+    source = Pedalboard([HighpassFilter(cutoff_frequency_hz=300.0), LowpassFilter(cutoff_frequency_hz=5000.0)])(
+        x.mean(axis=0, keepdims=True), sample_rate)[0]
+    out = np.zeros_like(x)
+    step = max(1, int(round(seconds * sample_rate)))
+    place = float(np.clip(_ECHO_PLACE * width, 0.0, 1.0))
+    gain, k = level, 1
+    while gain > _ECHO_FLOOR and k * step < n:
+        angle = (place * (-1.0 if k % 2 else 1.0) + 1.0) * np.pi / 4.0
+        for channel, weight in enumerate((np.cos(angle), np.sin(angle))):
+            out[channel, k * step:] += np.float32(gain * weight * np.sqrt(2.0)) * source[: n - k * step]
+        gain *= feedback
+        k += 1
+    return out
+
+
+def _reverb(x: np.ndarray, sample_rate: int, low_cut: float, size: float, damping: float, level: float) -> np.ndarray:
+    """A stereo (Freeverb: decorrelated left and right tanks) reverb of ``x``, wet only."""
+    return Pedalboard([HighpassFilter(cutoff_frequency_hz=low_cut),
+                       Reverb(room_size=size, damping=damping, wet_level=level, dry_level=0.0, width=1.0)])(
+        x, sample_rate)
+
+
 def channel_strip(dry: np.ndarray, part: Part, sample_rate: int, bpm: float,
-                  voicing: list[Plugin] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """The part's stem from its dry note audio (float32, changed in place): voicing, inserts, automation, pan, sends."""
+                  voicing: list[Plugin] | None = None, width: float = 1.0,
+                  room: float = 0.0) -> tuple[np.ndarray, dict[str, Any]]:
+    """The part's stem from its dry note audio (float32, changed in place): voicing, inserts, automation, pan,
+    the delay and reverb sends (or, with no reverb, a short stereo room at ``room`` 0..1), then its side scaled
+    by ``width``; a bass line's own stereo (its voices, saturation) is kept out of its low end before the pan."""
     amounts = _amounts(part)
     x = dry
     if voicing:
-        x = Pedalboard(voicing)(x, sample_rate)
+        x = run_chain(voicing, x, sample_rate)
     inserts = _inserts(amounts)
     if inserts:
         before = _rms(x)
-        x = Pedalboard(inserts)(x, sample_rate)
+        x = run_chain(inserts, x, sample_rate)
         after = _rms(x)
         if "drive" in amounts and after > 0:
             x *= np.float32(before / after)  # drive changes colour, not level
     x = apply_automation(x, part, sample_rate)
+    if is_bass(part):
+        x = mono_below(x, sample_rate)
     if part.gain_db:
         x *= np.float32(10.0 ** (part.gain_db / 20.0))
     if part.pan:
         x = pan(x, part.pan)
-    sends = []
-    if amounts.get("delay", 0.0) > 0:
-        sends.append(Pedalboard([HighpassFilter(cutoff_frequency_hz=300.0), LowpassFilter(cutoff_frequency_hz=5000.0),
-                                 Delay(delay_seconds=min(2.0, 0.75 * 60.0 / bpm), feedback=0.35, mix=1.0),
-                                 Gain(gain_db=20.0 * np.log10(0.5 * amounts["delay"]))]))
-    if amounts.get("reverb", 0.0) > 0:
-        a = amounts["reverb"]
-        sends.append(Pedalboard([HighpassFilter(cutoff_frequency_hz=150.0),
-                                 Reverb(room_size=0.55 + 0.4 * a, damping=0.45, wet_level=0.45 * a, dry_level=0.0,
-                                        width=1.0)]))
     wet = None
-    for send in sends:
-        tail = fade_tail(send(x, sample_rate), sample_rate, TAIL_FADE_S)
+
+    def add(tail: np.ndarray) -> None:
+        nonlocal wet
+        tail = fade_tail(tail, sample_rate, TAIL_FADE_S)
         if wet is None:
             wet = tail
         else:
             wet += tail
-        del tail
+
+    if amounts.get("delay", 0.0) > 0:
+        add(ping_pong(x, sample_rate, min(2.0, 0.75 * 60.0 / bpm), 0.35, 0.5 * amounts["delay"], width))
+    if amounts.get("reverb", 0.0) > 0:
+        a = amounts["reverb"]
+        add(_reverb(x, sample_rate, 150.0, 0.55 + 0.4 * a, 0.45, 0.45 * a))
+    if room > 0 and not amounts.get("reverb", 0.0):  # a part with a reverb send is in a space already
+        add(_reverb(x, sample_rate, 200.0, 0.3, 0.6, 0.3 * room))
     stem = fade_tail(x, sample_rate, DRY_FADE_S)
     if wet is not None:
         stem += wet
-    return stem, {"effects": dict(amounts), "automation": sorted(part.automation)}
+    stem = widen(stem, width)
+    return stem, {"effects": dict(amounts), "automation": sorted(part.automation), "width": width, "room": room}

@@ -63,6 +63,7 @@ class Instrument:
     level_db: float = 0.0  # calibrated balance: a line at velocity 100 and gain_db 0 has its family's loudness
     glide_gap: float | None = None  # a note starting within this gap of the previous one's end glides from it
     voicing: Callable[[], list[Plugin]] | None = None  # the instrument's own effect (e.g. a Rhodes chorus)
+    spread: float = 0.0  # how far notes sit apart by pitch (low left, high right, as a piano or section is heard)
 
     def __post_init__(self) -> None:
         if (self.voice is None) == (self.kit is None):
@@ -71,6 +72,11 @@ class Instrument:
 
 def _epiano_chorus() -> list[Plugin]:
     return [Chorus(rate_hz=0.9, depth=0.3, centre_delay_ms=6.0, feedback=0.1, mix=0.4)]
+
+
+def _organ_rotor() -> list[Plugin]:
+    """A slow rotary speaker ("chorale"), heard as a chorus whose sides sweep apart."""
+    return [Chorus(rate_hz=0.8, depth=0.2, centre_delay_ms=3.0, feedback=0.0, mix=0.35)]
 
 
 _LEGATO = 0.005
@@ -89,24 +95,25 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument("synth_bass", "bass", "Saw + sub square through an enveloped low-pass", tonal.synth_bass,
                    Envelope(0.004, 0.6, 0.8, 0.1), level_db=-4.6, glide_gap=_OVERLAP),
         Instrument("pad", "pad", "Warm detuned-saw pad, slow attack, stereo", tonal.pad,
-                   Envelope(0.7, 2.0, 0.75, 1.4), level_db=-8.5),
+                   Envelope(0.7, 2.0, 0.75, 1.4), level_db=-8.5, spread=0.4),
         Instrument("strings", "strings", "String ensemble: detuned saws, vibrato, slow bow, stereo", tonal.strings,
-                   Envelope(0.35, 1.5, 0.9, 0.9, attack_vel=0.55), level_db=-8.8),
+                   Envelope(0.35, 1.5, 0.9, 0.9, attack_vel=0.55), level_db=-8.8, spread=0.5),
         Instrument("brass", "strings", "Brass section: saws with a breath-swell filter", tonal.brass,
-                   Envelope(0.05, 1.0, 0.85, 0.25), level_db=-7.8),
+                   Envelope(0.05, 1.0, 0.85, 0.25), level_db=-7.8, spread=0.3),
         Instrument("piano", "keys", "Piano-like stiff-string partials with hammer and damper", tonal.piano,
-                   Envelope(0.001, release=0.25), ring=tonal.piano_ring, level_db=-2.4),
+                   Envelope(0.001, release=0.25), ring=tonal.piano_ring, level_db=-2.4, spread=0.6),
         Instrument("epiano", "keys", "Rhodes-like FM electric piano with chorus", tonal.epiano,
-                   Envelope(0.002, release=0.3), ring=lambda p: 6.0, level_db=-9.7, voicing=_epiano_chorus),
+                   Envelope(0.002, release=0.3), ring=lambda p: 6.0, level_db=-9.7, voicing=_epiano_chorus, spread=0.5),
         Instrument("pluck", "keys", "Karplus-Strong plucked string", tonal.pluck, Envelope(0.0005, release=0.12),
-                   ring=tonal.pluck_ring, level_db=-1.5),
-        Instrument("organ", "keys", "Drawbar organ", tonal.organ, Envelope(0.005, release=0.08), level_db=-7.7),
+                   ring=tonal.pluck_ring, level_db=-1.5, spread=0.3),
+        Instrument("organ", "keys", "Drawbar organ through a slow rotary speaker", tonal.organ,
+                   Envelope(0.005, release=0.08), level_db=-7.7, voicing=_organ_rotor, spread=0.4),
         Instrument("saw_lead", "lead", "Saw lead with glide and delayed vibrato", tonal.saw_lead,
                    Envelope(0.008, 0.4, 0.8, 0.15), level_db=-3.7, glide_gap=_LEGATO),
         Instrument("square_lead", "lead", "Square lead with glide and delayed vibrato", tonal.square_lead,
                    Envelope(0.008, 0.4, 0.8, 0.15), level_db=-8.4, glide_gap=_LEGATO),
         Instrument("bell", "bell", "Glockenspiel-like bell with inharmonic partials", tonal.bell,
-                   Envelope(0.0005, release=2.0), ring=tonal.bell_ring, level_db=-9.2),
+                   Envelope(0.0005, release=2.0), ring=tonal.bell_ring, level_db=-9.2, spread=0.5),
     )
 }
 ALIASES = {"bass": "synth_bass", "lead": "saw_lead", "keys": "epiano", "kit": "drums", "percussion": "drums"}
@@ -119,6 +126,12 @@ def instrument(part: Part) -> Instrument:
         raise EngineError(f"Part {part.name!r} asks for instrument {part.instrument!r}; the built-in sounds are: "
                           f"{', '.join(sorted(INSTRUMENTS) + sorted(ALIASES))}.")
     return INSTRUMENTS[name]
+
+
+def is_bass(part: Part) -> bool:
+    """Whether ``part`` is a bass line (named so, or a bass sound): it stays mono in the centre, out of the room."""
+    inst = INSTRUMENTS.get(ALIASES.get(part.instrument, part.instrument))
+    return part.name == "bass" or (inst is not None and inst.family == "bass")
 
 
 def velocity_gain(velocity: int) -> float:
@@ -180,21 +193,22 @@ def _rng(seed: int, key: tuple) -> np.random.Generator:
 
 
 def _drum_wave(inst: Instrument, part: Part, note: Note, index: int, sample_rate: int, seed: int,
-               cache: NoteCache) -> np.ndarray:
+               cache: NoteCache, width: float = 1.0) -> np.ndarray:
     if note.pitch not in drums.PIECES:
         check_notes(part, inst)  # raises, naming the pitch
     piece = drums.PIECES[note.pitch]
     bucket = _bucket(note.velocity) // _TIMBRE_STEP
     length = _length_bucket(note.end - note.start) if piece.follows_length else 0.0
     key = (inst.name, note.pitch, bucket, length, index % _DRUM_VARIANTS, sample_rate)
+    place = float(np.clip(piece.pan * width, -1.0, 1.0))
 
     def make() -> np.ndarray:
         vel = _bucket_vel(bucket * _TIMBRE_STEP + (_TIMBRE_STEP - 1) / 2)
         mono = piece.render(vel, sample_rate, _rng(seed, key), inst.kit, length).astype(np.float32)
-        angle = (piece.pan + 1.0) * np.pi / 4.0
+        angle = (place + 1.0) * np.pi / 4.0
         return np.stack([mono * np.cos(angle), mono * np.sin(angle)]) * np.float32(np.sqrt(2.0))
 
-    return cache.get(key, make)
+    return cache.get((*key, place), make)
 
 
 def _source_seconds(inst: Instrument, pitch: int, needed: float) -> tuple[float, float]:
@@ -249,11 +263,21 @@ def polyphony(notes: tuple[Note, ...]) -> float:
     return max(1.0, held / busy) if busy > 0 else 1.0
 
 
+def note_place(inst: Instrument, pitch: int, width: float = 1.0) -> np.ndarray:
+    """Left/right gains (constant power, unity in the centre) of a note at ``pitch``: its instrument's spread by
+    pitch around middle C (two octaves either side reach the edge of the spread) times ``width``."""
+    place = float(np.clip(inst.spread * width * (pitch - 60) / 24.0, -1.0, 1.0))
+    angle = (place + 1.0) * np.pi / 4.0
+    return np.array([[np.cos(angle)], [np.sin(angle)]], dtype=np.float32) * np.float32(np.sqrt(2.0))
+
+
 def render_notes(part: Part, inst: Instrument, sample_rate: int, n_samples: int, seed: int, cache: NoteCache,
-                 cancel: CancelEvent | None = None) -> np.ndarray:
+                 cancel: CancelEvent | None = None, width: float = 1.0) -> np.ndarray:
     """The part's notes through ``inst`` as a stereo float32 buffer of exactly ``n_samples``.
 
-    Pitched parts are scaled by 1/sqrt(polyphony), so a chord part at gain 0 is as loud as a line.
+    Pitched parts are scaled by 1/sqrt(polyphony), so a chord part at gain 0 is as loud as a line;
+    their notes are placed across the field by pitch (the instrument's ``spread`` times ``width``),
+    drum pieces at their own places times ``width``.
     """
     out = np.zeros((2, n_samples), dtype=np.float32)
     voices = 1.0 if inst.kit is not None else polyphony(part.notes)
@@ -267,20 +291,25 @@ def render_notes(part: Part, inst: Instrument, sample_rate: int, n_samples: int,
             break  # notes are in start order
         gain = level * np.float32(velocity_gain(note.velocity))
         if inst.kit is not None:
-            wave = _drum_wave(inst, part, note, index, sample_rate, seed, cache)
+            wave = _drum_wave(inst, part, note, index, sample_rate, seed, cache, width)
             shape = np.full(wave.shape[-1], gain, dtype=np.float32)
             if drums.PIECES[note.pitch].follows_length:
                 start -= int(round(drums.pre_roll(_length_bucket(note.end - note.start)) * sample_rate))
+            place = None
         else:
             legato = (inst.glide_gap is not None and previous is not None
                       and previous.end >= note.start - inst.glide_gap and previous.start < note.start)
             wave, shape = _tonal_wave(inst, note, previous.pitch if legato else None, sample_rate, seed, cache)
             shape = shape * gain
             previous = note
+            place = note_place(inst, note.pitch, width) if inst.spread else None
         skip = max(0, -start)
         stop = min(n_samples, start + wave.shape[-1])
         if stop > start + skip:
-            out[:, start + skip: stop] += wave[..., skip: stop - start] * shape[skip: stop - start]
+            sound = wave[..., skip: stop - start] * shape[skip: stop - start]
+            if place is not None:
+                sound = sound * place
+            out[:, start + skip: stop] += sound
     return out
 
 

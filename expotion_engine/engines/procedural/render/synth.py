@@ -135,29 +135,31 @@ def partials(freqs: np.ndarray, amps: np.ndarray, decays: np.ndarray, n: int, sa
 
 @lru_cache(maxsize=256)
 def _sos(kind: str, freq: float | tuple[float, float], sample_rate: int, order: int) -> np.ndarray:
+    """Butterworth sections in float32, so float32 audio is filtered in single precision (twice as fast)."""
     nyq = 0.5 * sample_rate
     if isinstance(freq, tuple):
         band = (min(freq[0], 0.95 * nyq) / nyq, min(freq[1], 0.98 * nyq) / nyq)
-        return butter(order, band, btype="bandpass", output="sos")
-    return butter(order, min(freq, 0.98 * nyq) / nyq, btype=kind, output="sos")
+        return butter(order, band, btype="bandpass", output="sos").astype(np.float32)
+    return butter(order, min(freq, 0.98 * nyq) / nyq, btype=kind, output="sos").astype(np.float32)
 
 
 def lowpass(x: np.ndarray, freq: float, sample_rate: int, order: int = 2) -> np.ndarray:
     """Butterworth low-pass of ``x`` along its last axis."""
     if freq >= 0.48 * sample_rate:
         return x
-    return sosfilt(_sos("lowpass", float(freq), sample_rate, order), x, axis=-1).astype(np.float32)
+    return sosfilt(_sos("lowpass", float(freq), sample_rate, order), x, axis=-1).astype(np.float32, copy=False)
 
 
 def highpass(x: np.ndarray, freq: float, sample_rate: int, order: int = 2) -> np.ndarray:
     """Butterworth high-pass of ``x`` along its last axis."""
     return sosfilt(_sos("highpass", float(min(freq, 0.45 * sample_rate)), sample_rate, order), x,
-                   axis=-1).astype(np.float32)
+                   axis=-1).astype(np.float32, copy=False)
 
 
 def bandpass(x: np.ndarray, low: float, high: float, sample_rate: int, order: int = 2) -> np.ndarray:
     """Butterworth band-pass of ``x`` between ``low`` and ``high`` Hz."""
-    return sosfilt(_sos("bandpass", (float(low), float(high)), sample_rate, order), x, axis=-1).astype(np.float32)
+    return sosfilt(_sos("bandpass", (float(low), float(high)), sample_rate, order), x,
+                   axis=-1).astype(np.float32, copy=False)
 
 
 def filter_sweep(x: np.ndarray, env: np.ndarray, dark: float, bright: float, sample_rate: int,

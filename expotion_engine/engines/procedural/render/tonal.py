@@ -28,6 +28,7 @@ from expotion_engine.engines.procedural.render.synth import (
 )
 
 _NORMALISE_S = 0.05  # voices that decay are scaled by the peak of their first 50 ms
+_MONO_BELOW_HZ = 250.0  # detuned voices are spread only above this: the low end stays one voice in the centre
 
 
 def _cents(c: float) -> float:
@@ -71,13 +72,17 @@ def pluck_bass(pitch, vel, n, sample_rate, rng, glide_from=None):
 
 
 def synth_bass(pitch, vel, n, sample_rate, rng, glide_from=None):
-    """Saw plus square sub-octave through a low-pass with a snappy filter envelope."""
+    """Saw plus square sub-octave through a low-pass with a snappy filter envelope; two detuned saws spread its
+    overtones across the field while the low end stays in the centre."""
     f = _pitch_curve(pitch, n, sample_rate, glide_from)
     top = _top(pitch, glide_from)
-    x = osc("saw", f, n, sample_rate, top=top) + 0.5 * osc("square", f * 0.5, n, sample_rate, 0.25, top=top)
+    x = _ensemble("saw", [f] * 3, n, sample_rate, rng, 10.0, 0.8, 0.7, top)
+    x += 0.5 * osc("square", f * 0.5, n, sample_rate, 0.25, top=top)
     env_f = held_envelope(n, sample_rate, 0.003, 0.25, 0.15)
     x = filter_sweep(x, env_f, 180.0 + 2.0 * midi_hz(pitch), 900.0 + 3500.0 * vel, sample_rate)
-    return soft_clip(x, 1.5) / np.float32(1.2)
+    side = (x[0] - x[1]) * np.float32(0.5)
+    mid = soft_clip((x[0] + x[1]) * np.float32(0.5), 1.5)  # saturating the sides apart would put difference tones
+    return np.stack([mid + side, mid - side]) / np.float32(1.2)  # of the detuned voices into the low end
 
 
 def _top(pitch: int, glide_from: int | None) -> float:
@@ -91,7 +96,7 @@ def _ensemble(kind: str, freqs: list[np.ndarray | float], n: int, sample_rate: i
     within +-``cents``, random places across ``width`` of the field and ``blend`` of its level), random phases.
 
     Stereo ``(2, n)`` at about unit RMS per side. The detuned voices are high-passed above the
-    second harmonic, so they shimmer in the overtones (where a chorus is heard) while the
+    second harmonic (and 250 Hz), so they shimmer in the overtones (where a chorus is heard) while the
     fundamental stays one steady voice: the note never swings in level as a two-oscillator patch does.
     """
     voices = len(freqs)
@@ -105,8 +110,10 @@ def _ensemble(kind: str, freqs: list[np.ndarray | float], n: int, sample_rate: i
         x = osc(kind, f * _cents(float(c)), n, sample_rate, float(phase), top=top)
         shimmer[0] += np.float32(np.cos(angle)) * x
         shimmer[1] += np.float32(np.sin(angle)) * x
-    f0 = float(np.min(freqs[0]))
-    shimmer = highpass(shimmer, 2.5 * f0, sample_rate) * np.float32(blend * np.sqrt(2.0 / max(1, voices - 1)))
+    low = 2.5 * float(np.min(freqs[0]))
+    steep = low < _MONO_BELOW_HZ  # a bass: nothing of the spread voices may reach the low end
+    shimmer = highpass(shimmer, max(low, _MONO_BELOW_HZ), sample_rate, order=4 if steep else 2)
+    shimmer *= np.float32(blend * np.sqrt(2.0 / max(1, voices - 1)))
     shimmer += centre
     return shimmer
 
@@ -118,8 +125,10 @@ def _texture(n: int, sample_rate: int, rng, low: float, high: float, level: floa
     Drawn last from ``rng`` so the oscillators' random choices do not depend on the note length.
     """
     phase = np.float32(rng.uniform(0, 2 * np.pi))
-    white = rng.standard_normal((n, 2)).astype(np.float32).T  # sample by sample: a longer draw starts the same
+    white = rng.random((n, 2), dtype=np.float32).T  # sample by sample: a longer draw starts the same
+    white -= np.float32(0.5)
     band = bandpass(white, low, min(high, 0.45 * sample_rate), sample_rate)
+    band *= np.float32(np.sqrt(12.0))  # uniform noise of unit variance
     band /= np.float32(max(1e-9, np.sqrt((high - low) / (0.5 * sample_rate))))  # about unit RMS whatever the band
     t = times(n, sample_rate)
     wander = 1.0 + 0.3 * np.sin(np.float32(2 * np.pi * flutter_hz) * t + phase)
