@@ -30,6 +30,7 @@ DRUM_BANK = 128
 FAMILY_LUFS = {"lead": -17.0, "drums": -18.0, "keys": -18.0, "bass": -19.0, "strings": -20.0, "bell": -20.0,
                "pad": -21.0}
 _MAX_VOICES = 256
+_BLOCK = 8192  # frames rendered per call
 
 
 @dataclass(frozen=True)
@@ -148,25 +149,31 @@ def _play(font: Any, events: list[tuple[int, int, int, int, int]], programs: dic
     for channel, preset in programs.items():
         synth.channel_set_bank(channel, preset.bank)
         synth.channel_set_preset_number(channel, preset.program, drums)
-    frames = np.zeros((n_samples, 2), dtype=np.float32)
-    view = memoryview(frames).cast("B")
-    row = 2 * 4  # bytes per stereo float32 frame
+    out = np.zeros((2, n_samples), dtype=np.float32)
+    block = np.zeros((_BLOCK, 2), dtype=np.float32)  # the binding writes interleaved frames; copied out per block
+    view = memoryview(block).cast("B")
     at = 0
+
+    def advance(to: int) -> None:
+        nonlocal at
+        while at < to:
+            m = min(_BLOCK, to - at)
+            synth.render(view[: m * 8], False)
+            out[:, at: at + m] = block[:m].T
+            at += m
+
     for index, (when, on, channel, pitch, velocity) in enumerate(events):
         if when >= n_samples:
             break
         if index % 256 == 0:
             check_cancel(cancel)
-        if when > at:
-            synth.render(view[at * row: when * row], False)
-            at = when
+        advance(when)
         if on:
             synth.channel_note_on(channel, pitch, velocity / 127.0)
         else:
             synth.channel_note_off(channel, pitch)
-    if at < n_samples:
-        synth.render(view[at * row:], False)
-    return np.ascontiguousarray(frames.T)
+    advance(n_samples)
+    return out
 
 
 def _events(part: Part, voice: GMVoice, sample_rate: int) -> tuple[list[tuple[int, int, int, int, int]],
