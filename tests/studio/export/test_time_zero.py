@@ -188,3 +188,14 @@ def test_the_timeline_video_clip_starts_at_the_in_point(clips, tmp_path):
     (clip,) = timeline.video_tracks()[0].find_clips()
     assert clip.source_range.start_time.to_seconds() == pytest.approx(3601.0)
     assert clip.media_reference.available_range.duration.to_seconds() == pytest.approx(FRAMES / FPS)
+
+
+def test_sources_saved_before_video_start_was_recorded_still_load():
+    from expotion_engine.types import VideoSource
+
+    old = {"path": "clip.mp4", "content_hash": "abc", "fps": 25.0, "width": 320, "height": 240, "duration": 4.0,
+           "start": 1.0, "end": 3.0}
+    source = VideoSource.from_dict(old)
+    assert (source.video_start, source.container_start, source.container_end) == (0.0, 1.0, 3.0)
+    shifted = VideoSource.from_dict({**old, "video_start": VIDEO_START})
+    assert VideoSource.from_dict(shifted.to_dict()) == shifted and shifted.container_start == 1.0 + VIDEO_START
