@@ -91,11 +91,11 @@ def test_chroma_key_of_the_harmony_stem_matches(fixture: str, request: pytest.Fi
     assert (tonic, quality) == (parse_tonic(take.info["key"]), expected), take.info["chords"]
 
 
-def test_stems_sum_to_the_premix(engine: ProceduralEngine) -> None:
+def test_stems_sum_to_the_mix(engine: ProceduralEngine) -> None:
     score = engine.compose(_request(0.6, duration=6.0))
     rendering = render_score(score, SR)
     total = sum(rendering.stems.values())
-    np.testing.assert_allclose(total, rendering.premix, atol=1e-5)
+    np.testing.assert_allclose(total, rendering.mix, atol=1e-5)
     assert set(rendering.stems) == {p.name for p in score.parts}
 
 

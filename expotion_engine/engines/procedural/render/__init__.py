@@ -2,8 +2,10 @@
 
 Each part becomes its own stereo float32 stem of exactly ``round(duration * sample_rate)`` samples;
 the stems are scaled by one loudness-normalisation gain (limited so that no stem and not the
-premix peaks above -1 dBFS) so that they sum exactly to the premix, and the mix is the premix
-through glue compression, make-up and a true-peak limiter, on the loudness target.
+premix peaks above -1 dBFS) and summed to the premix; the mix is the premix through the bus's
+low-pass, glue compression, make-up and a true-peak limiter, on the loudness target. The bus's
+gain is one curve computed on the whole premix, and every stem goes through the same low-pass
+and curve, so the delivered stems sum to the mix (``stems_null_db`` in the info, about -120 dB).
 A part whose voice is ``sampled`` plays from the General MIDI bank :func:`.soundfont.find_soundfont`
 finds (named in the info as ``soundfont``); with no bank at all it plays the synthesiser instead.
 """
@@ -53,7 +55,8 @@ ALIASES = {**SYNTH_ALIASES, **STAND_INS}
 
 @dataclass(frozen=True, eq=False)
 class Rendering:
-    """Stems (already scaled by the bus gain, so they sum to ``premix``), the premix, the mastered mix, measurements."""
+    """Stems (through the mix bus, so they sum to ``mix``), the premix (their sum before the bus), the mastered mix,
+    measurements."""
 
     stems: dict[str, np.ndarray]
     premix: np.ndarray
@@ -183,9 +186,11 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
     check_cancel(cancel)
     report(0.92, "limiting")
     premix_lufs = level + gain_db if math.isfinite(level) else None
-    mix, bus_info = bus.master(premix, sample_rate, loudness_lufs, true_peak_db, premix_lufs)
-    for name, stem in stems.items():
-        parts_info[name]["peak_db"] = _db(float(np.max(np.abs(stem)))) if stem.size else None
+    mix, mastered, bus_info = bus.master(premix, sample_rate, loudness_lufs, true_peak_db, premix_lufs)
+    for name in stems:  # through the same bus filter and gain curve: the stems sum to the mix
+        stems[name] = mastered.finish(stems[name], sample_rate)
+        parts_info[name]["peak_db"] = _db(float(np.max(np.abs(stems[name])))) if n else None
+    bus_info["stems_null_db"] = bus.null_residual_db(mix, list(stems.values())) if n else None
     info: dict[str, Any] = {
         "sample_rate": sample_rate,
         "samples": n,

@@ -4,15 +4,20 @@ Loudness is ITU-R BS.1770 integrated loudness (pyloudnorm); true peak is the lar
 the signal oversampled four times (BS.1770 Annex 2, here a 16-tap windowed-sinc interpolator per
 phase, within 0.1 dB up to 0.8 x Nyquist). The mix is low-passed there, so that little is left
 where the interpolator would under-read.
+
+The bus is one linear filter (that low-pass) and one gain curve (compressor, make-up and limiter
+together, computed once on the whole mix and shared by both channels). :func:`finish` puts a stem
+through the same filter and curve, so the finished stems sum to the mix to float precision: a
+delivery's stems null against its mix.
 """
 
 from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
-from pedalboard import Compressor
 from pyloudnorm.iirfilter import IIRfilter
 from scipy.signal import butter, sosfilt
 
@@ -26,6 +31,11 @@ _RELEASE_DB_S = 40.0  # and recovers this fast after it (3 dB in 75 ms)
 _BLOCK = 32
 _LOUDNESS_TRIES = 6
 _AIM = 0.99  # the gain aims this far under the ceiling: smoothing it nudges interpolated peaks
+_GLUE_ABOVE_DB = 6.0  # the glue compressor's threshold: this far above the premix's loudness
+_GLUE_RATIO = 1.6
+_GLUE_ATTACK_S = 0.025
+_GLUE_RELEASE_S = 0.25
+_GLUE_BLOCK = 64  # the compressor's detector measures blocks of this many samples
 
 
 def _k_weighting(sample_rate: int) -> np.ndarray:
@@ -211,13 +221,62 @@ def limit(x: np.ndarray, sample_rate: int, ceiling_db: float,
     return y.astype(np.float32, copy=False), gain, peak
 
 
+def air_filter(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The bus's low-pass (at most 0.8 x Nyquist): a new float32 array. Linear, so it commutes with summing stems."""
+    sos = butter(4, min(_AIR_HZ, 0.4 * sample_rate), fs=sample_rate, output="sos").astype(np.float32)
+    return sosfilt(sos, x, axis=-1).astype(np.float32, copy=False)
+
+
+def glue_gain(x: np.ndarray, sample_rate: int, threshold_db: float, ratio: float = _GLUE_RATIO,
+              attack: float = _GLUE_ATTACK_S, release: float = _GLUE_RELEASE_S) -> np.ndarray:
+    """Per-sample gain of a stereo-linked feed-forward compressor on ``x``: the RMS of both channels in blocks of
+    64 samples above ``threshold_db`` (dBFS) is reduced by ``ratio``, the reduction following with one-pole
+    ``attack`` and ``release`` times (seconds) and interpolated between block centres."""
+    n = x.shape[-1]
+    if n == 0:
+        return np.ones(0, dtype=np.float32)
+    blocks = -(-n // _GLUE_BLOCK)
+    power = np.zeros(blocks * _GLUE_BLOCK)
+    for channel in np.atleast_2d(x):
+        power[:n] += np.square(channel, dtype=np.float64)
+    power = power.reshape(blocks, _GLUE_BLOCK).mean(axis=1) / max(1, np.atleast_2d(x).shape[0])
+    level = 10.0 * np.log10(np.maximum(power, 1e-12))
+    wanted = (np.maximum(level - threshold_db, 0.0) * (1.0 - 1.0 / ratio)).tolist()
+    step = _GLUE_BLOCK / sample_rate
+    rise, fall = math.exp(-step / max(attack, 1e-4)), math.exp(-step / max(release, 1e-4))
+    reduction = np.empty(blocks)
+    held = 0.0
+    for i, want in enumerate(wanted):  # one value per 64 samples: a plain loop is fast enough
+        pole = rise if want > held else fall
+        held = pole * held + (1.0 - pole) * want
+        reduction[i] = held
+    centres = np.arange(blocks) * _GLUE_BLOCK + (_GLUE_BLOCK - 1) / 2.0
+    return np.power(10.0, -np.interp(np.arange(n), centres, reduction) / 20.0).astype(np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class Bus:
+    """What the bus did to the premix: the per-sample gain (compressor x make-up x limiter) after its low-pass."""
+
+    gain: np.ndarray
+
+    def finish(self, stem: np.ndarray, sample_rate: int) -> np.ndarray:
+        """``stem`` through the bus's low-pass and gain (a new array): finished stems sum to the mix."""
+        out = air_filter(stem, sample_rate)
+        out *= self.gain
+        return out
+
+
 def master(premix: np.ndarray, sample_rate: int, loudness_lufs: float, true_peak_db_target: float,
-           premix_lufs: float | None = None) -> tuple[np.ndarray, dict[str, float | None]]:
-    """The final mix from the premix (at ``premix_lufs``, default on target): glue compression, make-up, limiting."""
+           premix_lufs: float | None = None) -> tuple[np.ndarray, Bus, dict[str, float | None]]:
+    """The final mix from the premix (at ``premix_lufs``, default on target): glue compression, make-up, limiting.
+
+    Returns the mix, the :class:`Bus` that made it (to finish the stems the same way) and its measurements.
+    """
     start = loudness_lufs if premix_lufs is None else premix_lufs
-    glue = Compressor(threshold_db=start + 6.0, ratio=1.6, attack_ms=25.0, release_ms=250.0)
-    air = butter(4, min(_AIR_HZ, 0.4 * sample_rate), fs=sample_rate, output="sos")
-    compressed = glue(sosfilt(air.astype(np.float32), premix, axis=-1), sample_rate)
+    filtered = air_filter(premix, sample_rate)
+    glue = glue_gain(filtered, sample_rate, start + _GLUE_ABOVE_DB)
+    compressed = filtered * glue
     # first guess of the make-up: the way to the target plus the compressor's change of RMS level
     before, after = float(np.vdot(premix, premix)), float(np.vdot(compressed, compressed))
     makeup = loudness_lufs - start + (10.0 * math.log10(before / after) if before > 0 and after > 0 else 0.0)
@@ -245,15 +304,34 @@ def master(premix: np.ndarray, sample_rate: int, loudness_lufs: float, true_peak
         mix, gain, peak = limit(compressed, sample_rate, ceiling, makeup)
     reduced = gain[gain < 1.0]
     reduction = -20.0 * np.log10(np.maximum(reduced, 1e-9))
+    glue_db = -20.0 * np.log10(np.maximum(glue, 1e-9))
     info = {
         "loudness_lufs": _finite(level),
         "true_peak_db": 20.0 * math.log10(peak) if peak > 0 else None,
         "bus_makeup_db": makeup,
+        "glue_max_reduction_db": float(glue_db.max()) if glue_db.size else 0.0,
         "limiter_max_reduction_db": float(reduction.max()) if reduction.size else 0.0,
         "limiter_mean_reduction_db": float(reduction.sum() / gain.size) if reduction.size else 0.0,
         "limiter_active_fraction": float(reduction.size / gain.size) if gain.size else 0.0,
     }
-    return mix, info
+    gain *= glue
+    gain *= np.float32(10.0 ** (makeup / 20.0))
+    return mix, Bus(gain), info
+
+
+def null_residual_db(mix: np.ndarray, stems: list[np.ndarray]) -> float | None:
+    """How loud the mix minus the sum of ``stems`` is against the mix (dB; None for a silent mix), block by block."""
+    energy = left = 0.0
+    for a in range(0, mix.shape[-1], _CHUNK):
+        piece = mix[:, a:a + _CHUNK].astype(np.float64)
+        residual = piece.copy()
+        for stem in stems:
+            residual -= stem[:, a:a + _CHUNK]
+        energy += float(np.vdot(piece, piece))
+        left += float(np.vdot(residual, residual))
+    if energy <= 0:
+        return None
+    return 10.0 * math.log10(max(left, 1e-30) / energy)
 
 
 def _finite(value: float) -> float | None:

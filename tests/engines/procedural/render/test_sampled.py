@@ -144,7 +144,7 @@ def test_the_rendering_names_the_bank_and_stems_stay_exact(bank: Bank, make_scor
     assert info["parts"]["drums"]["sound"].startswith(f"soundfont:{bank.name} 128:0 ")
     assert info["parts"]["melody"] == {**info["parts"]["melody"], "voice": "synth", "sound": "saw_lead"}
     assert all(stem.shape == (2, 3 * SR) for stem in rendering.stems.values())
-    np.testing.assert_allclose(sum(rendering.stems.values()), rendering.premix, atol=1e-5)
+    np.testing.assert_allclose(sum(rendering.stems.values()), rendering.mix, atol=1e-5)
 
 
 def test_the_take_names_the_bank_its_acoustic_preset_played(bank: Bank) -> None:
