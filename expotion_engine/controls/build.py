@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,12 +16,16 @@ from expotion_engine.controls.channels import (
     BODY_SPEED_CHANNELS,
     FACE_CHANNELS,
 )
+from expotion_engine.controls.cuts import detect_cuts
 from expotion_engine.controls.hits import detect_hits, expression_novelty, motion_novelty
+from expotion_engine.controls.onsets import FrameActivity
 from expotion_engine.controls.resample import resample_channel, uniform_times
 from expotion_engine.controls.smoothing import smooth
 from expotion_engine.errors import ControlError
 from expotion_engine.types import ControlTrack, VideoSource
-from expotion_engine.vision.features import RawFeatures
+
+if TYPE_CHECKING:
+    from expotion_engine.vision.features import RawFeatures
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class ControlSettings:
     smoothing: float = 0.12
     max_gap: float = 0.5
     hit_threshold: float = 1.0
-    hit_min_spacing: float = 0.4
+    hit_min_spacing: float = 0.1
     energy_smoothing: float = 0.25
     onset_smoothing: float = 0.05
 
@@ -49,6 +53,13 @@ class ControlSettings:
         for name, (value, low, high) in checks.items():
             if not (low <= value <= high) or (name == "rate" and value <= 0):
                 raise ControlError(f"Control setting {name}={value!r} is outside {low:g}..{high:g}.")
+
+
+#: shoulder width (fraction of the frame width) and face height (fraction of the frame
+#: height) below which landmarks are too small to be trusted for hits: a tiny detected
+#: body turns a pixel of jitter into a large speed in shoulder widths.
+MIN_BODY_SCALE = 0.06
+MIN_FACE_SIZE = 0.05
 
 
 def _segments(cut_times: list[float], duration: float) -> list[tuple[float, float]]:
@@ -70,8 +81,11 @@ def build_control_track(
     rate = settings.rate
     grid = uniform_times(duration, rate)
     times = raw.times - source.start
-    cut_frames = np.flatnonzero(raw.cut)
-    cut_times = [float(0.5 * (times[i - 1] + times[i])) for i in cut_frames if i > 0]
+    cuts = detect_cuts(raw, source.start, source.width / max(source.height, 1))
+    cut_times = [c.time for c in cuts]
+    flow_valid = raw.flow_valid.copy()
+    for cut in cut_times:  # flow measured across a cut is no motion
+        flow_valid[1:][(times[:-1] < cut - 1e-9) & (times[1:] >= cut - 1e-9)] = False
     edge = 1.0 / analysis_rate
 
     n, channels = len(grid), {name: i for i, name in enumerate(ALL_CHANNELS)}
@@ -93,7 +107,7 @@ def build_control_track(
             for j, joint in enumerate(BODY_JOINTS)
             for a, axis in enumerate("xy")
         ]
-        measured += [("body_scale", raw.body_scale, raw.body_valid), ("flow_energy", raw.flow, raw.flow_valid)]
+        measured += [("body_scale", raw.body_scale, raw.body_valid), ("flow_energy", raw.flow, flow_valid)]
         for name, series, valid in measured:
             v, m = resample_channel(t, series[rows], valid[rows], g, max_gap=settings.max_gap, edge=edge)
             values[cols, channels[name]] = smooth(v, m, sigma_s=settings.smoothing, rate=rate)
@@ -137,13 +151,15 @@ def build_control_track(
     )
     mask[:, channels["valence"]] = face_valid
 
+    body_trusted = body_valid & (values[:, channels["body_scale"]] >= MIN_BODY_SCALE)
+    face_trusted = face_valid & (values[:, channels["face_size"]] >= MIN_FACE_SIZE)
     signals = {
-        "body_speed": (body_speed, body_valid),
-        "face_motion": (face_motion, face_valid),
-        "head_turn": (head_turn, face_valid),
+        "body_speed": (body_speed, body_trusted),
+        "face_motion": (face_motion, face_trusted),
+        "head_turn": (head_turn, face_trusted),
         "flow_energy": (values[:, channels["flow_energy"]], flow_valid),
         **{
-            name: (onset_values[:, FACE_CHANNELS.index(name)], face_valid)
+            name: (onset_values[:, FACE_CHANNELS.index(name)], face_trusted)
             for name in ("face_mouth_open", "face_smile", "face_brow_raise")
         },
     }
@@ -151,9 +167,10 @@ def build_control_track(
     for cut in cut_times:
         near = np.abs(grid - cut) <= edge + 1.0 / rate
         motion[near] = expression[near] = 0.0
+    activity = FrameActivity.from_raw(raw, source.start)
     hits = detect_hits(
-        motion, expression, rate, threshold=settings.hit_threshold, min_spacing=settings.hit_min_spacing,
-        cuts=np.array(cut_times),
+        motion, expression, rate, activity, threshold=settings.hit_threshold,
+        min_spacing=settings.hit_min_spacing, cuts=cuts,
     )
     all_settings = {
         **{f"control.{k}": v for k, v in vars(settings).items()},

@@ -1,27 +1,38 @@
-"""Hit points: motion onsets, sharp expression changes and shot cuts, as ``Marker(kind="hit")``.
+"""Hit points: shot cuts, motion onsets and sharp expression changes, as ``Marker(kind="hit")``.
 
-Two novelty curves, each a sum of channels divided by fixed scales:
+Two novelty curves on the control grid, each a sum of channels divided by fixed scales:
 
-* motion: the rising edge (time derivative, positive part) of body, face, head-turn and
-  optical-flow speed. It peaks where a movement starts, so a peak is the onset.
+* motion: the rising edge (positive time derivative) of body, face, head-turn and
+  optical-flow speed;
 * expression: the speed of change of mouth opening, smile and brows, measured on copies
-  smoothed only lightly (``onset_smoothing``), because the zero-phase smoothing of the
-  control channels spreads a change earlier than it starts. It peaks in the middle of a
-  change; the onset is the peak's leading edge at half its height.
+  smoothed only lightly (``onset_smoothing``).
 
-Peaks above the threshold become hits whose ``strength`` is the peak height; hits closer
-than ``min_spacing`` keep the stronger. Shot cuts are hits too: an editor scores to them.
+Each curve is normalised per clip, robustly: its median is subtracted and it is divided
+by its median absolute deviation (never by less than a floor, so a still clip does not
+turn sensor noise into events). A peak at least ``Z_DETECT * threshold`` deviations high
+is an event; the event's time is the first decoded frame where the change shows (see
+:mod:`expotion_engine.controls.onsets`), and an event that shows in no frame is dropped.
+
+Strength is one 0..1 scale for every cause: motion and expression grow with the peak's
+deviations and stay below ``MOVE_CEILING``; cuts are 0.8..1 (see
+:mod:`expotion_engine.controls.cuts`), so a cut outranks ordinary motion. Hits closer
+than ``min_spacing`` keep the stronger; selecting a musical number of hits is the
+engine's job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.signal import find_peaks
 
+from expotion_engine.controls.cuts import Cut
 from expotion_engine.controls.derive import derivative
+from expotion_engine.controls.onsets import FrameActivity, pixel_onsets
 from expotion_engine.types import Marker
+
+log = logging.getLogger(__name__)
 
 #: per-second rise of each speed that counts as one unit of motion novelty.
 MOTION_SCALES: Mapping[str, float] = {
@@ -36,6 +47,16 @@ EXPRESSION_SCALES: Mapping[str, float] = {
     "face_smile": 0.8,
     "face_brow_raise": 0.1,
 }
+#: the smallest deviation (novelty units) a landmark novelty curve is normalised by.
+DEVIATION_FLOOR = 0.25
+#: normalised pixel amount and landmark novelty at which a change has full strength.
+AMOUNT_FULL = 200.0
+LANDMARK_FULL = 40.0
+#: landmark novelty counts from just before a change's first frame to this long after it (s).
+LANDMARK_WINDOW = 0.35
+#: motion and expression strengths lie in MOVE_FLOOR..MOVE_CEILING; cuts start at 0.8.
+MOVE_FLOOR = 0.1
+MOVE_CEILING = 0.78
 
 Signals = Mapping[str, tuple[np.ndarray, np.ndarray]]
 
@@ -71,46 +92,58 @@ def expression_novelty(signals: Signals, rate: float) -> np.ndarray:
     return _novelty(signals, EXPRESSION_SCALES, rate, rising=False)
 
 
-def _peaks(curve: np.ndarray, rate: float, threshold: float, min_spacing: float) -> tuple[np.ndarray, np.ndarray]:
+def normalised(curve: np.ndarray, floor: float = DEVIATION_FLOOR) -> np.ndarray:
+    """``curve`` in robust deviations from its median (median absolute deviation, at least ``floor``)."""
     if not len(curve):
-        return np.zeros(0, int), np.zeros(0)
-    distance = max(int(round(min_spacing * rate)), 1)
-    peaks, props = find_peaks(curve, height=threshold, distance=distance)
-    return peaks, props["peak_heights"]
+        return curve.astype(np.float64)
+    median = float(np.median(curve))
+    spread = 1.4826 * float(np.median(np.abs(curve - median)))
+    return (curve - median) / max(spread, floor)
 
 
-def _leading_edge(curve: np.ndarray, peak: int) -> int:
-    """Index where ``curve`` last rose through half its height before ``peak``."""
-    half = 0.5 * curve[peak]
-    index = peak
-    while index > 0 and curve[index - 1] >= half:
-        index -= 1
-    return index
+def move_strength(evidence: float) -> float:
+    """0..1 strength of a motion or expression change from its ``evidence`` (0..1 and more)."""
+    return MOVE_FLOOR + (MOVE_CEILING - MOVE_FLOOR) * float(np.clip(evidence, 0.0, 1.0))
+
+
+def _window_max(z: np.ndarray, rate: float, lo: float, hi: float) -> float:
+    a, b = max(int(np.floor(lo * rate)), 0), min(int(np.ceil(hi * rate)) + 1, len(z))
+    return float(z[a:b].max()) if b > a else 0.0
 
 
 def detect_hits(
     motion: np.ndarray,
     expression: np.ndarray,
     rate: float,
+    activity: FrameActivity,
     *,
     threshold: float,
     min_spacing: float,
-    cuts: np.ndarray | None = None,
+    cuts: Sequence[Cut] = (),
 ) -> list[Marker]:
-    """Hit markers from the two novelty curves (sampled at ``rate``) plus shot ``cuts`` (s)."""
-    found: list[tuple[float, str, float]] = []
-    for peak, height in zip(*_peaks(motion, rate, threshold, min_spacing), strict=True):
-        found.append((peak / rate, "motion", float(height)))
-    for peak, height in zip(*_peaks(expression, rate, threshold, min_spacing), strict=True):
-        found.append((_leading_edge(expression, int(peak)) / rate, "expression", float(height)))
-    cut_strength = 2.0 * max(threshold, 1.0)
-    found += [(float(c), "cut", cut_strength) for c in (cuts if cuts is not None else ())]
+    """Hit markers: the shot ``cuts`` and every change that starts on a decoded frame of
+    ``activity``, each a motion or expression change as the novelty curves (sampled at
+    ``rate``) around it say, with one strength scale for all."""
+    cut_times = np.array(sorted(c.time for c in cuts), np.float64)
+    found = [(c.time, "cut", c.strength) for c in cuts]
+    zm, ze = normalised(motion), normalised(expression)
+    for onset in pixel_onsets(activity, cut_times, threshold):
+        later = cut_times[cut_times > onset.time + 1e-9]
+        hi = min(onset.time + LANDMARK_WINDOW, float(later[0]) if len(later) else np.inf)
+        z_motion = _window_max(zm, rate, onset.time - 0.05, hi)
+        z_expression = _window_max(ze, rate, onset.time - 0.05, hi)
+        evidence = max(np.log1p(max(onset.size, 0.0)) / np.log1p(AMOUNT_FULL),
+                       max(z_motion, z_expression) / LANDMARK_FULL)
+        cause = "expression" if z_expression > z_motion else "motion"
+        log.debug("change at %.3f s: rise %.0f, amount %.1f (%.1f dev), landmark z motion %.1f expression %.1f",
+                  onset.time, onset.rise, onset.amount, onset.size, z_motion, z_expression)
+        found.append((onset.time, cause, move_strength(evidence)))
     kept: list[tuple[float, str, float]] = []
-    for hit in sorted(found, key=lambda h: (h[1] != "cut", -h[2])):
-        if all(abs(hit[0] - other[0]) >= min_spacing for other in kept):
+    for hit in sorted(found, key=lambda h: -h[2]):
+        if all(abs(hit[0] - other[0]) >= min_spacing - 1e-9 for other in kept):
             kept.append(hit)
     kept.sort()
     return [
-        Marker(time=time, name=f"{kind} {i + 1}", kind="hit", strength=strength)
-        for i, (time, kind, strength) in enumerate(kept)
+        Marker(time=time, name=f"{cause} {i + 1}", kind="hit", strength=round(strength, 4), cause=cause)
+        for i, (time, cause, strength) in enumerate(kept)
     ]

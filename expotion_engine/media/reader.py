@@ -4,6 +4,10 @@ Frames are decoded one at a time on a background thread (bounded queue), so memo
 flat however long the video is; only the frames picked for analysis are converted to RGB
 and downscaled. Variable frame rate is honoured: a frame is picked when its presentation
 time reaches the next analysis instant, and reported with that presentation time.
+
+On request every decoded frame, picked or not, also leaves a :class:`FrameSignature` (a
+gray thumbnail and a colour histogram, a few kilobytes), so that cuts and the onsets of
+changes can be placed at the exact frame although only some frames are analysed.
 """
 
 from __future__ import annotations
@@ -21,13 +25,32 @@ import numpy as np
 from expotion_engine.errors import VideoError
 from expotion_engine.media.probe import open_capture
 
+#: width in pixels of a signature's gray thumbnail (its height keeps the aspect ratio).
+SIGNATURE_WIDTH = 64
+
+
+@dataclass(frozen=True, eq=False)
+class FrameSignature:
+    """A cheap fingerprint of one decoded frame: presentation time (s, in the file), a
+    gray thumbnail ``SIGNATURE_WIDTH`` pixels wide (uint8) and a hue-saturation + luma
+    histogram (float32, each part summing to 1)."""
+
+    time: float
+    gray: np.ndarray
+    hist: np.ndarray
+
 
 @dataclass(frozen=True, eq=False)
 class Frame:
-    """One analysed frame: presentation time in seconds (in the file) and RGB pixels."""
+    """One analysed frame: presentation time in seconds (in the file) and RGB pixels.
+
+    ``signatures`` holds every decoded frame since the previous analysed frame, this one
+    included, in time order (empty unless asked for).
+    """
 
     time: float
     rgb: np.ndarray
+    signatures: tuple[FrameSignature, ...] = ()
 
 
 _END = object()
@@ -42,6 +65,19 @@ def _scaled(frame: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
 
 
+def signature(image: np.ndarray, time: float) -> FrameSignature:
+    """The :class:`FrameSignature` of a decoded BGR ``image`` shown at ``time``."""
+    height, width = image.shape[:2]
+    size = (SIGNATURE_WIDTH, max(int(round(height * SIGNATURE_WIDTH / width)), 4))
+    thumb = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY)
+    hsv = cv2.cvtColor(thumb, cv2.COLOR_BGR2HSV)
+    colour = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256]).ravel()
+    luma = cv2.calcHist([gray], [0], None, [16], [0, 256]).ravel()
+    hist = np.concatenate([colour / max(colour.sum(), 1.0), luma / max(luma.sum(), 1.0)]).astype(np.float32)
+    return FrameSignature(time, gray, hist)
+
+
 def iter_frames(
     path: str | os.PathLike[str],
     *,
@@ -50,10 +86,13 @@ def iter_frames(
     rate: float = 10.0,
     max_side: int = 640,
     nominal_fps: float = 25.0,
+    signatures: bool = False,
 ) -> Iterator[Frame]:
     """Yield frames with ``start <= time < end`` at most ``rate`` per second.
 
-    ``nominal_fps`` is used only where the container gives no timestamps.
+    ``nominal_fps`` is used only where the container gives no timestamps. With
+    ``signatures``, each frame carries the signatures of the decoded frames since the
+    previous one (frames after the last analysed one are not reported).
     """
     if rate <= 0:
         raise VideoError(f"Analysis rate must be positive, got {rate:g} frames/s.")
@@ -77,6 +116,8 @@ def iter_frames(
             index = int(capture.get(cv2.CAP_PROP_POS_FRAMES))
             previous = -1.0
             next_pick = start
+            buffer: np.ndarray | None = None
+            pending: list[FrameSignature] = []
             while not stop.is_set() and capture.grab():
                 stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 if stamp <= previous:
@@ -85,13 +126,19 @@ def iter_frames(
                 index += 1
                 if end is not None and stamp >= end:
                     break
-                if stamp + 1e-6 < next_pick:
+                if stamp + 1e-6 < start or (not signatures and stamp + 1e-6 < next_pick):
                     continue
-                ok, image = capture.retrieve()
+                ok, image = capture.retrieve(buffer)
                 if not ok or image is None:
                     continue
-                if not put(Frame(stamp, _scaled(image, max_side))):
+                buffer = image
+                if signatures:
+                    pending.append(signature(image, stamp))
+                    if stamp + 1e-6 < next_pick:
+                        continue
+                if not put(Frame(stamp, _scaled(image, max_side), tuple(pending))):
                     return
+                pending.clear()
                 next_pick = start + (np.floor((stamp - start) * rate + 1e-6) + 1.0) / rate
         except Exception as exc:  # handed to the consumer, which re-raises it
             put(exc)

@@ -21,6 +21,7 @@ from expotion_engine.media.probe import probe_video
 from expotion_engine.media.reader import iter_frames
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress
 from expotion_engine.types import ControlTrack, VideoSource
+from expotion_engine.vision.changes import ChangeMeter
 from expotion_engine.vision.face import FaceAnalyzer
 from expotion_engine.vision.features import RawFeatures
 from expotion_engine.vision.flow import MotionEnergy
@@ -29,7 +30,7 @@ from expotion_engine.vision.pose import PoseAnalyzer
 log = logging.getLogger(__name__)
 
 #: bump when analysis output changes for the same input and settings (invalidates caches).
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class AnalysisSettings:
     smoothing: float = 0.12
     max_gap: float = 0.5
     hit_threshold: float = 1.0
-    hit_min_spacing: float = 0.4
+    hit_min_spacing: float = 0.1
     max_side: int = 640
     flow_width: int = 320
 
@@ -135,24 +136,33 @@ def measure_frames(
     The pose graph (the slowest) runs on a worker thread while this thread runs the face
     graph and the flow (mediapipe releases the GIL); on two cores this beats running face
     and pose on two workers, whose thread switching costs more than it overlaps. Frames
-    stay in time order for each graph's tracker.
+    stay in time order for each graph's tracker. Every decoded frame, analysed or not,
+    is compared with the one before it through the reader's signatures, so that cuts and
+    onsets can later be placed at the exact frame.
     """
     progress = progress or no_progress
-    keys = ("t", "face", "fv", "fc", "j", "jv", "bs", "bv", "fl", "flv", "cut", "blk")
+    keys = ("t", "face", "fv", "fc", "j", "jv", "bs", "bv", "fl", "flv", "blk")
     rows: dict[str, list[Any]] = {k: [] for k in keys}
     empty_face = np.zeros(len(FACE_CHANNELS), np.float32)
     empty_joints = np.zeros((len(BODY_JOINTS), 2), np.float32)
     span = source.range_duration
     started = time.monotonic()
+    changes: dict[str, list[Any]] = {"t": [], "grid": [], "hist": [], "res": []}
     with FaceAnalyzer() as face, PoseAnalyzer() as pose, ThreadPoolExecutor(1, "expotion-pose") as pool:
         motion = MotionEnergy(settings.flow_width)
+        meter = ChangeMeter()
         frames = iter_frames(
             path, start=source.start, end=source.end, rate=settings.analysis_fps,
-            max_side=settings.max_side, nominal_fps=source.fps,
+            max_side=settings.max_side, nominal_fps=source.fps, signatures=True,
         )
         for frame in frames:
             check_cancel(cancel)
             pose_job = pool.submit(pose, frame.rgb)
+            for change in map(meter, frame.signatures):
+                changes["t"].append(change.time)
+                changes["grid"].append(change.grid.astype(np.float16))
+                changes["hist"].append(change.hist)
+                changes["res"].append(change.residual)
             descriptors, count = face(frame.rgb)
             flow = motion(frame.rgb, frame.time)
             body = pose_job.result()
@@ -166,7 +176,6 @@ def measure_frames(
             rows["bv"].append(body is not None)
             rows["fl"].append(0.0 if flow.energy is None else flow.energy)
             rows["flv"].append(flow.energy is not None or flow.black)
-            rows["cut"].append(flow.cut)
             rows["blk"].append(flow.black)
             done = (frame.time - source.start) / span
             elapsed = time.monotonic() - started
@@ -188,8 +197,11 @@ def measure_frames(
         body_valid=np.asarray(rows["bv"], bool),
         flow=np.asarray(rows["fl"], np.float32),
         flow_valid=np.asarray(rows["flv"], bool),
-        cut=np.asarray(rows["cut"], bool),
         black=np.asarray(rows["blk"], bool),
+        frame_times=np.asarray(changes["t"], np.float64),
+        frame_grid=np.asarray(changes["grid"], np.float16) if changes["grid"] else np.zeros((0, 1, 1), np.float16),
+        frame_hist=np.asarray(changes["hist"], np.float32),
+        frame_residual=np.asarray(changes["res"], np.float32),
     )
 
 
@@ -211,8 +223,8 @@ def analyze_video(
         source, _ = resolve_range(path, settings)
     raw = measure_frames(path, source, settings, progress, cancel)
     log.info(
-        "%s: %d analysed frames, face in %d, body in %d, %d cuts",
-        source.path, raw.n_frames, int(raw.face_valid.sum()), int(raw.body_valid.sum()), int(raw.cut.sum()),
+        "%s: %d analysed of %d decoded frames, face in %d, body in %d",
+        source.path, raw.n_frames, len(raw.frame_times), int(raw.face_valid.sum()), int(raw.body_valid.sum()),
     )
     track = build_control_track(
         raw,

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from studio.demo.animate import Placement, PortraitAnimator, composite, face_box
@@ -36,12 +37,18 @@ class Actor:
 
 @dataclass(frozen=True)
 class Shot:
-    """A stretch of a clip from ``start`` seconds: one backdrop and its actors, back to front."""
+    """A stretch of a clip from ``start`` seconds: one backdrop and its actors, back to front.
+
+    ``camera`` is ``(zoom, dx, dy)``: the backdrop magnified ``zoom`` times about the frame
+    centre and shifted by ``dx``/``dy`` fractions of the frame width/height, so two shots
+    of one scene (same palette and seed) can show it from another camera position.
+    """
 
     start: float
     actors: tuple[Actor, ...]
     palette: str = "studio"
     seed: int = 0
+    camera: tuple[float, float, float] = (1.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -135,11 +142,22 @@ def render_shots(shots: Sequence[Shot], size: Size, times: Sequence[float]) -> I
     """Frames (uint8 RGB) of ``shots`` at ``times``: the shot that started last is on screen."""
     ordered = sorted(shots, key=lambda s: s.start)
     animator = _animator()
-    backdrops = {id(s): backdrop(size, palette=s.palette, seed=s.seed) for s in ordered}
+    backdrops = {id(s): _framed(backdrop(size, palette=s.palette, seed=s.seed), s.camera) for s in ordered}
     for t in times:
         shot = [s for s in ordered if s.start <= t + 1e-9][-1] if t >= ordered[0].start else ordered[0]
         layers = [animator.layer(a.timeline.at(t), size, a.placement) for a in shot.actors]
         yield composite(backdrops[id(shot)], layers)
+
+
+def _framed(image: np.ndarray, camera: tuple[float, float, float]) -> np.ndarray:
+    """``image`` as seen by a camera zoomed ``camera[0]`` times and moved by ``camera[1:]``."""
+    zoom, dx, dy = camera
+    if (zoom, dx, dy) == (1.0, 0.0, 0.0):
+        return image
+    height, width = image.shape[:2]
+    cx, cy = width / 2.0, height / 2.0
+    matrix = np.array([[zoom, 0.0, cx - zoom * cx - dx * width], [0.0, zoom, cy - zoom * cy - dy * height]])
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def _uniform_times(duration: float, fps: float) -> tuple[float, ...]:
