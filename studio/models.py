@@ -108,8 +108,8 @@ def _register_soundfont() -> None:
     register(ModelEntry(
         name="soundfont",
         family="soundfont",
-        description="sampled instruments: MuseScore General General MIDI bank (MIT), from Debian's "
-                    "musescore-general-soundfont package",
+        description="sampled instruments: FluidR3 GM General MIDI bank (MIT), from Debian's fluid-soundfont-gm "
+                    "package",
         size_mb=DOWNLOAD_MB,
         installed=installed,
         pull=lambda progress, cancel: pull_soundfont(progress=progress, cancel=cancel),

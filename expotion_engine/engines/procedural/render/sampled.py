@@ -4,10 +4,11 @@ Each part plays on its own copy of the loaded bank (the samples are shared), so 
 only its own notes. A note plays on its own MIDI channel (``Note.channel``) with the GM program of
 the part's instrument (a note's non-zero ``Note.program`` overrides it for its channel); a drum kit
 plays every note on channel 10 from bank 128. The bank's own level differs per preset and per
-bank, so every (bank, program) is measured once on a reference phrase and scaled to the loudness
-its family has in the synth path (a line at velocity 100 and gain 0: lead -17 LUFS, drums and
-keys -18, bass -19, strings and bells -20, pads -21); chord parts are scaled by 1/sqrt(polyphony)
-as in the synth path. Rendering is deterministic: the same notes give the same samples.
+bank, so every (bank, program) is measured once on the synth path's calibration line for its
+family and scaled to the loudness that family has there (a line at velocity 100 and gain 0: lead
+-17 LUFS, drums and keys -18, bass -19, strings and bells -20, pads -21); chord parts are scaled
+by 1/sqrt(polyphony) as in the synth path. Rendering is deterministic: the same notes give the
+same samples.
 """
 
 from __future__ import annotations
@@ -193,20 +194,27 @@ def _events(part: Part, voice: GMVoice, sample_rate: int) -> tuple[list[tuple[in
     return events, programs
 
 
-def _reference(voice: GMVoice, sample_rate: int) -> list[tuple[int, int, int, int, int]]:
-    """A 3 s reference phrase at velocity 100: a kit's kick/snare/hat groove or a broken chord."""
+def _reference(voice: GMVoice, sample_rate: int) -> tuple[list[tuple[int, int, int, int, int]], int]:
+    """The synth path's calibration line for the voice's family, as events, and its length in samples.
+
+    Drums: 16th hats with kick and snare on alternate 8ths; pads and strings: four 1.9 s notes; the
+    rest: 16 notes of a major scale, 0.45 s each every 0.5 s; all from the voice's register, velocity 100.
+    """
     if voice.drums:
-        hits = [(i * 0.25, 36 if i % 4 == 0 else 38 if i % 4 == 2 else 42) for i in range(12)]
-        notes = [(t, t + 0.2, p) for t, p in hits]
+        notes = [(0.25 * i, 0.25 * i + 0.05, 42, 90) for i in range(32)]
+        notes += [(0.25 * i, 0.25 * i + 0.1, 36 if i % 4 == 0 else 38, 110 if i % 4 == 0 else 100)
+                  for i in range(0, 32, 2)]
+    elif voice.family in ("pad", "strings"):
+        notes = [(2.0 * i, 2.0 * i + 1.9, voice.register + (0, 4, 7, 5)[i], 100) for i in range(4)]
     else:
-        steps = (0, 4, 7, 12, 7, 4)
-        notes = [(i * 0.5, i * 0.5 + 0.45, voice.register + steps[i]) for i in range(6)]
+        notes = [(0.5 * i, 0.5 * i + 0.45, voice.register + (0, 2, 4, 5, 7, 9, 11, 12)[i % 8], 100)
+                 for i in range(16)]
     channel = DRUM_CHANNEL if voice.drums else 0
     events = []
-    for start, end, pitch in notes:
-        events.append((int(start * sample_rate), 1, channel, pitch, 100))
-        events.append((int(end * sample_rate), 0, channel, pitch, 0))
-    return sorted(events, key=lambda e: (e[0], e[1]))
+    for start, end, pitch, velocity in notes:
+        events.append((int(round(start * sample_rate)), 1, channel, pitch, velocity))
+        events.append((int(round(end * sample_rate)), 0, channel, pitch, 0))
+    return sorted(events, key=lambda e: (e[0], e[1])), int(round((max(n[1] for n in notes) + 1.0) * sample_rate))
 
 
 _LEVELS: dict[tuple, float] = {}
@@ -222,8 +230,8 @@ def calibration_gain(bank: Bank, voice: GMVoice, preset: BankPreset, sample_rate
         if key in _LEVELS:
             return _LEVELS[key]
     font = load_bank(bank)
-    audio = _play(font, _reference(voice, sample_rate), {DRUM_CHANNEL if voice.drums else 0: preset}, voice.drums,
-                  sample_rate, 3 * sample_rate)
+    events, length = _reference(voice, sample_rate)
+    audio = _play(font, events, {DRUM_CHANNEL if voice.drums else 0: preset}, voice.drums, sample_rate, length)
     level = integrated_loudness(audio, sample_rate)
     gain = 10.0 ** ((FAMILY_LUFS[voice.family] - level) / 20.0) if np.isfinite(level) else 1.0
     with _LEVELS_LOCK:

@@ -1,10 +1,10 @@
-"""Fetch the MuseScore General SoundFont (MIT) into the models folder: ``expotion models pull soundfont``.
+"""Fetch the FluidR3 GM SoundFont (MIT) into the models folder: ``expotion models pull soundfont``.
 
-The bank comes from Debian's ``musescore-general-soundfont`` package (the file machines set up
-as root get from apt): the ``.deb`` is downloaded from the Debian archive, its SHA-256 checked
-against the archive's published value, and the bank read out of its ``data.tar.xz`` into
-``<models folder>/soundfont/MuseScore_General.sf3`` under a temporary name, renamed into place
-last, so a half-done pull never leaves a bank behind.
+The bank comes from Debian's ``fluid-soundfont-gm`` package (the file machines set up as root
+get from apt): the ``.deb`` is downloaded from the Debian archive, its SHA-256 checked against
+the archive's published value, and the bank read out of its ``data.tar.xz`` into
+``<models folder>/soundfont/FluidR3_GM.sf2`` under a temporary name, renamed into place last,
+so a half-done pull never leaves a bank behind.
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ from expotion_engine.errors import EngineError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress
 
 COMMAND = "expotion models pull soundfont"
-DEB_URL = ("https://deb.debian.org/debian/pool/main/m/musescore-general-soundfont/"
-           "musescore-general-soundfont_0.2.1-1_all.deb")
-DEB_SHA256 = "21ab87e4b15711817f84130a370bdb51003c90f3bf53e4015f3b410b9ed8c6a5"
-DEB_MEMBER = "usr/share/sounds/sf3/MuseScore_General_Full.sf3"
-FILENAME = "MuseScore_General.sf3"
-DOWNLOAD_MB = 76
+DEB_URL = "https://deb.debian.org/debian/pool/main/f/fluid-soundfont/fluid-soundfont-gm_3.1-5.3_all.deb"
+DEB_SHA256 = "6f531493ac4e4d9772fd96b2488ea1790af81c196135fbdd25997da0781fc60e"
+DEB_MEMBER = "usr/share/sounds/sf2/FluidR3_GM.sf2"
+FILENAME = "FluidR3_GM.sf2"
+DOWNLOAD_MB = 120
 _AR_MAGIC = b"!<arch>\n"
 _AR_HEADER = 60
 

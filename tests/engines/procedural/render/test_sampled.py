@@ -19,7 +19,13 @@ import pytest
 
 from expotion_engine.engines.procedural.render import ALIASES, INSTRUMENTS, render_score
 from expotion_engine.engines.procedural.render import soundfont as soundfont_module
-from expotion_engine.engines.procedural.render.sampled import GM_VOICES, gm_voice, render_sampled, voice_of
+from expotion_engine.engines.procedural.render.sampled import (
+    FAMILY_LUFS,
+    GM_VOICES,
+    gm_voice,
+    render_sampled,
+    voice_of,
+)
 from expotion_engine.engines.procedural.render.soundfont import ENV_VAR, Bank, bundled_bank, find_soundfont
 from expotion_engine.engines.procedural.render.soundfont_pull import FILENAME, pull_soundfont
 from expotion_engine.engines.procedural.score import Part
@@ -85,6 +91,21 @@ def test_velocity_and_note_end_are_honoured(bank: Bank) -> None:
                    for end in (1.0, 2.2))
     assert abs(_energy_db(short, 0.5, 0.9) - _energy_db(long, 0.5, 0.9)) < 0.5  # the same note until the release
     assert _energy_db(short, 1.7, 2.1) < _energy_db(long, 1.7, 2.1) - 20.0  # released at its end, held otherwise
+
+
+@pytest.mark.parametrize(("instrument", "family"), [("strings", "strings"), ("piano", "keys"), ("drums", "drums"),
+                                                  ("flute", "lead")])
+def test_a_line_sits_at_its_familys_loudness(bank: Bank, lufs, instrument: str, family: str) -> None:
+    # phrases unlike the calibration lines: other pitches, rhythms and lengths
+    if instrument == "drums":
+        pitches = [36, 42, 42, 38, 45, 42, 36, 38, 41, 42] * 2
+        notes = tuple(Note(p, 0.3 * i, 0.3 * i + 0.1, 100, 9) for i, p in enumerate(pitches))
+    else:
+        root = gm_voice(Part("l", instrument, ())).register - 5
+        step = 1.5 if instrument == "strings" else 0.4
+        notes = tuple(Note(root + (0, 2, 4, 5, 7, 5, 4, 2)[i % 8], step * i, step * (i + 0.9), 100) for i in range(12))
+    played = render_sampled(Part("line", instrument, notes), bank, SR, int((notes[-1].end + 0.5) * SR))
+    assert abs(lufs(played.audio, SR) - FAMILY_LUFS[family]) < 3.0
 
 
 def _percussive_share(x: np.ndarray) -> float:
@@ -245,11 +266,11 @@ def test_bank_discovery_order(banks: dict[str, Path], tmp_path: Path, monkeypatc
     found = find_soundfont(system_folders=system)
     assert (found.path, found.source) == (banks["models"], "models folder")
     banks["models"].unlink()
-    found = find_soundfont(system_folders=system)  # MuseScore General wins across the system folders
-    assert (found.path, found.source) == (banks["musescore"], "system")
-    banks["musescore"].unlink()
-    assert find_soundfont(system_folders=system).path == banks["fluid"]
+    found = find_soundfont(system_folders=system)  # FluidR3 GM wins across the system folders
+    assert (found.path, found.source) == (banks["fluid"], "system")
     banks["fluid"].unlink()
+    assert find_soundfont(system_folders=system).path == banks["musescore"]
+    banks["musescore"].unlink()
     assert find_soundfont(system_folders=system).path == banks["other"]  # a named bank before Debian's alias
     found = find_soundfont(system_folders=(tmp_path / "none",))
     assert (found.path, found.source) == (bundled_bank(), "pretty_midi")
@@ -289,8 +310,8 @@ def test_pull_fetches_verifies_and_unpacks_the_bank(tmp_path: Path, monkeypatch)
     source = bundled_bank()
     if source is None:
         pytest.skip("pretty_midi's TimGM6mb.sf2 is not installed")
-    member = "usr/share/sounds/sf3/MuseScore_General_Full.sf3"
-    package = tmp_path / "musescore-general-soundfont_all.deb"
+    member = "usr/share/sounds/sf2/FluidR3_GM.sf2"
+    package = tmp_path / "fluid-soundfont-gm_all.deb"
     bank = source.read_bytes()[: 1 << 18]  # the pull copies bytes; it does not need a whole bank
     package.write_bytes(_deb({"usr/share/doc/copyright": b"MIT", member: bank}))
     digest = hashlib.sha256(package.read_bytes()).hexdigest()
