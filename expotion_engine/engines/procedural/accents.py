@@ -35,13 +35,16 @@ BIG_HIT = 0.7
 CRASH_GAP_S, STINGER_GAP_S = 1.5, 4.0
 #: hits at least this strong (0..1) get a chord stab (every hit does when there are no drums or bass)
 STAB_HIT = 0.6
+#: accent kinds struck with notes on the hit (a swell has no onset of its own; the cadence has its own notes)
+STRUCK = ("rhythmic", "soft", "stinger")
 #: an unfitted hit at least this strong gets the stinger (where there are drums) rather than only a swell
 OFF_GRID_STINGER = 0.5
 #: an unfitted hit gets its accent on a 16th of the map up to this late (s), or this early (sound before picture
 #: is what viewers notice most)
 SNAP_S, SNAP_EARLY_S = 0.025, 0.01
-#: percussive onsets closer than this (s) are a flam; onsets closer than ALIGN_S were meant together
-FLAM_S, ALIGN_S = 0.09, 0.03
+#: percussive onsets closer than this (s) are a flam; onsets closer than ALIGN_S were meant together; no note
+#: starts in the CLEAR_BEFORE_S before an accent
+FLAM_S, ALIGN_S, CLEAR_BEFORE_S = 0.09, 0.03, 0.15
 #: loudest velocity of an accent in the soft styles
 SOFT_VELOCITY = 96
 #: swell: rise before the hit (s, at least one beat), peak gain (dB at full strength), fall after it (s)
@@ -146,7 +149,7 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
                 added["harmony"] += stab
         else:
             swells.append((t, s))
-    onsets = sorted({round(a.time, 6) for a in accents if a.time is not None})
+    onsets = sorted({round(a.time, 6) for a in accents if a.kind in STRUCK})
     final = {name: _clear_near(notes[name], onsets, name) + added[name] for name in notes}
     final = {name: _unique(ns) for name, ns in final.items()}
     final = _no_flams(final, added, ctx.cadence_time)
@@ -250,7 +253,8 @@ def _voicing_change(ctx: Context, notes: list[Note], t: float, s: float) -> tupl
 
 
 def _clear_near(notes: list[Note], onsets: list[float], part: str) -> list[Note]:
-    """Regular notes starting within :data:`FLAM_S` of an accent: drums are dropped, tonal notes move onto it."""
+    """Regular notes near an accent: within :data:`FLAM_S` drums are dropped and tonal notes move onto it; any note
+    starting in the :data:`CLEAR_BEFORE_S` before it is dropped, so the hit stands clear."""
     if not onsets:
         return notes
     times = np.array(onsets)
@@ -258,9 +262,9 @@ def _clear_near(notes: list[Note], onsets: list[float], part: str) -> list[Note]
     for n in notes:
         k = int(np.argmin(np.abs(times - n.start)))
         gap = n.start - times[k]
-        if abs(gap) >= FLAM_S:
+        if abs(gap) < 1e-6 or gap >= FLAM_S or gap <= -CLEAR_BEFORE_S:
             out.append(n)
-        elif part != "drums" and n.end - times[k] >= 0.05:
+        elif abs(gap) < FLAM_S and part != "drums" and n.end - times[k] >= 0.05:
             out.append(replace(n, start=float(times[k])))
     if part in ("bass", "melody"):
         out = _one_line(out)

@@ -95,7 +95,8 @@ def test_no_two_percussive_onsets_within_90_ms(preset: str, hits) -> None:
              if p.name == "drums" or (p.name in ("bass", "harmony") and round(n.start, 4) in at_accents)]
     gaps = np.diff(np.unique(np.round(times, 6)))
     assert gaps.min() >= FLAM_S - 1e-6
-    for accent in at_accents:  # tonal notes do not smear an accent either
+    struck = {round(h["accent"], 4) for h in _report(score) if h["kind"] in ("rhythmic", "stinger")}
+    for accent in struck:  # tonal notes do not smear an accent either
         near = {round(n.start, 4) for p in score.parts for n in p.notes if abs(n.start - accent) < FLAM_S}
         assert near == {accent}
 
@@ -137,7 +138,7 @@ def test_unfittable_hits_get_a_stinger_with_drums_and_a_swell_without() -> None:
                    min_spacing=0.1)
     swell = _report(quiet)[1]
     assert swell["kind"] == "swell"
-    assert not [n for n in quiet.part("drums").notes if abs(n.start - 3.19) < FLAM_S]
+    assert not [n for p in quiet.parts for n in p.notes if abs(n.start - 3.19) < 1e-3]  # a swell strikes nothing
     gain = quiet.part("harmony").automation["gain_db"]
     at = int(round(3.19 * gain.rate))
     assert gain.values[at] > gain.values[int(round(2.5 * gain.rate))] + 1.0
