@@ -56,7 +56,13 @@ CHORD_LOW, CHORD_HIGH = 50, 79
 
 @dataclass(frozen=True)
 class Accent:
-    """How one hit was marked: the accent's onset (s), its kind and, for the report, the hit's grid offset."""
+    """How one hit was marked: the accent's onset (s, None when it has none), its kind and the hit's grid offset.
+
+    Kinds: "rhythmic" (drums, bass and chord stab on the grid), "soft" (voicing change and
+    swell on the grid, ambient and solo styles), "stinger" and "swell" (off the grid),
+    "cadence" (the hit is the final cadence), "merged" (just before the cadence) and
+    "after cadence" (left unmarked).
+    """
 
     placement: Placement
     time: float | None
@@ -153,11 +159,11 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
     final = {name: _clear_near(notes[name], onsets, name) + added[name] for name in notes}
     final = {name: _unique(ns) for name, ns in final.items()}
     final = _no_flams(final, added, ctx.cadence_time)
-    final = {name: _close_at_cadence(ctx, ns, name) for name, ns in final.items()}
+    final = {name: _close_at_cadence(ctx, ns) for name, ns in final.items()}
+    target = next((name for name in ("harmony", "melody", "bass", "drums") if name in notes), None)
     out = []
     for part in parts:
         automation = dict(part.automation)
-        target = "harmony" if "harmony" in notes else part.name
         if swells and part.name == target:
             automation["gain_db"] = _swell_curve(ctx, swells, part.automation.get("gain_db"))
         out.append(replace(part, notes=tuple(final[part.name]), automation=automation))
@@ -333,7 +339,7 @@ def _no_flams(parts: dict[str, list[Note]], added: dict[str, list[Note]], cadenc
     return out
 
 
-def _close_at_cadence(ctx: Context, notes: list[Note], part: str) -> list[Note]:
+def _close_at_cadence(ctx: Context, notes: list[Note]) -> list[Note]:
     """Nothing starts after the final cadence except the cadence itself (notes from it that ring to the end)."""
     cadence = ctx.cadence_time
     roll = ctx.time(ctx.cadence_beat + 0.25) - cadence
