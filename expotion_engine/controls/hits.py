@@ -1,23 +1,26 @@
 """Hit points: shot cuts, motion onsets and sharp expression changes, as ``Marker(kind="hit")``.
 
-Two novelty curves on the control grid, each a sum of channels divided by fixed scales:
+A hit's time is the visual event itself: the first decoded frame where the change shows.
+Cuts come from :mod:`expotion_engine.controls.cuts`; every other change from
+:mod:`expotion_engine.controls.onsets` (a block of cells whose frame-to-frame difference
+rises far above its recent level and noise). Landmarks never make a hit on their own,
+so a jittering or tiny detected face or body cannot; they say what the change was and
+how much it matters, through two novelty curves on the control grid:
 
 * motion: the rising edge (positive time derivative) of body, face, head-turn and
   optical-flow speed;
 * expression: the speed of change of mouth opening, smile and brows, measured on copies
   smoothed only lightly (``onset_smoothing``).
 
-Each curve is normalised per clip, robustly: its median is subtracted and it is divided
-by its median absolute deviation (never by less than a floor, so a still clip does not
-turn sensor noise into events). A peak at least ``Z_DETECT * threshold`` deviations high
-is an event; the event's time is the first decoded frame where the change shows (see
-:mod:`expotion_engine.controls.onsets`), and an event that shows in no frame is dropped.
+Each curve is normalised per clip, robustly (median subtracted, divided by the median
+absolute deviation, never by less than a floor). A change is ``expression`` where the
+expression curve rises higher than the motion curve just after it, else ``motion``.
 
-Strength is one 0..1 scale for every cause: motion and expression grow with the peak's
-deviations and stay below ``MOVE_CEILING``; cuts are 0.8..1 (see
-:mod:`expotion_engine.controls.cuts`), so a cut outranks ordinary motion. Hits closer
-than ``min_spacing`` keep the stronger; selecting a musical number of hits is the
-engine's job.
+Strength is one 0..1 scale for every cause: a change's strength grows with the larger of
+its pixel amount (in robust deviations of the clip's per-frame amounts, on a log scale)
+and its landmark novelty, from ``MOVE_FLOOR`` to ``MOVE_CEILING``; cuts are 0.8..1, so a
+cut outranks ordinary motion. Hits closer than ``min_spacing`` keep the stronger;
+choosing a musical number of hits is the engine's job.
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ RUN_LIMIT = 0.25
 #: (an encoder's quantiser shifting ahead of a big change, or a twitch before the move): dropped.
 PRE_ECHO = 0.2
 ECHO_RATIO = 10.0
+#: frames processed at once, and frames the noise is measured on (memory stays small).
+CHUNK = 4096
+NOISE_SAMPLE = 20000
 #: the least robust spread (gray levels) of the per-frame amounts of change.
 AMOUNT_FLOOR = 5.0
 
@@ -55,10 +58,13 @@ class FrameActivity:
 
     @classmethod
     def from_raw(cls, raw: RawFeatures, zero: float) -> FrameActivity:
-        """The activity of ``raw``'s decoded frames, timed from ``zero`` (s in the file)."""
-        grid = raw.frame_grid.astype(np.float32)
+        """The activity of ``raw``'s decoded frames, timed from ``zero`` (s in the file).
+
+        The noise is measured on at most ``NOISE_SAMPLE`` frames spread over the clip.
+        """
+        grid = raw.frame_grid
         if len(grid) > 1:
-            body = grid[1:]
+            body = grid[1::max((len(grid) - 1) // NOISE_SAMPLE, 1)].astype(np.float32)
             noise = 1.4826 * np.median(np.abs(body - np.median(body, axis=0)), axis=0)
         else:
             noise = np.zeros(grid.shape[1:], np.float32)
@@ -107,6 +113,31 @@ def _blocks(values: np.ndarray) -> np.ndarray:
     return uniform_filter(values, size=(1,) * (values.ndim - 2) + (2, 2), mode="constant") * 4.0
 
 
+def _frame_scores(activity: FrameActivity, cut_times: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per frame: the best block's rise in noise deviations, that block's index, every
+    block's rise (float16) and the summed rise of the cells that changed; computed
+    ``CHUNK`` frames at a time so that long videos need little memory."""
+    t, n = activity.times, len(activity.times)
+    blocks = int(np.prod(activity.grid.shape[1:]))
+    scores, best = np.zeros(n, np.float32), np.zeros(n, np.int64)
+    block_rise, amounts = np.zeros((n, blocks), np.float16), np.zeros(n, np.float32)
+    noise = np.maximum(_blocks(activity.noise[None])[0], NOISE_FLOOR).ravel()
+    cut_frames = np.searchsorted(t, cut_times - 1e-6)
+    for first in range(0, n, CHUNK):
+        lo, hi = max(first - 3, 0), min(first + CHUNK, n)
+        rises, prior = _rises(activity.grid[lo:hi].astype(np.float32), t[lo:hi], cut_times)
+        rises[cut_frames[(cut_frames >= lo) & (cut_frames < hi)] - lo] = 0.0
+        keep = slice(first - lo, hi - lo)
+        rises, prior = rises[keep], prior[keep]
+        rise = _blocks(rises).reshape(len(rises), -1)
+        z = np.where(rise >= MIN_RISE, rise / (noise + RELATIVE_NOISE * _blocks(prior).reshape(len(rises), -1)), 0.0)
+        scores[first:hi], best[first:hi] = z.max(axis=1), z.argmax(axis=1)
+        block_rise[first:hi] = rise
+        amounts[first:hi] = np.where(rises >= CELL_LEVELS, rises, 0.0).reshape(len(rises), -1).sum(axis=1)
+    scores[0] = 0.0
+    return scores, best, block_rise, amounts
+
+
 def pixel_onsets(activity: FrameActivity, cut_times: np.ndarray, threshold: float = 1.0) -> list[Onset]:
     """Frames where a change starts: some 2x2 block of cells differs far more from the
     frame before than it did in the frames before that, beyond its noise. A run of rising
@@ -115,13 +146,7 @@ def pixel_onsets(activity: FrameActivity, cut_times: np.ndarray, threshold: floa
     n = len(t)
     if n < 2:
         return []
-    rises, prior = _rises(activity.grid, t, cut_times)
-    rises[np.searchsorted(t, cut_times - 1e-6)[cut_times - 1e-6 <= t[-1]]] = 0.0
-    block_rise = _blocks(rises).reshape(n, -1)
-    noise = np.maximum(_blocks(activity.noise[None])[0], NOISE_FLOOR).ravel()
-    z = np.where(block_rise >= MIN_RISE, block_rise / (noise + RELATIVE_NOISE * _blocks(prior).reshape(n, -1)), 0.0)
-    scores, best = z.max(axis=1), z.argmax(axis=1)
-    amounts = np.where(rises >= CELL_LEVELS, rises, 0.0).reshape(n, -1).sum(axis=1)
+    scores, best, block_rise, amounts = _frame_scores(activity, cut_times)
     middle = float(np.median(amounts))
     spread = max(1.4826 * float(np.median(np.abs(amounts - middle))), AMOUNT_FLOOR)
     height = ONSET_Z * threshold
@@ -147,5 +172,5 @@ def pixel_onsets(activity: FrameActivity, cut_times: np.ndarray, threshold: floa
             out.append(Onset(float(t[start]), float(scores[peak]), float(amounts[peak]), float(size)))
         done = end
         k = end + 1
-    return [o for o in out if not any(0 < p.time - o.time <= PRE_ECHO and p.amount >= ECHO_RATIO * o.amount
-                                      for p in out)]
+    return [o for i, o in enumerate(out) if not any(
+        p.amount >= ECHO_RATIO * o.amount for p in out[i + 1:i + 8] if p.time - o.time <= PRE_ECHO)]
