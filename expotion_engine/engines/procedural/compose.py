@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from expotion_engine.engines.procedural.harmony import (
 from expotion_engine.engines.procedural.hits import Hit, HitSettings, select_hits
 from expotion_engine.engines.procedural.parts.bass import bass_notes
 from expotion_engine.engines.procedural.parts.chords import chord_notes
-from expotion_engine.engines.procedural.parts.context import Context
+from expotion_engine.engines.procedural.parts.context import Context, monophonic
 from expotion_engine.engines.procedural.parts.drums import drum_notes
 from expotion_engine.engines.procedural.parts.melody import melody_notes
 from expotion_engine.engines.procedural.prompt import PromptSettings, parse_prompt
@@ -43,6 +44,8 @@ from expotion_engine.types import ControlTrack, GenerationRequest, Marker
 
 MIN_DURATION_S = 2.0
 AUTOMATION_RATE = 10.0
+#: parts that play one note at a time (an accent that rings into the next note is ended there)
+MONOPHONIC = ("bass", "melody")
 
 
 def energy_curve(controls: ControlTrack, bias: float = 0.0, smooth_s: float = 0.4) -> np.ndarray:
@@ -159,6 +162,7 @@ def compose(request: GenerationRequest) -> Score:
         instruments=dict(instruments),
     )
     parts, accent_report = accent_pass(ctx, _parts(ctx, preset, instruments, style), fit.placements)
+    parts = [replace(p, notes=tuple(monophonic(p.notes))) if p.name in MONOPHONIC else p for p in parts]
     markers = [Marker(bar_times[s.start_bar], s.label, "section") for s in sections]
     markers += [Marker(h.event_time, h.name, h.kind, strength=h.marker_strength, cause=h.cause) for h in hits]
     info = {

@@ -41,8 +41,8 @@ PROGRESSIONS: dict[str, tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...]
                ((0, 1, 4, 1), (5, 1, 0, 1), (0, 2, 1, 4), (0, 1, 5, 1))),
     "mixolydian": (((0, 6, 0, 6), (0, 6, 3, 0), (0, 4, 6, 0), (0, 1, 6, 0)),
                    ((0, 6, 4, 0), (0, 4, 6, 6), (0, 6, 1, 4), (5, 6, 0, 6))),
-    "dorian": (((0, 3, 0, 3), (0, 3, 6, 0), (0, 1, 3, 0), (0, 6, 3, 0)),
-               ((0, 3, 6, 4), (0, 6, 3, 3), (0, 2, 3, 0), (0, 3, 1, 6))),
+    "dorian": (((0, 3, 0, 6), (0, 3, 6, 0), (0, 1, 3, 0), (0, 6, 3, 0)),
+               ((0, 3, 6, 4), (0, 6, 3, 0), (0, 2, 3, 0), (0, 3, 1, 6))),
     "minor": (((0, 5, 2, 6), (0, 3, 5, 6), (0, 5, 3, 4), (0, 6, 5, 3)),
               ((0, 5, 3, 4), (0, 6, 5, 4), (0, 3, 4, 0), (5, 6, 0, 4))),
     "phrygian": (((0, 1, 0, 6), (0, 1, 6, 0), (0, 6, 1, 0), (0, 1, 2, 1)),
@@ -53,9 +53,9 @@ MODAL = ("lydian", "mixolydian", "dorian", "phrygian")
 #: the degree whose chord carries the mode's colour (lydian II has the #4, dorian IV the natural 6, ...)
 CHARACTERISTIC = {"major": 3, "lydian": 1, "mixolydian": 6, "dorian": 3, "minor": 5, "phrygian": 1}
 #: degree that leads home in the final cadence
-CADENCE_DEGREE = {"major": 4, "lydian": 1, "mixolydian": 6, "dorian": 3, "minor": 4, "phrygian": 1}
+CADENCE_DEGREE = {"major": 4, "lydian": 1, "mixolydian": 6, "dorian": 6, "minor": 4, "phrygian": 1}
 #: degrees that prepare that cadence chord in the bar before it (e.g. IV or ii before V)
-PREDOMINANT = {"major": (3, 1), "lydian": (5,), "mixolydian": (3,), "dorian": (6,), "minor": (3, 5), "phrygian": (6,)}
+PREDOMINANT = {"major": (3, 1), "lydian": (5,), "mixolydian": (3,), "dorian": (3,), "minor": (3, 5), "phrygian": (6,)}
 
 
 def parse_tonic(name: str) -> int:
@@ -136,6 +136,16 @@ def build_chord(tonic: int, mode: str, degree: int, tension: float, start: float
     return Chord(degree, tones[0], tuple(tones), start, end, symbol)
 
 
+def phrase_starts(section_starts: tuple[int, ...], cadence_bar: int) -> list[int]:
+    """Bars where phrases restart: bar 0 and each section start at least four bars from the one before and from
+    the cadence (shorter sections run on in the phrase before them)."""
+    starts = [0]
+    for s in sorted(section_starts):
+        if s - starts[-1] >= 4 and cadence_bar - s >= 4:
+            starts.append(s)
+    return starts
+
+
 def progression(
     tonic: int,
     mode: str,
@@ -153,10 +163,7 @@ def progression(
     chord; tense bars split into two chords.
     """
     calm, tense = PROGRESSIONS[mode]
-    starts = [0]
-    for s in sorted(section_starts):  # sections shorter than a phrase run on in the phrase before them
-        if s - starts[-1] >= 4 and cadence_bar - s >= 4:
-            starts.append(s)
+    starts = phrase_starts(section_starts, cadence_bar)
     chords: list[Chord] = []
     phrase: tuple[int, ...] = calm[0]
     last_period: tuple[int, ...] | None = None

@@ -58,11 +58,18 @@ def estimate_key(audio: np.ndarray, sample_rate: int) -> KeyEstimate:
 
 
 def estimate_tempo(audio: np.ndarray, sample_rate: int) -> float:
-    """Tempo in BPM heard by librosa's beat tracker: the median interval of the tracked beats."""
+    """Tempo in BPM heard by librosa's beat tracker: the median interval of the tracked beats.
+
+    The tracker follows librosa's onset strength with its default band aggregation (the mean);
+    beat_track's own median aggregation is near zero on almost every frame of sparse textures
+    (a solo piano: 0.1 % of frames), which leaves it nothing to track.
+    """
     import librosa
 
     y = mono(audio)
-    _, beats = librosa.beat.beat_track(y=y, sr=sample_rate, hop_length=256, units="time")
+    hop = 256
+    envelope = librosa.onset.onset_strength(y=y, sr=sample_rate, hop_length=hop)
+    _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=sample_rate, hop_length=hop, units="time")
     if len(beats) < 3:
         return 0.0
     return float(60.0 / np.median(np.diff(beats)))
@@ -177,15 +184,21 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(union) if union else 0.0
 
 
-def _onsets_per_beat(notes: Iterable[Note], tempo_map: TempoMap, t0: float, t1: float) -> float:
-    starts = {round(n.start, 2) for n in notes if t0 <= n.start < t1}
-    beats = max(tempo_map.beat_at(t1) - tempo_map.beat_at(t0), 1e-9)
-    return len(starts) / beats
+def _events(notes: Iterable[Note], t0: float, t1: float) -> tuple[int, int]:
+    """(onset events, notes) in ``t0..t1``; notes starting within 30 ms of each other are one event."""
+    events, last, count = 0, -1.0, 0
+    for start in sorted(n.start for n in notes if t0 <= n.start < t1):
+        count += 1
+        if start - last > 0.03:
+            events += 1
+            last = start
+    return events, count
 
 
 def section_textures(score: Score) -> list[tuple]:
-    """One texture signature per section before the final cadence: which parts play, which drums, and how many
-    harmony and bass onsets per beat (in half steps); loudness plays no part in it."""
+    """One texture signature per section before the final cadence: which parts play, which drums, the harmony's
+    and the bass's onset events per beat (in half steps) and notes per event (broken or block chords), and where
+    the harmony sits (its median pitch in major thirds); loudness plays no part in it."""
     sections = score.info.get("sections", [])
     cadence = float(score.info.get("cadence_time", score.duration))
     out = []
@@ -198,9 +211,15 @@ def section_textures(score: Score) -> list[tuple]:
         playing = tuple(sorted(p.name for p in score.parts if any(t0 <= n.start < t1 for n in p.notes)))
         drums = tuple(sorted({n.pitch for p in score.parts if p.name == "drums" for n in p.notes
                               if t0 <= n.start < t1}))
-        rates = tuple(round(2 * _onsets_per_beat(p.notes, score.tempo_map, t0, t1)) / 2
-                      for p in score.parts if p.name in ("harmony", "bass"))
-        out.append((playing, drums, rates))
+        beats = max(score.tempo_map.beat_at(t1) - score.tempo_map.beat_at(t0), 1e-9)
+        figures = []
+        for p in score.parts:
+            if p.name in ("harmony", "bass"):
+                events, count = _events(p.notes, t0, t1)
+                figures.append((round(2 * events / beats) / 2, min(round(count / max(events, 1)), 4)))
+        harmony = [n.pitch for p in score.parts if p.name == "harmony" for n in p.notes if t0 <= n.start < t1]
+        register = int(np.median(harmony) // 4) if harmony else -1
+        out.append((playing, drums, tuple(figures), register))
     return out
 
 

@@ -34,6 +34,8 @@ def _level(energy: float) -> int:
 def _figure(ctx: Context, bar: int, own: str) -> str:
     """The harmony figure of ``bar``: the section's texture, "style" meaning the part's own figure."""
     figure = ctx.texture(bar).harmony
+    if figure == "style" and own == "ballad":  # the solo piano breaks its chords until the peaks
+        return "ballad" if ctx.texture(bar).drums == "full" else "arpeggio"
     if figure == "style":
         return own
     if figure == "pad" and ctx.style == "solo":
@@ -63,6 +65,9 @@ def chord_notes(ctx: Context, texture: str | None = None) -> list[Note]:
         voices = 3 if energy < 0.3 else 4
         voicing = voice(chord.tones, previous, LOW + shift, HIGH + shift, voices, center)
         previous = voicing
+        if ctx.mode in MODAL and ctx.tonic not in chord.tones:  # an inner tonic pedal keeps the mode's centre
+            inner = nearest_pitch({ctx.tonic}, float(np.mean(voicing)), voicing[0] + 1, voicing[-1] + 2)
+            voicing = tuple(sorted({*voicing, inner}))
         notes += _texture(ctx, rng, _figure(ctx, bar, own), chord, voicing, energy)
     notes += _counter(ctx, rng)
     final = voice(ctx.chords[-1].tones[:3], previous, LOW, HIGH, 4, 62)

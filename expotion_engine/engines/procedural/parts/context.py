@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from expotion_engine.engines.procedural.harmony import Chord
+from expotion_engine.engines.procedural.harmony import Chord, phrase_starts
 from expotion_engine.engines.procedural.sections import SECTION_LIFT, Section, Texture, section_of_bar, texture
 from expotion_engine.engines.procedural.tempo import Hit
 from expotion_engine.types import Note, TempoMap
@@ -81,6 +81,11 @@ class Context:
 
     def section(self, bar: int) -> Section:
         return section_of_bar(list(self.sections), bar)
+
+    def phrase_start(self, bar: int) -> int:
+        """The bar where the phrase holding ``bar`` counts from (the harmony's periods count from the same bars)."""
+        starts = phrase_starts(tuple(s.start_bar for s in self.sections), self.cadence_bar)
+        return max(s for s in starts if s <= bar)
 
     def texture(self, bar: int) -> Texture:
         """The arrangement of the section that holds ``bar``."""

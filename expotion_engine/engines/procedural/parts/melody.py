@@ -26,7 +26,7 @@ CELLS: dict[int, tuple[Cell, ...]] = {
     4: (((0, 1), (1, 1), (2, 1), (3, 1)), ((0, 1.5), (1.5, 0.5), (2, 1), (3, 1)),
         ((0, 1), (1, 0.5), (1.5, 0.5), (2, 2))),
     5: (((0, 0.5), (0.5, 0.5), (1, 1), (2, 1.5), (3.5, 0.5)), ((0, 1), (1, 0.5), (1.5, 0.5), (2, 1), (3, 1)),
-        ((0, 0.75), (0.75, 0.75), (1.5, 0.5), (2, 1), (3, 1))),
+        ((0, 0.75), (0.75, 0.75), (1.5, 0.5), (2, 1), (3, 1)), ((0, 1), (1, 1), (2, 1), (3, 0.5), (3.5, 0.5))),
     6: (((0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 0.5), (2, 1), (3, 1)),
         ((0, 1), (1, 0.5), (1.5, 0.5), (2, 0.5), (2.5, 0.5), (3, 1)),
         ((0, 0.75), (0.75, 0.25), (1, 1), (2, 0.5), (2.5, 0.5), (3, 1))),
@@ -45,6 +45,8 @@ RANGES: dict[str, tuple[int, int, float]] = {
     "organ": (60, 84, 4.5), "pad": (60, 84, 2.5),
 }
 DEFAULT_RANGE = (60, 84, 4.0)
+#: beats at least this long (100 BPM and slower) keep the melody's onsets on the beats
+SLOW_BEAT_S = 0.6
 #: scale steps above the phrase's anchor where each bar of the phrase sits (the arch peaks in bar 3)
 ARCH = (0, 1, 3, 0)
 
@@ -101,20 +103,28 @@ def melody_notes(ctx: Context) -> list[Note]:
     contour = _contour(rng)
     cells = {k: [c for c in options[int(rng.integers(len(options)))] if c[0] < ctx.numerator]
              for k, options in CELLS.items()}
+    beats = {k: [c for c in options if sum(o != int(o) for o, _ in c) <= 1] or [CELLS[4][0]]
+             for k, options in CELLS.items()}
+    on_beat = {k: [c for c in v[int(rng.integers(len(v)))] if c[0] < ctx.numerator] for k, v in beats.items()}
+    slow = ctx.time(ctx.numerator) / ctx.numerator >= SLOW_BEAT_S
     notes: list[Note] = []
     previous = int(center)
-    phrase = 0
     variant = int(rng.integers(6))
     for bar in range(ctx.cadence_bar):
         section = ctx.section(bar)
-        role = (bar - section.start_bar) % 4
+        start = ctx.phrase_start(bar)
+        role = (bar - start) % 4
         if role == 0:
-            phrase += 1
             variant += 1
-        closing = role == 3 or bar == ctx.cadence_bar - 1 or bar == section.end_bar - 1
+        following = next((b for b in range(bar + 1, ctx.cadence_bar + 1) if ctx.phrase_start(b) == b), ctx.cadence_bar)
+        closing = role == 3 or bar == following - 1
         energy = ctx.lifted_energy(bar * ctx.numerator + 1)
         density = _target_density(ctx, bar, energy, fastest)
-        cell = list(CLOSING[density]) if closing else list(cells[density])
+        if slow:  # a slow beat: the line moves on the beats (one eighth pair at most), not heard at double time
+            density = min(density, 5)
+            cell = list(CLOSING[3]) if closing else list(on_beat[density])
+        else:
+            cell = list(CLOSING[density]) if closing else list(cells[density])
         cell = [(o, min(length, ctx.numerator - o)) for o, length in cell if o < ctx.numerator]
         offsets = _develop(contour, len(cell), 3 if closing else role, variant)
         lift = 2 * energy - 1 + (1 if section.name == "peak" else 0)
