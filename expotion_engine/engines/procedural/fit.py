@@ -268,12 +268,14 @@ def _cadence(bpm: float, numerator: int, t_last: float, b_last: float, early: fl
     beat_s = 60.0 / bpm
     rit = _rit(numerator, ritardando)
     norm = max(max_bend, 1e-3)
+    slow = np.cumsum(1.0 / rit[::-1])  # slow[n - 1]: beats' worth of time in the last n beats of the ritardando
     best: tuple[float, _Cadence] | None = None
     first = numerator * math.ceil((math.floor(b_last) + 1) / numerator)
+    near = numerator * math.floor((b_last + (early - t_last) / (beat_s * (1.0 + max_bend))) / numerator)
     last = numerator * math.ceil((b_last + (late - t_last) / beat_s) / numerator) + numerator
-    for k in range(first, last + 1, numerator):
+    for k in range(max(first, near - numerator), last + 1, numerator):
         n_rit = min(numerator, int(math.floor(k - b_last + 1e-9)))
-        beats = (k - b_last - n_rit) + float(np.sum(1.0 / rit[-n_rit:]))
+        beats = (k - b_last - n_rit) + float(slow[n_rit - 1])
         target = min(max(t_last + beats * beat_s, early), late)
         if target <= t_last:
             continue
