@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from expotion_engine.engines.procedural.compose import compose
-from expotion_engine.engines.procedural.harmony import MODES, parse_tonic
+from expotion_engine.engines.procedural.harmony import MODES, NOTE_NAMES, parse_tonic
 from expotion_engine.engines.procedural.parts.context import END_MARGIN_S
 from expotion_engine.engines.procedural.score import Score
 from expotion_engine.engines.procedural.sections import SECTION_NAMES
@@ -142,7 +142,7 @@ def test_sections_follow_sustained_energy() -> None:
     score = _score(energy=energy, duration=24.0)
     sections = [m for m in score.markers if m.kind == "section"]
     names = [m.name for m in sections]
-    assert set(names) <= set(SECTION_NAMES)
+    assert {n.removesuffix(" B") for n in names} <= set(SECTION_NAMES)
     assert names[0] == "intro" and names[-1] == "release" and "peak" in names
     peak = sections[names.index("peak")].time
     assert 8.0 <= peak <= 16.0
@@ -220,3 +220,68 @@ def test_brightness_automation_follows_energy(calm: Score) -> None:
     curve = np.array(score.part("harmony").automation["brightness"].values)
     assert curve[-10] > curve[5] + 0.4
     assert "brightness" not in calm.part("harmony").automation
+
+
+def test_the_preset_is_part_of_the_random_stream() -> None:
+    renamed = {**POP, "name": "my-pop"}
+    a, b = _score(seed=4), _score(seed=4, preset=renamed)
+    assert a.part("melody").notes != b.part("melody").notes
+    assert _score(seed=4).part("melody").notes == a.part("melody").notes
+
+
+def test_key_comes_from_the_preset_tonics_and_the_valence() -> None:
+    only_e = {**POP, "key": {**POP["key"], "tonics": ["E"]}}
+    assert {_score(seed=s, preset=only_e).key for s in range(3)} == {"E"}
+    wide = {**POP, "key": {**POP["key"], "tonics": ["Eb", "Bb", "F", "C", "G", "D", "A", "E"]}}
+    sharps = [_score(seed=s, preset=wide, valence=0.9, duration=4.0).key for s in range(8)]
+    flats = [_score(seed=s, preset=wide, valence=-0.9, duration=4.0).key for s in range(8)]
+    assert sum(k in ("G", "D", "A", "E") for k in sharps) > sum(k in ("G", "D", "A", "E") for k in flats)
+    with pytest.raises(PresetError, match="key.tonics"):
+        _score(preset={**POP, "key": {**POP["key"], "tonics": ["H"]}})
+
+
+def test_groove_has_a_backbeat_and_fills_not_one_kick_per_bar() -> None:
+    score = _score(energy=lambda t: np.interp(t, [0, 10, 20], [0.4, 0.8, 0.5]), duration=20.0)
+    drums, tempo_map = score.part("drums").notes, score.tempo_map
+    bar_of = {n: int(tempo_map.beat_at(n.start) // 4) for n in drums}
+    body = range(2, int(tempo_map.beat_at(score.info["cadence_time"]) // 4) - 1)
+    for bar in body:
+        pitches = [n.pitch for n in drums if bar_of[n] == bar]
+        assert pitches.count(36) >= 2 and {38, 37} & set(pitches) and 42 in pitches, (bar, pitches)
+    fills = [n for n in drums if n.pitch in (45, 47, 50)]
+    assert fills  # toms close the sections
+    kick_steps = {round(tempo_map.beat_at(n.start) % 4 * 4) for n in drums if n.pitch == 36}
+    assert len(kick_steps) >= 3  # the kick pattern varies within the bar
+
+
+def test_drum_pulse_is_on_the_beat() -> None:
+    score = _score(energy=0.6, duration=16.0)
+    tempo_map = score.tempo_map
+    on = [n.velocity for n in score.part("drums").notes if n.pitch == 42 and tempo_map.beat_at(n.start) % 1 < 0.1]
+    off = [n.velocity for n in score.part("drums").notes
+           if n.pitch == 42 and 0.4 < tempo_map.beat_at(n.start) % 1 < 0.6]
+    assert on and (not off or np.mean(off) < 0.75 * np.mean(on))
+
+
+def test_a_long_even_take_still_has_form() -> None:
+    score = _score(energy=0.55, valence=0.2, duration=60.0)
+    sections = score.info["sections"]
+    assert len(sections) >= 3 and any(s["name"].endswith(" B") for s in sections)
+    bars = score.info["chord_bars"]
+    blocks = {tuple(bars[i:i + 4]) for i in range(0, len(bars) - 4, 4)}
+    assert len(blocks) >= 3
+
+
+def test_bass_holds_the_tonic_under_the_intro_and_the_modal_chord() -> None:
+    preset = {**POP, "key": {**POP["key"], "modes": ["dorian"]}}
+    score = _score(preset=preset, energy=0.5, duration=30.0)
+    tonic = parse_tonic(score.key)
+    intro = [n for n in score.part("bass").notes if n.start < score.info["sections"][1]["start"]]
+    assert intro and all(n.pitch % 12 == tonic for n in intro)
+    tempo_map = score.tempo_map
+    modal = [c for c in score.info["chord_bars"][:-3] if c.startswith(NOTE_NAMES[(tonic + 5) % 12])]
+    assert modal  # the dorian IV appears
+    for n in score.part("bass").notes:
+        bar = int(tempo_map.beat_at(n.start) // 4)
+        if score.info["chord_bars"][bar] == modal[0] and tempo_map.beat_at(n.start) % 4 < 0.1:
+            assert n.pitch % 12 == tonic
