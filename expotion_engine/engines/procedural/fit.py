@@ -31,6 +31,8 @@ LOOKBACK = 6
 MIN_SEGMENT_BEATS, WINDOW_BEATS = 0.5, 1.5
 #: hits at least this strong (0..1) may become the final cadence, and what landing the cadence on one is worth
 CADENCE_HIT, CADENCE_BONUS = 0.5, 2.0
+#: the stretch into a cadence on a hit may bend this many times ``max_bend`` (the last bars are already slowing)
+CADENCE_STRETCH = 1.5
 #: tolerance (s) of the legacy "on a beat" count of the report
 ON_BEAT_S = 0.025
 
@@ -252,7 +254,7 @@ def _cadence_on_hit(hit: Hit, own_skip: float, tables: _Tables, times: list[floa
                 beats = (k - b - n_rit) + float(np.sum(1.0 / rit[-n_rit:]))
                 x = 60.0 * beats / (hit.accent_time - t_i)
                 bend = x / bpm - 1.0
-                if abs(bend) > max_bend + 1e-9:
+                if abs(bend) > CADENCE_STRETCH * max_bend + 1e-9:
                     continue
                 cost = float(tables.cost[i][c]) + tables.rest(i) - own_skip + W_BEND * (bend / norm) ** 2 \
                     - CADENCE_BONUS * hit.strength
