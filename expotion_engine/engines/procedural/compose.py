@@ -28,7 +28,7 @@ from expotion_engine.engines.procedural.harmony import (
     progression,
     scale_pcs,
 )
-from expotion_engine.engines.procedural.hits import Hit, HitSettings, select_hits
+from expotion_engine.engines.procedural.hits import Hit, HitSettings, rhythm_hits, select_hits
 from expotion_engine.engines.procedural.parts.bass import bass_notes
 from expotion_engine.engines.procedural.parts.chords import chord_notes
 from expotion_engine.engines.procedural.parts.context import Context, monophonic
@@ -79,8 +79,9 @@ def collect_hits(request: GenerationRequest, preset: Mapping[str, Any], min_stre
 
 
 def choose_tempo(request: GenerationRequest, preset: Mapping[str, Any], words: PromptSettings,
-                 energy: np.ndarray, hits: list[Hit]) -> TempoChoice:
-    """Tempo and meter: --bpm, prompt "N bpm" or preset bpm when given, else motion rhythm, hits and energy."""
+                 energy: np.ndarray) -> TempoChoice:
+    """Tempo and meter: --bpm, prompt "N bpm" or preset bpm when given, else motion rhythm, the rhythm of every
+    detected hit (not only those the density keeps) and energy."""
     tempo = preset["tempo"]
     meter = tempo.get("meter")
     if request.bpm is not None:
@@ -91,7 +92,8 @@ def choose_tempo(request: GenerationRequest, preset: Mapping[str, Any], words: P
         return TempoChoice(words.bpm, meter or 4, "prompt", 1.0)
     if "bpm" in tempo:
         return TempoChoice(float(tempo["bpm"]), meter or 4, "preset", 1.0)
-    choice = choose_tempo_meter(request.controls, hits, float(np.mean(energy)), tempo["min"], tempo["max"], meter)
+    rhythm = rhythm_hits(request.controls.markers, request.cues)
+    choice = choose_tempo_meter(request.controls, rhythm, float(np.mean(energy)), tempo["min"], tempo["max"], meter)
     bpm = min(max(choice.bpm * words.tempo_factor, 40.0), 220.0)
     source = choice.source + ("+prompt" if words.tempo_factor != 1.0 else "")
     return TempoChoice(round(bpm, 2), choice.numerator, source, choice.confidence, choice.terms)
@@ -124,7 +126,7 @@ def compose(request: GenerationRequest) -> Score:
     energy = energy_curve(request.controls, engine["energy_bias"] + words.energy_shift + base_words.energy_shift)
     rate = request.controls.rate
     hits = collect_hits(request, preset, engine["hit_strength"])
-    choice = choose_tempo(request, preset, words, energy, hits)
+    choice = choose_tempo(request, preset, words, energy)
     bpm, tempo_source, confidence, numerator = choice.bpm, choice.source, choice.confidence, choice.numerator
     fixed = tempo_source in ("request", "prompt", "preset")
     fit = fit_tempo_map(duration, bpm, numerator, hits, max_bend=engine["max_bend"],

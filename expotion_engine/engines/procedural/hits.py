@@ -109,3 +109,14 @@ def select_hits(markers: Sequence[Marker], cues: Sequence[Marker], duration: flo
                           accent_time=max(m.time - ahead, 0.0), marker_strength=float(m.strength)))
         picked += 1
     return sorted(chosen, key=lambda h: h.accent_time)
+
+
+def rhythm_hits(markers: Sequence[Marker], cues: Sequence[Marker], min_strength: float = 0.3) -> list[Hit]:
+    """Every detected hit at least ``min_strength`` strong and every cue, unthinned: the visual rhythm the tempo
+    choice listens to (selection for accents is a separate, musical decision)."""
+    detected = [m for m in markers if m.kind == "hit"]
+    scale = _calibration(detected)
+    out = [Hit(m.time, float(min(m.strength * scale, 1.0)), m.name or "hit", m.cause) for m in detected
+           if m.strength * scale >= min_strength]
+    out += [Hit(m.time, 1.0, m.name or "cue", None, m.kind) for m in cues]
+    return sorted(out, key=lambda h: h.accent_time)

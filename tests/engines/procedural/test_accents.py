@@ -205,3 +205,15 @@ def test_soft_styles_ease_into_hits_unless_the_preset_says_otherwise() -> None:
     for hit in eased:
         t = hit["accent"]
         assert tempo_map.bpm_at(t - 0.05) < tempo_map.bpm_at(t - 60.0 / tempo_map.bpm_at(t - 0.05) * 1.6)
+
+
+def test_every_detected_hit_informs_the_tempo_not_only_the_selected_ones() -> None:
+    # motion hits every 2 to 5 eighths at 112 BPM (steady motion curves, no rhythm there); only a few are accented
+    rng = np.random.default_rng(3)
+    eighths = np.cumsum(rng.choice([2, 3, 4, 5], size=30))
+    times = 0.8 + eighths * 30.0 / 112.0
+    hits = [(float(t), 0.5, "motion") for t in times if t < 14.0]
+    score = _score("upbeat-pop", hits=hits, duration=16.0, density=8.0)
+    assert score.info["hit_fit"]["selected"] <= 3 < len(hits)
+    assert score.info["tempo_source"] == "hits"
+    assert score.info["bpm"] == pytest.approx(112.0, rel=0.03)
