@@ -68,6 +68,8 @@ def chord_notes(ctx: Context, texture: str | None = None) -> list[Note]:
         if ctx.mode in MODAL and ctx.tonic not in chord.tones:  # an inner tonic pedal keeps the mode's centre
             inner = nearest_pitch({ctx.tonic}, float(np.mean(voicing)), voicing[0] + 1, voicing[-1] + 2)
             voicing = tuple(sorted({*voicing, inner}))
+        if over_pedal(ctx.mode, chord) and voicing[0] % 12 != ctx.tonic:  # the modal chord over its tonic
+            voicing = (nearest_pitch({ctx.tonic}, voicing[0] - 6, voicing[0] - 11, voicing[0] - 1), *voicing)
         notes += _texture(ctx, rng, _figure(ctx, bar, own), chord, voicing, energy)
     notes += _counter(ctx, rng)
     final = voice(ctx.chords[-1].tones[:3], previous, LOW, HIGH, 4, 62)

@@ -110,6 +110,7 @@ def melody_notes(ctx: Context) -> list[Note]:
     notes: list[Note] = []
     previous = int(center)
     variant = int(rng.integers(6))
+    home = {ctx.scale[0], ctx.scale[2], ctx.scale[4]}
     for bar in range(ctx.cadence_bar):
         section = ctx.section(bar)
         start = ctx.phrase_start(bar)
@@ -137,9 +138,10 @@ def melody_notes(ctx: Context) -> list[Note]:
             strong = onset == int(onset) and (int(onset) % 2 == 0 or length >= 1)
             if strong or (closing and i == len(cell) - 1):
                 tones = set(ctx.chord_at(beat).tones[:4])
-                if closing and i == len(cell) - 1:
-                    tones = set(ctx.chord_at(beat).tones[:3])
-                pitch = nearest_pitch(tones, pitch, pitch - 3, pitch + 3)
+                if closing and i == len(cell) - 1:  # a phrase ends on the tonic triad (over the cadence chord too)
+                    pitch = _chord_tone(ctx, set(ctx.chord_at(beat).tones[:3]) | home, pitch, home, 4.0)
+                else:
+                    pitch = _chord_tone(ctx, tones, pitch, home, 1.0)
             while pitch > high:
                 pitch -= 12
             while pitch < low:
@@ -154,6 +156,16 @@ def melody_notes(ctx: Context) -> list[Note]:
     note = ctx.note(rng, final, ctx.cadence_beat, 64.0, 60 + 30 * ctx.energy_at(ctx.cadence_time), exact=True)
     notes += [note] if note else []
     return monophonic(notes)
+
+
+def _chord_tone(ctx: Context, tones: set[int], pitch: int, home: set[int], pull: float) -> int:
+    """The pitch of ``tones`` within a fourth of ``pitch``, nearer ones first, tones of the tonic triad preferred
+    by ``pull`` semitones (the tonic itself by one more), so the line keeps the key's centre under every chord."""
+    candidates = [p for p in range(pitch - 5, pitch + 6) if p % 12 in tones]
+    if not candidates:
+        return pitch
+    return min(candidates, key=lambda p: (abs(p - pitch) - (pull if p % 12 in home else 0.0)
+                                          - (1.0 if p % 12 == ctx.tonic else 0.0), p))
 
 
 def _scale_step(ctx: Context, pitch: int, steps: int) -> int:
