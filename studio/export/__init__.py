@@ -10,7 +10,9 @@ runs a chosen set of formats; :data:`FORMATS` lists them.
 
 from studio.export.job import (
     BIT_DEPTHS,
+    MIDI_START,
     SAMPLE_RATES,
+    TIMELINE_AUDIO,
     VIDEO_AUDIO,
     VIDEO_TRACKS,
     DeliveryFolder,
@@ -23,7 +25,9 @@ from studio.export.registry import FORMATS, export_delivery, planned_files
 __all__ = [
     "BIT_DEPTHS",
     "FORMATS",
+    "MIDI_START",
     "SAMPLE_RATES",
+    "TIMELINE_AUDIO",
     "VIDEO_AUDIO",
     "VIDEO_TRACKS",
     "DeliveryFolder",

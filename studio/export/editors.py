@@ -1,31 +1,47 @@
 """Editor interchange files, all from one OpenTimelineIO timeline, all through OTIO adapters:
-CMX3600 EDL with locators (``otio-cmx3600-adapter``), FCP 7 XML (``otio-fcp-adapter``),
+CMX3600 EDLs with locators (``otio-cmx3600-adapter``), FCP 7 XML (``otio-fcp-adapter``),
 FCPXML (``otio-fcpx-xml-adapter``) and native ``.otio``.
 
-Media: the ``.otio`` names the BWF files relative to the delivery folder (portable with it);
-the XML formats need absolute ``file://`` URLs (what Premiere, Resolve and Final Cut
-import), so they point into the folder where it was written. The EDL carries the video
-track only (the adapter writes one video track) with every marker as a ``* LOC:`` line,
-plus the ``FCM:`` frame-code line the adapter leaves out. EDL, FCP 7 XML and FCPXML are
-built around the picture, so an export without a video skips them with a warning.
+Audio: the mix on its own enabled track and the stems on disabled tracks (or what
+``ExportSettings.timeline_audio`` asks for), so an editor plays the music once. The adapters
+do not all write a disabled track, so each format gets its own flag: ``.otio`` the track's
+``enabled``; FCP 7 XML ``<enabled>FALSE</enabled>`` on the track and its clip; FCPXML
+``enabled="0"`` on the connected clip. Media paths are relative to the delivery folder in
+every format (``pathurl``, ``src``, ``target_url``, ``* FROM CLIP:``), so the folder relinks
+wherever it is moved. The sequence starts at the music's timecode everywhere: FCP 7 XML and
+``.otio`` through the timeline's global start, FCPXML through the sequence's ``tcStart``, the
+EDLs on their record side (the adapter counts records from 0; they are moved to the timecode
+here). The video EDL carries the picture with every marker as a ``* LOC:`` line in record time;
+each enabled audio track goes into its own audio EDL (``_audio.edl`` for the mix, ``AA``: both
+channels), as CMX3600 holds one track per list. EDL, FCP 7 XML and FCPXML are built around the
+picture, so an export without a video skips them with a warning.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Callable
+import re
+from fractions import Fraction
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import opentimelineio as otio
 
-from studio.export.job import DeliveryFolder, ExportJob
-from studio.export.timeline import build_timeline, timeline_rate
+from studio.export.job import DeliveryFolder, ExportJob, safe_name
+from studio.export.timeline import build_timeline, timeline_audio, timeline_rate
+from studio.timecode import format_frames, parse_frames, to_frame
 
 log = logging.getLogger(__name__)
 
+_EVENT = re.compile(
+    r"^(?P<head>\d{3,}\s+\S+\s+)(?P<kind>\S+)(?P<pad>\s+)(?P<mid>C\s+\S+ \S+ )(?P<rec_in>\S+) (?P<rec_out>\S+)$"
+)
 
-def _absolute(folder: DeliveryFolder) -> Callable[[str], str]:
-    return lambda relative: (folder.root / relative).as_uri()
+
+def _relative(relative: str) -> str:
+    """Media URL of a delivery file: its path relative to the delivery folder, as it is."""
+    return relative
 
 
 def _write(folder: DeliveryFolder, relative: str, timeline: otio.schema.Timeline, adapter: str, **kw: object) -> Path:
@@ -46,35 +62,104 @@ def _needs_video(job: ExportJob, what: str) -> bool:
     return True
 
 
+def audio_edl_files(job: ExportJob) -> list[str]:
+    """Relative paths of the audio EDLs: one per enabled timeline audio track (``_audio.edl`` for the mix)."""
+    return [job.file("_audio.edl") if name == "Mix" and relative == job.mix_file
+            else job.file(f"_audio_{safe_name(name)}.edl")
+            for name, relative, enabled in timeline_audio(job) if enabled]
+
+
+def edl_files(job: ExportJob) -> list[str]:
+    """Relative paths :func:`write_edl` writes (none without a video)."""
+    return [job.file(".edl"), *audio_edl_files(job)] if job.video is not None else []
+
+
+def _edl_text(job: ExportJob, timeline: otio.schema.Timeline, channels: int) -> str:
+    """The adapter's CMX3600 list with the ``FCM:`` line, records at the music's timecode, ``AA`` for stereo audio."""
+    text = otio.adapters.write_to_string(timeline, adapter_name="cmx_3600", rate=timeline_rate(job))
+    start = to_frame(job.start_seconds, job.tc)
+    lines = []
+    for line in text.splitlines():
+        match = _EVENT.match(line)
+        if match is not None:
+            kind = match["kind"]
+            if kind == "A" and channels == 2:
+                kind = "AA"
+            rec_in, rec_out = (format_frames(parse_frames(match[k], job.tc) + start, job.tc)
+                               for k in ("rec_in", "rec_out"))
+            pad = " " * max(1, len(match["kind"]) + len(match["pad"]) - len(kind))
+            line = f"{match['head']}{kind}{pad}{match['mid']}{rec_in} {rec_out}"
+        lines.append(line)
+    title, _, events = "\n".join(lines).partition("\n\n")
+    # the adapter leaves out the frame-code-mode line (its TODO); editors need it for 29.97/59.94
+    fcm = "FCM: DROP FRAME" if job.tc.drop_frame else "FCM: NON-DROP FRAME"
+    return f"{title}\n{fcm}\n\n{events}\n"
+
+
 def write_edl(job: ExportJob, folder: DeliveryFolder) -> list[Path]:
-    """Write ``<title>.edl``: the video event at its record timecode with one locator per marker."""
+    """Write ``<title>.edl`` (the video event at its record timecode, a locator per marker) and the audio EDLs."""
     if not _needs_video(job, "CMX3600 EDL"):
         return []
-    timeline = build_timeline(job, audio_url=None, markers_on="clip")
-    text = otio.adapters.write_to_string(timeline, adapter_name="cmx_3600", rate=timeline_rate(job))
-    # the adapter leaves out the frame-code-mode line (its TODO); editors need it for 29.97/59.94
-    title, _, events = text.partition("\n\n")
-    fcm = "FCM: DROP FRAME" if job.tc.drop_frame else "FCM: NON-DROP FRAME"
-    return [folder.write_text(job.file(".edl"), f"{title}\n{fcm}\n\n{events}")]
+    channels = int(job.take.mix.shape[0])
+    picture = build_timeline(job, audio_url=None, markers_on="clip", root=folder.root)
+    written = [folder.write_text(job.file(".edl"), _edl_text(job, picture, channels))]
+    full = build_timeline(job, audio_url=_relative, markers_on="clip", root=folder.root)
+    video = full.video_tracks()[0]
+    for track, relative in zip((t for t in full.audio_tracks() if t.enabled), audio_edl_files(job), strict=True):
+        single = otio.schema.Timeline(name=f"{job.title} {track.name}", global_start_time=full.global_start_time)
+        single.tracks.append(copy.deepcopy(track))
+        single.tracks.append(copy.deepcopy(video))  # the adapter wants one picture track; it writes track 0 only
+        written.append(folder.write_text(relative, _edl_text(job, single, channels)))
+    return written
 
 
 def write_fcp7(job: ExportJob, folder: DeliveryFolder) -> list[Path]:
-    """Write ``<title>_fcp7.xml`` (xmeml): video, one audio track per stem and the mix, sequence markers."""
+    """Write ``<title>_fcp7.xml`` (xmeml): video, the mix enabled and the stems disabled, sequence markers."""
     if not _needs_video(job, "FCP 7 XML"):
         return []
-    timeline = build_timeline(job, audio_url=_absolute(folder), markers_on="timeline")
+    timeline = build_timeline(job, audio_url=_relative, markers_on="timeline", root=folder.root)
+    for track in timeline.audio_tracks():
+        if not track.enabled:
+            track.metadata["fcp_xml"] = {"enabled": "FALSE"}
+            for clip in track.find_clips():
+                clip.metadata["fcp_xml"] = {"enabled": "FALSE"}
     return [_write(folder, job.file("_fcp7.xml"), timeline, "fcp_xml")]
 
 
+def _fcpxml_time(seconds: Fraction) -> str:
+    return f"{seconds.numerator}/{seconds.denominator}s" if seconds.denominator != 1 else f"{seconds.numerator}s"
+
+
+def fcpxml_text(job: ExportJob, timeline: otio.schema.Timeline) -> str:
+    """The adapter's FCPXML with the sequence at the music's timecode (``tcStart``, ``tcFormat``, the spine's
+    offsets counted from it, as Final Cut writes them) and ``enabled="0"`` on the disabled audio lanes."""
+    text = otio.adapters.write_to_string(timeline, adapter_name="fcpx_xml")
+    root = ET.fromstring(text.encode("utf-8"))
+    start = Fraction(to_frame(job.start_seconds, job.tc)) / job.tc.rate
+    for sequence in root.iter("sequence"):
+        sequence.set("tcStart", _fcpxml_time(start))
+        sequence.set("tcFormat", "DF" if job.tc.drop_frame else "NDF")
+        for item in sequence.findall("./spine/*"):
+            item.set("offset", _fcpxml_time(Fraction(item.get("offset", "0s").rstrip("s")) + start))
+    disabled = {f"-{lane}" for lane, track in enumerate(timeline.audio_tracks(), start=1) if not track.enabled}
+    for clip in root.iter("clip"):
+        if clip.get("lane") in disabled:
+            clip.set("enabled", "0")
+    ET.indent(root, space="    ")
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n{body}\n'
+
+
 def write_fcpxml(job: ExportJob, folder: DeliveryFolder) -> list[Path]:
-    """Write ``<title>.fcpxml``: the video in the primary storyline, stems and mix as connected audio, clip markers."""
+    """Write ``<title>.fcpxml``: the video in the primary storyline, mix and stems as connected audio, clip markers."""
     if not _needs_video(job, "FCPXML"):
         return []
-    timeline = build_timeline(job, audio_url=_absolute(folder), markers_on="clip", rate=_fcpx_rate(job))
-    return [_write(folder, job.file(".fcpxml"), timeline, "fcpx_xml")]
+    timeline = build_timeline(job, audio_url=_relative, markers_on="clip", rate=_fcpx_rate(job), root=folder.root)
+    return [folder.write_text(job.file(".fcpxml"), fcpxml_text(job, timeline))]
 
 
 def write_otio(job: ExportJob, folder: DeliveryFolder) -> list[Path]:
     """Write ``<title>.otio``: the whole timeline, media relative to the delivery folder, timeline markers."""
-    timeline = build_timeline(job, audio_url=lambda relative: relative, markers_on="timeline")
+    timeline = build_timeline(job, audio_url=_relative, markers_on="timeline", root=folder.root)
     return [_write(folder, job.file(".otio"), timeline, "otio_json")]
+

@@ -27,6 +27,8 @@ SAMPLE_RATES = (44100, 48000, 96000)
 BIT_DEPTHS = (16, 24, 32)
 VIDEO_AUDIO = ("aac", "pcm")
 VIDEO_TRACKS = ("keep", "mix", "score")
+TIMELINE_AUDIO = ("both-mix-enabled", "mix", "stems")
+MIDI_START = ("zero", "timecode")
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,20 @@ class ExportSettings:
     """Delivery format choices: sample rate, bit depth (32 = float), the re-muxed video's audio
     codec (``aac``, or ``pcm`` in a MOV/MKV), overwrite policy, and its audio streams
     (``video_tracks``: ``keep`` the score then the source's own audio, ``mix`` also a
-    pre-mixed score + source stream first, ``score`` the score alone)."""
+    pre-mixed score + source stream first, ``score`` the score alone), the editor timelines' audio
+    (``timeline_audio``: ``both-mix-enabled`` the mix on an enabled track and the stems on disabled
+    tracks, ``mix`` the mix alone, ``stems`` the stems alone, enabled) and where the MIDI file
+    starts (``midi_start``: ``zero`` at the music's first bar with its SMPTE offset as metadata,
+    ``timecode`` at timecode 00:00:00:00 with a pre-roll up to the music, for hosts that ignore
+    SMPTE offsets)."""
 
     sample_rate: int = 48000
     bit_depth: int = 24
     force: bool = False
     video_audio: str = "aac"
     video_tracks: str = "keep"
+    timeline_audio: str = "both-mix-enabled"
+    midi_start: str = "zero"
 
     def __post_init__(self) -> None:
         if self.sample_rate not in SAMPLE_RATES:
@@ -61,6 +70,12 @@ class ExportSettings:
             raise ExportError(
                 f"Video audio {self.video_tracks!r} is not offered; choose one of {', '.join(VIDEO_TRACKS)}."
             )
+        if self.timeline_audio not in TIMELINE_AUDIO:
+            raise ExportError(
+                f"Timeline audio {self.timeline_audio!r} is not offered; choose one of {', '.join(TIMELINE_AUDIO)}."
+            )
+        if self.midi_start not in MIDI_START:
+            raise ExportError(f"MIDI start {self.midi_start!r} is not offered; choose one of {', '.join(MIDI_START)}.")
 
 
 @dataclass(frozen=True, eq=False)

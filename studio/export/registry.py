@@ -46,7 +46,7 @@ FILES: dict[str, str | Callable[[ExportJob], list[str]]] = {
     "audio": "studio.export.bwf:audio_files",
     "midi": "studio.export.midi:midi_files",
     "markers": lambda job: [job.file("_markers.csv"), job.file("_markers.txt")],
-    "edl": lambda job: [job.file(".edl")] if job.video else [],
+    "edl": "studio.export.editors:edl_files",
     "fcp7": lambda job: [job.file("_fcp7.xml")] if job.video else [],
     "fcpxml": lambda job: [job.file(".fcpxml")] if job.video else [],
     "otio": lambda job: [job.file(".otio")],

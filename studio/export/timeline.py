@@ -5,12 +5,16 @@ of music time 0) at the job's timecode rate (:attr:`ExportJob.tc`; 29.97 is 3000
 and a 10 fps video is counted at its declared or chosen SMPTE rate), and it lasts
 as long as the music; every time is a whole frame, as editors place them. Tracks: one video
 track holding the scored range of the source video (its media starts at the video's
-first-frame timecode, so source time equals record timecode), then one audio track per
-stem and one for the mix, each a clip of the delivered BWF file (whose own timecode is
-``start_seconds``). Markers carry the cue's name, a colour by kind and, for sections, a
-duration; they go on the timeline's stack (``markers_on="timeline"``: sequence markers)
-or on the video clip in source time (``markers_on="clip"``: the only place the EDL and
-FCPXML adapters write them).
+first-frame timecode, so source time equals record timecode), then the audio that
+``ExportSettings.timeline_audio`` asks for, each track a clip of the delivered BWF file (whose own
+timecode is ``start_seconds``): by default the mix on the one enabled audio track and every stem
+on a disabled track beneath it, so an editor plays the music once and the stems are there to
+switch on (``mix``: the mix alone; ``stems``: the stems alone, enabled). Media URLs are relative
+to the delivery folder (the video too when it lies inside it; a source video elsewhere keeps its
+absolute ``file://`` URL, so a moved folder still finds it). Markers carry the cue's name,
+a colour by kind and, for sections, a duration; they go on the timeline's stack
+(``markers_on="timeline"``: sequence markers) or on the video clip in source time
+(``markers_on="clip"``: the only place the EDL and FCPXML adapters write them).
 """
 
 from __future__ import annotations
@@ -39,6 +43,25 @@ def timeline_rate(job: ExportJob) -> float:
 def audio_files(job: ExportJob) -> list[tuple[str, str]]:
     """``(track name, relative BWF path)`` for every stem, then the mix."""
     return [(stem.name, job.stem_file(stem.name)) for stem in job.take.stems] + [("Mix", job.mix_file)]
+
+
+def timeline_audio(job: ExportJob) -> list[tuple[str, str, bool]]:
+    """``(track name, relative BWF path, enabled)`` of the editor timelines' audio tracks, the mix first.
+
+    Exactly what plays is enabled: the mix, or (``timeline_audio="stems"``) the stems, never both.
+    """
+    mode = job.settings.timeline_audio
+    mix = [("Mix", job.mix_file, True)] if mode != "stems" else []
+    stems = [(stem.name, job.stem_file(stem.name), mode == "stems") for stem in job.take.stems] if mode != "mix" else []
+    return mix + stems
+
+
+def video_url(video: Path, root: Path | None) -> str:
+    """A video's URL: relative to the delivery folder ``root`` when inside it, else absolute ``file://``."""
+    video = Path(video).resolve()
+    if root is not None and root.resolve() in video.parents:
+        return video.relative_to(root.resolve()).as_posix()
+    return video.as_uri()
 
 
 def frames(seconds: float, tc: TimecodeRate, rate: float | None = None) -> otio.opentime.RationalTime:
@@ -73,10 +96,12 @@ def build_timeline(
     audio_url: Callable[[str], str] | None,
     markers_on: Literal["timeline", "clip"] = "timeline",
     rate: float | None = None,
+    root: Path | None = None,
 ) -> otio.schema.Timeline:
     """The job as a Timeline; ``audio_url`` maps a delivery-relative path to a media URL (None: no audio tracks).
 
-    ``rate`` defaults to the job's exact timecode rate (:func:`timeline_rate`).
+    ``rate`` defaults to the job's exact timecode rate (:func:`timeline_rate`); ``root`` is the
+    delivery folder the video's URL is made relative to when the video lies inside it.
     """
     rate = timeline_rate(job) if rate is None else rate
     length = RT(max(to_frame(job.take.duration, job.tc), 1), rate)
@@ -94,7 +119,7 @@ def build_timeline(
         video = Path(job.video).resolve()
         info = probe_video(video)
         media = otio.schema.ExternalReference(
-            target_url=video.as_uri(),
+            target_url=video_url(video, root),
             available_range=TR(frames(job.timecode_start, tc, rate), frames(info.duration, tc, rate)),
         )
         media.name = video.name
@@ -104,11 +129,13 @@ def build_timeline(
         timeline.tracks.append(track)
 
     if audio_url is not None:
-        for index, (name, relative) in enumerate(audio_files(job), start=1):
+        for index, (name, relative, enabled) in enumerate(timeline_audio(job), start=1):
             media = otio.schema.ExternalReference(target_url=audio_url(relative), available_range=TR(start, length))
             media.name = Path(relative).name
             clip = otio.schema.Clip(name=name, media_reference=media, source_range=TR(start, length))
+            clip.enabled = enabled
             track = otio.schema.Track(name=f"A{index} {name}", kind=otio.schema.TrackKind.Audio)
+            track.enabled = enabled
             track.append(clip)
             timeline.tracks.append(track)
 

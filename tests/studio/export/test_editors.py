@@ -40,41 +40,52 @@ def _video_clip(timeline: otio.schema.Timeline) -> otio.schema.Clip:
     return clip
 
 
-def _assert_video(job: ExportJob, clip: otio.schema.Clip) -> None:
-    """The video clip starts at the top of the record and plays the scored range at its source timecode."""
+def _assert_video(job: ExportJob, clip: otio.schema.Clip, origin: float = 0.0) -> None:
+    """The video clip starts at the top of the record (``origin`` s into the track) and plays the scored range at
+    its source timecode; the source video lies outside the delivery folder, so its URL stays absolute."""
     assert clip.media_reference.target_url == Path(job.video).resolve().as_uri()
-    assert clip.range_in_parent().start_time.value == 0
+    assert abs(_seconds(clip.range_in_parent().start_time) - origin) <= 1e-9
     assert abs(_seconds(clip.source_range.start_time) - job.start_seconds) <= FRAME / 2
     assert abs(_seconds(clip.source_range.duration) - job.take.duration) <= FRAME / 2
 
 
-def _assert_audio(job: ExportJob, timeline: otio.schema.Timeline, url) -> None:
-    """One audio track per stem plus the mix, each a full-length clip of the delivered BWF at the start."""
-    expected = [job.stem_file(s.name) for s in job.take.stems] + [job.mix_file]
+def _assert_audio(job: ExportJob, timeline: otio.schema.Timeline, origin: float = 0.0) -> None:
+    """The mix, then one track per stem, each a full-length clip of the delivered BWF (relative path) at the start."""
+    expected = [job.mix_file] + [job.stem_file(s.name) for s in job.take.stems]
     clips = [track.find_clips()[0] for track in timeline.audio_tracks()]
-    assert [c.media_reference.target_url for c in clips] == [url(p) for p in expected]
+    assert [c.media_reference.target_url for c in clips] == expected
     for clip in clips:
-        assert clip.range_in_parent().start_time.value == 0
+        assert abs(_seconds(clip.range_in_parent().start_time) - origin) <= 1e-9
         assert abs(_seconds(clip.source_range.start_time) - job.start_seconds) <= FRAME / 2
         assert abs(_seconds(clip.duration()) - job.take.duration) <= FRAME / 2
 
 
 def test_edl_has_the_video_event_and_a_locator_per_marker(job: ExportJob, tmp_path: Path) -> None:
-    (path,) = write_edl(job, DeliveryFolder(tmp_path))
-    assert path.name == "My_Clip.edl"
+    path, audio = write_edl(job, DeliveryFolder(tmp_path))
+    assert (path.name, audio.name) == ("My_Clip.edl", "My_Clip_audio.edl")
     timeline = _read(path, rate=job.fps)
     assert len(timeline.tracks) == 1
+    assert -timeline.tracks[0].source_range.start_time.to_seconds() == pytest.approx(job.start_seconds)
     clip = _video_clip(timeline)
     _assert_video(job, clip)
-    assert "01:00:02:00 01:00:05:00" in path.read_text()  # record in/out: music time 0 at 01:00:02:00
+    # source and record in/out: music time 0 at 01:00:02:00 on both sides
+    assert "01:00:02:00 01:00:05:00 01:00:02:00 01:00:05:00" in path.read_text()
     assert path.read_text().splitlines()[1] == "FCM: NON-DROP FRAME"
     _assert_markers(job, clip.markers, job.start_seconds, case_sensitive=False)
     by_name = {m.name.lower(): m for m in clip.markers}
     for want in job.markers:
         assert by_name[want.name.lower()].color == KIND_COLOR_NAME[want.kind]
+    # the audio EDL: the mix on both channels (AA) at the same record timecode, nothing else
+    sound = _read(audio, rate=job.fps)
+    assert [t.name for t in sound.tracks] == ["A1", "A2"]
+    for track in sound.tracks:
+        (mix,) = track.find_clips()
+        assert mix.media_reference.target_url == job.mix_file
+        assert -track.source_range.start_time.to_seconds() == pytest.approx(job.start_seconds)
+    assert " AA    C        01:00:02:00 01:00:05:00 01:00:02:00 01:00:05:00" in audio.read_text()
 
 
-def test_fcp7_xml_has_video_stems_mix_and_sequence_markers(job: ExportJob, tmp_path: Path) -> None:
+def test_fcp7_xml_has_video_mix_disabled_stems_and_sequence_markers(job: ExportJob, tmp_path: Path) -> None:
     folder = DeliveryFolder(tmp_path)
     (path,) = write_fcp7(job, folder)
     timeline = _read(path)
@@ -82,21 +93,30 @@ def test_fcp7_xml_has_video_stems_mix_and_sequence_markers(job: ExportJob, tmp_p
     assert len(timeline.video_tracks()) == 1
     assert len(timeline.audio_tracks()) == len(job.take.stems) + 1
     _assert_video(job, _video_clip(timeline))
-    _assert_audio(job, timeline, lambda rel: (folder.root / rel).as_uri())
+    _assert_audio(job, timeline)
+    enabled = [t.metadata.get("fcp_xml", {}).get("enabled", "TRUE") for t in timeline.audio_tracks()]
+    assert enabled == ["TRUE"] + ["FALSE"] * len(job.take.stems)
     _assert_markers(job, list(timeline.tracks.markers), 0.0)
     verse = next(m for m in timeline.tracks.markers if m.name == "Verse")
     assert abs(_seconds(verse.marked_range.duration) - (job.take.duration - 1.0 - 2 * 60 / 90)) <= FRAME
 
 
 def test_fcpxml_has_connected_audio_and_clip_markers(job: ExportJob, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
     folder = DeliveryFolder(tmp_path)
     (path,) = write_fcpxml(job, folder)
-    timeline = _read(path)
+    assert path.read_text().startswith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>')
+    sequence = ET.parse(path).getroot().find("./project/sequence")
+    assert (sequence.get("tcStart"), sequence.get("tcFormat")) == ("3602s", "NDF")  # 01:00:02:00
+    lanes = {clip.get("name"): clip.get("enabled", "1") for clip in sequence.iter("clip") if clip.get("lane")}
+    assert lanes == {"Mix": "1", **{s.name: "0" for s in job.take.stems}}
+    timeline = _read(path)  # the adapter ignores tcStart: spine offsets count from it, so clips sit at 3602 s
     assert len(timeline.video_tracks()) == 1
     assert len(timeline.audio_tracks()) == len(job.take.stems) + 1
     clip = _video_clip(timeline)
-    _assert_video(job, clip)
-    _assert_audio(job, timeline, lambda rel: (folder.root / rel).as_uri())
+    _assert_video(job, clip, origin=job.start_seconds)
+    _assert_audio(job, timeline, origin=job.start_seconds)
     _assert_markers(job, list(clip.markers), job.start_seconds)
 
 
@@ -106,7 +126,8 @@ def test_otio_round_trips_with_relative_media_and_coloured_markers(job: ExportJo
     assert timeline.name == "My Clip"
     assert timeline.global_start_time == otio.opentime.RationalTime(90050, 25)
     _assert_video(job, _video_clip(timeline))
-    _assert_audio(job, timeline, lambda rel: rel)
+    _assert_audio(job, timeline)
+    assert [t.enabled for t in timeline.audio_tracks()] == [True] + [False] * len(job.take.stems)
     markers = list(timeline.tracks.markers)
     _assert_markers(job, markers, 0.0)
     for marker in markers:
@@ -130,12 +151,12 @@ def test_editor_formats_need_a_video_but_otio_does_not(job: ExportJob, tmp_path:
 def test_existing_files_are_not_overwritten_without_force(job: ExportJob, tmp_path: Path, writer) -> None:
     from expotion_engine.errors import ExportError
 
-    (path,) = writer(job, DeliveryFolder(tmp_path))
+    path, *_ = writer(job, DeliveryFolder(tmp_path))
     before = path.read_bytes()
     with pytest.raises(ExportError, match="already exists"):
         writer(job, DeliveryFolder(tmp_path))
     assert path.read_bytes() == before
-    assert writer(job, DeliveryFolder(tmp_path, force=True)) == [path]
+    assert writer(job, DeliveryFolder(tmp_path, force=True))[0] == path
 
 
 @pytest.mark.parametrize("name", ["markers", "edl", "fcp7", "fcpxml", "otio", "reaper", "dawproject"])
@@ -154,7 +175,7 @@ def test_ntsc_rates_use_exact_timecode_rates(job: ExportJob, tmp_path: Path, fps
     rate = ntsc.tc.fps
     assert rate == pytest.approx(fps * 1.001 * 1000 / 1001, rel=1e-3) and rate != fps
     folder = DeliveryFolder(tmp_path)
-    (edl,) = write_edl(ntsc, folder)
+    edl, _ = write_edl(ntsc, folder)
     text = edl.read_text()
     assert "FCM: DROP FRAME" in text if fps != 23.976 else "FCM: NON-DROP FRAME" in text
     timeline = _read(edl, rate=rate)

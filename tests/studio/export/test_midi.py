@@ -127,7 +127,7 @@ def test_notes_on_one_track_per_stem(job, midi_path):
             assert abs(start - w_start) < MS and abs(end - w_end) < MS
     channels = {track.name: {m.channel for m in track if m.type == "note_on"}
                 for track in mido.MidiFile(midi_path).tracks[1:]}
-    assert channels == {"drums": {9}, "bass": {1}, "harmony": {2}, "melody": {3}}
+    assert channels == {"drums": {9}, "bass": {0}, "harmony": {1}, "melody": {2}}  # one channel per part
 
 
 def test_take_without_notes_writes_only_the_conductor_track(job, tmp_path):
@@ -141,3 +141,91 @@ def test_markers_outside_the_music_are_left_out(job, tmp_path):
     (path,) = write_midi(replace(job, markers=job.markers + outside), DeliveryFolder(tmp_path))
     texts = [m.text for m in mido.MidiFile(path).tracks[0] if m.type in ("marker", "cue_marker")]
     assert texts == [m.name for m in job.markers]
+
+
+INSTRUMENTS = {"drums": "drums", "bass": "pluck_bass", "harmony": "strings", "melody": "flute"}
+GM_PROGRAMS = {"drums": 0, "bass": 33, "harmony": 48, "melody": 73}  # GM: kit, picked bass, strings, flute
+
+
+@pytest.fixture
+def composer_job(job):
+    """The job's take as the procedural engine hands it over: instrument names on the stems, key and mode."""
+    stems = tuple(replace(s, notes=tuple(replace(n, channel=0, program=0) for n in s.notes),
+                          info={"instrument": INSTRUMENTS[s.name]}) for s in job.take.stems)
+    return replace(job, take=replace(job.take, stems=stems, info={"key": "D", "mode": "dorian"}))
+
+
+def test_each_part_has_its_own_channel_gm_program_and_name(composer_job, tmp_path):
+    import pretty_midi
+
+    (path,) = write_midi(composer_job, DeliveryFolder(tmp_path))
+    midi = pretty_midi.PrettyMIDI(str(path))
+    found = {i.name: (i.program, i.is_drum) for i in midi.instruments}
+    assert found == {name: (program, name == "drums") for name, program in GM_PROGRAMS.items()}
+    by_channel: dict[int, set[str]] = {}
+    for track in mido.MidiFile(path).tracks[1:]:
+        name = next(m.name for m in track if m.type == "track_name")
+        for message in track:
+            if message.type in ("note_on", "program_change"):
+                by_channel.setdefault(message.channel, set()).add(name)
+    assert by_channel[9] == {"drums"}
+    assert all(len(names) == 1 for names in by_channel.values()) and len(by_channel) == 4
+    programs = {m.channel: m.program for track in mido.MidiFile(path).tracks for m in track
+                if m.type == "program_change"}
+    assert {c: p for c, p in programs.items() if c != 9} == {0: 33, 1: 48, 2: 73}
+
+
+@pytest.mark.parametrize(("key", "mode", "signature"), [
+    ("D", "dorian", "C"), ("A", "minor", "Am"), ("Eb", "major", "Eb"), ("F#", "minor", "F#m"), ("F", "lydian", "C"),
+    ("E", "phrygian", "C"), ("G", "mixolydian", "C"),
+])
+def test_key_signature_from_the_takes_key(composer_job, tmp_path, key, mode, signature):
+    take = replace(composer_job.take, info={"key": key, "mode": mode})
+    (path,) = write_midi(replace(composer_job, take=take), DeliveryFolder(tmp_path))
+    (found,) = [m.key for m in mido.MidiFile(path).tracks[0] if m.type == "key_signature"]
+    assert found == signature
+    texts = [m.text for m in mido.MidiFile(path).tracks[0] if m.type == "text"]
+    assert f"Key: {key} {mode}" in texts
+
+
+def test_no_same_pitch_notes_overlap_within_a_channel(composer_job, tmp_path):
+    from expotion_engine.types import Note
+
+    melody = composer_job.take.stems[3]
+    crowded = melody.notes + (Note(72, 0.3, 0.9, 80), Note(72, 0.25, 0.4, 60), Note(74, 0.75, 1.2, 70))
+    stems = (*composer_job.take.stems[:3], replace(melody, notes=crowded))
+    (path,) = write_midi(replace(composer_job, take=replace(composer_job.take, stems=stems)), DeliveryFolder(tmp_path))
+    for track in mido.MidiFile(path).tracks[1:]:
+        sounding: dict[tuple[int, int], int] = {}
+        for message in track:
+            key = (getattr(message, "channel", -1), getattr(message, "note", -1))
+            if message.type == "note_on" and message.velocity > 0:
+                assert sounding.get(key, 0) == 0, f"{key} starts while it is still sounding"
+                sounding[key] = 1
+            elif message.type in ("note_off", "note_on"):
+                sounding[key] = 0
+    import pretty_midi
+
+    (lead,) = [i for i in pretty_midi.PrettyMIDI(str(path)).instruments if i.name == "melody"]
+    starts = sorted(n.start for n in lead.notes if n.pitch == 72)
+    assert starts[0] == pytest.approx(0.25, abs=MS) and starts[1] == pytest.approx(0.3, abs=MS)
+
+
+def test_midi_start_timecode_puts_the_music_at_its_timecode_from_file_start(composer_job, tmp_path):
+    from studio.export.job import ExportSettings
+
+    timed = replace(composer_job, settings=ExportSettings(midi_start="timecode"))
+    (path,) = write_midi(timed, DeliveryFolder(tmp_path))
+    events = mido_events(path)
+    (offset,) = [m for _, m in events if m.type == "smpte_offset"]
+    assert (offset.hours, offset.minutes, offset.seconds, offset.frames) == (0, 0, 0, 0)
+    first_kick = min(t for t, m in events if m.type == "note_on" and m.channel == 9)
+    assert first_kick == pytest.approx(timed.start_seconds + 0.0, abs=MS)  # 3602 s: the music's timecode
+    markers = [(t, m.text) for t, m in events if m.type == "marker"]
+    assert markers[0] == (pytest.approx(timed.start_seconds, abs=MS), "Intro")
+    tempos = [(t, m) for t, m in events if m.type == "set_tempo"]
+    assert abs(tempos[-1][0] - (timed.start_seconds + 1.0)) < MS and round(mido.tempo2bpm(tempos[-1][1].tempo)) == 90
+    (music_tick,) = [m.time for m in miditoolkit.MidiFile(str(path)).markers if m.text == "Intro"]
+    assert music_tick > 0 and music_tick % (4 * 480) == 0  # whole 4/4 bars of pre-roll: the music starts on a downbeat
+    zero = write_midi(composer_job, DeliveryFolder(tmp_path / "zero"))[0]
+    assert min(t for t, m in mido_events(zero) if m.type == "note_on") == pytest.approx(0.0, abs=MS)
