@@ -42,6 +42,8 @@ _ECHO_FLOOR = 1e-3
 _TWIN_RATE = 1.31  # the right side of a stereo chorus sweeps this much faster
 _TWIN_DELAY = 1.17  # around this much longer a delay
 MONO_BELOW_HZ = 120.0  # a bass line's side is high-passed here
+_BLOCK = 1 << 18
+MOST_SIDE_DB = -4.0  # no stem is wider than this side-to-mid ratio (recorded orchestras: about -2 dB for the mix)
 
 
 def _amounts(part: Part) -> dict[str, float]:
@@ -168,6 +170,19 @@ def widen(x: np.ndarray, width: float) -> np.ndarray:
     return x
 
 
+def cap_side(x: np.ndarray, most_db: float = MOST_SIDE_DB) -> np.ndarray:
+    """Stereo ``x`` with its side scaled down (in place) where its side-to-mid energy ratio is above ``most_db``:
+    a stem stays mono-compatible however wide its sound (a sampled piano, a chorus, a wide setting) came out."""
+    m = s = 0.0
+    for a in range(0, x.shape[-1], _BLOCK):  # in blocks: no float64 copy of a long stem
+        left, right = x[0, a:a + _BLOCK].astype(np.float64), x[1, a:a + _BLOCK].astype(np.float64)
+        m += float(np.sum(np.square(left + right)))
+        s += float(np.sum(np.square(left - right)))
+    if m > 0 and s > m * 10.0 ** (most_db / 10.0):
+        widen(x, float(np.sqrt(m / s) * 10.0 ** (most_db / 20.0)))
+    return x
+
+
 def mono_below(x: np.ndarray, sample_rate: int, hz: float = MONO_BELOW_HZ) -> np.ndarray:
     """Stereo ``x`` with its side (L-R) high-passed at ``hz`` (in place): the low end in the centre, as a mastering
     engineer's mono-maker leaves it (no bass moving between the speakers, nothing lost in mono)."""
@@ -210,7 +225,8 @@ def channel_strip(dry: np.ndarray, part: Part, sample_rate: int, bpm: float,
                   room: float = 0.0) -> tuple[np.ndarray, dict[str, Any]]:
     """The part's stem from its dry note audio (float32, changed in place): voicing, inserts, automation, pan,
     the delay and reverb sends (or, with no reverb, a short stereo room at ``room`` 0..1), then its side scaled
-    by ``width``; a bass line's own stereo (its voices, saturation) is kept out of its low end before the pan."""
+    by ``width`` (a centred part no wider than :data:`MOST_SIDE_DB`); a bass line's own stereo (its voices,
+    saturation) is kept out of its low end before the pan."""
     amounts = _amounts(part)
     x = dry
     if voicing:
@@ -250,4 +266,6 @@ def channel_strip(dry: np.ndarray, part: Part, sample_rate: int, bpm: float,
     if wet is not None:
         stem += wet
     stem = widen(stem, width)
+    if not part.pan:  # a part panned on purpose keeps its place; a centred one stays mono-compatible
+        stem = cap_side(stem)
     return stem, {"effects": dict(amounts), "automation": sorted(part.automation), "width": width, "room": room}

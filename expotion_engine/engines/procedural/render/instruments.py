@@ -28,7 +28,7 @@ from expotion_engine.types import Note
 
 _VELOCITY_BUCKETS = 8
 _CACHE_BYTES = 256 * 2**20
-_TIMBRE_STEP = 2  # sounds change timbre in 4 velocity steps (their level follows every velocity)
+_TIMBRE_STEP = 4  # sounds change timbre in 2 velocity steps (their level follows every velocity)
 _DRUM_VARIANTS = 3
 _SUSTAIN_S = 2.0  # sustained voices are rendered at least this long
 _GROWTH = 1.5  # a source too short for a note is rendered again at least this much longer
@@ -85,23 +85,23 @@ INSTRUMENTS: dict[str, Instrument] = {
     i.name: i
     for i in (
         Instrument("drums", "drums", "Synthesised acoustic-style kit on GM drum pitches", kit=drums.ACOUSTIC,
-                   level_db=-0.4),
+                   level_db=0.2),
         Instrument("electronic_drums", "drums", "808-style kit: long boomy kick, tight snare", kit=drums.ELECTRONIC,
                    level_db=-1.7),
         Instrument("sub_bass", "bass", "Sine sub bass with a little saturation", tonal.sub_bass,
                    Envelope(0.006, 0.4, 0.85, 0.12), level_db=-6.9, glide_gap=_OVERLAP),
         Instrument("pluck_bass", "bass", "Picked bass whose upper harmonics die away", tonal.pluck_bass,
-                   Envelope(0.002, release=0.1), ring=lambda p: 3.5, level_db=-5.2),
+                   Envelope(0.002, release=0.1), ring=lambda p: 3.5, level_db=-6.3),
         Instrument("synth_bass", "bass", "Saw + sub square through an enveloped low-pass", tonal.synth_bass,
                    Envelope(0.004, 0.6, 0.8, 0.1), level_db=-4.6, glide_gap=_OVERLAP),
         Instrument("pad", "pad", "Warm detuned-saw pad, slow attack, stereo", tonal.pad,
                    Envelope(0.7, 2.0, 0.75, 1.4), level_db=-8.5, spread=0.4),
         Instrument("strings", "strings", "String ensemble: detuned saws, vibrato, slow bow, stereo", tonal.strings,
-                   Envelope(0.35, 1.5, 0.9, 0.9, attack_vel=0.55), level_db=-8.8, spread=0.5),
+                   Envelope(0.35, 1.5, 0.9, 0.9, attack_vel=0.55), level_db=-9.4, spread=0.5),
         Instrument("brass", "strings", "Brass section: saws with a breath-swell filter", tonal.brass,
-                   Envelope(0.05, 1.0, 0.85, 0.25), level_db=-7.8, spread=0.3),
+                   Envelope(0.05, 1.0, 0.85, 0.25), level_db=-8.3, spread=0.3),
         Instrument("piano", "keys", "Piano-like stiff-string partials with hammer and damper", tonal.piano,
-                   Envelope(0.001, release=0.25), ring=tonal.piano_ring, level_db=-2.4, spread=0.6),
+                   Envelope(0.001, release=0.25), ring=tonal.piano_ring, level_db=-3.7, spread=0.6),
         Instrument("epiano", "keys", "Rhodes-like FM electric piano with chorus", tonal.epiano,
                    Envelope(0.002, release=0.3), ring=lambda p: 6.0, level_db=-9.7, voicing=_epiano_chorus, spread=0.5),
         Instrument("pluck", "keys", "Karplus-Strong plucked string", tonal.pluck, Envelope(0.0005, release=0.12),

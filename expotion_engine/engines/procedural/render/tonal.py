@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from expotion_engine.engines.procedural.render.synth import (
-    bandpass,
     filter_sweep,
     held_envelope,
     highpass,
@@ -91,13 +90,17 @@ def _top(pitch: int, glide_from: int | None) -> float:
 
 
 def _ensemble(kind: str, freqs: list[np.ndarray | float], n: int, sample_rate: int, rng, cents: float,
-              width: float, blend: float, top: float | None = None) -> np.ndarray:
+              width: float, blend: float, top: float | None = None, breath: float = 0.0,
+              breath_top: float = 5000.0) -> np.ndarray:
     """One oscillator per entry of ``freqs`` (the first on the pitch in the centre; the others with random detune
-    within +-``cents``, random places across ``width`` of the field and ``blend`` of its level), random phases.
+    within +-``cents``, random places across ``width`` of the field and ``blend`` of its level), random phases,
+    and stereo noise (breath, bow, air) at ``breath`` of the note's level up to about ``breath_top`` Hz.
 
-    Stereo ``(2, n)`` at about unit RMS per side. The detuned voices are high-passed above the
-    second harmonic (and 250 Hz), so they shimmer in the overtones (where a chorus is heard) while the
-    fundamental stays one steady voice: the note never swings in level as a two-oscillator patch does.
+    Stereo ``(2, n)`` at about unit RMS per side. The detuned voices and the noise are high-passed
+    above the second harmonic (and 250 Hz), so they shimmer in the overtones (where a chorus is
+    heard) while the fundamental stays one steady voice: the note never swings in level as a
+    two-oscillator patch does. The noise is drawn last, sample by sample, so a longer note starts
+    exactly as a shorter one.
     """
     voices = len(freqs)
     detune = np.concatenate([[0.0], rng.uniform(-cents, cents, voices - 1)])
@@ -110,48 +113,36 @@ def _ensemble(kind: str, freqs: list[np.ndarray | float], n: int, sample_rate: i
         x = osc(kind, f * _cents(float(c)), n, sample_rate, float(phase), top=top)
         shimmer[0] += np.float32(np.cos(angle)) * x
         shimmer[1] += np.float32(np.sin(angle)) * x
+    shimmer *= np.float32(blend * np.sqrt(2.0 / max(1, voices - 1)))
     low = 2.5 * float(np.min(freqs[0]))
+    if breath:
+        white = rng.random((n, 2), dtype=np.float32).T
+        white -= np.float32(0.5)
+        band = max(breath_top - max(low, _MONO_BELOW_HZ), 100.0) / (0.5 * sample_rate)
+        white *= np.float32(breath * np.sqrt(12.0 / band))  # unit-variance noise, ``breath`` RMS within the band
+        shimmer += white
     steep = low < _MONO_BELOW_HZ  # a bass: nothing of the spread voices may reach the low end
     shimmer = highpass(shimmer, max(low, _MONO_BELOW_HZ), sample_rate, order=4 if steep else 2)
-    shimmer *= np.float32(blend * np.sqrt(2.0 / max(1, voices - 1)))
     shimmer += centre
     return shimmer
-
-
-def _texture(n: int, sample_rate: int, rng, low: float, high: float, level: float,
-             flutter_hz: float = 3.0) -> np.ndarray:
-    """Stereo band-passed noise (breath, bow, air) at ``level`` of a unit-RMS note, its level wandering slowly.
-
-    Drawn last from ``rng`` so the oscillators' random choices do not depend on the note length.
-    """
-    phase = np.float32(rng.uniform(0, 2 * np.pi))
-    white = rng.random((n, 2), dtype=np.float32).T  # sample by sample: a longer draw starts the same
-    white -= np.float32(0.5)
-    band = bandpass(white, low, min(high, 0.45 * sample_rate), sample_rate)
-    band *= np.float32(np.sqrt(12.0))  # uniform noise of unit variance
-    band /= np.float32(max(1e-9, np.sqrt((high - low) / (0.5 * sample_rate))))  # about unit RMS whatever the band
-    t = times(n, sample_rate)
-    wander = 1.0 + 0.3 * np.sin(np.float32(2 * np.pi * flutter_hz) * t + phase)
-    return band * (np.float32(level) * wander)
 
 
 def pad(pitch, vel, n, sample_rate, rng, glide_from=None):
     """Warm pad: a saw with five detuned saws shimmering across the stereo field, through a low-pass, with air."""
     f0 = midi_hz(pitch)
     cutoff = 700.0 + 2600.0 * vel + 0.5 * f0
-    x = _ensemble("saw", [f0] * 6, n, sample_rate, rng, 14.0, 0.9, 0.45)
-    x += _texture(n, sample_rate, rng, 0.4 * cutoff, 1.5 * cutoff, 0.06, 0.4)
+    x = _ensemble("saw", [f0] * 6, n, sample_rate, rng, 14.0, 0.9, 0.45, breath=0.06, breath_top=cutoff)
     return lowpass(x, cutoff, sample_rate) * np.float32(0.7)
 
 
 def strings(pitch, vel, n, sample_rate, rng, glide_from=None):
-    """String ensemble: six saws with random detune and independent vibrato across the field, body filter, bow noise."""
+    """String ensemble: four saws with random detune and own vibrato across the field, body filter, bow noise."""
     freqs = [_pitch_curve(pitch, n, sample_rate, glide_from, vibrato_cents=14.0,
                           vibrato_hz=float(rng.uniform(4.6, 5.8)), vibrato_delay=0.15,
-                          vibrato_phase=float(rng.uniform(0, 2 * np.pi))) for _ in range(6)]
-    x = _ensemble("saw", freqs, n, sample_rate, rng, 9.0, 0.85, 0.6, _top(pitch, glide_from))
-    x += _texture(n, sample_rate, rng, 1500.0, 6000.0, 0.04 + 0.03 * vel, 5.0)
-    x = lowpass(x, 2500.0 + 3000.0 * vel, sample_rate, order=4)
+                          vibrato_phase=float(rng.uniform(0, 2 * np.pi))) for _ in range(4)]
+    body = 2500.0 + 3000.0 * vel
+    x = _ensemble("saw", freqs, n, sample_rate, rng, 9.0, 0.85, 0.6, _top(pitch, glide_from), 0.04 + 0.03 * vel, body)
+    x = lowpass(x, body, sample_rate, order=4)
     return highpass(x, 120.0, sample_rate, order=1) * np.float32(0.4 * np.sqrt(3.0))
 
 
@@ -159,9 +150,9 @@ def brass(pitch, vel, n, sample_rate, rng, glide_from=None):
     """Brass section: a saw with three detuned ones across the field, a low-pass that opens with the breath's swell,
     and breath noise."""
     f = _pitch_curve(pitch, n, sample_rate, glide_from, vibrato_cents=6.0, vibrato_delay=0.4)
-    x = _ensemble("saw", [f] * 4, n, sample_rate, rng, 8.0, 0.6, 0.5, _top(pitch, glide_from))
+    x = _ensemble("saw", [f] * 4, n, sample_rate, rng, 8.0, 0.6, 0.5, _top(pitch, glide_from), 0.06 + 0.05 * vel,
+                  4000.0)
     env_f = held_envelope(n, sample_rate, 0.08 + 0.1 * (1 - vel), 0.8, 0.55)
-    x += _texture(n, sample_rate, rng, 900.0, 4000.0, 0.05 + 0.04 * vel, 4.0) * (0.6 + env_f)
     x = filter_sweep(x, env_f, 1.5 * midi_hz(pitch) + 200.0, 1200.0 + 5000.0 * vel, sample_rate)
     return soft_clip(x, 1.3)
 
@@ -219,8 +210,7 @@ def organ(pitch, vel, n, sample_rate, rng, glide_from=None):
 
 def _lead(kind: str, pitch, vel, n, sample_rate, rng, glide_from):
     f = _pitch_curve(pitch, n, sample_rate, glide_from, glide=0.07, vibrato_cents=18.0, vibrato_delay=0.3)
-    x = _ensemble(kind, [f] * 3, n, sample_rate, rng, 9.0, 0.5, 0.5, _top(pitch, glide_from))
-    x += _texture(n, sample_rate, rng, 1200.0, 5000.0, 0.04, 4.5)
+    x = _ensemble(kind, [f] * 3, n, sample_rate, rng, 9.0, 0.5, 0.5, _top(pitch, glide_from), 0.04, 5000.0)
     env_f = held_envelope(n, sample_rate, 0.01, 0.5, 0.6)
     x = filter_sweep(x, env_f, 1.5 * midi_hz(pitch) + 400.0, 1500.0 + 5000.0 * vel, sample_rate)
     return x * np.float32(1.0 / 1.5)
