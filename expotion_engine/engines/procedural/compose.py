@@ -38,7 +38,7 @@ from expotion_engine.engines.procedural.prompt import PromptSettings, parse_prom
 from expotion_engine.engines.procedural.score import Automation, Part, Score
 from expotion_engine.engines.procedural.sections import find_sections
 from expotion_engine.engines.procedural.settings import PART_NAMES, STYLES, validate_preset
-from expotion_engine.engines.procedural.tempo import TempoChoice, choose_tempo_meter
+from expotion_engine.engines.procedural.tempo import TempoChoice, choose_tempo_meter, motion_pulses
 from expotion_engine.errors import EngineError
 from expotion_engine.types import ControlTrack, GenerationRequest, Marker
 
@@ -129,7 +129,8 @@ def compose(request: GenerationRequest) -> Score:
     choice = choose_tempo(request, preset, words, energy)
     bpm, tempo_source, confidence, numerator = choice.bpm, choice.source, choice.confidence, choice.numerator
     fixed = tempo_source in ("request", "prompt", "preset")
-    fit = fit_tempo_map(duration, bpm, numerator, hits, max_bend=engine["max_bend"],
+    pulses = motion_pulses(request.controls, bpm, confidence, numerator) if tempo_source.startswith("motion") else []
+    fit = fit_tempo_map(duration, bpm, numerator, hits, max_bend=engine["max_bend"], pulses=pulses,
                         rubato=HitSettings.from_preset(preset["hits"], style=style).rubato,
                         search=0.0 if fixed else engine["max_bend"],
                         bounds=(preset["tempo"]["min"], preset["tempo"]["max"]))

@@ -25,6 +25,8 @@ GRID_COSTS = (0.0, 0.15, 0.35, 0.6)
 #: weights: bending, tempo steps between neighbouring segments, leaving a hit unfitted (per unit of strength),
 #: leaving a user cue unfitted, moving the base tempo over the whole search range
 W_BEND, W_SMOOTH, W_SKIP, W_CUE, W_BASE = 1.0, 0.5, 3.0, 20.0, 1.5
+#: cost of leaving a motion pulse (weight 1) off the beat
+W_PULSE = 0.8
 #: how many earlier hits a segment may reach back over (the ones between are left unfitted)
 LOOKBACK = 6
 #: shortest stretch (beats) between two fitted hits, and how far (beats) from the unbent grid a hit may move
@@ -70,19 +72,21 @@ def grid_cost(beat: float, numerator: int) -> float:
 
 def fit_tempo_map(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], *, max_bend: float = 0.06,
                   ritardando: float = 0.12, search: float = 0.0, bounds: tuple[float, float] = (30.0, 300.0),
-                  rubato: float = 0.0) -> FitResult:
+                  rubato: float = 0.0, pulses: Sequence[tuple[float, float]] = ()) -> FitResult:
     """The map near ``bpm`` that lands the most (and strongest) hits on the grid with the least bending.
 
     With ``search`` > 0 the base tempo may move up to that fraction (inside ``bounds``)
-    where that fits the hits better.
+    where that fits the hits better. ``pulses`` (time, weight 0..1) are moments of the
+    motion's own rhythm the beats should fall on where the hits allow (never accented).
     """
     if search > 0 and hits:
         candidates = np.unique(np.clip(bpm * (1.0 + np.linspace(-search, search, 17)), *bounds))
-        results = [_fit(duration, float(b), numerator, hits, max_bend, ritardando, rubato) for b in candidates]
+        results = [_fit(duration, float(b), numerator, hits, max_bend, ritardando, rubato, pulses)
+                   for b in candidates]
         result = min(results, key=lambda r: r.report["cost"] + W_BASE * ((r.report["base_bpm"] / bpm - 1) / search)
                      ** 2)
     else:
-        result = _fit(duration, bpm, numerator, hits, max_bend, ritardando, rubato)
+        result = _fit(duration, bpm, numerator, hits, max_bend, ritardando, rubato, pulses)
     result.report.update(beat_report(result.tempo_map, hits, duration))
     return result
 
@@ -159,23 +163,35 @@ def _rit(numerator: int, ritardando: float) -> np.ndarray:
 
 
 def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_bend: float, ritardando: float,
-         rubato: float) -> FitResult:
+         rubato: float, pulses: Sequence[tuple[float, float]] = ()) -> FitResult:
     """One fit at base tempo ``bpm`` (see :func:`fit_tempo_map`)."""
     beat_s = 60.0 / bpm
     min_tail = min(max(1.5 * beat_s, 1.2), 0.2 * duration)
     max_tail = min(max(4 * beat_s, 3.5), 0.35 * duration)
     early, late = duration - max_tail, duration - min_tail
     ordered = sorted(hits, key=lambda h: h.accent_time)
-    fittable = [h for h in ordered if 0.0 < h.accent_time < late - beat_s]
-    times = [0.0] + [h.accent_time for h in fittable]
-    cands, grid = [np.array([0.0])], [np.array([0.0])]
-    for h in fittable:
-        nominal = h.accent_time / beat_s
-        q = np.arange(math.ceil((nominal - WINDOW_BEATS) * 4), math.floor((nominal + WINDOW_BEATS) * 4) + 1) / 4.0
-        q = q[q > 0]
+    # the points the map may be bent to, in time order: hits (any 16th) and motion pulses (whole beats only)
+    points: list[tuple[float, Hit | None, float]] = [(h.accent_time, h, h.strength) for h in ordered
+                                                      if 0.0 < h.accent_time < late - beat_s]
+    points += [(t, None, w) for t, w in pulses
+               if 0.0 < t < early - beat_s and all(abs(t - h.accent_time) > 0.5 * beat_s for h in ordered)]
+    points.sort(key=lambda p: p[0])
+    fittable = [hit for _, hit, _ in points]
+    times = [0.0] + [t for t, _, _ in points]
+    cands, grid, skip_costs = [np.array([0.0])], [np.array([0.0])], []
+    for t, hit, weight in points:
+        nominal = t / beat_s
+        if hit is not None:
+            q = np.arange(math.ceil((nominal - WINDOW_BEATS) * 4), math.floor((nominal + WINDOW_BEATS) * 4) + 1) / 4.0
+            q = q[q > 0]
+            grid.append(np.array([grid_cost(b, numerator) for b in q]) * (0.5 + weight))
+            skip_costs.append(W_SKIP * weight + (W_CUE if hit.is_cue else 0.0))
+        else:
+            q = np.arange(max(math.ceil(nominal - WINDOW_BEATS), 1), math.floor(nominal + WINDOW_BEATS) + 1.0)
+            grid.append(np.zeros(len(q)))
+            skip_costs.append(W_PULSE * weight)
         cands.append(q)
-        grid.append(np.array([grid_cost(b, numerator) for b in q]) * (0.5 + h.strength))
-    skip = np.array([W_SKIP * h.strength + (W_CUE if h.is_cue else 0.0) for h in fittable])
+    skip = np.array(skip_costs)
     tables = _dp(times, cands, grid, skip, bpm, max_bend)
     cost, end, cadence = math.inf, (0, 0), None
     for i, t_i in enumerate(times):
@@ -195,7 +211,7 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
             cost, end, cadence = best
     chain = tables.chain(end, cands)
     fixed = [(0.0, 0.0)] + [(times[i], b) for i, b in chain]
-    placed = {id(fittable[i - 1]): b for i, b in chain}
+    placed = {id(fittable[i - 1]): b for i, b in chain if fittable[i - 1] is not None}
     bends = [abs((b1 - b0) * 60.0 / (t1 - t0) / bpm - 1.0) for (t0, b0), (t1, b1) in zip(fixed, fixed[1:],
                                                                                           strict=False)]
     changes: list[TempoChange] = []
@@ -224,6 +240,7 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
         "total_bend": float(sum(bends)),
         "largest_bend": float(max(bends, default=0.0)),
         "cadence_on_hit": cadence_hit is not None,
+        "pulses_fitted": sum(fittable[i - 1] is None for i, _ in chain),
         "cost": cost,
     }
     return FitResult(tempo_map, target, k, placements, report)

@@ -189,3 +189,30 @@ def choose_meter(ac: np.ndarray, rate: float, bpm: float) -> int:
     lag = 60.0 * rate / bpm
     three, four = _ac_at(ac, 3 * lag), _ac_at(ac, 4 * lag)
     return 3 if three > 0.3 and three > four + 0.15 else 4
+
+
+def motion_pulses(controls: ControlTrack, bpm: float, confidence: float, numerator: int = 4,
+                  bars: int = 2) -> list[tuple[float, float]]:
+    """The strongest motion onset in every ``bars`` bars at ``bpm`` as (time, weight 0..1): moments the beats should
+    fall on so the music pulses with the gestures (weight: the onset's height against the strongest, times the
+    rhythm's confidence; onsets under half the strongest are left out)."""
+    flux = gaussian_filter1d(novelty(controls), 1.0)
+    if flux.size < 3 or not np.any(flux > 0):
+        return []
+    rate = controls.rate
+    peaks = np.flatnonzero((flux[1:-1] >= flux[:-2]) & (flux[1:-1] > flux[2:])) + 1
+    top = float(flux.max())
+    span = bars * numerator * 60.0 / bpm
+    out = []
+    for start in np.arange(0.0, flux.size / rate, span):
+        inside = peaks[(peaks >= start * rate) & (peaks < (start + span) * rate)]
+        if not inside.size:
+            continue
+        k = int(inside[np.argmax(flux[inside])])
+        if flux[k] < 0.5 * top:
+            continue
+        a, b, c = flux[k - 1], flux[k], flux[k + 1]
+        denom = a - 2 * b + c
+        shift = float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)) if abs(denom) > 1e-12 else 0.0
+        out.append(((k + shift) / rate, float(min(confidence, 1.0) * flux[k] / top)))
+    return out

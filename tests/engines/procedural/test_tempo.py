@@ -168,3 +168,23 @@ def test_anticipated_accent_is_what_the_map_fits() -> None:
     fit = fit_tempo_map(12.0, 100.0, 4, [cut])
     assert cut.event_time == 5.0 and cut.accent_time == 4.98
     assert fit.tempo_map.time_at(fit.placements[0].beat) == pytest.approx(4.98, abs=1e-6)
+
+
+def test_beats_fall_on_the_gestures_of_a_rhythmic_motion() -> None:
+    from dataclasses import replace
+
+    from expotion_engine.engines.procedural.compose import compose
+    from expotion_engine.types import GenerationRequest
+    from tests.engines.procedural.hit_tracks import control_track, synth_preset
+
+    bpm, phase = 104.0, 0.3  # gestures a third of a beat after music time 0, so an unbent grid misses them by 170 ms
+    track = control_track(16.0, [(5.37, 0.9, "cut")], pulse_bpm=bpm)
+    track = replace(track, values=np.roll(track.values, int(round(phase * 60.0 / bpm * track.rate)), axis=0))
+    score = compose(GenerationRequest(controls=track, preset=synth_preset("upbeat-pop"), seed=2))
+    assert score.info["tempo_source"] == "motion"
+    assert score.info["hit_fit"]["landed_30ms"] == 1 and score.info["hit_fit"]["pulses_fitted"] >= 1
+    gestures = (np.arange(40) + phase) * 60.0 / bpm
+    gestures = gestures[(gestures > 3.0) & (gestures < score.info["cadence_time"] - 2.5)]
+    beats = score.tempo_map.beat_times(16.0)
+    on_beat = [np.min(np.abs(beats - g)) <= 0.03 for g in gestures]
+    assert len(on_beat) >= 10 and np.mean(on_beat) >= 0.8
