@@ -5,8 +5,10 @@ between two fitted hits the tempo is constant (or, with ``rubato``, eases into t
 hit), never further than ``max_bend`` from the base tempo, and neighbouring segments
 are kept close to each other. A dynamic programme over the hits (in time order) finds
 the placement with the least bending and the fewest hits left unfitted, strong hits and
-user cues counting most. The map ends in a ritardando onto a final downbeat before the
-range end, which lands on a late strong hit when one is there.
+user cues counting most; when the motion set the tempo, its strongest onsets are weak
+extra points on whole beats, so the beats fall on the gestures. The map ends in a
+ritardando onto a final downbeat before the range end (its cost is part of the fit),
+which lands on a late strong hit when one is there.
 """
 
 from __future__ import annotations

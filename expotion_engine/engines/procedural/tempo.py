@@ -4,7 +4,9 @@ The motion term autocorrelates an onset-like novelty curve (the rises of energy,
 speed and optical flow); the hit term asks how many intervals between strong hits are
 whole numbers of eighth notes at a tempo; the energy term prefers faster tempi for
 livelier footage. The tempo with the best weighted sum wins, and the term that
-contributed most names the source ("motion", "hits" or "energy").
+contributed most names the source ("motion", "hits" or "energy"). The meter is 3 when
+the motion repeats clearly more every three beats than every four; the motion's strongest
+onsets (:func:`motion_pulses`) later pull the beat grid onto the gestures.
 """
 
 from __future__ import annotations
