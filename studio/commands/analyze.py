@@ -20,7 +20,8 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--control-rate", type=float, default=50.0, help="control frames per second")
     group.add_argument("--smoothing", type=float, default=0.12, help="smoothing window (Gaussian sigma, s)")
     group.add_argument("--max-gap", type=float, default=0.5, help="fill gaps up to this long (s)")
-    group.add_argument("--hit-threshold", type=float, default=1.0, help="hit point novelty threshold")
+    group.add_argument("--hit-threshold", type=float, default=1.0,
+                       help="how far a change must rise above the clip's noise to be a hit point (higher, fewer)")
     group.add_argument("--no-cache", action="store_true", help="analyse again even if a cached result exists")
 
 
