@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 #: a cell takes part in a change's amount when it rises by this many gray levels.
 CELL_LEVELS = 0.5
 #: the onset is the first frame of the run that rises by this share of the strongest rise.
-RUN_SHARE = 0.2
+RUN_SHARE = 0.1
 #: the least robust spread (gray levels) a block of cells' noise is taken to have ...
 NOISE_FLOOR = 0.1
 #: ... plus this share of the block's recent level (changes on top of motion must stand out).
