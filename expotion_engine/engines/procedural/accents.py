@@ -1,15 +1,17 @@
 """The accent pass: after the parts are composed, mark each hit, clear flams and close the score at the cadence.
 
 The parts write only their regular content; this pass decides how each hit sounds:
-- a hit on the grid (fitted, or within :data:`SNAP_S` of it anyway) gets a rhythmic
-  accent exactly on its grid time: in drum styles a kick with a snare/tom or crash, a
-  16th lead-in before big hits, the stinger for the biggest, the bass root and a chord
+- a hit on the grid (fitted, or a 16th up to :data:`SNAP_S` late / :data:`SNAP_EARLY_S`
+  early) gets a rhythmic accent exactly on its grid time: in drum styles a kick with a
+  snare/tom or crash, a lead-in of three 16ths before big hits, the bass root and a chord
   stab; in ambient and solo styles a voicing change of the harmony with a swell into it;
-- a hit off the grid gets a non-rhythmic accent: the stinger (a reverse cymbal peaking on
-  the hit) where there are drums and the hit is strong, otherwise a swell;
+- a hit off the grid gets a non-rhythmic accent: the stinger (low tom, crash and chord
+  stab, an orchestral hit) where there are drums and the hit is strong, otherwise a swell
+  (gain rising into the hit);
 - then no two percussive onsets (drum kit and accent notes) lie within :data:`FLAM_S`
   of each other (the accent wins; groove notes meant together with it are aligned, the
-  others dropped), tonal notes starting near an accent move onto it, and nothing starts
+  others dropped), no note starts in the :data:`CLEAR_BEFORE_S` before a struck accent,
+  tonal notes starting within :data:`FLAM_S` of it move onto it, and nothing starts
   after the final cadence except the cadence itself.
 """
 
@@ -27,12 +29,11 @@ from expotion_engine.engines.procedural.parts.context import Context
 from expotion_engine.engines.procedural.score import Automation, Part
 from expotion_engine.types import Note
 
-KICK, SNARE, CRASH, TOM_LOW, TOM_MID, TOM_HIGH, STINGER = 36, 38, 49, 45, 47, 50, 55
+KICK, SNARE, CRASH, TOM_LOW, TOM_MID, TOM_HIGH = 36, 38, 49, 45, 47, 50
 DRUM_CHANNEL = 9
 FILL_PITCHES = (SNARE, TOM_HIGH, TOM_MID, TOM_LOW)
-#: hit strength (0..1) from which a hit gets a crash and a lead-in; least time between two crashes, two stingers
-BIG_HIT = 0.7
-CRASH_GAP_S, STINGER_GAP_S = 1.5, 4.0
+#: hit strength (0..1) from which a hit gets a crash and a lead-in; least time between two crashes on the grid
+BIG_HIT, CRASH_GAP_S = 0.7, 1.5
 #: hits at least this strong (0..1) get a chord stab (every hit does when there are no drums or bass)
 STAB_HIT = 0.6
 #: accent kinds struck with notes on the hit (a swell has no onset of its own; the cadence has its own notes)
@@ -121,7 +122,7 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
     notes = {p.name: list(p.notes) for p in parts}
     added: dict[str, list[Note]] = {name: [] for name in notes}
     swells: list[tuple[float, float]] = []
-    last_crash = last_stinger = -1e9
+    last_crash = -1e9
     for accent in accents:
         if accent.time is None:
             continue
@@ -148,8 +149,7 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
                 added["harmony"] += change
             swells.append((t, s))
         elif accent.kind == "stinger":
-            added["drums"] += _stinger(ctx, t, s, swell=t - last_stinger >= STINGER_GAP_S)
-            last_stinger = t
+            added["drums"] += _stinger(ctx, t, s)
             if "harmony" in notes:
                 notes["harmony"], stab = _chord_stab(ctx, notes["harmony"], t, s)
                 added["harmony"] += stab
@@ -202,13 +202,10 @@ def _drum_accent(ctx: Context, t: float, s: float, crash: bool) -> list[Note]:
     return [n for n in notes if n is not None]
 
 
-def _stinger(ctx: Context, t: float, s: float, swell: bool) -> list[Note]:
-    """The off-grid accent where there are drums: a crash on the hit, led in by a reverse cymbal (GM 55, whose swell
-    sounds for the note's length before its note-on) when the last one is far enough back."""
-    velocity = 84 + 42 * s
-    notes = [ctx.note_seconds(CRASH, t, 1.0, velocity, channel=DRUM_CHANNEL)]
-    if swell and t >= 0.6:
-        notes.append(ctx.note_seconds(STINGER, t, 0.5, 0.8 * velocity, channel=DRUM_CHANNEL))
+def _stinger(ctx: Context, t: float, s: float) -> list[Note]:
+    """The off-grid accent where there are drums, an orchestral hit: a low tom (the timpani's place) and a crash on
+    the hit, with nothing swelling into it so that its attack is the clear onset."""
+    notes = [ctx.note_seconds(pitch, t, 1.0, 84 + 42 * s, channel=DRUM_CHANNEL) for pitch in (TOM_LOW, CRASH)]
     return [n for n in notes if n is not None]
 
 

@@ -89,7 +89,7 @@ def test_drum_styles_accent_each_fitted_hit_exactly_on_the_grid(preset: str) -> 
                                         (2.61, 1.0, "cut"), (6.5, 0.9, "cut"), (6.58, 0.9, "motion")]],
                          ids=["odd", "clustered"])
 def test_no_two_percussive_onsets_within_90_ms(preset: str, hits) -> None:
-    score = _score(preset, hits=hits)
+    score = _score(preset, hits=hits, min_spacing=0.15)
     at_accents = {round(h["accent"], 4) for h in _report(score) if h["accent"] is not None}
     times = [n.start for p in score.parts for n in p.notes
              if p.name == "drums" or (p.name in ("bass", "harmony") and round(n.start, 4) in at_accents)]

@@ -38,13 +38,15 @@ class Case:
     duration: float
     hits: tuple[tuple[float, float, str], ...]
     density: float = 40.0
+    min_spacing: float | None = None
 
 
 CASES = (
     Case("odd times", "upbeat-pop", 13.0, ((1.37, 0.9, "cut"), (2.93, 0.6, "motion"), (4.41, 1.0, "cut"),
                                            (6.07, 0.75, "expression"), (7.72, 0.5, "motion"), (9.26, 0.95, "cut"))),
     Case("clustered", "dance", 12.0, ((2.03, 0.95, "cut"), (2.31, 0.6, "motion"), (2.57, 0.8, "motion"),
-                                      (6.11, 0.9, "cut"), (6.42, 0.7, "expression"), (8.83, 0.85, "motion"))),
+                                      (6.11, 0.9, "cut"), (6.42, 0.7, "expression"), (8.83, 0.85, "motion")),
+         min_spacing=0.2),
     Case("near the end", "cinematic", 14.0, ((2.47, 0.8, "motion"), (5.86, 1.0, "cut"), (9.19, 0.7, "expression"),
                                              (11.63, 0.9, "cut"), (12.4, 0.6, "motion"), (13.3, 0.95, "cut"))),
     Case("sparse", "documentary", 12.0, ((3.33, 0.85, "cut"), (4.1, 0.4, "motion"), (7.94, 0.9, "motion"),
@@ -59,8 +61,11 @@ def takes() -> dict[str, Take]:
     engine = ProceduralEngine()
     out = {}
     for case in CASES:
-        request = GenerationRequest(controls=control_track(case.duration, list(case.hits)),
-                                    preset=synth_preset(case.preset), seed=3, sample_rate=SR,
+        preset = synth_preset(case.preset)
+        if case.min_spacing is not None:
+            preset.setdefault("hits", {})["min_spacing"] = case.min_spacing
+        request = GenerationRequest(controls=control_track(case.duration, list(case.hits)), preset=preset, seed=3,
+                                    sample_rate=SR,
                                     options={"hits_density": case.density})
         out[case.name] = engine.generate(request)
     return out
@@ -109,7 +114,7 @@ def test_accents_sit_on_the_16th_grid(takes: dict[str, Take]) -> None:
             total += 1
             on_grid += sixteenth_offset(take.tempo_map, hit["accent"]) <= 0.02
             assert hit["note_at_accent"]
-    assert total >= 20
+    assert total >= 18
     assert on_grid / total >= 0.8, f"{on_grid} of {total} accents within 20 ms of a 16th"
 
 
