@@ -214,9 +214,11 @@ def generate_take(
 # --------------------------------------------------------------------------- export
 
 
-def export_job(session: Session, take: Take, *, force: bool = False, video_tracks: str = "keep") -> ExportJob:
+def export_job(session: Session, take: Take, *, force: bool = False, video_tracks: str = "keep",
+               timeline_audio: str = "both-mix-enabled", midi_start: str = "zero") -> ExportJob:
     """The delivery of ``take`` placed on the session's video, with the session's cues and settings
-    (``video_tracks``: the re-muxed video's audio streams, see :class:`ExportSettings`)."""
+    (``video_tracks``: the re-muxed video's audio streams; ``timeline_audio``: the editor timelines'
+    audio; ``midi_start``: where the MIDI file starts; see :class:`ExportSettings`)."""
     source = take.request.get("controls", {}).get("source", {}) if isinstance(take.request, Mapping) else {}
     video_in = float(source.get("start", session.video_in))
     markers = sorted((*take.markers, *session.cues(take.duration)), key=lambda m: m.time)
@@ -228,7 +230,8 @@ def export_job(session: Session, take: Take, *, force: bool = False, video_track
         timecode_start=session.timecode_start,
         fps=session.frame_rate,
         markers=tuple(markers),
-        settings=replace(session.export.settings(force), video_tracks=video_tracks),
+        settings=replace(session.export.settings(force), video_tracks=video_tracks, timeline_audio=timeline_audio,
+                         midi_start=midi_start),
         timecode_rate=session.timecode_rate,
     )
 
@@ -241,6 +244,8 @@ def export_take(
     formats: Sequence[str] | None = None,
     force: bool = False,
     video_tracks: str = "keep",
+    timeline_audio: str = "both-mix-enabled",
+    midi_start: str = "zero",
     progress: ProgressFn | None = None,
     cancel: CancelEvent | None = None,
 ) -> list[Path]:
@@ -249,7 +254,8 @@ def export_take(
     if record is None:
         raise SessionError("The session has no take to export yet; score it first.")
     take = Take.load(record.folder)
-    job = export_job(session, take, force=force, video_tracks=video_tracks)
+    job = export_job(session, take, force=force, video_tracks=video_tracks, timeline_audio=timeline_audio,
+                     midi_start=midi_start)
     (log.warning if job.timecode.mapped else log.info)("%s", job.timecode.note)
     chosen = list(formats or session.export.formats) or None
     try:
@@ -275,6 +281,8 @@ def run_pipeline(
     formats: Sequence[str] | None = None,
     force: bool = False,
     video_tracks: str = "keep",
+    timeline_audio: str = "both-mix-enabled",
+    midi_start: str = "zero",
     use_cache: bool = True,
     save: bool = True,
     progress: ProgressFn | None = None,
@@ -297,7 +305,8 @@ def run_pipeline(
     exported: list[Path] = []
     if export_dir is not None:
         exported = export_take(session, export_dir, take_id=record.id, formats=formats, force=force,
-                               video_tracks=video_tracks, progress=sub_progress(progress, *_span("export")),
+                               video_tracks=video_tracks, timeline_audio=timeline_audio, midi_start=midi_start,
+                               progress=sub_progress(progress, *_span("export")),
                                cancel=cancel)
     (progress or no_progress)(1.0, "done")
     return PipelineResult(controls=controls, take=take, record=record, exported=tuple(exported))

@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     say_timecode(session)
     with progress_and_cancel("export") as (progress, cancel):
         written = export_take(session, args.output, take_id=args.take, force=args.force,
-                              video_tracks=args.video_audio, progress=progress, cancel=cancel)
+                              video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
+                              midi_start=args.midi_start, progress=progress, cancel=cancel)
     print(f"wrote {len(written)} files into {args.output}", file=sys.stderr)
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from expotion_engine.engines import ENGINES
 from expotion_engine.errors import ExportError, SessionError
 from studio.commands.analyze import add_analysis_arguments, settings_from_args
-from studio.export.job import BIT_DEPTHS, SAMPLE_RATES, VIDEO_TRACKS, safe_name
+from studio.export.job import BIT_DEPTHS, MIDI_START, SAMPLE_RATES, TIMELINE_AUDIO, VIDEO_TRACKS, safe_name
 from studio.export.registry import FORMATS
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
 from studio.progress_bar import progress_and_cancel
@@ -42,6 +42,14 @@ def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--video-audio", choices=VIDEO_TRACKS, default="keep",
                        help="audio of the re-muxed video: keep = the score, then the source's own audio tracks; "
                             "mix = also a pre-mixed score + source track first; score = the score alone")
+    group.add_argument("--timeline-audio", choices=TIMELINE_AUDIO, default=TIMELINE_AUDIO[0],
+                       help="audio of the editor timelines (EDL, FCP 7 XML, FCPXML, .otio): both-mix-enabled = the "
+                            "mix on an enabled track and the stems on disabled tracks; mix = the mix only; stems = "
+                            "the stems only, enabled (either way the music plays once)")
+    group.add_argument("--midi-start", choices=MIDI_START, default=MIDI_START[0],
+                       help="where the MIDI file starts: zero = at the music's first bar, its timecode in the SMPTE "
+                            "offset; timecode = at 00:00:00:00 with whole bars of pre-roll up to the music, for "
+                            "hosts that ignore SMPTE offsets (e.g. Ardour)")
     group.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
@@ -87,7 +95,8 @@ def say_timecode(session: Session) -> None:
 
 
 def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, description: str,
-               delivery: bool = True, video_tracks: str = "keep") -> PipelineResult:
+               delivery: bool = True, video_tracks: str = "keep", timeline_audio: str = TIMELINE_AUDIO[0],
+               midi_start: str = MIDI_START[0]) -> PipelineResult:
     """Run the whole pipeline for ``session`` into folder ``out`` and report what was written."""
     check_output_folder(out, force)
     check_formats(session.export.formats)
@@ -99,7 +108,8 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
     export_dir = out / DELIVERY_FOLDER if delivery else None
     with progress_and_cancel(description) as (progress, cancel):
         result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
-                              video_tracks=video_tracks, use_cache=use_cache, progress=progress, cancel=cancel)
+                              video_tracks=video_tracks, timeline_audio=timeline_audio, midi_start=midi_start,
+                              use_cache=use_cache, progress=progress, cancel=cancel)
     take = result.take
     print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
           f"{len(take.stems)} stems ({', '.join(s.name for s in take.stems)}), take.json", file=sys.stderr)
@@ -173,5 +183,6 @@ def run(args: argparse.Namespace) -> int:
     session.timecode_rate = timecode_rate_option(args.timecode_rate)
     session.timecode_start = start_timecode(args.timecode_start, session)
     score_into(session, args.output, force=args.force, use_cache=not args.no_cache, description="score",
-               delivery=not args.no_delivery, video_tracks=args.video_audio)
+               delivery=not args.no_delivery, video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
+               midi_start=args.midi_start)
     return 0

@@ -171,6 +171,18 @@ def preroll(job: ExportJob) -> tuple[int, list[tuple[int, int]]]:
     return int(round(quarters * PPQ)), events
 
 
+def marker_tick(job: ExportJob, seconds: float) -> int:
+    """The tick of a marker at music time ``seconds``: the nearest tick whose time lies on the marker's
+    timecode frame, so a marker near a frame boundary reads back on the frame every other format has."""
+    tempo_map = job.take.tempo_map
+    tick = tempo_map.seconds_to_ticks(seconds, PPQ)
+    frame = to_frame(job.start_seconds + seconds, job.tc)
+    for candidate in (tick, tick + 1, tick - 1):
+        if candidate >= 0 and to_frame(job.start_seconds + tempo_map.ticks_to_seconds(candidate, PPQ), job.tc) == frame:
+            return candidate
+    return tick
+
+
 def _conductor(job: ExportJob, tempo_map: TempoMap, end_tick: int, shift: int,
                pre: list[tuple[int, int]]) -> mido.MidiTrack:
     events: list[tuple[int, int, mido.MetaMessage]] = []
@@ -189,7 +201,7 @@ def _conductor(job: ExportJob, tempo_map: TempoMap, end_tick: int, shift: int,
         events.append((shift + tempo_map.seconds_to_ticks(change.time, PPQ), 1,
                        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(change.bpm))))
     for cue in cues(job):
-        events.append((shift + tempo_map.seconds_to_ticks(cue.start, PPQ), 2,
+        events.append((shift + marker_tick(job, cue.start), 2,
                        mido.MetaMessage(MARKER_META[cue.marker.kind], text=cue.label)))
     offset = 0.0 if job.settings.midi_start == "timecode" else job.start_seconds
     head: list[mido.MetaMessage] = [

@@ -187,3 +187,12 @@ def test_a_timecode_rate_that_is_not_smpte_fails_before_any_work(tmp_path: Path,
     assert main(["score", str(face_clip.path), "-o", str(tmp_path / "o"), "--timecode-rate", "12.5"]) == 2
     assert "Timecode rate '12.5' is not an SMPTE rate" in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "o").exists()
+
+
+def test_check_passes_on_the_delivery_score_writes(ten_fps: tuple[Path, Path],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = ten_fps
+    assert main(["check", str(out / "delivery")]) == 0
+    report = capsys.readouterr().out
+    assert "7/7 checks passed" in report and "FAIL" not in report
+    assert "every file at 01:00:00:00 (30 fps)" in report  # 10 fps counted at 30 fps timecode, one start everywhere

@@ -1,0 +1,324 @@
+"""Quality control of a delivery folder: the checks a dub stage runs before accepting one.
+
+:func:`check_delivery` reads any delivery folder back (:mod:`studio.export.readback`, the
+same readers the receiving programs use) and returns one :class:`CheckResult` per check:
+
+- ``stems null``: the mix minus the sum of the stems, in dB below the mix (<= -60 dB);
+- ``lengths``: every BWF the same length and rate; each timeline's audio, the MIDI file and
+  the scored video as long as the music (within a frame);
+- ``timecode``: every BWF's ``bext`` TimeReference the same, and every sequence start (EDL
+  record side, FCP 7 XML, FCPXML ``tcStart``, ``.otio``, REAPER ``PROJOFFS``, MIDI SMPTE
+  offset) on the frame of that timestamp;
+- ``markers``: each marker on the same timecode frame in every format that carries markers;
+- ``paths``: every file a project or timeline refers to exists, by a relative path when it
+  lies inside the folder;
+- ``timeline audio``: what each timeline and DAW project plays (its enabled, unmuted audio,
+  decoded and placed) sums to the mix once (<= -60 dB residual), so nothing plays twice;
+- ``peak/loudness``: no BWF at full scale, the mix's integrated loudness above silence.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from expotion_engine.errors import ExportError, ExpotionError
+from studio.export import readback
+from studio.export.readback import Bwf, Placement
+from studio.timecode import TimecodeRate, format_frames, frame_seconds, to_frame
+
+log = logging.getLogger(__name__)
+
+NULL_DB = -60.0
+SILENT_LUFS = -70.0
+FULL_SCALE = 1.0 - 2.0**-15
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check: its name, whether it passed, and one line saying what was found."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class Delivery:
+    """The files of a delivery folder, found by their names (``<slug>_mix.wav`` names the slug)."""
+
+    root: Path
+    slug: str
+    mix: Path
+    stems: list[Path]
+    rate: TimecodeRate
+    files: dict[str, list[Path]] = field(default_factory=dict)
+
+
+_PATTERNS = {
+    "edl": "{slug}*.edl", "fcp7": "{slug}_fcp7.xml", "fcpxml": "{slug}.fcpxml", "otio": "{slug}.otio",
+    "reaper": "{slug}.rpp", "dawproject": "{slug}.dawproject", "midi": "{slug}.mid", "markers": "{slug}_markers.csv",
+    "video": "{slug}_scored.*",
+}
+
+
+def find_delivery(root: str | Path) -> Delivery:
+    """The delivery in folder ``root`` (ExportError when it has no ``*_mix.wav`` or no timecode rate)."""
+    folder = Path(root)
+    if not folder.is_dir():
+        raise ExportError(f"{folder} is not a folder; give the delivery folder to check.")
+    mixes = sorted(folder.glob("*_mix.wav"))
+    if not mixes:
+        raise ExportError(f"{folder} holds no <title>_mix.wav; it is not a delivery folder.")
+    mix = mixes[0]
+    slug = mix.name[: -len("_mix.wav")]
+    stems = sorted((folder / f"{slug}_stems").glob("*.wav"))
+    rate = readback.bwf_rate(mix)
+    if rate is None:
+        raise ExportError(f"{mix.name} names no timecode rate in its iXML; the delivery cannot be checked.")
+    files = {name: sorted(p for p in folder.glob(pattern.format(slug=slug)) if p.is_file())
+             for name, pattern in _PATTERNS.items()}
+    return Delivery(folder, slug, mix, stems, rate, files)
+
+
+def _db(residual: np.ndarray, reference: np.ndarray) -> float:
+    ref = float(np.sqrt(np.mean(reference**2))) if reference.size else 0.0
+    res = float(np.sqrt(np.mean(residual**2))) if residual.size else 0.0
+    if ref == 0.0:
+        return -math.inf if res == 0.0 else math.inf
+    return -math.inf if res == 0.0 else 20 * math.log10(res / ref)
+
+
+def _fmt_db(value: float) -> str:
+    return f"{value:.1f} dB" if math.isfinite(value) else ("-inf dB" if value < 0 else "+inf dB")
+
+
+def check_null(mix: Bwf, stems: list[Bwf]) -> CheckResult:
+    """The mix minus the sum of the stems, relative to the mix."""
+    if not stems:
+        return CheckResult("stems null", False, "no stems in <title>_stems/")
+    if any(s.audio.shape != mix.audio.shape for s in stems):
+        odd = [s.path.name for s in stems if s.audio.shape != mix.audio.shape]
+        return CheckResult("stems null", False, f"{', '.join(odd)} not the mix's shape {mix.audio.shape}")
+    residual = _db(mix.audio - np.sum([s.audio for s in stems], axis=0), mix.audio)
+    return CheckResult("stems null", residual <= NULL_DB,
+                       f"mix - sum of {len(stems)} stems: {_fmt_db(residual)} (limit {NULL_DB:.0f} dB)")
+
+
+def check_lengths(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: list[Placement]) -> CheckResult:
+    """Every BWF as long as the mix; timelines, MIDI and the scored video as long as the music within a frame."""
+    faults = [f"{s.path.name} has {s.audio.shape[1]} samples at {s.sample_rate} Hz, the mix {mix.audio.shape[1]} at "
+              f"{mix.sample_rate} Hz" for s in stems if s.audio.shape[1] != mix.audio.shape[1]
+              or s.sample_rate != mix.sample_rate]
+    seconds = mix.audio.shape[1] / mix.sample_rate
+    frame = 1.0 / delivery.rate.fps
+    for placement in placements:
+        for clip in placement.audio:
+            if abs(clip.duration - seconds) > frame:
+                faults.append(f"{placement.file.name}: {Path(clip.url).name} lasts {clip.duration:.3f} s, "
+                              f"the music {seconds:.3f} s")
+    for path in delivery.files["midi"]:
+        midi = mido.MidiFile(str(path))
+        text = [m.text for m in midi.tracks[0] if m.type == "text" and m.text.startswith("Music starts at ")]
+        preroll = 0.0
+        if text:
+            preroll = frame_seconds(readback.parse_frames(text[0].rsplit(" ", 1)[1], delivery.rate), delivery.rate)
+        if abs(midi.length - preroll - seconds) > frame:
+            faults.append(f"{path.name} lasts {midi.length - preroll:.3f} s, the music {seconds:.3f} s")
+    for path in delivery.files["video"]:
+        from expotion_engine.media.probe import probe_video
+
+        info = probe_video(path)
+        if abs(info.duration - seconds) > 1.0 / info.fps + 1e-6:
+            faults.append(f"{path.name} lasts {info.duration:.3f} s, the music {seconds:.3f} s")
+    detail = f"{len(stems) + 1} BWF files of {seconds:.3f} s" if not faults else "; ".join(faults)
+    return CheckResult("lengths", not faults, detail)
+
+
+def check_timecode(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: list[Placement]) -> CheckResult:
+    """One BWF timestamp for every file, and every sequence starting on its frame."""
+    faults = [f"{s.path.name} TimeReference {s.time_reference}, the mix {mix.time_reference}"
+              for s in stems if s.time_reference != mix.time_reference]
+    if mix.start_seconds is None:
+        return CheckResult("timecode", False, f"{mix.path.name} has no bext TimeReference")
+    frame = to_frame(mix.start_seconds, delivery.rate)
+    for placement in placements:
+        if placement.start_frame is not None and placement.start_frame != frame:
+            faults.append(f"{placement.file.name} starts at {format_frames(placement.start_frame, delivery.rate)}")
+    label = format_frames(frame, delivery.rate)
+    detail = f"every file at {label} ({delivery.rate.label} fps)" if not faults else \
+        f"BWF at {label}; " + "; ".join(faults)
+    return CheckResult("timecode", not faults, detail)
+
+
+def check_markers(delivery: Delivery, placements: list[Placement]) -> CheckResult:
+    """Each marker (by name, case-insensitive) on one timecode frame in every format that has markers."""
+    carriers = [p for p in placements if p.markers]
+    if not carriers:
+        return CheckResult("markers", True, "no markers in the delivery")
+    by_format = {p.file.name: Counter((name.strip().lower(), frame) for name, frame in p.markers) for p in carriers}
+    names = sorted({name for markers in by_format.values() for name, _ in markers})
+    faults = []
+    for name in names:
+        frames = {file: sorted(f for n, f in markers.elements() if n == name) for file, markers in by_format.items()}
+        values = Counter(tuple(v) for v in frames.values())
+        if len(values) > 1:
+            usual = values.most_common(1)[0][0]
+            for file, value in frames.items():
+                if tuple(value) != usual:
+                    where = ", ".join(format_frames(f, delivery.rate) for f in value) or "missing"
+                    expected = ", ".join(format_frames(f, delivery.rate) for f in usual) or "missing"
+                    faults.append(f"{name!r} at {where} in {file} (elsewhere {expected})")
+    detail = f"{len(names)} markers agree in {len(carriers)} files" if not faults else "; ".join(faults)
+    return CheckResult("markers", not faults, detail)
+
+
+def check_paths(delivery: Delivery, placements: list[Placement]) -> CheckResult:
+    """Every referenced file exists; files inside the folder are referenced by relative paths."""
+    faults = []
+    root = delivery.root.resolve()
+    count = 0
+    for placement in placements:
+        for url, target in placement.references:
+            count += 1
+            if target is None or not target.exists():
+                faults.append(f"{placement.file.name} refers to missing {url}")
+            elif (root in target.resolve().parents) and (url.startswith("file:") or Path(url).is_absolute()):
+                faults.append(f"{placement.file.name} refers to {target.name} by an absolute path")
+    detail = f"{count} references found" if not faults else "; ".join(faults)
+    return CheckResult("paths", not faults, detail)
+
+
+def _played(placement: Placement, mix: Bwf, origin: float, load: Callable[[Path], Bwf | None]) -> np.ndarray | None:
+    """What ``placement`` plays (its enabled clips placed and summed), on the mix's samples; None if nothing."""
+    rate = mix.sample_rate
+    total = np.zeros_like(mix.audio)
+    covered = np.zeros(mix.audio.shape[1], bool)
+    played = False
+    for clip in placement.audio:
+        if not clip.enabled or clip.path is None:
+            continue
+        media = load(clip.path)
+        if media is None:
+            continue
+        into = 0.0 if clip.source is None or media.start_seconds is None else clip.source - media.start_seconds
+        zero = round((origin + clip.position - into - (mix.start_seconds or 0.0)) * rate)
+        a = round(into * rate)
+        b = a + round(clip.duration * rate)
+        a, b = max(a, 0, -zero), min(b, media.audio.shape[1], mix.audio.shape[1] - zero)
+        if b <= a:
+            continue
+        channels = range(media.audio.shape[0]) if clip.channel is None else [clip.channel]
+        for c in channels:
+            total[min(c, total.shape[0] - 1), zero + a:zero + b] += media.audio[c, a:b]
+        covered[zero + a:zero + b] = True
+        played = True
+    if not played:
+        return None
+    return np.where(covered[None, :], total, mix.audio)
+
+
+def check_timeline_audio(delivery: Delivery, mix: Bwf, placements: list[Placement],
+                         load: Callable[[Path], Bwf | None]) -> CheckResult:
+    """Each timeline's and project's enabled audio, decoded and placed, is the mix once."""
+    faults, figures = [], []
+    groups: dict[str, list[Placement]] = {}
+    for placement in placements:
+        if placement.audio:
+            groups.setdefault("EDL" if placement.format == "edl" else placement.file.name, []).append(placement)
+    for name, group in groups.items():
+        merged = Placement(group[0].format, group[0].file, audio=[c for p in group for c in p.audio])
+        origins = {p.start_frame for p in group if p.start_frame is not None}
+        origin = frame_seconds(origins.pop(), delivery.rate) if len(origins) == 1 else (mix.start_seconds or 0.0)
+        if merged.format in ("reaper", "dawproject"):
+            origin = mix.start_seconds or 0.0
+        played = _played(merged, mix, origin, load)
+        if played is None:
+            faults.append(f"{name} plays no audio")
+            continue
+        residual = _db(played - mix.audio, mix.audio)
+        peak = 20 * math.log10(max(float(np.max(np.abs(played))), 1e-12) / max(float(np.max(np.abs(mix.audio))), 1e-12))
+        figures.append(f"{name} {_fmt_db(residual)}")
+        if residual > NULL_DB:
+            faults.append(f"{name} plays the mix {peak:+.1f} dB in peak ({_fmt_db(residual)} from the mix)")
+    if not groups:
+        return CheckResult("timeline audio", True, "no timelines or projects")
+    detail = "each plays the mix once: " + ", ".join(figures) if not faults else "; ".join(faults)
+    return CheckResult("timeline audio", not faults, detail)
+
+
+def check_levels(mix: Bwf, stems: list[Bwf]) -> CheckResult:
+    """No file at full scale, and the mix's integrated loudness above silence."""
+    from expotion_engine.engines.procedural.render.bus import integrated_loudness
+
+    faults = [f"{b.path.name} reaches full scale" for b in [mix, *stems]
+              if b.audio.size and float(np.max(np.abs(b.audio))) >= FULL_SCALE]
+    peak = float(np.max(np.abs(mix.audio))) if mix.audio.size else 0.0
+    peak_db = 20 * math.log10(peak) if peak > 0 else -math.inf
+    stereo = mix.audio if mix.audio.shape[0] == 2 else np.repeat(mix.audio[:1], 2, axis=0)
+    loudness = integrated_loudness(stereo.astype(np.float32), mix.sample_rate)
+    if not (math.isfinite(loudness) and loudness > SILENT_LUFS):
+        faults.append(f"the mix is silent ({loudness:.1f} LUFS)")
+    detail = f"mix peak {peak_db:.1f} dBFS, {loudness:.1f} LUFS integrated"
+    return CheckResult("peak/loudness", not faults, detail if not faults else "; ".join([*faults, detail]))
+
+
+def read_placements(delivery: Delivery, start_seconds: float) -> tuple[list[Placement], list[CheckResult]]:
+    """Every timeline, project, MIDI file and marker list of the delivery, and a failed check per unreadable one."""
+    readers = {
+        "edl": readback.read_edl, "fcp7": readback.read_fcp7, "fcpxml": readback.read_fcpxml,
+        "otio": readback.read_otio_json, "reaper": readback.read_reaper, "midi": readback.read_midi,
+        "markers": readback.read_marker_csv,
+    }
+    placements, failures = [], []
+    for name, paths in delivery.files.items():
+        for path in paths:
+            try:
+                if name == "dawproject":
+                    placements.append(readback.read_dawproject(path, delivery.rate, start_seconds))
+                elif name in readers:
+                    placements.append(readers[name](path, delivery.rate))
+            except (ExpotionError, OSError, ValueError, KeyError) as exc:
+                failures.append(CheckResult(f"read {path.name}", False, str(exc)))
+    return placements, failures
+
+
+def check_delivery(root: str | Path) -> list[CheckResult]:
+    """Run every QC check on the delivery folder ``root``."""
+    delivery = find_delivery(root)
+    mix = readback.read_bwf(delivery.mix)
+    stems = [readback.read_bwf(p) for p in delivery.stems]
+    cache: dict[Path, Bwf | None] = {delivery.mix.resolve(): mix, **{s.path.resolve(): s for s in stems}}
+
+    def load(path: Path) -> Bwf | None:
+        key = path.resolve()
+        if key not in cache:
+            cache[key] = readback.read_bwf(path) if path.exists() else None
+        return cache[key]
+
+    placements, failures = read_placements(delivery, mix.start_seconds or 0.0)
+    return [
+        *failures,
+        check_null(mix, stems),
+        check_lengths(delivery, mix, stems, placements),
+        check_timecode(delivery, mix, stems, placements),
+        check_markers(delivery, placements),
+        check_paths(delivery, placements),
+        check_timeline_audio(delivery, mix, placements, load),
+        check_levels(mix, stems),
+    ]
+
+
+def table(results: list[CheckResult]) -> str:
+    """The results as a plain-text pass/fail table."""
+    width = max(len(r.name) for r in results)
+    lines = [f"{'check'.ljust(width)}  result  detail", f"{'-' * width}  ------  ------"]
+    lines += [f"{r.name.ljust(width)}  {'pass' if r.passed else 'FAIL':6}  {r.detail}" for r in results]
+    return "\n".join(lines)

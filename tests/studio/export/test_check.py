@@ -1,0 +1,95 @@
+"""``expotion check``: a delivery the exporters write passes; a folder broken by hand names each fault."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from expotion_engine.types import Marker
+from studio.cli import main
+from studio.demo.scenarios import Clip
+from studio.export import export_delivery
+from studio.export.check import check_delivery
+from studio.export.job import ExportJob
+
+
+@pytest.fixture(scope="module")
+def delivery(take, face_clip: Clip, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every format of the test take on the face clip (01:00:02:00, 25 fps), as ``export_delivery`` writes it."""
+    job = ExportJob(take=take, title="My Clip", video=face_clip.path, video_in=2.0, timecode_start=3600.0, fps=25.0,
+                    markers=tuple(sorted((*take.markers, Marker(1.8, "client note", "user")), key=lambda m: m.time)))
+    out = tmp_path_factory.mktemp("check") / "delivery"
+    export_delivery(job, out)
+    return out
+
+
+def _results(folder: Path) -> dict[str, tuple[bool, str]]:
+    return {r.name: (r.passed, r.detail) for r in check_delivery(folder)}
+
+
+def test_a_written_delivery_passes_every_check(delivery: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(delivery)]) == 0
+    out = capsys.readouterr().out
+    names = ["stems null", "lengths", "timecode", "markers", "paths", "timeline audio", "peak/loudness"]
+    for name in names:
+        assert re.search(rf"^{re.escape(name)}\s+pass\s", out, re.M), out
+    assert "7/7 checks passed" in out
+    results = _results(delivery)
+    assert "every file at 01:00:02:00 (25 fps)" in results["timecode"][1]
+    assert "7 markers agree in 8 files" in results["markers"][1]  # EDL, FCP 7, FCPXML, otio, RPP, DAWproject, MIDI, CSV
+
+
+def _scale_samples(path: Path, start: int, count: int) -> None:
+    """Halve ``count`` 24-bit samples of a WAV's data chunk from sample ``start`` (its bext/iXML untouched)."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data") + 8 + start * 3
+    for i in range(count):
+        value = int.from_bytes(data[at + 3 * i: at + 3 * i + 3], "little", signed=True) // 2
+        data[at + 3 * i: at + 3 * i + 3] = value.to_bytes(3, "little", signed=True)
+    path.write_bytes(bytes(data))
+
+
+def test_a_broken_delivery_names_each_fault(delivery: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(delivery, broken)
+    _scale_samples(broken / "My_Clip_stems" / "My_Clip_melody.wav", 48000, 48000)  # a stem altered
+    (broken / "My_Clip_stems" / "My_Clip_bass.wav").rename(broken / "My_Clip_bass.wav")  # a file moved
+    edl = broken / "My_Clip.edl"  # a marker shifted by one frame
+    edl.write_text(edl.read_text().replace("* LOC: 01:00:03:06 RED     HIT 2", "* LOC: 01:00:03:07 RED     HIT 2"))
+    fcp7 = broken / "My_Clip_fcp7.xml"  # the stems switched on beside the mix
+    fcp7.write_text(fcp7.read_text().replace("<enabled>FALSE</enabled>", "<enabled>TRUE</enabled>"))
+    rpp = broken / "My_Clip.rpp"  # the project start moved by a second
+    rpp.write_text(rpp.read_text().replace("PROJOFFS 3602 ", "PROJOFFS 3603 "))
+
+    assert main(["check", str(broken)]) == 1
+    assert "failed: " in capsys.readouterr().out
+    results = _results(broken)
+    assert results["lengths"][0] and results["peak/loudness"][0]
+    passed, detail = results["stems null"]
+    assert not passed and "3 stems" in detail
+    passed, detail = results["paths"]
+    assert not passed and "refers to missing My_Clip_stems/My_Clip_bass.wav" in detail
+    passed, detail = results["markers"]
+    assert not passed and "'hit 2' at 01:00:03:07 in My_Clip.edl (elsewhere 01:00:03:06)" in detail
+    passed, detail = results["timeline audio"]
+    assert not passed and "My_Clip_fcp7.xml plays the mix" in detail
+    assert "My_Clip.otio" not in detail and "EDL" not in detail  # the untouched timelines still play it once
+    passed, detail = results["timecode"]
+    assert not passed and "My_Clip.rpp starts at 01:00:03:00" in detail
+
+
+def test_a_stem_whose_samples_changed_fails_the_null_test(delivery: Path, tmp_path: Path) -> None:
+    altered = tmp_path / "altered"
+    shutil.copytree(delivery, altered)
+    _scale_samples(altered / "My_Clip_stems" / "My_Clip_drums.wav", 0, 4800)
+    passed, detail = _results(altered)["stems null"]
+    assert not passed and "4 stems" in detail
+    assert float(re.search(r"(-?\d+\.\d) dB", detail).group(1)) > -60.0
+
+
+def test_a_folder_without_a_mix_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path)]) == 2
+    assert "not a delivery folder" in capsys.readouterr().err
