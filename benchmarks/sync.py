@@ -18,7 +18,8 @@ with its cause.
 
 Then the full chain: the procedural engine scores each clip's controls, and an
 independent onset detector (librosa.onset.onset_detect with backtracking) listens to the
-mix: the share of strong hits (strength >= 0.6) with an onset within 40 ms, the share of
+mix: the share of strong hits (strength >= 0.6) with an onset within 40 ms (of all, and of
+those the engine selected by its density, as its take reports them), the share of
 accent onsets (those within 40 ms of a hit) and of all onsets within 20 ms of the take's
 16th-note grid, and flams (two onsets less than 90 ms apart).
 """
@@ -183,7 +184,8 @@ def music_figures(tracks: list[ControlTrack], preset_name: str) -> None:
 
     engine = get_engine("procedural")
     preset = load_preset(preset_name).table
-    strong = strong_heard = accents = accents_on_grid = onsets_total = onsets_on_grid = flams = 0
+    strong = strong_heard = chosen = chosen_heard = accents = accents_on_grid = onsets_total = onsets_on_grid = 0
+    flams = 0
     started = time.perf_counter()
     for seed, track in enumerate(tracks):
         take = engine.generate(GenerationRequest(controls=track, preset=preset, seed=seed, sample_rate=44100))
@@ -195,6 +197,10 @@ def music_figures(tracks: list[ControlTrack], preset_name: str) -> None:
             if hit.strength >= STRONG:
                 strong += 1
                 strong_heard += bool(len(onsets) and np.min(np.abs(onsets - hit.time)) <= TOLERANCE)
+        for hit in take.info.get("hit_fit", {}).get("per_hit", []):
+            if float(hit.get("strength", 0.0)) >= STRONG:
+                chosen += 1
+                chosen_heard += bool(len(onsets) and np.min(np.abs(onsets - float(hit["event"]))) <= TOLERANCE)
         beats = np.arange(0.0, take.tempo_map.beat_at(track.duration) + 0.25, 0.25)
         grid = np.array([take.tempo_map.time_at(b) for b in beats])
         hit_times = np.array([h.time for h in hits])
@@ -210,6 +216,8 @@ def music_figures(tracks: list[ControlTrack], preset_name: str) -> None:
           "onsets by librosa.onset.onset_detect(backtrack=True, hop 256)")
     print(f"  strong hits (>= {STRONG}) with an onset within 40 ms: {strong_heard}/{strong} "
           f"({100 * strong_heard / max(strong, 1):.1f} %)")
+    print(f"  ... of those the engine selected (take's per_hit):  {chosen_heard}/{chosen} "
+          f"({100 * chosen_heard / max(chosen, 1):.1f} %)")
     print(f"  accent onsets within 20 ms of the 16th grid:        {accents_on_grid}/{accents} "
           f"({100 * accents_on_grid / max(accents, 1):.1f} %)")
     print(f"  all onsets within 20 ms of the 16th grid:           {onsets_on_grid}/{onsets_total} "
