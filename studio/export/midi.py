@@ -26,6 +26,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import mido
@@ -150,25 +151,22 @@ def smpte_offset(seconds: float, rate: TimecodeRate | float) -> SmpteOffset:
 def preroll(job: ExportJob) -> tuple[int, list[tuple[int, int]]]:
     """Ticks before the music and the pre-roll's tempo events ``(tick, microseconds per quarter)``.
 
-    ``midi_start="zero"``: none. ``timecode``: whole bars of the first meter lasting exactly the
-    music's start timecode (to the microsecond), the last quarter absorbing the rounding.
+    ``midi_start="zero"``: none. ``timecode``: whole bars of the first meter lasting the music's
+    start timecode to the microsecond (the last quarter note absorbs the rounding).
     """
     start_us = round(job.start_seconds * 1e6)
     if job.settings.midi_start != "timecode" or start_us <= 0:
         return 0, []
     tempo_map = job.take.tempo_map
     meter = tempo_map.meters[0]
-    quarters_per_bar = meter.numerator * 4 / meter.denominator
-    bar_us = quarters_per_bar * mido.bpm2tempo(tempo_map.tempos[0].bpm)
-    quarters = max(1, round(start_us / bar_us)) * quarters_per_bar
-    whole = int(round(quarters))
-    tempo = start_us // whole
-    events = [(0, tempo)]
-    if whole > 1:
-        events.append(((whole - 1) * PPQ, start_us - (whole - 1) * tempo))
-    else:
-        events[0] = (0, start_us)
-    return int(round(quarters * PPQ)), events
+    bar_ticks = meter.numerator * PPQ * 4 // meter.denominator
+    bar_us = bar_ticks / PPQ * mido.bpm2tempo(tempo_map.tempos[0].bpm)
+    ticks = max(1, round(start_us / bar_us)) * bar_ticks
+    if ticks <= PPQ:
+        return ticks, [(0, round(start_us * PPQ / ticks))]
+    tempo = start_us * PPQ // ticks
+    rest = start_us - Fraction(tempo * (ticks - PPQ), PPQ)
+    return ticks, [(0, tempo), (ticks - PPQ, round(rest))]
 
 
 def marker_tick(job: ExportJob, seconds: float) -> int:

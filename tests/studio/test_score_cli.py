@@ -196,3 +196,25 @@ def test_check_passes_on_the_delivery_score_writes(ten_fps: tuple[Path, Path],
     report = capsys.readouterr().out
     assert "7/7 checks passed" in report and "FAIL" not in report
     assert "every file at 01:00:00:00 (30 fps)" in report  # 10 fps counted at 30 fps timecode, one start everywhere
+
+
+def test_export_chooses_the_timeline_audio_and_the_midi_start(ten_fps: tuple[Path, Path], tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    _, out = ten_fps
+    delivery = tmp_path / "d"
+    assert main(["export", str(out / "cam10.expotion"), "-o", str(delivery), "--format", "audio", "midi", "otio",
+                 "--timeline-audio", "stems", "--midi-start", "timecode"]) == 0
+    timeline = otio.adapters.read_from_file(str(delivery / "cam10.otio"))
+    playing = [t.find_clips()[0].media_reference.target_url for t in timeline.audio_tracks() if t.enabled]
+    assert playing == [f"cam10_stems/cam10_{name}.wav" for name in ("drums", "bass", "harmony", "melody")]
+    now, first_note = 0.0, None
+    midi = mido.MidiFile(delivery / "cam10.mid")
+    for message in midi:
+        now += message.time
+        if message.type == "note_on" and first_note is None:
+            first_note = now
+    (offset,) = [m for m in midi.tracks[0] if m.type == "smpte_offset"]
+    assert (offset.hours, offset.minutes, offset.seconds, offset.frames) == (0, 0, 0, 0)
+    assert 3600.0 - 1e-6 <= first_note < 3602.0  # the music at its timecode, 01:00:00:00, from the file's start
+    assert main(["check", str(delivery)]) == 0

@@ -229,3 +229,20 @@ def test_midi_start_timecode_puts_the_music_at_its_timecode_from_file_start(comp
     assert music_tick > 0 and music_tick % (4 * 480) == 0  # whole 4/4 bars of pre-roll: the music starts on a downbeat
     zero = write_midi(composer_job, DeliveryFolder(tmp_path / "zero"))[0]
     assert min(t for t, m in mido_events(zero) if m.type == "note_on") == pytest.approx(0.0, abs=MS)
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "start"),
+                         [(7, 8, 3602.0), (3, 4, 0.52), (6, 8, 3600.0 + 1001 / 30000)])
+def test_the_timecode_preroll_is_whole_bars_to_the_microsecond(composer_job, tmp_path, numerator, denominator, start):
+    from expotion_engine.types import MeterChange, TempoChange, TempoMap
+    from studio.export.job import ExportSettings
+
+    tempo_map = TempoMap(tempos=(TempoChange(0.0, 97.0),), meters=(MeterChange(0.0, numerator, denominator),))
+    take = replace(composer_job.take, tempo_map=tempo_map)
+    timed = replace(composer_job, take=take, timecode_start=start, video_in=0.0,
+                    settings=ExportSettings(midi_start="timecode"))
+    (path,) = write_midi(timed, DeliveryFolder(tmp_path))
+    (intro,) = [m.time for m in miditoolkit.MidiFile(str(path)).markers if m.text == "Intro"]
+    assert intro > 0 and intro % (numerator * 480 * 4 // denominator) == 0
+    (at,) = [t for t, m in mido_events(path) if m.type == "marker" and m.text == "Intro"]
+    assert at == pytest.approx(start, abs=1e-6)
