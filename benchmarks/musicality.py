@@ -1,6 +1,6 @@
 """How the procedural engine's takes sound, measured per preset beside thresholds.
 
-    .venv/bin/python benchmarks/musicality.py [--seed 1] [--rate 22050] [--preset NAME ...] [--no-demo]
+    .venv/bin/python benchmarks/musicality.py [--seed 1] [--rate 44100] [--preset NAME ...] [--no-demo]
 
 Renders every preset (one seed) on two sets of controls: the demo video's analysis
 (studio/demo/demo.mp4, analysed once and cached) and a 60 s synthetic clip whose energy,
@@ -113,7 +113,7 @@ def table(title: str, rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rate", type=int, default=22050, help="render sample rate (Hz)")
+    parser.add_argument("--rate", type=int, default=44100, help="render rate (Hz; >10 kHz needs 44100)")
     parser.add_argument("--preset", nargs="*", help="only these presets")
     parser.add_argument("--no-demo", action="store_true", help="skip the demo video")
     args = parser.parse_args()

@@ -105,8 +105,8 @@ def test_melody_states_varies_and_develops_a_motif(long_scores) -> None:
         tempo_map, bar = score.tempo_map, int(score.info["meter"][0])
         bars: dict[int, list] = {}
         for n in score.part("melody").notes:
-            beat = tempo_map.beat_at(n.start)
-            bars.setdefault(int(beat // bar), []).append((round((beat % bar) * 2) / 2, n.pitch))
+            beat = round(tempo_map.beat_at(n.start) * 2) / 2  # on the eighth grid, humanising undone
+            bars.setdefault(int(beat // bar), []).append((beat % bar, n.pitch))
         rhythms = Counter(tuple(o for o, _ in v) for v in bars.values() if len(v) >= 3)
         motif, count = rhythms.most_common(1)[0]
         assert count >= 3, name  # the motif's rhythm comes back

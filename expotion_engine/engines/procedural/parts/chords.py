@@ -22,6 +22,13 @@ COMPING: dict[int, list[tuple[float, float]]] = {
     2: [(0, 1.5), (1.5, 1), (2.5, 1.5)],
     3: [(0, 0.5), (0.75, 0.75), (1.5, 0.5), (2, 0.5), (2.75, 0.75), (3.5, 0.5)],
 }
+#: comping at a slow beat: the chords stay on the beats (one off-beat push at most)
+SLOW_COMPING: dict[int, list[tuple[float, float]]] = {
+    0: [(0, 4)],
+    1: [(0, 2), (2, 2)],
+    2: [(0, 2), (2, 1), (3, 1)],
+    3: [(0, 1), (1, 1), (2, 1), (3, 0.5), (3.5, 0.5)],
+}
 #: which texture each style's harmony part plays
 TEXTURE = {"ambient": "pad", "cinematic": "pad", "documentary": "keys", "pop": "keys", "dance": "keys",
            "lofi": "keys", "solo": "ballad"}
@@ -156,7 +163,7 @@ def _texture(ctx: Context, rng: np.random.Generator, texture: str, chord: Chord,
                 out.append(ctx.note(rng, pitch, beat + 0.005 * i, 0.9, velocity - (4 if k % 2 else 0) - 2 * i,
                                     jitter=0.005))
     else:
-        for onset, length in COMPING[_level(energy)]:
+        for onset, length in (SLOW_COMPING if ctx.slow else COMPING)[_level(energy)]:
             beat = (chord.start_beat // ctx.numerator) * ctx.numerator + onset
             if onset >= ctx.numerator or not chord.start_beat <= beat < chord.end_beat:
                 continue

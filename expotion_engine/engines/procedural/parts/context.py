@@ -16,6 +16,8 @@ from expotion_engine.types import Note, TempoMap
 
 #: notes end this long before the end of the range so every release and tail dies away in time
 END_MARGIN_S = 0.45
+#: beats at least this long (100 BPM and slower) make a slow take
+SLOW_BEAT_S = 0.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +53,12 @@ class Context:
     @property
     def bar_beats(self) -> int:
         return self.numerator
+
+    @property
+    def slow(self) -> bool:
+        """True for a slow beat (100 BPM or slower at the start), where the parts keep off-beats few and soft so
+        the music is not heard at double time."""
+        return self.time(self.numerator) / self.numerator >= SLOW_BEAT_S
 
     @property
     def cadence_beat(self) -> float:

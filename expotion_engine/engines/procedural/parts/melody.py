@@ -45,8 +45,6 @@ RANGES: dict[str, tuple[int, int, float]] = {
     "organ": (60, 84, 4.5), "pad": (60, 84, 2.5),
 }
 DEFAULT_RANGE = (60, 84, 4.0)
-#: beats at least this long (100 BPM and slower) keep the melody's onsets on the beats
-SLOW_BEAT_S = 0.6
 #: scale steps above the phrase's anchor where each bar of the phrase sits (the arch peaks in bar 3)
 ARCH = (0, 1, 3, 0)
 
@@ -54,9 +52,9 @@ ARCH = (0, 1, 3, 0)
 def _target_density(ctx: Context, bar: int, energy: float, fastest: float) -> int:
     """Notes in this bar: an energy-driven rate in notes per second, thinned in sparse sections."""
     seconds = ctx.time((bar + 1) * ctx.numerator) - ctx.time(bar * ctx.numerator)
-    rate = min(0.9 + 1.3 * energy, fastest)
+    rate = min(1.15 + 1.3 * energy, fastest)
     if ctx.texture(bar).melody == "sparse":
-        rate *= 0.65
+        rate *= 0.8
     wanted = rate * seconds * 4.0 / ctx.numerator
     return min(CELLS, key=lambda k: (abs(k - wanted), k))
 
@@ -103,10 +101,11 @@ def melody_notes(ctx: Context) -> list[Note]:
     contour = _contour(rng)
     cells = {k: [c for c in options[int(rng.integers(len(options)))] if c[0] < ctx.numerator]
              for k, options in CELLS.items()}
-    beats = {k: [c for c in options if sum(o != int(o) for o, _ in c) <= 1] or [CELLS[4][0]]
+    off_beats = 1 if "drums" in ctx.parts else 2  # over drums the off-beats belong to the groove
+    beats = {k: [c for c in options if sum(o != int(o) for o, _ in c) <= off_beats] or [CELLS[4][0]]
              for k, options in CELLS.items()}
     on_beat = {k: [c for c in v[int(rng.integers(len(v)))] if c[0] < ctx.numerator] for k, v in beats.items()}
-    slow = ctx.time(ctx.numerator) / ctx.numerator >= SLOW_BEAT_S
+    slow = ctx.slow
     notes: list[Note] = []
     previous = int(center)
     variant = int(rng.integers(6))
@@ -121,9 +120,9 @@ def melody_notes(ctx: Context) -> list[Note]:
         closing = role == 3 or bar == following - 1
         energy = ctx.lifted_energy(bar * ctx.numerator + 1)
         density = _target_density(ctx, bar, energy, fastest)
-        if slow:  # a slow beat: the line moves on the beats (one eighth pair at most), not heard at double time
-            density = min(density, 5)
-            cell = list(CLOSING[3]) if closing else list(on_beat[density])
+        if slow:  # a slow beat: the line moves on the beats (an off-beat eighth or two), not heard at double time
+            density = min(density, 4 + off_beats)
+            cell = list(CLOSING[4 if off_beats > 1 and density >= 5 else 3]) if closing else list(on_beat[density])
         else:
             cell = list(CLOSING[density]) if closing else list(cells[density])
         cell = [(o, min(length, ctx.numerator - o)) for o, length in cell if o < ctx.numerator]
