@@ -232,16 +232,18 @@ def glue_gain(x: np.ndarray, sample_rate: int, threshold_db: float, ratio: float
     """Per-sample gain of a stereo-linked feed-forward compressor on ``x``: the RMS of both channels in blocks of
     64 samples above ``threshold_db`` (dBFS) is reduced by ``ratio``, the reduction following with one-pole
     ``attack`` and ``release`` times (seconds) and interpolated between block centres."""
+    x = np.atleast_2d(x)
     n = x.shape[-1]
     if n == 0:
         return np.ones(0, dtype=np.float32)
     blocks = -(-n // _GLUE_BLOCK)
-    power = np.zeros(blocks * _GLUE_BLOCK)
-    for channel in np.atleast_2d(x):
-        power[:n] += np.square(channel, dtype=np.float64)
-    power = power.reshape(blocks, _GLUE_BLOCK).mean(axis=1) / max(1, np.atleast_2d(x).shape[0])
+    padded = np.zeros((x.shape[0], blocks * _GLUE_BLOCK), dtype=np.float32)
+    padded[:, :n] = x
+    power = np.square(padded, out=padded).reshape(x.shape[0], blocks, _GLUE_BLOCK).mean(axis=(0, 2), dtype=np.float64)
     level = 10.0 * np.log10(np.maximum(power, 1e-12))
     wanted = (np.maximum(level - threshold_db, 0.0) * (1.0 - 1.0 / ratio)).tolist()
+    if not any(wanted):
+        return np.ones(n, dtype=np.float32)
     step = _GLUE_BLOCK / sample_rate
     rise, fall = math.exp(-step / max(attack, 1e-4)), math.exp(-step / max(release, 1e-4))
     reduction = np.empty(blocks)
@@ -251,7 +253,7 @@ def glue_gain(x: np.ndarray, sample_rate: int, threshold_db: float, ratio: float
         held = pole * held + (1.0 - pole) * want
         reduction[i] = held
     centres = np.arange(blocks) * _GLUE_BLOCK + (_GLUE_BLOCK - 1) / 2.0
-    return np.power(10.0, -np.interp(np.arange(n), centres, reduction) / 20.0).astype(np.float32)
+    return np.interp(np.arange(n, dtype=np.float32), centres, 10.0 ** (-reduction / 20.0)).astype(np.float32)
 
 
 @dataclass(frozen=True, eq=False)

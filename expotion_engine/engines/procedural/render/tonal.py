@@ -27,6 +27,7 @@ from expotion_engine.engines.procedural.render.synth import (
 )
 
 _NORMALISE_S = 0.05  # voices that decay are scaled by the peak of their first 50 ms
+_CONTROL_STEP = 16  # pitch curves are computed every this many samples
 _MONO_BELOW_HZ = 250.0  # detuned voices are spread only above this: the low end stays one voice in the centre
 
 
@@ -42,17 +43,21 @@ def _normalised(x: np.ndarray, sample_rate: int) -> np.ndarray:
 def _pitch_curve(pitch: int, n: int, sample_rate: int, glide_from: int | None, glide: float = 0.06,
                  vibrato_cents: float = 0.0, vibrato_hz: float = 5.5, vibrato_delay: float = 0.25,
                  vibrato_phase: float = 0.0) -> np.ndarray | float:
-    """Per-sample frequency: an exponential glide from ``glide_from`` and a delayed, fading-in vibrato."""
+    """Per-sample frequency: an exponential glide from ``glide_from`` and a delayed, fading-in vibrato.
+
+    Computed every 16 samples and held in between (the phase integrates it, so the steps are inaudible).
+    """
     if glide_from in (None, pitch) and not vibrato_cents:
         return midi_hz(pitch)
-    t = times(n, sample_rate)
-    semis = np.zeros(n, dtype=np.float32)
+    steps = -(-n // _CONTROL_STEP)
+    t = np.arange(steps, dtype=np.float32) * np.float32(_CONTROL_STEP / sample_rate)
+    semis = np.zeros(steps, dtype=np.float32)
     if glide_from is not None and glide_from != pitch:
         semis += (glide_from - pitch) * np.exp(-t / np.float32(glide / 3.0))
     if vibrato_cents:
         depth = np.clip((t - vibrato_delay) / 0.4, 0.0, 1.0) * np.float32(vibrato_cents / 100.0)
         semis += depth * np.sin(np.float32(2 * np.pi * vibrato_hz) * t + np.float32(vibrato_phase))
-    return (midi_hz(pitch) * np.exp2(semis / 12.0)).astype(np.float32)
+    return np.repeat((midi_hz(pitch) * np.exp2(semis / 12.0)).astype(np.float32), _CONTROL_STEP)[:n]
 
 
 def sub_bass(pitch, vel, n, sample_rate, rng, glide_from=None):
