@@ -71,6 +71,11 @@ def takes() -> dict[str, Take]:
     return out
 
 
+@pytest.fixture(scope="module")
+def onsets(takes: dict[str, Take]) -> dict[str, np.ndarray]:
+    return {name: detected_onsets(take) for name, take in takes.items()}
+
+
 def detected_onsets(take: Take) -> np.ndarray:
     """Onset times (s) an independent detector finds in the mix, each backtracked to the energy minimum before it."""
     y = take.mix.mean(axis=0).astype(np.float32)
@@ -92,15 +97,14 @@ def percussive_onsets(take: Take) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_strong_hits_are_heard_within_40_ms(takes: dict[str, Take]) -> None:
+def test_strong_hits_are_heard_within_40_ms(takes: dict[str, Take], onsets: dict[str, np.ndarray]) -> None:
     heard, strong = 0, 0
     for name, take in takes.items():
-        onsets = detected_onsets(take)
         for hit in take.info["hit_fit"]["per_hit"]:
             if hit["strength"] < STRONG:
                 continue
             strong += 1
-            error = float(np.min(np.abs(onsets - hit["event"])))
+            error = float(np.min(np.abs(onsets[name] - hit["event"])))
             heard += error <= 0.04
             log.info("%s: hit %.3f (%s) nearest onset %+.1f ms", name, hit["event"], hit["kind"], 1e3 * error)
     assert strong >= 15
@@ -118,13 +122,13 @@ def test_accents_sit_on_the_16th_grid(takes: dict[str, Take]) -> None:
     assert on_grid / total >= 0.8, f"{on_grid} of {total} accents within 20 ms of a 16th"
 
 
-def test_no_flams_in_the_score_or_the_mix(takes: dict[str, Take]) -> None:
+def test_no_flams_in_the_score_or_the_mix(takes: dict[str, Take], onsets: dict[str, np.ndarray]) -> None:
     for name, take in takes.items():
         gaps = np.diff(percussive_onsets(take))
         assert gaps.size and gaps.min() >= FLAM_S - 1e-6, name
-        onsets = detected_onsets(take)
+        heard = onsets[name]
         for hit in accents(take):
-            near = onsets[np.abs(onsets - hit["accent"]) < 2 * FLAM_S]
+            near = heard[np.abs(heard - hit["accent"]) < 2 * FLAM_S]
             assert np.all(np.diff(near) >= FLAM_S), f"{name}: onsets {np.round(near, 3)} around {hit['accent']}"
 
 
