@@ -2,8 +2,10 @@
 
 Order of decisions: prompt and preset settle style, parts and tempo bounds; the motion
 gives the tempo, the hits bend the map and the range end fixes the final cadence; the
-valence picks the mode, the energy the sections, tension and, note by note, density,
-velocity and register.
+valence picks the mode and, among the preset's key centres, the key; the energy the
+sections (each with its texture), tension and, note by note, density, velocity and
+register. The preset's name joins the seed in the random stream, so one seed gives
+different music in different presets.
 """
 
 from __future__ import annotations
@@ -164,7 +166,7 @@ def compose(request: GenerationRequest) -> Score:
         register_shift=int(engine["register_shift"]), parts=frozenset(enabled), stream=stream,
         instruments=dict(instruments),
     )
-    parts, accent_report = accent_pass(ctx, _parts(ctx, preset, instruments, style), fit.placements)
+    parts, accent_report = accent_pass(ctx, _parts(ctx, preset, instruments), fit.placements)
     parts = [replace(p, notes=tuple(monophonic(p.notes))) if p.name in MONOPHONIC else p for p in parts]
     markers = [Marker(bar_times[s.start_bar], s.label, "section") for s in sections]
     markers += [Marker(h.event_time, h.name, h.kind, strength=h.marker_strength, cause=h.cause) for h in hits]
@@ -221,7 +223,7 @@ def _arrangement(preset: Mapping[str, Any], base_words: PromptSettings, words: P
     return enabled, instruments
 
 
-def _parts(ctx: Context, preset: Mapping[str, Any], instruments: Mapping[str, str], style: str) -> list[Part]:
+def _parts(ctx: Context, preset: Mapping[str, Any], instruments: Mapping[str, str]) -> list[Part]:
     """The enabled parts with their notes, sounds, levels, effects and brightness automation following the energy
     (left out when the energy hardly moves)."""
     tables = preset["parts"]

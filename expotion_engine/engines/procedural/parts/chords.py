@@ -50,11 +50,11 @@ def _figure(ctx: Context, bar: int, own: str) -> str:
     return figure
 
 
-def chord_notes(ctx: Context, texture: str | None = None) -> list[Note]:
+def chord_notes(ctx: Context) -> list[Note]:
     """Harmony part over every chord to the cadence in each section's figure and register (revoiced every eight
     bars), a guide-tone countermelody where the section asks for one, the final tonic chord ringing to the end."""
     rng = ctx.rng("harmony")
-    own = texture or TEXTURE.get(ctx.style, "keys")
+    own = TEXTURE.get(ctx.style, "keys")
     notes: list[Note] = []
     previous: tuple[int, ...] | None = None
     period = None
