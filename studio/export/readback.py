@@ -1,8 +1,9 @@
 """Read a delivery folder back the way the programs that receive it do, for ``expotion check``.
 
-Every editor timeline (EDLs, FCP 7 XML, FCPXML, ``.otio``) is read with OpenTimelineIO's
-adapters, plus the flags the adapters leave out (FCP 7 and FCPXML enabled flags, FCPXML
-``tcStart``, EDL locators); REAPER and DAWproject files are parsed as text and XML; the MIDI
+The EDLs, FCP 7 XML and ``.otio`` are read with OpenTimelineIO's adapters, plus what the
+adapters leave out (FCP 7 ``<enabled>`` kept as metadata, EDL locators); FCPXML is read from
+its XML (the adapter's reader ignores ``tcStart`` and ``enabled`` and counts 29.97 as 29);
+REAPER and DAWproject files are parsed as text and XML; the MIDI
 file with mido; the BWF files with soundfile and their ``bext`` chunk. Each becomes a
 :class:`Placement`: where its sequence starts (a frame of timecode), the audio it plays (each
 clip with its enabled flag and its place in seconds from the sequence start), every file it
@@ -18,6 +19,7 @@ import re
 import struct
 import urllib.parse
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -25,12 +27,15 @@ from xml.etree import ElementTree as ET
 
 import mido
 import numpy as np
+import opentimelineio as otio
 import soundfile as sf
 
 from expotion_engine.errors import ExportError
 from studio.timecode import TimecodeError, TimecodeRate, frame_seconds, parse_frames, parse_rate, to_frame
 
 log = logging.getLogger(__name__)
+Track = otio.schema.Track
+Clip = otio.schema.Clip
 
 
 @dataclass(frozen=True)
@@ -141,21 +146,21 @@ def resolve(url: str, base: Path) -> Path | None:
 # --------------------------------------------------------------------------- OpenTimelineIO formats
 
 
-def _frames(time, rate: TimecodeRate) -> int:  # noqa: ANN001 - an otio RationalTime
+def _frames(time: otio.opentime.RationalTime, rate: TimecodeRate) -> int:
     return to_frame(time.to_seconds(), rate)
 
 
-def _otio_read(path: Path, **kw: object):  # noqa: ANN202 - an otio Timeline
-    import opentimelineio as otio
-
+def _otio_read(path: Path, **kw: object) -> otio.schema.Timeline:
     try:
         return otio.adapters.read_from_file(str(path), **kw)
     except Exception as exc:  # the adapters raise anything from ValueError to their own errors
         raise ExportError(f"{path.name} cannot be read by OpenTimelineIO ({type(exc).__name__}: {exc}).") from None
 
 
-def _audio_clips(timeline, base: Path, *, enabled_of, origin: float = 0.0,  # noqa: ANN001
-                 channel_of=lambda track: None) -> list[AudioClip]:  # noqa: ANN001
+def _audio_clips(timeline: otio.schema.Timeline, base: Path, *, enabled_of: Callable[[Track, Clip], bool],
+                 origin: float = 0.0, channel_of: Callable[[Track], int | None] = lambda track: None,
+                 ) -> list[AudioClip]:
+    """Every clip of the audio tracks, its position counted from ``origin`` seconds of record time."""
     clips = []
     for track in timeline.audio_tracks():
         # a track trimmed to start at -T (the EDL reader's way of saying "records begin at T") starts at T
@@ -171,7 +176,7 @@ def _audio_clips(timeline, base: Path, *, enabled_of, origin: float = 0.0,  # no
     return clips
 
 
-def _references(timeline, base: Path) -> list[tuple[str, Path | None]]:  # noqa: ANN001
+def _references(timeline: otio.schema.Timeline, base: Path) -> list[tuple[str, Path | None]]:
     out = []
     for clip in timeline.find_clips():
         url = getattr(clip.media_reference, "target_url", None)
@@ -195,7 +200,7 @@ def read_fcp7(path: Path, rate: TimecodeRate) -> Placement:
     timeline = _otio_read(path)
     start = _frames(timeline.global_start_time, rate) if timeline.global_start_time is not None else 0
 
-    def enabled(track, clip) -> bool:  # noqa: ANN001
+    def enabled(track: Track, clip: Clip) -> bool:
         return all(item.enabled and item.metadata.get("fcp_xml", {}).get("enabled", "TRUE") != "FALSE"
                    for item in (track, clip))
 
@@ -210,24 +215,37 @@ def _fcpx_seconds(text: str | None) -> float:
 
 
 def read_fcpxml(path: Path, rate: TimecodeRate) -> Placement:
-    """FCPXML: the sequence's ``tcStart``, connected audio with ``enabled="0"`` lanes off, markers on clips.
+    """FCPXML, read from its XML in rational seconds: the sequence's ``tcStart``, the spine's clips with
+    their connected audio (``enabled="0"`` off) and markers.
 
-    The adapter ignores ``tcStart`` (spine offsets count from it, so it inserts a gap that long)
-    and ``enabled``; both are read from the XML here.
+    Sequence time is timecode (spine offsets count from ``tcStart``); a clip's children count in
+    the clip's own time from its ``start``. OpenTimelineIO's FCPXML reader is not used here: it
+    ignores ``tcStart`` and ``enabled`` and reads 29.97 fps as 29.
     """
     root = ET.parse(path).getroot()
+    assets = {a.get("id"): (a.get("src", ""), _fcpx_seconds(a.get("start"))) for a in root.iter("asset")}
+    placement = Placement("fcpxml", path,
+                          references=[(src, resolve(src, path.parent)) for src, _ in assets.values() if src])
     sequence = root.find(".//sequence")
-    tc_start = _fcpx_seconds(sequence.get("tcStart") if sequence is not None else None)
-    disabled = {clip.get("lane") for clip in root.iter("clip") if clip.get("lane") and clip.get("enabled") == "0"}
-    timeline = _otio_read(path)
-    placement = Placement("fcpxml", path, to_frame(tc_start, rate), references=_references(timeline, path.parent))
-    placement.audio = _audio_clips(timeline, path.parent, origin=tc_start,
-                                   enabled_of=lambda track, clip: track.name not in disabled)
-    for track in timeline.video_tracks():
-        for clip in track.find_clips():
-            at = clip.range_in_parent().start_time.to_seconds() - clip.source_range.start_time.to_seconds()
-            placement.markers += [(m.name, to_frame(at + m.marked_range.start_time.to_seconds(), rate))
-                                  for m in clip.markers]
+    if sequence is None:
+        return placement
+    start = _fcpx_seconds(sequence.get("tcStart"))
+    placement.start_frame = to_frame(start, rate)
+    for item in sequence.findall("./spine/*"):
+        offset, local = _fcpx_seconds(item.get("offset")), _fcpx_seconds(item.get("start"))
+        for marker in item.findall("marker"):
+            at = offset + _fcpx_seconds(marker.get("start")) - local
+            placement.markers.append((marker.get("value", ""), to_frame(at, rate)))
+        for child in item.findall("*[@lane]"):
+            refs = [e.get("ref") for e in child.iter() if e.tag in ("audio", "asset-clip") and e.get("ref")]
+            for ref in refs:
+                src, media_start = assets.get(ref, ("", 0.0))
+                placement.audio.append(AudioClip(
+                    src, resolve(src, path.parent), child.get("enabled", "1") != "0",
+                    offset + _fcpx_seconds(child.get("offset")) - local - start,
+                    _fcpx_seconds(child.get("duration")),
+                    source=frame_seconds(to_frame(media_start, rate), rate),  # the media's timecode, on its frame
+                ))
     return placement
 
 

@@ -25,6 +25,7 @@ from wavinfo import WavInfoReader
 from expotion_engine.types import Marker
 from studio.demo.writer import write_mp4
 from studio.export import FORMATS, export_delivery
+from studio.export.check import check_delivery
 from studio.timecode import format_timecode, parse_frames, to_frame
 
 CASES = {  # video fps -> (timecode rate label, MIDI SMPTE offset code)
@@ -105,6 +106,10 @@ def test_every_format_exports_with_a_valid_timecode_rate(job, videos, tmp_path, 
     with av.open(str(out / f"{slug}_scored.mp4")) as container:
         times = [frame.time for frame in container.decode(video=0)]
     assert len(times) == round(job.take.duration * fps) and times[0] == pytest.approx(0.0, abs=1e-6)
+
+    # and the whole folder passes a dub stage's QC at this rate (drop-frame EDL locators and all)
+    failed = [(r.name, r.detail) for r in check_delivery(out) if not r.passed]
+    assert not failed
 
 
 def test_a_declared_rate_is_used_everywhere(job, videos, tmp_path):
