@@ -100,11 +100,11 @@ def _metal(n: int, sample_rate: int, rng, scale: float = 1.0) -> np.ndarray:
 
 
 def hat(vel, sample_rate, rng, kit: Kit, length: float):
-    """Hi-hat: metallic squares plus noise, high-passed at about 6 kHz and rolled off above 11 kHz; ``length``
+    """Hi-hat: metallic squares plus noise, high-passed at about 6 kHz and rolled off above 10 kHz; ``length``
     closed vs open."""
     n = _n(length * 2.2, sample_rate)
     x = 0.6 * _metal(n, sample_rate, rng) + 0.7 * noise(n, rng)
-    x = lowpass(highpass(x, 6500.0 - 1500.0 * vel, sample_rate, order=4), 10000.0 + 2000.0 * vel, sample_rate)
+    x = lowpass(highpass(x, 6500.0 - 1500.0 * vel, sample_rate, order=4), 9000.0 + 2000.0 * vel, sample_rate)
     return 1.2 * x * decay(n, sample_rate, length, 0.0005)
 
 
@@ -121,7 +121,7 @@ def cymbal(vel, sample_rate, rng, kit: Kit, length: float, low: float = 3500.0, 
     x = highpass(x, 0.6 * low, sample_rate, order=2)
     body = lowpass(x, 5000.0 + 2500.0 * vel, sample_rate, order=4)
     sizzle = lowpass(highpass(x, 9000.0, sample_rate, order=2), 14000.0, sample_rate)
-    out = (1.3 * body + (0.12 + 0.1 * vel) * sizzle) * decay(n, sample_rate, length, 0.001)
+    out = (1.3 * body + (0.06 + 0.08 * vel) * sizzle) * decay(n, sample_rate, length, 0.001)
     if ping:
         bellish = osc("sine", 620.0, n, sample_rate) + 0.6 * osc("sine", 1680.0, n, sample_rate)
         out += np.float32(ping) * bellish * decay(n, sample_rate, length * 0.6, 0.001)

@@ -43,7 +43,7 @@ _TWIN_RATE = 1.31  # the right side of a stereo chorus sweeps this much faster
 _TWIN_DELAY = 1.17  # around this much longer a delay
 MONO_BELOW_HZ = 120.0  # a bass line's side is high-passed here
 _BLOCK = 1 << 18
-MOST_SIDE_DB = -4.0  # no stem is wider than this side-to-mid ratio (recorded orchestras: about -2 dB for the mix)
+MOST_SIDE_DB = -5.0  # no centred stem is wider than this side-to-mid ratio (recorded orchestras: -2 dB for the mix)
 
 
 def _amounts(part: Part) -> dict[str, float]:
