@@ -5,7 +5,7 @@ the stems are scaled by one loudness-normalisation gain (limited so that no stem
 premix peaks above -1 dBFS) and summed to the premix; the mix is the premix through the bus's
 low-pass, glue compression, make-up and a true-peak limiter, on the loudness target. The bus's
 gain is one curve computed on the whole premix, and every stem goes through the same low-pass
-and curve, so the delivered stems sum to the mix (``stems_null_db`` in the info, about -120 dB).
+and curve, so the delivered stems sum to the mix (``stems_null_db`` in the info, below -120 dB).
 A part whose voice is ``sampled`` plays from the General MIDI bank :func:`.soundfont.find_soundfont`
 finds (named in the info as ``soundfont``); with no bank at all it plays the synthesiser instead.
 """
