@@ -1,7 +1,8 @@
 """Standard MIDI File delivery (type 1, 480 ppq) with mido, laid out as composers expect.
 
 Track 0 is the conductor track: the title, an SMPTE offset, the key signature (the take's key;
-a modal key is written as its relative major's signature, its name in a text event), every
+a modal key is written as its relative major's signature, its name in a text event; repeated at
+the head of every pitched part's track, where notation programs such as MuseScore read it), every
 time signature and tempo change, sections and user cues as Marker meta events and hit points
 as Cue Point meta events (the markers inside the music, as :func:`studio.export.cues.cues`
 gives every marker exporter). Then one track per stem that has notes, each with its name, its
@@ -181,6 +182,11 @@ def marker_tick(job: ExportJob, seconds: float) -> int:
     return tick
 
 
+def _key(job: ExportJob) -> tuple[str, str]:
+    """The take's key and mode names (empty when the engine gave none)."""
+    return str(job.take.info.get("key", "") or ""), str(job.take.info.get("mode", "") or "")
+
+
 def _conductor(job: ExportJob, tempo_map: TempoMap, end_tick: int, shift: int,
                pre: list[tuple[int, int]]) -> mido.MidiTrack:
     events: list[tuple[int, int, mido.MetaMessage]] = []
@@ -206,7 +212,7 @@ def _conductor(job: ExportJob, tempo_map: TempoMap, end_tick: int, shift: int,
         mido.MetaMessage("track_name", name=job.title),
         smpte_offset(offset, job.tc).message(),
     ]
-    key, mode = str(job.take.info.get("key", "") or ""), str(job.take.info.get("mode", "") or "")
+    key, mode = _key(job)
     signature = key_signature(key, mode) if key else None
     if signature is not None:
         head.append(mido.MetaMessage("key_signature", key=signature))
@@ -242,14 +248,17 @@ def note_spans(stem: Stem, tempo_map: TempoMap, shift: int = 0) -> list[tuple[in
     return sorted(spans)
 
 
-def _note_track(stem: Stem, voice: PartVoice, tempo_map: TempoMap, end_tick: int, shift: int) -> mido.MidiTrack:
+def _note_track(stem: Stem, voice: PartVoice, tempo_map: TempoMap, end_tick: int, shift: int,
+                signature: str | None) -> mido.MidiTrack:
     events: list[tuple[int, int, mido.Message]] = []
     channel = voice.channel
     head: list[mido.Message | mido.MetaMessage] = [
         mido.MetaMessage("track_name", name=voice.name),
         mido.MetaMessage("instrument_name", name=str(stem.info.get("instrument") or voice.name)),
-        mido.Message("program_change", channel=channel, program=voice.program),
     ]
+    if signature is not None and not voice.drums:  # notation importers (MuseScore) read keys from note tracks
+        head.append(mido.MetaMessage("key_signature", key=signature))
+    head.append(mido.Message("program_change", channel=channel, program=voice.program))
     for start, end, pitch, velocity in note_spans(stem, tempo_map, shift):
         events.append((start, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)))
         events.append((end, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
@@ -275,8 +284,10 @@ def midi_file(job: ExportJob) -> mido.MidiFile:
     out = mido.MidiFile(type=1, ticks_per_beat=PPQ)
     out.tracks.append(_conductor(job, tempo_map, end_tick, shift, pre))
     stems = {stem.name: stem for stem in job.take.stems}
+    key, mode = _key(job)
+    signature = key_signature(key, mode) if key else None
     for voice in part_voices(job.take.stems):
-        out.tracks.append(_note_track(stems[voice.name], voice, tempo_map, end_tick, shift))
+        out.tracks.append(_note_track(stems[voice.name], voice, tempo_map, end_tick, shift, signature))
     return out
 
 

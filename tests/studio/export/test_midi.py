@@ -155,6 +155,12 @@ def composer_job(job):
     return replace(job, take=replace(job.take, stems=stems, info={"key": "D", "mode": "dorian"}))
 
 
+# pretty_midi warns about any key signature outside track 0; SMF 1.0 keeps only tempo and meter there, and
+# notation programs (MuseScore) read keys from the note tracks, so the parts repeat the key
+KEY_IN_PARTS = pytest.mark.filterwarnings("ignore:Tempo, Key or Time signature change events")
+
+
+@KEY_IN_PARTS
 def test_each_part_has_its_own_channel_gm_program_and_name(composer_job, tmp_path):
     import pretty_midi
 
@@ -184,10 +190,14 @@ def test_key_signature_from_the_takes_key(composer_job, tmp_path, key, mode, sig
     (path,) = write_midi(replace(composer_job, take=take), DeliveryFolder(tmp_path))
     (found,) = [m.key for m in mido.MidiFile(path).tracks[0] if m.type == "key_signature"]
     assert found == signature
+    in_parts = {next(m.name for m in t if m.type == "track_name"): [m.key for m in t if m.type == "key_signature"]
+                for t in mido.MidiFile(path).tracks[1:]}
+    assert in_parts == {"drums": [], "bass": [signature], "harmony": [signature], "melody": [signature]}
     texts = [m.text for m in mido.MidiFile(path).tracks[0] if m.type == "text"]
     assert f"Key: {key} {mode}" in texts
 
 
+@KEY_IN_PARTS
 def test_no_same_pitch_notes_overlap_within_a_channel(composer_job, tmp_path):
     from expotion_engine.types import Note
 
