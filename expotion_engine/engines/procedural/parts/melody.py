@@ -52,7 +52,7 @@ ARCH = (0, 1, 3, 0)
 def _target_density(ctx: Context, bar: int, energy: float, fastest: float) -> int:
     """Notes in this bar: an energy-driven rate in notes per second, thinned in sparse sections."""
     seconds = ctx.time((bar + 1) * ctx.numerator) - ctx.time(bar * ctx.numerator)
-    rate = min(1.15 + 1.3 * energy, fastest)
+    rate = min(1.3 + 1.2 * energy, fastest)
     if ctx.texture(bar).melody == "sparse":
         rate *= 0.8
     wanted = rate * seconds * 4.0 / ctx.numerator
@@ -101,7 +101,7 @@ def melody_notes(ctx: Context) -> list[Note]:
     contour = _contour(rng)
     cells = {k: [c for c in options[int(rng.integers(len(options)))] if c[0] < ctx.numerator]
              for k, options in CELLS.items()}
-    off_beats = 1 if "drums" in ctx.parts else 2  # over drums the off-beats belong to the groove
+    off_beats = 2 if ctx.style == "solo" else 1  # a second off-beat only over the solo piano's beat-marking chords
     beats = {k: [c for c in options if sum(o != int(o) for o, _ in c) <= off_beats] or [CELLS[4][0]]
              for k, options in CELLS.items()}
     on_beat = {k: [c for c in v[int(rng.integers(len(v)))] if c[0] < ctx.numerator] for k, v in beats.items()}
