@@ -67,6 +67,7 @@ class ProceduralEngine:
         target = loudness_target(preset, float(score.info.get("mean_energy", 0.5)))
         rendering = render_score(score, request.sample_rate, loudness_lufs=target,
                                  true_peak_db=float(preset["mix"]["true_peak_db"]), width=float(preset["mix"]["width"]),
+                                 compression=float(preset["mix"]["compression"]),
                                  progress=sub_progress(report, 0.05, 1.0), cancel=cancel)
         rendered = time.perf_counter()
         stems = tuple(

@@ -86,6 +86,7 @@ MIX: dict[str, Field] = {
     "true_peak_db": Field(NUMBER, -1.0, -12, 0, help="true-peak ceiling (dBTP)"),
     "dynamics_db": Field(NUMBER, 6.0, 0, 20, help="how much quieter a calm take is than a full-energy one (dB)"),
     "width": Field(NUMBER, 1.0, 0, 2, help="stereo width: 0 mono, 1 as the parts are placed, up to 2 wider"),
+    "compression": Field(NUMBER, 0.3, 0, 1, help="bus glue compression: 0 open (orchestral swells) .. 1 dense (dance)"),
 }
 ENGINE: dict[str, Field] = {
     "humanize": Field(NUMBER, 1.0, 0, 2, help="timing and velocity looseness (0 = quantised)"),

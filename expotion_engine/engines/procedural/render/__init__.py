@@ -94,12 +94,13 @@ def _bank_for(score: Score, soundfont: str | os.PathLike[str] | None) -> Bank | 
 
 
 def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0, true_peak_db: float = -1.0,
-                 soundfont: str | os.PathLike[str] | None = None, width: float = 1.0,
+                 soundfont: str | os.PathLike[str] | None = None, width: float = 1.0, compression: float = 0.3,
                  progress: ProgressFn | None = None, cancel: CancelEvent | None = None) -> Rendering:
     """Render every part of ``score`` to its stem, normalise to ``loudness_lufs`` and limit to ``true_peak_db``.
 
     ``soundfont`` is a bank file for the sampled parts (default: the one :func:`find_soundfont` finds);
-    ``width`` scales the stereo image (0 mono, 1 as placed, up to 2 wider).
+    ``width`` scales the stereo image (0 mono, 1 as placed, up to 2 wider); ``compression`` (0 open .. 1 dense)
+    sets how hard the bus's glue compressor works.
     """
     if not (isinstance(sample_rate, int | np.integer) and 8000 <= sample_rate <= 384000):
         raise EngineError(f"Sample rate {sample_rate!r} is not supported; use a whole number of Hz, 8000 to 384000.")
@@ -109,6 +110,8 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
         raise EngineError(f"True-peak ceiling {true_peak_db!r} dBTP is outside -20..0.")
     if not (math.isfinite(width) and 0.0 <= width <= MAX_WIDTH):
         raise EngineError(f"Stereo width {width!r} is outside 0..{MAX_WIDTH:g}.")
+    if not (math.isfinite(compression) and 0.0 <= compression <= 1.0):
+        raise EngineError(f"Bus compression {compression!r} is outside 0..1.")
     report = progress or no_progress
     started = time.perf_counter()
     n = int(round(score.duration * sample_rate))
@@ -186,7 +189,7 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
     check_cancel(cancel)
     report(0.92, "limiting")
     premix_lufs = level + gain_db if math.isfinite(level) else None
-    mix, mastered, bus_info = bus.master(premix, sample_rate, loudness_lufs, true_peak_db, premix_lufs)
+    mix, mastered, bus_info = bus.master(premix, sample_rate, loudness_lufs, true_peak_db, premix_lufs, compression)
     for name in stems:  # through the same bus filter and gain curve: the stems sum to the mix
         stems[name] = mastered.finish(stems[name], sample_rate)
         parts_info[name]["peak_db"] = _db(float(np.max(np.abs(stems[name])))) if n else None

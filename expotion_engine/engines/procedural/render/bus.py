@@ -31,8 +31,10 @@ _RELEASE_DB_S = 40.0  # and recovers this fast after it (3 dB in 75 ms)
 _BLOCK = 32
 _LOUDNESS_TRIES = 6
 _AIM = 0.99  # the gain aims this far under the ceiling: smoothing it nudges interpolated peaks
-_GLUE_ABOVE_DB = 6.0  # the glue compressor's threshold: this far above the premix's loudness
-_GLUE_RATIO = 1.6
+_GLUE_ABOVE_DB = 6.0  # the glue compressor's threshold at compression 0: this far above the premix's loudness
+_GLUE_DEPTH_DB = 10.0  # and this much lower at compression 1
+_GLUE_RATIO = 1.5  # its ratio at compression 0
+_GLUE_RATIO_SPAN = 3.0  # and this much more at compression 1
 _GLUE_ATTACK_S = 0.025
 _GLUE_RELEASE_S = 0.25
 _GLUE_BLOCK = 64  # the compressor's detector measures blocks of this many samples
@@ -270,14 +272,18 @@ class Bus:
 
 
 def master(premix: np.ndarray, sample_rate: int, loudness_lufs: float, true_peak_db_target: float,
-           premix_lufs: float | None = None) -> tuple[np.ndarray, Bus, dict[str, float | None]]:
+           premix_lufs: float | None = None,
+           compression: float = 0.3) -> tuple[np.ndarray, Bus, dict[str, float | None]]:
     """The final mix from the premix (at ``premix_lufs``, default on target): glue compression, make-up, limiting.
 
+    ``compression`` (0..1) sets how hard the glue compressor works: 0 leaves an orchestra's swells
+    open (threshold 6 dB above the loudness, ratio 1.5), 1 packs a dance mix dense (4 dB below, 4.5).
     Returns the mix, the :class:`Bus` that made it (to finish the stems the same way) and its measurements.
     """
     start = loudness_lufs if premix_lufs is None else premix_lufs
     filtered = air_filter(premix, sample_rate)
-    glue = glue_gain(filtered, sample_rate, start + _GLUE_ABOVE_DB)
+    glue = glue_gain(filtered, sample_rate, start + _GLUE_ABOVE_DB - _GLUE_DEPTH_DB * compression,
+                     _GLUE_RATIO + _GLUE_RATIO_SPAN * compression)
     compressed = filtered * glue
     # first guess of the make-up: the way to the target plus the compressor's change of RMS level
     before, after = float(np.vdot(premix, premix)), float(np.vdot(compressed, compressed))

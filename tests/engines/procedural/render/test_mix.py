@@ -75,12 +75,42 @@ def test_width_zero_is_mono_and_more_width_is_wider(groove, make_score):
     assert ratios[0] + 2.0 < ratios[1] < ratios[2] - 1.0
 
 
-def test_width_is_checked(groove, make_score):
+def test_more_bus_compression_packs_the_mix_denser_and_the_stems_still_null(groove, make_score, lufs):
+    score = make_score(groove(6.0), 6.0)
+    open_mix, dense_mix = (render_score(score, SR, compression=c) for c in (0.0, 1.0))
+
+    def crest_db(x: np.ndarray) -> float:
+        """Peak against RMS in 50 ms windows: how much louder the hits are than the body of the mix."""
+        window = round(0.05 * SR)
+        blocks = np.square(x[:, : x.shape[-1] // window * window].astype(np.float64)).mean(axis=0)
+        rms = np.sqrt(blocks.reshape(-1, window).mean(axis=1))
+        return float(20 * np.log10(rms.max() / np.median(rms[rms > 0])))
+
+    assert dense_mix.info["glue_max_reduction_db"] > open_mix.info["glue_max_reduction_db"] + 2.0
+    assert crest_db(dense_mix.mix) < crest_db(open_mix.mix) - 0.5
+    for rendering in (open_mix, dense_mix):
+        assert abs(lufs(rendering.mix, SR) - -14.0) <= 0.5
+        assert rendering.info["stems_null_db"] < -60.0
+
+
+def test_width_and_compression_are_checked(groove, make_score):
     with pytest.raises(EngineError, match="width"):
         render_score(make_score(groove(1.0), 1.0), SR, width=2.5)
+    with pytest.raises(EngineError, match="compression"):
+        render_score(make_score(groove(1.0), 1.0), SR, compression=1.5)
     with pytest.raises(PresetError, match="mix.width"):
         validate_preset({"mix": {"width": -0.5}})
+    with pytest.raises(PresetError, match="mix.compression"):
+        validate_preset({"mix": {"compression": 2}})
     assert validate_preset({})["mix"]["width"] == 1.0
+    assert validate_preset({})["mix"]["compression"] == 0.3
+
+
+def test_presets_differ_in_width_and_density():
+    mixes = {name: validate_preset(load_preset(name).table)["mix"] for name in preset_names()}
+    assert mixes["dance"]["compression"] > mixes["orchestral-tension"]["compression"] + 0.3
+    assert mixes["dance"]["width"] > mixes["piano-solo"]["width"]
+    assert len({(m["width"], m["compression"]) for m in mixes.values()}) >= 5
 
 
 @pytest.mark.parametrize(("effects", "room"), [({"reverb": 0.6}, 0.0), ({}, 1.0)])
