@@ -247,10 +247,12 @@ def check_timeline_audio(delivery: Delivery, mix: Bwf, placements: list[Placemen
         peak = 20 * math.log10(max(float(np.max(np.abs(played))), 1e-12) / max(float(np.max(np.abs(mix.audio))), 1e-12))
         figures.append(f"{name} {_fmt_db(residual)}")
         if residual > NULL_DB:
-            faults.append(f"{name} plays the mix {peak:+.1f} dB in peak ({_fmt_db(residual)} from the mix)")
+            playing = Counter(Path(c.url).name for c in merged.audio if c.enabled)
+            what = ", ".join(f"{n} x{k}" if k > 1 else n for n, k in playing.items())
+            faults.append(f"{name} plays {what}: peak {peak:+.1f} dB against the mix, residual {_fmt_db(residual)}")
     if not groups:
         return CheckResult("timeline audio", True, "no timelines or projects")
-    detail = "each plays the mix once: " + ", ".join(figures) if not faults else "; ".join(faults)
+    detail = "each plays the mix once (residual): " + ", ".join(figures) if not faults else "; ".join(faults)
     return CheckResult("timeline audio", not faults, detail)
 
 

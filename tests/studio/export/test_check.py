@@ -75,7 +75,8 @@ def test_a_broken_delivery_names_each_fault(delivery: Path, tmp_path: Path, caps
     passed, detail = results["markers"]
     assert not passed and "'hit 2' at 01:00:03:07 in My_Clip.edl (elsewhere 01:00:03:06)" in detail
     passed, detail = results["timeline audio"]
-    assert not passed and "My_Clip_fcp7.xml plays the mix" in detail
+    assert not passed and "My_Clip_fcp7.xml plays My_Clip_mix.wav, My_Clip_drums.wav" in detail
+    assert float(re.search(r"residual (-?\d+\.\d) dB", detail).group(1)) > -60.0
     assert "My_Clip.otio" not in detail and "EDL" not in detail  # the untouched timelines still play it once
     passed, detail = results["timecode"]
     assert not passed and "My_Clip.rpp starts at 01:00:03:00" in detail
