@@ -285,3 +285,13 @@ def test_bass_holds_the_tonic_under_the_intro_and_the_modal_chord() -> None:
         bar = int(tempo_map.beat_at(n.start) // 4)
         if score.info["chord_bars"][bar] == modal[0] and tempo_map.beat_at(n.start) % 4 < 0.1:
             assert n.pitch % 12 == tonic
+
+
+def test_countermelody_moves_between_the_chords_in_the_peak() -> None:
+    preset = load_preset("cinematic").table
+    score = _score(preset=preset, energy=lambda t: np.interp(t, [0, 6, 30], [0.3, 0.85, 0.85]), duration=30.0, seed=2)
+    tempo_map, bars = score.tempo_map, score.info["chord_bars"]
+    peak = next(s for s in score.info["sections"] if s["name"].startswith("peak"))
+    line = [n.pitch for n in score.part("harmony").notes if n.start >= peak["start"] and 57 <= n.pitch <= 71
+            and abs(tempo_map.beat_at(n.start) % 4 - 2) < 0.1 and "/" not in bars[int(tempo_map.beat_at(n.start) // 4)]]
+    assert len(line) >= 4 and len(set(line)) >= 3  # a line halfway through whole-bar chords, moving

@@ -78,7 +78,8 @@ def chord_notes(ctx: Context) -> list[Note]:
         if over_pedal(ctx.mode, chord) and voicing[0] % 12 != ctx.tonic:  # the modal chord over its tonic
             voicing = (nearest_pitch({ctx.tonic}, voicing[0] - 6, voicing[0] - 11, voicing[0] - 1), *voicing)
         notes += _texture(ctx, rng, _figure(ctx, bar, own), chord, voicing, energy)
-    notes += _counter(ctx, rng)
+    notes += [n for n in _counter(ctx, rng)  # the line, where it does not double a chord note struck with it
+              if not any(m.pitch == n.pitch and abs(m.start - n.start) < 0.05 for m in notes)]
     final = voice(ctx.chords[-1].tones[:3], previous, LOW, HIGH, 4, 62)
     level = 60 + 30 * ctx.energy_at(ctx.cadence_time)
     for i, pitch in enumerate(final):
@@ -105,7 +106,9 @@ def _counter(ctx: Context, rng: np.random.Generator) -> list[Note]:
         if not ctx.texture(bar).counter:
             continue
         guides = set(chord.tones[1:2]) | set(chord.tones[3:4]) or set(chord.tones)
-        pitch = nearest_pitch(guides, previous, low, high)
+        options = [p for p in range(low, high + 1) if p % 12 in guides]
+        pitch = min(options, key=lambda p: (abs(p - previous) + (3 if p == previous else 0), p)) if options \
+            else previous  # the line moves: holding the same note costs more than a step
         span = chord.end_beat - chord.start_beat
         energy = ctx.lifted_energy(chord.start_beat)
         velocity = 50 + 34 * energy
