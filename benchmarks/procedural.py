@@ -4,12 +4,14 @@
 
 For each length, a fresh process composes and renders a synthetic ControlTrack (energy
 swelling and falling, hits every few seconds) with the procedural engine and reports
-render speed as a multiple of real time, the peak RSS and how far the stems null against
-the mix. ``--voices synth`` (the default) plays every part on the synthesiser, the path the
-20x-real-time goal is for; ``preset`` uses the preset's own voices (SoundFont samples where it
-asks for them: ``benchmarks/sampled.py`` compares the two). Beside it, a baseline measured in
-the same run: computing a plain numpy stereo sine of the same length at 48 kHz and writing it
-to a WAV file, and the ratio of the engine's time to that baseline.
+render speed as a multiple of real time (wall clock, and per core from the CPU time the
+process used, which other work on the machine does not inflate as much), the peak RSS and
+how far the stems null against the mix. ``--voices synth`` (the default) plays every part
+on the synthesiser, the path the 20x-real-time goal is for; ``preset`` uses the preset's
+own voices (SoundFont samples where it asks for them: ``benchmarks/sampled.py`` compares the
+two). Beside it, a baseline measured in the same run: computing a plain numpy stereo sine of
+the same length at 48 kHz and writing it to a WAV file, and the ratio of the engine's time
+to that baseline.
 """
 
 from __future__ import annotations
@@ -47,11 +49,14 @@ if {synth!r}:
     for part in table.get("parts", {{}}).values():
         part["voice"] = "synth"
 request = GenerationRequest(controls=track, preset=table, seed=1, sample_rate={sr})
-started = time.perf_counter()
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+started, cpu_started = time.perf_counter(), cpu()
 take = ProceduralEngine().generate(request)
-seconds = time.perf_counter() - started
+seconds, cpu_seconds = time.perf_counter() - started, cpu() - cpu_started
 notes = sum(len(s.notes) for s in take.stems)
-print(json.dumps({{"seconds": seconds, "compose": take.timings["compose_s"], "notes": notes,
+print(json.dumps({{"seconds": seconds, "cpu": cpu_seconds, "compose": take.timings["compose_s"], "notes": notes,
                    "null_db": take.info["render"].get("stems_null_db"),
                    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
@@ -88,7 +93,8 @@ def main() -> None:
             run = engine_run(duration, args.preset, args.voices == "synth")
             print(
                 f"{minutes:g} min: {duration / run['seconds']:6.1f}x real time "
-                f"({run['seconds']:.1f} s, compose {run['compose']:.2f} s, {run['notes']} notes), "
+                f"({run['seconds']:.1f} s, compose {run['compose']:.2f} s, {run['notes']} notes; "
+                f"{run['cpu']:.1f} CPU s, {duration / run['cpu']:.1f}x real time per core), "
                 f"peak RSS {run['rss_mb']:.0f} MB, stems null to {run['null_db']:.0f} dB; "
                 f"sine+write baseline {duration / base:7.1f}x real time "
                 f"(engine costs {run['seconds'] / base:5.1f}x the baseline)"
