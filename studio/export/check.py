@@ -100,16 +100,28 @@ def _fmt_db(value: float) -> str:
     return f"{value:.1f} dB" if math.isfinite(value) else ("-inf dB" if value < 0 else "+inf dB")
 
 
+def dither_floor(files: list[Bwf]) -> float:
+    """RMS a null test of ``files`` may leave from quantisation alone: 20 dB above one LSB of the coarsest."""
+    return 10.0 * max(f.lsb for f in files)
+
+
 def check_null(mix: Bwf, stems: list[Bwf]) -> CheckResult:
-    """The mix minus the sum of the stems, relative to the mix."""
+    """The mix minus the sum of the stems: <= -60 dB below the mix, or no more than the files' dither."""
     if not stems:
         return CheckResult("stems null", False, "no stems in <title>_stems/")
     if any(s.audio.shape != mix.audio.shape for s in stems):
         odd = [s.path.name for s in stems if s.audio.shape != mix.audio.shape]
         return CheckResult("stems null", False, f"{', '.join(odd)} not the mix's shape {mix.audio.shape}")
-    residual = _db(mix.audio - np.sum([s.audio for s in stems], axis=0), mix.audio)
-    return CheckResult("stems null", residual <= NULL_DB,
-                       f"mix - sum of {len(stems)} stems: {_fmt_db(residual)} (limit {NULL_DB:.0f} dB)")
+    residual = mix.audio - np.sum([s.audio for s in stems], axis=0)
+    relative = _db(residual, mix.audio)
+    rms = float(np.sqrt(np.mean(residual**2))) if residual.size else 0.0
+    floor = dither_floor([mix, *stems])
+    passed = relative <= NULL_DB or rms <= floor
+    detail = f"mix - sum of {len(stems)} stems: {_fmt_db(relative)} (limit {NULL_DB:.0f} dB)"
+    if floor > 0:
+        detail += f", {_fmt_db(20 * math.log10(rms) if rms > 0 else -math.inf)}FS RMS (dither allows " \
+                  f"{20 * math.log10(floor):.1f} dBFS)"
+    return CheckResult("stems null", passed, detail)
 
 
 def check_lengths(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: list[Placement]) -> CheckResult:
@@ -225,6 +237,11 @@ def _played(placement: Placement, mix: Bwf, origin: float, load: Callable[[Path]
     return np.where(covered[None, :], total, mix.audio)
 
 
+def _media(placement: Placement, load: Callable[[Path], Bwf | None]) -> list[Bwf]:
+    """The decoded media of ``placement``'s enabled clips."""
+    return [b for c in placement.audio if c.enabled and c.path is not None and (b := load(c.path)) is not None]
+
+
 def check_timeline_audio(delivery: Delivery, mix: Bwf, placements: list[Placement],
                          load: Callable[[Path], Bwf | None]) -> CheckResult:
     """Each timeline's and project's enabled audio, decoded and placed, is the mix once."""
@@ -243,10 +260,12 @@ def check_timeline_audio(delivery: Delivery, mix: Bwf, placements: list[Placemen
         if played is None:
             faults.append(f"{name} plays no audio")
             continue
-        residual = _db(played - mix.audio, mix.audio)
+        difference = played - mix.audio
+        residual = _db(difference, mix.audio)
+        within_dither = float(np.sqrt(np.mean(difference**2))) <= dither_floor(list(_media(merged, load)) + [mix])
         peak = 20 * math.log10(max(float(np.max(np.abs(played))), 1e-12) / max(float(np.max(np.abs(mix.audio))), 1e-12))
         figures.append(f"{name} {_fmt_db(residual)}")
-        if residual > NULL_DB:
+        if residual > NULL_DB and not within_dither:
             playing = Counter(Path(c.url).name for c in merged.audio if c.enabled)
             what = ", ".join(f"{n} x{k}" if k > 1 else n for n, k in playing.items())
             faults.append(f"{name} plays {what}: peak {peak:+.1f} dB against the mix, residual {_fmt_db(residual)}")

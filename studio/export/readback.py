@@ -70,12 +70,14 @@ class Placement:
 
 @dataclass(frozen=True)
 class Bwf:
-    """A delivered Broadcast WAV: samples (channels, n) as float64, rate, ``bext`` TimeReference."""
+    """A delivered Broadcast WAV: samples (channels, n) as float64, rate, ``bext`` TimeReference, and the
+    step of its sample format (one LSB of 16/24-bit PCM; 0 for float)."""
 
     path: Path
     audio: np.ndarray
     sample_rate: int
     time_reference: int | None
+    lsb: float = 0.0
 
     @property
     def start_seconds(self) -> float | None:
@@ -111,7 +113,8 @@ def read_bwf(path: Path) -> Bwf:
     if bext is not None and len(bext) >= 346:
         low, high = struct.unpack("<II", bext[338:346])
         reference = (high << 32) | low
-    return Bwf(path, audio.T, int(rate), reference)
+    bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "PCM_U8": 8}.get(sf.info(str(path)).subtype)
+    return Bwf(path, audio.T, int(rate), reference, 2.0 ** (1 - bits) if bits else 0.0)
 
 
 def bwf_rate(path: Path) -> TimecodeRate | None:
