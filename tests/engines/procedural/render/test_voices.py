@@ -42,10 +42,12 @@ def deepest_hole_db(level: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize(("name", "pitch"), [
-    ("sub_bass", 33), ("sub_bass", 40), ("synth_bass", 36), ("pad", 57), ("pad", 72), ("strings", 55),
+    ("sub_bass", 28), ("sub_bass", 36), ("synth_bass", 36), ("pad", 57), ("pad", 72), ("strings", 55),
     ("strings", 76), ("brass", 60), ("saw_lead", 69), ("square_lead", 74), ("organ", 60),
 ])
 def test_a_held_note_has_no_level_dip_inside_it(name, pitch):
+    """A 6 s note: a looped voice with a phase-blind crossfade had 9-14 dB holes here (sub bass 28 and 36), and
+    two-oscillator patches swung 5-12 dB."""
     audio = held_note(name, pitch)
     env = INSTRUMENTS[name].envelope
     level = levels_db(audio, pitch, 0.1 + env.attack + 0.05, 0.1 + HELD - 0.02)
