@@ -218,3 +218,34 @@ def test_export_chooses_the_timeline_audio_and_the_midi_start(ten_fps: tuple[Pat
     assert (offset.hours, offset.minutes, offset.seconds, offset.frames) == (0, 0, 0, 0)
     assert 3600.0 - 1e-6 <= first_note < 3602.0  # the music at its timecode, 01:00:00:00, from the file's start
     assert main(["check", str(delivery)]) == 0
+
+
+def test_the_scored_midi_has_a_channel_and_gm_program_per_part(ten_fps: tuple[Path, Path]) -> None:
+    from expotion_engine.engines.procedural.render.sampled import GM_VOICES
+
+    _, out = ten_fps
+    take = json.loads((out / "take.json").read_text())
+    instruments = {stem["name"]: stem["info"]["instrument"] for stem in take["stems"] if stem.get("notes")}
+    midi = mido.MidiFile(out / "delivery" / "cam10.mid")
+    parts = {}
+    for track in midi.tracks[1:]:
+        name = next(m.name for m in track if m.type == "track_name")
+        channels = {m.channel for m in track if m.type == "note_on"}
+        (program,) = [m.program for m in track if m.type == "program_change"]
+        keys = [m.key for m in track if m.type == "key_signature"]
+        parts[name] = (channels, program, keys)
+        sounding: set[int] = set()
+        for message in track:  # no note starts while the same pitch still sounds on its channel
+            if message.type == "note_on" and message.velocity:
+                assert message.note not in sounding, (name, message.note)
+                sounding.add(message.note)
+            elif message.type in ("note_on", "note_off"):
+                sounding.discard(message.note)
+    assert set(parts) == set(instruments) and len(parts) == 4
+    for name, (channels, program, keys) in parts.items():
+        voice = GM_VOICES[instruments[name]]
+        assert program == voice.program and (channels == {9}) == voice.drums, name
+        assert keys == ([] if voice.drums else [m.key for m in midi.tracks[0] if m.type == "key_signature"])
+    assert len({next(iter(c)) for c, _, _ in parts.values()}) == 4  # one channel each
+    drums = [m.note for t in midi.tracks for m in t if m.type == "note_on" and m.channel == 9]
+    assert drums and all(35 <= note <= 81 for note in drums)  # the GM percussion map
