@@ -155,7 +155,7 @@ def brass(pitch, vel, n, sample_rate, rng, glide_from=None):
     """Brass section: a saw with three detuned ones across the field, a low-pass that opens with the breath's swell,
     and breath noise."""
     f = _pitch_curve(pitch, n, sample_rate, glide_from, vibrato_cents=6.0, vibrato_delay=0.4)
-    x = _ensemble("saw", [f] * 4, n, sample_rate, rng, 8.0, 0.6, 0.5, _top(pitch, glide_from), 0.06 + 0.05 * vel,
+    x = _ensemble("saw", [f] * 4, n, sample_rate, rng, 8.0, 0.6, 0.5, _top(pitch, glide_from), 0.1 + 0.08 * vel,
                   4000.0)
     env_f = held_envelope(n, sample_rate, 0.08 + 0.1 * (1 - vel), 0.8, 0.55)
     x = filter_sweep(x, env_f, 1.5 * midi_hz(pitch) + 200.0, 1200.0 + 5000.0 * vel, sample_rate)
