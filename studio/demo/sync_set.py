@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ import numpy as np
 from studio.demo.animate import Placement
 from studio.demo.scenarios import Actor, Clip, Shot, Size, _face_truths, _uniform_times, render_shots
 from studio.demo.timeline import PARAMS, Event, FaceParams, Move, Timeline
-from studio.demo.writer import write_mp4
+from studio.demo.writer import shift_video_stream, write_mp4
 
 #: standard deviation (0..255) of the noise added to every frame, as a camera sensor would.
 GRAIN = 1.5
@@ -252,13 +252,22 @@ def scene_cuts_clip(path: str | os.PathLike[str], *, fps: float = 25.0, seed: in
     return SyncClip(clip, _truth_of(all_moves, cuts, times, changed), start, f"scene cuts {fps:g} fps #{seed}")
 
 
+def stream_offset_copy(clip: SyncClip, path: str | os.PathLike[str], offset: float = 0.85) -> SyncClip:
+    """``clip`` remuxed so that its video stream starts ``offset`` s into the container, as
+    phone and camera files often do; times still count from the first presented frame."""
+    path = shift_video_stream(clip.clip.path, path, offset)
+    moved = replace(clip.clip, path=path, description=f"{clip.clip.description}, video stream at {offset:g} s")
+    return replace(clip, clip=moved, label=f"{clip.label}, stream at {offset:g} s")
+
+
 #: the frame rates of the set: security and screen recordings, PAL animation, PAL, NTSC.
 FRAME_RATES = (10.0, 12.5, 25.0, 30000 / 1001)
 
 
 def build_sync_set(folder: str | os.PathLike[str], *, seeds: Sequence[int] = (0,),
                    rates: Sequence[float] = FRAME_RATES, size: Size = (320, 240)) -> list[SyncClip]:
-    """Both clip kinds at every rate and seed, every other clip analysed from a non-zero in point."""
+    """Both clip kinds at every rate and seed, every other clip analysed from a non-zero in
+    point, and per seed one clip whose video stream starts 0.85 s into the container."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
@@ -270,4 +279,5 @@ def build_sync_set(folder: str | os.PathLike[str], *, seeds: Sequence[int] = (0,
                                         size=size, start=offset))
             out.append(scene_cuts_clip(folder / f"scene_{tag}_{seed}.mp4", fps=fps, seed=seed * 7 + i,
                                        size=size, start=offset))
+        out.append(stream_offset_copy(out[-2], folder / f"perf_offset_{seed}.mp4"))
     return out

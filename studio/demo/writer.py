@@ -230,6 +230,15 @@ def set_display_rotation(src: str | os.PathLike[str], dst: str | os.PathLike[str
     return dst
 
 
+def shift_video_stream(src: str | os.PathLike[str], dst: str | os.PathLike[str], offset: float) -> Path:
+    """Copy ``src`` to ``dst`` with its streams starting ``offset`` s into the container, as
+    phone and camera files often do (no re-encoding: the packets are copied)."""
+    dst = Path(dst)
+    with _atomic_target(dst) as tmp:
+        run_ffmpeg(["-itsoffset", f"{offset:.3f}", "-i", str(src), "-map", "0", "-c", "copy", "-f", "mp4", str(tmp)])
+    return dst
+
+
 def stored_orientation(upright: np.ndarray, rotation: int) -> np.ndarray:
     """The frame as it must be stored so that turning it ``rotation`` degrees clockwise shows ``upright``."""
     if rotation not in ROTATIONS:

@@ -1,6 +1,7 @@
 """Hit timing on the generated sync set (studio/demo/sync_set.py): clips whose jolts,
 gestures, expression changes and cuts (to another room and within one room) start on
-known, irregular frames at 10, 12.5, 25 and 29.97 fps, half analysed from an in point."""
+known, irregular frames at 10, 12.5, 25 and 29.97 fps, half analysed from an in point,
+and one whose video stream starts 0.85 s into the file."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ import pytest
 
 from expotion_engine.types import Marker
 from expotion_engine.vision import AnalysisSettings, analyze_video
-from studio.demo.sync_set import FRAME_RATES, SyncEvent, performance_clip, scene_cuts_clip, still_clip
+from studio.demo.sync_set import (
+    FRAME_RATES,
+    SyncEvent,
+    performance_clip,
+    scene_cuts_clip,
+    still_clip,
+    stream_offset_copy,
+)
 
 TOLERANCE = 0.040  # s: a hit this close to its event counts as on it
 
@@ -41,6 +49,7 @@ def matches(tmp_path_factory) -> list[Match]:
         offset = 0.0 if i % 2 == 0 else 0.2 + 0.37 * i
         clips.append(performance_clip(folder / f"perf{i}.mp4", fps=fps, seed=i, duration=4.0, start=offset))
         clips.append(scene_cuts_clip(folder / f"scene{i}.mp4", fps=fps, seed=i, shot_length=1.1, start=offset))
+    clips.append(stream_offset_copy(clips[4], folder / "perf_offset.mp4"))
     out = []
     for clip in clips:
         track = analyze_video(clip.clip.path, AnalysisSettings(start=clip.start or None))
