@@ -21,6 +21,8 @@ MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 
 #: a tempo estimate within this fraction of the tempo map counts as agreement
 TEMPO_TOLERANCE = 0.04
 DRUM_CHANNEL = 9
+#: the rate key and tempo are heard at
+ANALYSIS_RATE = 22050
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,23 @@ def mono(audio: np.ndarray) -> np.ndarray:
     return audio.mean(axis=0) if audio.ndim == 2 else audio
 
 
-def estimate_key(audio: np.ndarray, sample_rate: int) -> KeyEstimate:
-    """Krumhansl-Schmuckler key finding on the mean constant-Q chroma of the audio."""
+def analysis_signal(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
+    """The mono signal at :data:`ANALYSIS_RATE` (librosa's default), so key and tempo do not depend on the
+    render rate."""
     import librosa
 
-    chroma = librosa.feature.chroma_cqt(y=mono(audio), sr=sample_rate, hop_length=1024)
+    y = mono(audio)
+    if sample_rate != ANALYSIS_RATE:
+        y = librosa.resample(y, orig_sr=sample_rate, target_sr=ANALYSIS_RATE)
+    return y, ANALYSIS_RATE
+
+
+def estimate_key(audio: np.ndarray, sample_rate: int) -> KeyEstimate:
+    """Krumhansl-Schmuckler key finding on the mean constant-Q chroma of the audio (at 22050 Hz)."""
+    import librosa
+
+    y, sample_rate = analysis_signal(audio, sample_rate)
+    chroma = librosa.feature.chroma_cqt(y=y, sr=sample_rate, hop_length=1024)
     profile = chroma.mean(axis=1)
     best = KeyEstimate(0, "major", -2.0)
     for tonic in range(12):
@@ -60,13 +74,14 @@ def estimate_key(audio: np.ndarray, sample_rate: int) -> KeyEstimate:
 def estimate_tempo(audio: np.ndarray, sample_rate: int) -> float:
     """Tempo in BPM heard by librosa's beat tracker: the median interval of the tracked beats.
 
-    The tracker follows librosa's onset strength with its default band aggregation (the mean);
+    The audio is heard at librosa's own analysis rate (22050 Hz), whatever it was rendered at, and
+    the tracker follows librosa's onset strength with its default band aggregation (the mean);
     beat_track's own median aggregation is near zero on almost every frame of sparse textures
     (a solo piano: 0.1 % of frames), which leaves it nothing to track.
     """
     import librosa
 
-    y = mono(audio)
+    y, sample_rate = analysis_signal(audio, sample_rate)
     hop = 256
     envelope = librosa.onset.onset_strength(y=y, sr=sample_rate, hop_length=hop)
     _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=sample_rate, hop_length=hop, units="time")
