@@ -130,11 +130,30 @@ def _fcpxml_time(seconds: Fraction) -> str:
     return f"{seconds.numerator}/{seconds.denominator}s" if seconds.denominator != 1 else f"{seconds.numerator}s"
 
 
+_FCPX_TIMES = ("offset", "start", "duration")
+
+
+def _on_frames(root: ET.Element, job: ExportJob) -> None:
+    """Every time of the adapter's FCPXML as a whole number of frames in exact seconds.
+
+    The adapter writes ``frames / 29.97`` (its rounded rate) where FCPXML means ``frames * 1001/30000``;
+    Final Cut wants every time on an edit-frame boundary, so each is counted back to its frame.
+    """
+    label = Fraction(str(_fcpx_rate(job)))
+    for element in root.iter():
+        for name in _FCPX_TIMES:
+            value = element.get(name)
+            if value is not None and value.endswith("s"):
+                element.set(name, _fcpxml_time(Fraction(round(Fraction(value[:-1]) * label)) / job.tc.rate))
+
+
 def fcpxml_text(job: ExportJob, timeline: otio.schema.Timeline) -> str:
-    """The adapter's FCPXML with the sequence at the music's timecode (``tcStart``, ``tcFormat``, the spine's
-    offsets counted from it, as Final Cut writes them) and ``enabled="0"`` on the disabled audio lanes."""
+    """The adapter's FCPXML with every time on a frame in exact seconds, the sequence at the music's timecode
+    (``tcStart``, ``tcFormat``, the spine's offsets counted from it, as Final Cut writes them) and
+    ``enabled="0"`` on the disabled audio lanes."""
     text = otio.adapters.write_to_string(timeline, adapter_name="fcpx_xml")
     root = ET.fromstring(text.encode("utf-8"))
+    _on_frames(root, job)
     start = Fraction(to_frame(job.start_seconds, job.tc)) / job.tc.rate
     for sequence in root.iter("sequence"):
         sequence.set("tcStart", _fcpxml_time(start))

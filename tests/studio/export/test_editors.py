@@ -189,6 +189,19 @@ def test_ntsc_rates_use_exact_timecode_rates(job: ExportJob, tmp_path: Path, fps
         assert abs(seconds - job.start_seconds - want.time) <= 1 / rate
     (fcpxml,) = write_fcpxml(ntsc, folder)
     assert len(_read(fcpxml).audio_tracks()) == len(job.take.stems) + 1
+    # Final Cut wants every time on an edit frame: a whole number of the format's frameDuration
+    import xml.etree.ElementTree as ET
+    from fractions import Fraction
+
+    root = ET.parse(fcpxml).getroot()
+    (frame,) = {Fraction(f.get("frameDuration")[:-1]) for f in root.iter("format")}
+    assert frame == 1 / ntsc.tc.rate
+    times = [Fraction(e.get(a)[:-1]) for e in root.iter() for a in ("offset", "start", "duration", "tcStart")
+             if e.get(a)]
+    assert len(times) > 40 and all((t / frame).denominator == 1 for t in times)
+    tc_start = Fraction(root.find("./project/sequence").get("tcStart")[:-1])
+    assert otio.opentime.to_timecode(otio.opentime.RationalTime(tc_start / frame, rate), rate) == \
+        otio.opentime.to_timecode(otio.opentime.RationalTime(round(ntsc.start_seconds * rate), rate), rate)
 
 
 def test_a_rate_without_timecode_is_counted_at_a_declared_smpte_rate(job: ExportJob, tmp_path: Path) -> None:
