@@ -94,7 +94,8 @@ def iter_frames(
 
     ``nominal_fps`` is used only where the container gives no timestamps. With
     ``signatures``, each frame carries the signatures of the decoded frames since the
-    previous one (frames after the last analysed one are not reported).
+    previous one, and the range's last decoded frame is yielded too (off the rate's grid
+    where it falls between two picks) so that every frame's signature is reported.
     """
     if rate <= 0:
         raise VideoError(f"Analysis rate must be positive, got {rate:g} frames/s.")
@@ -142,6 +143,8 @@ def iter_frames(
                     return
                 pending.clear()
                 next_pick = start + (np.floor((stamp - start) * rate + 1e-6) + 1.0) / rate
+            if pending and buffer is not None and not stop.is_set():  # the range's last frames: one more frame
+                put(Frame(pending[-1].time, _scaled(buffer, max_side), tuple(pending)))
         except Exception as exc:  # handed to the consumer, which re-raises it
             put(exc)
         finally:
