@@ -239,9 +239,16 @@ def glue_gain(x: np.ndarray, sample_rate: int, threshold_db: float, ratio: float
     if n == 0:
         return np.ones(0, dtype=np.float32)
     blocks = -(-n // _GLUE_BLOCK)
-    padded = np.zeros((x.shape[0], blocks * _GLUE_BLOCK), dtype=np.float32)
-    padded[:, :n] = x
-    power = np.square(padded, out=padded).reshape(x.shape[0], blocks, _GLUE_BLOCK).mean(axis=(0, 2), dtype=np.float64)
+    power = np.zeros(blocks)
+    for a in range(0, n, _CHUNK):  # _CHUNK is a whole number of blocks; no copy of the whole signal
+        piece = x[:, a:a + _CHUNK]
+        whole = piece.shape[-1] // _GLUE_BLOCK * _GLUE_BLOCK
+        first = a // _GLUE_BLOCK
+        sums = np.square(piece[:, :whole]).reshape(x.shape[0], -1, _GLUE_BLOCK).sum(axis=(0, 2), dtype=np.float64)
+        power[first:first + sums.size] = sums
+        if whole < piece.shape[-1]:
+            power[first + sums.size] = float(np.sum(np.square(piece[:, whole:], dtype=np.float64)))
+    power /= x.shape[0] * _GLUE_BLOCK
     level = 10.0 * np.log10(np.maximum(power, 1e-12))
     wanted = (np.maximum(level - threshold_db, 0.0) * (1.0 - 1.0 / ratio)).tolist()
     if not any(wanted):
@@ -255,7 +262,11 @@ def glue_gain(x: np.ndarray, sample_rate: int, threshold_db: float, ratio: float
         held = pole * held + (1.0 - pole) * want
         reduction[i] = held
     centres = np.arange(blocks) * _GLUE_BLOCK + (_GLUE_BLOCK - 1) / 2.0
-    return np.interp(np.arange(n, dtype=np.float32), centres, 10.0 ** (-reduction / 20.0)).astype(np.float32)
+    linear = 10.0 ** (-reduction / 20.0)
+    gain = np.empty(n, dtype=np.float32)
+    for a in range(0, n, _CHUNK):  # interpolated chunk by chunk: no float64 curve of the whole length
+        gain[a:a + _CHUNK] = np.interp(np.arange(a, min(n, a + _CHUNK)), centres, linear)
+    return gain
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,7 +295,8 @@ def master(premix: np.ndarray, sample_rate: int, loudness_lufs: float, true_peak
     filtered = air_filter(premix, sample_rate)
     glue = glue_gain(filtered, sample_rate, start + _GLUE_ABOVE_DB - _GLUE_DEPTH_DB * compression,
                      _GLUE_RATIO + _GLUE_RATIO_SPAN * compression)
-    compressed = filtered * glue
+    compressed = filtered  # compressed in place: one copy of the mix fewer
+    compressed *= glue
     # first guess of the make-up: the way to the target plus the compressor's change of RMS level
     before, after = float(np.vdot(premix, premix)), float(np.vdot(compressed, compressed))
     makeup = loudness_lufs - start + (10.0 * math.log10(before / after) if before > 0 and after > 0 else 0.0)
