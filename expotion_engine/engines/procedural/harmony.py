@@ -41,8 +41,8 @@ PROGRESSIONS: dict[str, tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...]
                ((0, 1, 4, 1), (5, 1, 0, 1), (0, 2, 1, 4), (0, 1, 5, 1))),
     "mixolydian": (((0, 6, 0, 6), (0, 6, 3, 0), (0, 4, 6, 0), (0, 1, 6, 0)),
                    ((0, 6, 4, 0), (0, 4, 6, 6), (0, 6, 1, 4), (5, 6, 0, 6))),
-    "dorian": (((0, 3, 0, 6), (0, 3, 6, 0), (0, 1, 3, 0), (0, 6, 3, 0)),
-               ((0, 3, 6, 4), (0, 6, 3, 0), (0, 2, 3, 0), (0, 3, 1, 6))),
+    "dorian": (((0, 6, 0, 3), (0, 2, 6, 0), (0, 3, 0, 6), (0, 6, 2, 0)),
+               ((0, 3, 6, 0), (0, 2, 6, 4), (0, 6, 3, 6), (0, 4, 6, 0))),
     "minor": (((0, 5, 2, 6), (0, 3, 5, 6), (0, 5, 3, 4), (0, 6, 5, 3)),
               ((0, 5, 3, 4), (0, 6, 5, 4), (0, 3, 4, 0), (5, 6, 0, 4))),
     "phrygian": (((0, 1, 0, 6), (0, 1, 6, 0), (0, 6, 1, 0), (0, 1, 2, 1)),
@@ -55,7 +55,7 @@ CHARACTERISTIC = {"major": 3, "lydian": 1, "mixolydian": 6, "dorian": 3, "minor"
 #: degree that leads home in the final cadence
 CADENCE_DEGREE = {"major": 4, "lydian": 1, "mixolydian": 6, "dorian": 6, "minor": 4, "phrygian": 1}
 #: degrees that prepare that cadence chord in the bar before it (e.g. IV or ii before V)
-PREDOMINANT = {"major": (3, 1), "lydian": (5,), "mixolydian": (3,), "dorian": (3,), "minor": (3, 5), "phrygian": (6,)}
+PREDOMINANT = {"major": (3, 1), "lydian": (5,), "mixolydian": (3,), "dorian": (2,), "minor": (3, 5), "phrygian": (6,)}
 
 
 def parse_tonic(name: str) -> int:
