@@ -27,8 +27,6 @@ MODES: dict[str, tuple[int, ...]] = {
 MODE_LADDER: tuple[tuple[str, float], ...] = (
     ("lydian", 0.65), ("major", 0.2), ("mixolydian", 0.05), ("dorian", -0.2), ("minor", -0.6), ("phrygian", -1.01),
 )
-#: keys that sit well for every part's register, in order of preference
-COMFORTABLE_TONICS = (2, 0, 7, 9, 5, 4, 10, 3)
 #: how far a valence may pull the key choice along the circle of fifths (sharp keys for bright, flat for dark)
 KEY_SPREAD = 0.45
 
