@@ -223,10 +223,13 @@ def limit(x: np.ndarray, sample_rate: int, ceiling_db: float,
     return y.astype(np.float32, copy=False), gain, peak
 
 
+def _air_sos(sample_rate: int) -> np.ndarray:
+    return butter(4, min(_AIR_HZ, 0.4 * sample_rate), fs=sample_rate, output="sos").astype(np.float32)
+
+
 def air_filter(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """The bus's low-pass (at most 0.8 x Nyquist): a new float32 array. Linear, so it commutes with summing stems."""
-    sos = butter(4, min(_AIR_HZ, 0.4 * sample_rate), fs=sample_rate, output="sos").astype(np.float32)
-    return sosfilt(sos, x, axis=-1).astype(np.float32, copy=False)
+    return sosfilt(_air_sos(sample_rate), x, axis=-1).astype(np.float32, copy=False)
 
 
 def glue_gain(x: np.ndarray, sample_rate: int, threshold_db: float, ratio: float = _GLUE_RATIO,
@@ -276,10 +279,15 @@ class Bus:
     gain: np.ndarray
 
     def finish(self, stem: np.ndarray, sample_rate: int) -> np.ndarray:
-        """``stem`` through the bus's low-pass and gain (a new array): finished stems sum to the mix."""
-        out = air_filter(stem, sample_rate)
-        out *= self.gain
-        return out
+        """``stem`` (stereo float32) through the bus's low-pass and gain, in place, chunk by chunk (the filter's
+        state carried across): finished stems sum to the mix."""
+        sos = _air_sos(sample_rate)
+        state = np.zeros((sos.shape[0], stem.shape[0], 2), dtype=np.float32)
+        for a in range(0, stem.shape[-1], _CHUNK):
+            piece = stem[:, a:a + _CHUNK]
+            filtered, state = sosfilt(sos, piece, axis=-1, zi=state)
+            np.multiply(filtered, self.gain[a:a + _CHUNK], out=piece)
+        return stem
 
 
 def master(premix: np.ndarray, sample_rate: int, loudness_lufs: float, true_peak_db_target: float,
