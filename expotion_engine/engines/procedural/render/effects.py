@@ -260,7 +260,9 @@ def channel_strip(dry: np.ndarray, part: Part, sample_rate: int, bpm: float,
     if amounts.get("reverb", 0.0) > 0:
         a = amounts["reverb"]
         add(_reverb(x, sample_rate, 150.0, 0.55 + 0.4 * a, 0.45, 0.45 * a))
-    if room > 0 and not amounts.get("reverb", 0.0):  # a part with a reverb send is in a space already
+    if amounts.get("reverb", 0.0) > 0:
+        room = 0.0  # a part with a reverb send is in a space already
+    if room > 0:
         add(_reverb(x, sample_rate, 200.0, 0.3, 0.6, 0.3 * room))
     stem = fade_tail(x, sample_rate, DRY_FADE_S)
     if wet is not None:
