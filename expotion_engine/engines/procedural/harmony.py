@@ -215,13 +215,16 @@ def bar_symbols(chords: list[Chord], bar_beats: int, n_bars: int) -> list[str]:
 
 
 def voice(tones: tuple[int, ...], previous: tuple[int, ...] | None, low: int, high: int, voices: int = 4,
-          center: float | None = None) -> tuple[int, ...]:
-    """A voicing of ``tones`` in ``low..high`` that moves least from ``previous`` (root, third and seventh kept)."""
+          center: float | None = None, root_position: bool = False) -> tuple[int, ...]:
+    """A voicing of ``tones`` in ``low..high`` that moves least from ``previous`` (root, third and seventh kept;
+    with ``root_position`` the root lowest, as a tonic chord should stand)."""
     needed = {tones[0], tones[1]} | ({tones[3]} if len(tones) > 3 else set())
     pool = [p for p in range(low, high + 1) if p % 12 in tones]
     center = (low + high) / 2 if center is None else center
     best, best_cost = None, float("inf")
     for combo in itertools.combinations(pool, min(voices, len(pool))):
+        if root_position and combo[0] % 12 != tones[0]:
+            continue
         pcs = {p % 12 for p in combo}
         if not needed <= pcs or any(b - a < 3 for a, b in zip(combo, combo[1:], strict=False)):
             continue

@@ -70,7 +70,7 @@ def chord_notes(ctx: Context) -> list[Note]:
         shift = ctx.register_shift + ctx.texture(bar).register + (3 if here[1] % 2 else 0)
         center = 60 + 7 * energy + shift
         voices = 3 if energy < 0.3 else 4
-        voicing = voice(chord.tones, previous, LOW + shift, HIGH + shift, voices, center)
+        voicing = voice(chord.tones, previous, LOW + shift, HIGH + shift, voices, center, chord.degree == 0)
         previous = voicing
         if ctx.mode in MODAL and ctx.tonic not in chord.tones:  # an inner tonic pedal keeps the mode's centre
             inner = nearest_pitch({ctx.tonic}, float(np.mean(voicing)), voicing[0] + 1, voicing[-1] + 2)
@@ -80,7 +80,7 @@ def chord_notes(ctx: Context) -> list[Note]:
         notes += _texture(ctx, rng, _figure(ctx, bar, own), chord, voicing, energy)
     notes += [n for n in _counter(ctx, rng)  # the line, where it does not double a chord note struck with it
               if not any(m.pitch == n.pitch and abs(m.start - n.start) < 0.05 for m in notes)]
-    final = voice(ctx.chords[-1].tones[:3], previous, LOW, HIGH, 4, 62)
+    final = voice(ctx.chords[-1].tones[:3], previous, LOW, HIGH, 4, 62, root_position=True)
     level = 60 + 30 * ctx.energy_at(ctx.cadence_time)
     for i, pitch in enumerate(final):
         note = ctx.note(rng, pitch, ctx.cadence_beat + (0.06 * i if own != "pad" else 0), 64.0, level,
