@@ -105,7 +105,6 @@ def melody_notes(ctx: Context) -> list[Note]:
     beats = {k: [c for c in options if sum(o != int(o) for o, _ in c) <= off_beats] or [CELLS[4][0]]
              for k, options in CELLS.items()}
     on_beat = {k: [c for c in v[int(rng.integers(len(v)))] if c[0] < ctx.numerator] for k, v in beats.items()}
-    slow = ctx.slow
     notes: list[Note] = []
     previous = int(center)
     variant = int(rng.integers(6))
@@ -120,7 +119,7 @@ def melody_notes(ctx: Context) -> list[Note]:
         closing = role == 3 or bar == following - 1
         energy = ctx.lifted_energy(bar * ctx.numerator + 1)
         density = _target_density(ctx, bar, energy, fastest)
-        if slow:  # a slow beat: the line moves on the beats (an off-beat eighth or two), not heard at double time
+        if ctx.slow:  # a slow beat: the line moves on the beats (an off-beat eighth or two), not heard at double time
             density = min(density, 4 + off_beats)
             cell = list(CLOSING[4 if off_beats > 1 and density >= 5 else 3]) if closing else list(on_beat[density])
         else:
@@ -135,12 +134,10 @@ def melody_notes(ctx: Context) -> list[Note]:
             beat = bar * ctx.numerator + onset
             pitch = _scale_step(ctx, anchor, offset)
             strong = onset == int(onset) and (int(onset) % 2 == 0 or length >= 1)
-            if strong or (closing and i == len(cell) - 1):
-                tones = set(ctx.chord_at(beat).tones[:4])
-                if closing and i == len(cell) - 1:  # a phrase ends on the tonic triad (over the cadence chord too)
-                    pitch = _chord_tone(ctx, set(ctx.chord_at(beat).tones[:3]) | home, pitch, home, 4.0)
-                else:
-                    pitch = _chord_tone(ctx, tones, pitch, home, 1.0)
+            if closing and i == len(cell) - 1:  # a phrase ends on the tonic triad (over the cadence chord too)
+                pitch = _chord_tone(ctx, set(ctx.chord_at(beat).tones[:3]) | home, pitch, home, 4.0)
+            elif strong:
+                pitch = _chord_tone(ctx, set(ctx.chord_at(beat).tones[:4]), pitch, home, 1.0)
             while pitch > high:
                 pitch -= 12
             while pitch < low:
