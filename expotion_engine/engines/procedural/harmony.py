@@ -52,8 +52,8 @@ MODAL = ("lydian", "mixolydian", "dorian", "phrygian")
 CHARACTERISTIC = {"major": 3, "lydian": 1, "mixolydian": 6, "dorian": 3, "minor": 5, "phrygian": 1}
 #: degree that leads home in the final cadence
 CADENCE_DEGREE = {"major": 4, "lydian": 1, "mixolydian": 6, "dorian": 6, "minor": 4, "phrygian": 1}
-#: degrees that prepare that cadence chord in the bar before it (e.g. IV or ii before V)
-PREDOMINANT = {"major": (3, 1), "lydian": (5,), "mixolydian": (3,), "dorian": (2,), "minor": (3, 5), "phrygian": (6,)}
+#: degrees that prepare that cadence chord in the bar before it (IV or ii before V; dorian returns to i first)
+PREDOMINANT = {"major": (3, 1), "lydian": (5,), "mixolydian": (3,), "dorian": (0,), "minor": (3, 5), "phrygian": (6,)}
 
 
 def parse_tonic(name: str) -> int:
