@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 #: a cell takes part in a change's amount when it rises by this many gray levels.
 CELL_LEVELS = 0.5
 #: the onset is the first frame of the run that rises by this share of the strongest rise.
-RUN_SHARE = 0.1
+RUN_SHARE = 0.15
 #: the least robust spread (gray levels) a block of cells' noise is taken to have ...
 NOISE_FLOOR = 0.1
 #: ... plus this share of the block's recent level (changes on top of motion must stand out).
@@ -130,7 +130,8 @@ def _frame_scores(activity: FrameActivity, cut_times: np.ndarray) -> tuple[np.nd
         keep = slice(first - lo, hi - lo)
         rises, prior = rises[keep], prior[keep]
         rise = _blocks(rises).reshape(len(rises), -1)
-        z = np.where(rise >= MIN_RISE, rise / (noise + RELATIVE_NOISE * _blocks(prior).reshape(len(rises), -1)), 0.0)
+        local = rise - np.maximum(np.median(rise, axis=1, keepdims=True), 0.0)  # what the whole frame did: the camera
+        z = np.where(local >= MIN_RISE, local / (noise + RELATIVE_NOISE * _blocks(prior).reshape(len(rises), -1)), 0.0)
         scores[first:hi], best[first:hi] = z.max(axis=1), z.argmax(axis=1)
         block_rise[first:hi] = rise
         amounts[first:hi] = np.where(rises >= CELL_LEVELS, rises, 0.0).reshape(len(rises), -1).sum(axis=1)

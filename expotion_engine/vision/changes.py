@@ -19,13 +19,18 @@ from expotion_engine.media.reader import FrameSignature
 #: columns of the difference grid (rows follow the aspect ratio): cells of about 4x4
 #: thumbnail pixels, small enough that a smile's few changed pixels stand out in one.
 GRID_COLUMNS = 16
+#: a median flow of the frame's edges of at least this many thumbnail pixels is a camera
+#: move (a shake, a pan), taken out of the grid differences so that only what moved in
+#: the picture counts.
+CAMERA_SHIFT = 0.1
 
 
 @dataclass(frozen=True, eq=False)
 class FrameChange:
     """How frame ``time`` differs from the decoded frame before it.
 
-    ``grid`` is the mean absolute gray difference (0..255) per cell (rows, ``GRID_COLUMNS``);
+    ``grid`` is the mean absolute gray difference (0..255) per cell (rows, ``GRID_COLUMNS``)
+    after the camera's move (the median flow of the frame's outer ring) is taken out;
     ``hist`` the histogram distance (0..1); ``residual`` the mean absolute difference
     (0..255) after warping the previous thumbnail onto this one by their optical flow.
     """
@@ -55,6 +60,7 @@ class ChangeMeter:
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._previous: FrameSignature | None = None
         self._grid: tuple[np.ndarray, np.ndarray] | None = None
+        self._ring: np.ndarray | None = None
 
     def _remap_grid(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         if self._grid is None or self._grid[0].shape != shape:
@@ -62,15 +68,28 @@ class ChangeMeter:
             self._grid = (xs, ys)
         return self._grid
 
+    def _border(self, shape: tuple[int, int]) -> np.ndarray:
+        """The frame's outer ring (a sixth of each side): mostly background, whoever is in the middle."""
+        if self._ring is None or self._ring.shape != shape:
+            ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
+            ring_y, ring_x = max(shape[0] // 6, 1), max(shape[1] // 6, 1)
+            self._ring = (ys < ring_y) | (ys >= shape[0] - ring_y) | (xs < ring_x) | (xs >= shape[1] - ring_x)
+        return self._ring
+
     def __call__(self, sig: FrameSignature) -> FrameChange:
         previous, self._previous = self._previous, sig
         if previous is None or previous.gray.shape != sig.gray.shape:
             return FrameChange(sig.time, np.zeros_like(_cells(sig.gray.astype(np.float32))), 0.0, 0.0)
         current, before = sig.gray, previous.gray
-        diff = cv2.absdiff(current, before).astype(np.float32)
         flow = self._flow.calc(current, before, None)
         xs, ys = self._remap_grid(current.shape)
         warped = cv2.remap(before, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
         residual = float(cv2.absdiff(current, warped).mean())
+        shift = np.median(flow[self._border(current.shape)], axis=0)  # the camera's move: what the edges did
+        if float(np.hypot(*shift)) >= CAMERA_SHIFT:
+            camera = np.float32([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]])
+            before = cv2.warpAffine(before, camera, current.shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                    borderMode=cv2.BORDER_REPLICATE)
+        diff = cv2.absdiff(current, before).astype(np.float32)
         return FrameChange(sig.time, _cells(diff), histogram_distance(previous.hist, sig.hist), residual)

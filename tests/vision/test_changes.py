@@ -3,9 +3,11 @@ explained by flow, a new framing is not."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from expotion_engine.media.reader import iter_frames, signature
+from expotion_engine.vision import changes
 from expotion_engine.vision.changes import ChangeMeter
 from studio.demo.animate import Placement
 from studio.demo.scenarios import Actor, Shot, render_shots
@@ -42,3 +44,21 @@ def test_motion_leaves_little_residual_and_a_new_framing_a_lot() -> None:
     assert step.residual < 0.3 * step.grid.mean() + 0.5  # ... and flow explains it
     assert cut.residual > 4.0 * step.residual and cut.residual > 3.0
     assert cut.hist < 0.35  # same room, same colours: the histogram alone would miss it
+
+
+def test_a_camera_shake_is_taken_out_of_the_grid(monkeypatch) -> None:
+    size = (320, 240)
+    (frame,) = render_shots([Shot(0.0, (Actor(Timeline(), Placement(0.30, (0.50, 0.42))),), "studio", 0)], size, [0.0])
+    texture = np.random.default_rng(1).integers(0, 60, (240, 320, 1)).astype(np.uint8)
+    frame = cv2.GaussianBlur(np.clip(frame.astype(int) + texture, 0, 255).astype(np.uint8), (0, 0), 1.5)
+    shaken = cv2.warpAffine(frame, np.float32([[1, 0, 2.5], [0, 1, -1.5]]), size, borderMode=cv2.BORDER_REFLECT)
+
+    def grid_mean() -> float:
+        meter = ChangeMeter()
+        meter(signature(_bgr(frame), 0.0))
+        return float(meter(signature(_bgr(shaken), 0.04)).grid.mean())
+
+    compensated = grid_mean()
+    monkeypatch.setattr(changes, "CAMERA_SHIFT", np.inf)
+    assert grid_mean() > 3.0  # the picture did change everywhere ...
+    assert compensated < 0.6 * grid_mean()  # ... but most of it was the camera
