@@ -1,11 +1,12 @@
-"""Where a change first shows: the exact decoded frame at which a detected event starts.
+"""Where a change first shows: the decoded frames on which changes in the picture start.
 
 Landmarks and flow are measured on the analysed frames only (10 per second by default)
 and smoothed, so they tell *that* something happened around a time, not the frame it
 started on. The frame-to-frame gray differences of every decoded frame (per cell of a
-coarse grid) do: in the cells where the event happens, the first frame whose
-difference rises clearly above the level before the event is the first frame where the
-change is visible.
+coarse grid, the camera's own move taken out) do: a change starts where a 2x2 block of
+cells differs from the frame before far more than in the three frames before that and
+more than the whole frame did, beyond the block's noise (robust per clip); its first
+frame is the first of that rising run that reaches a share of the run's peak.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Frame-to-frame change of every decoded frame, from the reader's cheap signatures.
 
 For each frame against the one before it: the mean absolute gray difference in each cell
-of a coarse grid (where something changed, and when it started to), the histogram
+of a coarse grid once the camera's move is taken out (where something changed in the
+picture, and when it started to), the histogram
 distance (a change of colours or light) and the residual left after motion
 compensation with optical flow on the thumbnails (structure that motion cannot explain:
 a cut, even between two framings of the same scene).
