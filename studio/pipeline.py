@@ -30,8 +30,9 @@ from expotion_engine.types import ControlTrack, GenerationRequest, Take
 from studio.analysis import analyze
 from studio.export.job import ExportJob
 from studio.export.registry import export_delivery
+from studio.fsutil import move_take_in
 from studio.presets import load_preset
-from studio.session import Session, TakeRecord, utc_now
+from studio.session import SESSION_MARKER_KINDS, Session, TakeRecord, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -133,28 +134,31 @@ def finish_take(take: Take, n_samples: int, progress: ProgressFn | None = None,
     return replace(take, stems=tuple(stems), info={**take.info, "stems": "separated by the pipeline"})
 
 
-def commit_take(take: Take, folder: str | os.PathLike[str]) -> Path:
+def commit_take(take: Take, folder: str | os.PathLike[str], *, force: bool = True) -> Path:
     """Write ``take`` into ``folder`` all at once: into a temporary folder first, then renamed into place.
 
-    A new folder appears whole; into an existing folder (the CLI's output folder) the
-    audio is moved first and ``take.json`` last, replacing a previous take's files.
+    A new folder appears whole; into an existing folder (the CLI's output folder) the files
+    are moved in one by one, ``take.json`` last, and only the previous take's own files (its
+    ``take.json`` names them) are replaced or removed; see :func:`studio.fsutil.move_take_in`.
+    Without ``force`` a file that appeared in the folder while the take was made stops the commit.
     """
-    folder = Path(folder).resolve()
-    exists = folder.is_dir()
-    parent = folder if exists else folder.parent
+    folder = Path(folder).absolute()
+    if folder.is_symlink() and not folder.is_dir():
+        raise ExportError(f"{folder} is a broken symbolic link; choose another output folder.")
+    folder = folder.resolve()
+    parent = folder if folder.is_dir() else folder.parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=parent))
     try:
         take.save(staging)
-        if not exists:
-            os.replace(staging, folder)
-            return folder
-        for entry in sorted(staging.iterdir(), key=lambda p: p.name == "take.json"):
-            target = folder / entry.name
-            if target.is_dir():
-                shutil.rmtree(target)
-            os.replace(entry, target)
-        staging.rmdir()
+        if not folder.exists():
+            try:
+                os.replace(staging, folder)
+                return folder
+            except OSError:
+                if not folder.is_dir():
+                    raise
+        move_take_in(staging, folder, force=force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -221,7 +225,10 @@ def export_job(session: Session, take: Take, *, force: bool = False, video_track
     audio; ``midi_start``: where the MIDI file starts; see :class:`ExportSettings`)."""
     source = take.request.get("controls", {}).get("source", {}) if isinstance(take.request, Mapping) else {}
     video_in = float(source.get("start", session.video_in))
-    markers = sorted((*take.markers, *session.cues(take.duration)), key=lambda m: m.time)
+    # one source of truth: the session's markers as they are now, plus the take's own musical markers
+    # (hits, sections); the take's copy of the user markers and cues is stale after a move
+    own = (m for m in take.markers if m.kind not in SESSION_MARKER_KINDS)
+    markers = sorted((*own, *session.cues(take.duration)), key=lambda m: m.time)
     return ExportJob(
         take=take,
         title=session.title or (session.video.stem if session.video else "untitled"),

@@ -62,6 +62,11 @@ class AnalysisPanel(QWidget):
                 spin.setValue(float(values[name]))
                 spin.blockSignals(False)
 
+    def commit_pending(self) -> None:
+        """Report values typed into the boxes but not yet committed (Enter or focus-out)."""
+        for spin in self.spins.values():
+            spin.interpretText()
+
     def show_analysis(self, track: ControlTrack | None, stale: bool = False) -> None:
         """Summarise the current analysis; ``stale`` when settings or range changed since."""
         self.analyse_button.setText("Re-analyse" if track is not None else "Analyse video")

@@ -134,20 +134,22 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         a = self._action
-        self.act_open_video = a("Open &Video…", self.choose_video, QKeySequence.StandardKey.Open)
+        self.act_open_video = a("Open &Video…", self.choose_video, "Ctrl+O")
         self.act_open_session = a("Open &Session…", self.choose_session, "Ctrl+Shift+O")
-        self.act_save = a("&Save Session", self.save, QKeySequence.StandardKey.Save)
+        self.act_save = a("&Save Session", self.save, "Ctrl+S")
         self.act_save_as = a("Save Session &As…", self.save_as, "Ctrl+Shift+S")
         self.act_export = a("&Export…", self.open_export_dialog, "Ctrl+E", "Write stems, MIDI, markers and projects")
-        self.act_quit = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_quit = a("&Quit", self.close, "Ctrl+Q")
         self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        # explicit keys, never StandardKey: the platform lists differ (X11's Redo already holds Ctrl+Shift+Z,
+        # so adding it again made the shortcut ambiguous there) and offscreen tests would see other keys
+        self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
         self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.addActions([self.act_undo, self.act_redo])
         self.act_add_marker = a("Add &Marker at Playhead", self.add_marker_at_playhead, "M")
         self.act_rename_marker = a("Rename Marker…", self.rename_selected_marker, "F2")
-        self.act_delete_marker = a("Delete Marker", self.delete_selected_marker, QKeySequence.StandardKey.Delete)
+        self.act_delete_marker = a("Delete Marker", self.delete_selected_marker, "Delete")
         self.act_play = a("Play / Pause", self.transport.toggle, "Space")
         self.act_back = a("Play Backward (J)", self.transport.shuttle_backward, "J")
         self.act_pause = a("Pause (K)", self.transport.pause, "K")
@@ -480,9 +482,19 @@ class MainWindow(QMainWindow):
         self._show_session()
         self.analyse()
 
+    def commit_edits(self) -> None:
+        """Apply what is typed but not yet committed (prompt, seed, BPM, analysis boxes).
+
+        The one place every action that reads the session (analyse, generate, save, export,
+        quit, close, open) calls first, so a prompt typed just before Ctrl+G or Ctrl+S is used.
+        """
+        self.score_panel.commit_pending()
+        self.analysis_panel.commit_pending()
+
     @Slot()
     def save(self) -> bool:
         """Save to the session's file (asks for one the first time); True when saved."""
+        self.commit_edits()
         if self.session.path is None:
             return self.save_as()
         return self.save_to(self.session.path)
@@ -499,6 +511,7 @@ class MainWindow(QMainWindow):
 
     def save_to(self, path: Path) -> bool:
         """Save the session to ``path``; errors become a dialog. True when saved."""
+        self.commit_edits()
         try:
             written = self.document.save(path)
         except (ExpotionError, OSError) as exc:
@@ -513,6 +526,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def autosave(self) -> None:
         """Write the autosave beside a saved session that has unsaved changes."""
+        self.commit_edits()
         if self.session.path is None or not (self.document.modified or not self.undo_stack.isClean()):
             return
         try:
@@ -521,6 +535,7 @@ class MainWindow(QMainWindow):
             log.warning("autosave failed: %s", exc)
 
     def _may_discard(self) -> bool:
+        self.commit_edits()
         if not (self.document.modified or not self.undo_stack.isClean()) or not self.document.has_video:
             return True
         answer = self.ask_save_changes()
@@ -654,6 +669,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def analyse(self) -> jobs.Worker | None:
         """Analyse the in–out range with the session's settings (progress dialog, Cancel)."""
+        self.commit_edits()
         if not self.document.has_video or self.jobs.busy:
             return None
         return self.jobs.run("Analysing the video", jobs.analyse_session, self.session,
@@ -668,6 +684,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def generate(self) -> jobs.Worker | None:
         """Make a new take from the analysis and the Score settings (progress dialog, Cancel)."""
+        self.commit_edits()
         if self.document.controls is None or self.jobs.busy:
             return None
         if self.session.path is None:
@@ -728,6 +745,7 @@ class MainWindow(QMainWindow):
     def open_export_dialog(self) -> None:
         from ui.export_dialog import ExportDialog
 
+        self.commit_edits()
         if self.document.chosen_index() < 0:
             return
         dialog = ExportDialog(self.session, self)
@@ -737,6 +755,7 @@ class MainWindow(QMainWindow):
     def export(self, folder: Path, formats: tuple[str, ...], sample_rate: int, bit_depth: int,
                open_folder: bool = True) -> jobs.Worker | None:
         """Write the chosen take's delivery to ``folder`` (worker thread); opens the folder when done."""
+        self.commit_edits()
         index = self.document.chosen_index()
         if self.jobs.busy or index < 0:
             return None

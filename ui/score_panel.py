@@ -40,13 +40,17 @@ class PresetInfo:
 
 
 class _PromptEdit(QPlainTextEdit):
-    """A prompt box that reports its text when it loses focus (one undo step per edit)."""
+    """A prompt box that reports its text when it loses focus or is flushed (one undo step per edit)."""
 
     committed = Signal(str)
 
+    def commit(self) -> None:
+        """Report the text as it is now (the window ignores a text that did not change)."""
+        self.committed.emit(self.toPlainText().strip())
+
     def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().focusOutEvent(event)
-        self.committed.emit(self.toPlainText().strip())
+        self.commit()
 
 
 class ScorePanel(QWidget):
@@ -165,6 +169,12 @@ class ScorePanel(QWidget):
         finally:
             for widget in (self.presets, self.seed, self.bpm, self.bpm_override, self.engine):
                 widget.blockSignals(False)
+
+    def commit_pending(self) -> None:
+        """Report what is typed but not yet committed (prompt, seed, BPM) so an action reads the current text."""
+        for spin in (self.seed, self.bpm):
+            spin.interpretText()
+        self.prompt.commit()
 
     def current_engine(self) -> EngineChoice | None:
         index = self.engine.currentIndex()

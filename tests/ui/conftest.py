@@ -103,3 +103,13 @@ def opened(window, qtbot, face_clip: Clip):
     window.open_path(face_clip.path)
     qtbot.waitUntil(lambda: window.document.has_video and window.transport.duration > 0, timeout=20_000)
     return window
+
+
+@pytest.fixture
+def loaded(window, qtbot, session_copy: Path):
+    """The window with the scored session open, its analysis shown and the chosen take's audio ready."""
+    window.open_session(session_copy)
+    qtbot.waitUntil(lambda: not window.jobs.busy and window.document.controls is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.take_audio.current_path is not None, timeout=20_000)
+    activate(window, qtbot)
+    return window

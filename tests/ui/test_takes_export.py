@@ -20,16 +20,6 @@ from ui.export_dialog import ExportDialog
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def loaded(window, qtbot, session_copy: Path):
-    """The window with the scored session open, its analysis shown and the chosen take's audio ready."""
-    window.open_session(session_copy)
-    qtbot.waitUntil(lambda: not window.jobs.busy and window.document.controls is not None, timeout=30_000)
-    qtbot.waitUntil(lambda: window.take_audio.current_path is not None, timeout=20_000)
-    activate(window, qtbot)
-    return window
-
-
 def played(window, qtbot, previous: Path | None) -> np.ndarray:
     """The WAV the transport plays once it differs from ``previous``, as ``(channels, samples)``."""
     qtbot.waitUntil(lambda: window.take_audio.current_path not in (None, previous) and not window.take_audio.is_busy(),
