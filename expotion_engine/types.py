@@ -12,7 +12,10 @@ import bisect
 import json
 import math
 import os
+import stat
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -55,13 +58,51 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 
 
-def _read_json(path: Path, error: type[ExpotionError]) -> dict[str, Any]:
+def read_regular_text(path: str | os.PathLike[str], error: type[ExpotionError], what: str = "file") -> str:
+    """The UTF-8 text of ``path``, refusing anything but a regular file (a FIFO or device would hang or never end)."""
+    path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise error(f"{path}: file not found.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error(f"{path}: not a readable JSON file ({exc}).") from None
+        raise error(f"{path}: {what} not found.") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what} ({exc.strerror or exc}).") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise error(f"{path}: not a regular file (a pipe, device or folder), so it cannot be read as a {what}.")
+        try:
+            return handle.read().decode("utf-8")
+        except OSError as exc:
+            raise error(f"{path}: cannot read the {what} ({exc.strerror or exc}).") from None
+        except UnicodeDecodeError as exc:
+            raise error(f"{path}: the {what} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+
+
+def parse_json(text: str, path: str | os.PathLike[str], error: type[ExpotionError], what: str = "file") -> Any:
+    """``json.loads`` whose failures (bad syntax, absurd nesting) are one ``error`` naming ``path``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: the {what} is not valid JSON ({exc.msg} at line {exc.lineno}, "
+                    f"column {exc.colno}).") from None
+    except RecursionError:
+        raise error(f"{path}: the {what} nests JSON too deeply to be one Expotion wrote.") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if isinstance(exc, KeyError) or not text else text
+
+
+def _version(meta: Mapping[str, Any], path: Path, error: type[ExpotionError]) -> int:
+    try:
+        return int(meta.get("version", 0))
+    except (TypeError, ValueError):
+        raise error(f"{path}: its 'version' field is not a whole number ({meta.get('version')!r}).") from None
+
+
+def _read_json(path: Path, error: type[ExpotionError]) -> dict[str, Any]:
+    data = parse_json(read_regular_text(path, error), path, error)
     if not isinstance(data, dict):
         raise error(f"{path}: expected a JSON object at the top level.")
     return data
@@ -278,7 +319,7 @@ class ControlTrack:
         meta = _read_json(npz.with_suffix(".json"), ControlError)
         if meta.get("format") != CONTROL_FORMAT:
             raise ControlError(f"{npz.with_suffix('.json')}: not an Expotion ControlTrack sidecar.")
-        version = int(meta.get("version", 0))
+        version = _version(meta, npz.with_suffix(".json"), ControlError)
         if version > CONTROL_VERSION:
             raise ControlError(
                 f"{npz}: written by a newer Expotion (ControlTrack version {version}, "
@@ -289,8 +330,8 @@ class ControlTrack:
                 values, mask = arrays["values"], arrays["mask"]
         except FileNotFoundError:
             raise ControlError(f"{npz}: file not found.") from None
-        except (OSError, KeyError, ValueError) as exc:
-            raise ControlError(f"{npz}: not a readable ControlTrack archive ({exc}).") from None
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise ControlError(f"{npz}: not a readable ControlTrack archive ({_one_line(exc)}).") from None
         try:
             return cls(
                 rate=float(meta["rate"]),
@@ -302,8 +343,8 @@ class ControlTrack:
                 settings=meta.get("settings", {}),
                 versions=meta.get("versions", {}),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ControlError(f"{npz}: sidecar is missing or has a bad field ({exc}).") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ControlError(f"{npz}: sidecar is missing or has a bad field ({_one_line(exc)}).") from None
 
 
 # --------------------------------------------------------------------------- tempo
@@ -602,44 +643,64 @@ class Take:
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> Take:
-        """Read a Take written by :meth:`save`."""
+        """Read a Take written by :meth:`save`; any damage is one AudioError naming the file."""
         import soundfile as sf
 
         from expotion_engine.errors import AudioError
 
         folder = Path(folder)
-        meta = _read_json(folder / "take.json", AudioError)
+        json_path = folder / "take.json"
+        meta = _read_json(json_path, AudioError)
         if meta.get("format") != TAKE_FORMAT:
-            raise AudioError(f"{folder / 'take.json'}: not an Expotion take.")
-        if int(meta.get("version", 0)) > TAKE_VERSION:
-            raise AudioError(f"{folder / 'take.json'}: written by a newer Expotion.")
+            raise AudioError(f"{json_path}: not an Expotion take.")
+        if _version(meta, json_path, AudioError) > TAKE_VERSION:
+            raise AudioError(f"{json_path}: written by a newer Expotion.")
+        try:
+            sample_rate = int(meta["sample_rate"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AudioError(f"{json_path}: the take has no valid sample rate ({_one_line(exc)}).") from None
+        if not 1000 <= sample_rate <= 768_000:
+            raise AudioError(f"{json_path}: sample rate {sample_rate} Hz is outside 1000..768000; the take is damaged.")
 
-        def read(path: Path) -> np.ndarray:
+        def read(name: Any) -> np.ndarray:
+            if not isinstance(name, str) or not name:
+                raise AudioError(f"{json_path}: a stem's 'file' field is not a file name ({name!r}).")
+            path = folder / name
+            if not path.resolve().is_relative_to(folder.resolve()):
+                raise AudioError(f"{json_path}: stem file {name!r} lies outside the take folder; refusing to read it.")
+            if path.exists() and not path.is_file():
+                raise AudioError(f"{path}: not a regular file, so it cannot be read as audio.")
             try:
+                info = sf.info(str(path))
                 audio, _ = sf.read(path, dtype="float32", always_2d=True)
-            except (OSError, RuntimeError) as exc:
-                raise AudioError(f"{path}: cannot read audio ({exc}).") from None
+            except (OSError, RuntimeError, ValueError, TypeError) as exc:
+                raise AudioError(f"{path}: cannot read audio ({_one_line(exc)}).") from None
+            if info.samplerate != sample_rate:
+                raise AudioError(f"{path}: its sample rate is {info.samplerate} Hz, the take says {sample_rate} Hz.")
             return audio.T
 
-        stems = tuple(
-            Stem(
-                name=s["name"],
-                audio=read(folder / s["file"]),
-                notes=tuple(Note(**n) for n in s.get("notes", [])),
-                origin=s.get("origin", "rendered"),
-                info=s.get("info", {}),
+        try:
+            stems = tuple(
+                Stem(
+                    name=str(s["name"]),
+                    audio=read(s["file"]),
+                    notes=tuple(Note(**n) for n in s.get("notes", [])),
+                    origin=str(s.get("origin", "rendered")),
+                    info=dict(s.get("info", {})),
+                )
+                for s in meta.get("stems", [])
             )
-            for s in meta.get("stems", [])
-        )
-        return cls(
-            engine=meta["engine"],
-            sample_rate=int(meta["sample_rate"]),
-            mix=read(folder / "mix.wav"),
-            stems=stems,
-            tempo_map=TempoMap.from_dict(meta["tempo_map"]),
-            markers=tuple(Marker.from_dict(m) for m in meta.get("markers", [])),
-            request=meta.get("request", {}),
-            seed=int(meta.get("seed", 0)),
-            timings=meta.get("timings", {}),
-            info=meta.get("info", {}),
-        )
+            return cls(
+                engine=str(meta["engine"]),
+                sample_rate=sample_rate,
+                mix=read("mix.wav"),
+                stems=stems,
+                tempo_map=TempoMap.from_dict(meta["tempo_map"]),
+                markers=tuple(Marker.from_dict(m) for m in meta.get("markers", [])),
+                request=dict(meta.get("request", {})),
+                seed=int(meta.get("seed", 0)),
+                timings=dict(meta.get("timings", {})),
+                info=dict(meta.get("info", {})),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise AudioError(f"{json_path}: the take is damaged ({_one_line(exc)}).") from None

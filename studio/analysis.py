@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from expotion_engine.errors import ControlError
+from expotion_engine.media.hashing import HASH_VERSION
 from expotion_engine.progress import CancelEvent, ProgressFn
 from expotion_engine.types import ControlTrack
 from expotion_engine.vision import ANALYSIS_VERSION, AnalysisSettings, analyze_video
@@ -36,7 +37,8 @@ def cache_dir() -> Path | None:
 def cache_key(video_hash: str, settings: AnalysisSettings, start: float, end: float) -> str:
     """Stable key of one analysis: content, resolved range, settings, analysis version."""
     payload = json.dumps(
-        {"video": video_hash, "settings": settings.to_dict(), "range": [start, end], "v": ANALYSIS_VERSION},
+        {"video": video_hash, "settings": settings.to_dict(), "range": [start, end], "v": ANALYSIS_VERSION,
+         "hash": HASH_VERSION},
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
@@ -61,7 +63,8 @@ def analyze(
             try:
                 track = ControlTrack.load(entry)
             except ControlError as exc:
-                log.warning("ignoring damaged analysis cache entry %s (%s)", entry, exc)
+                log.warning("damaged analysis cache entry discarded, analysing again: %s", exc)
+                _discard(entry)
             else:
                 log.info("analysis of %s loaded from cache %s", path, entry)
                 if progress is not None:
@@ -74,6 +77,15 @@ def analyze(
         except OSError as exc:
             log.warning("could not write analysis cache %s (%s)", entry, exc)
     return track
+
+
+def _discard(entry: Path) -> None:
+    """Remove a damaged cache entry (archive and sidecar) so it is rewritten whole."""
+    for file in (entry, entry.with_suffix(".json")):
+        try:
+            file.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not remove damaged cache file %s (%s)", file, exc)
 
 
 __all__ = ["analyze", "cache_dir", "cache_key"]

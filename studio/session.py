@@ -29,8 +29,8 @@ from typing import Any
 
 from expotion_engine.engines import ENGINES
 from expotion_engine.errors import ControlError, ExpotionError, SessionError
-from expotion_engine.media.hashing import content_hash
-from expotion_engine.types import Marker, atomic_write_json
+from expotion_engine.media.hashing import content_hash, legacy_sampled_hash
+from expotion_engine.types import Marker, atomic_write_json, read_regular_text
 from expotion_engine.vision import AnalysisSettings
 from studio.export.job import ExportSettings
 from studio.session_migrations import CURRENT_VERSION, upgrade
@@ -173,7 +173,7 @@ class Session:
         if not new_path.is_file():
             raise SessionError(f"{new_path}: file not found; cannot relink the session's video to it.")
         found = content_hash(new_path)
-        if self.video_hash and found != self.video_hash:
+        if self.video_hash and not self._matches(new_path, found):
             raise SessionError(
                 f"{new_path} is not this session's video (its content hash {found} differs from "
                 f"{self.video_hash}); pick the original file, or use it as a new video."
@@ -181,13 +181,24 @@ class Session:
         self.video = new_path.resolve()
         self.video_hash = found
 
+    def _matches(self, path: Path, found: str) -> bool:
+        """Whether ``found`` is the stored hash; a hash stored by the old sampled scheme is checked and upgraded."""
+        if found == self.video_hash:
+            return True
+        if legacy_sampled_hash(path) == self.video_hash:
+            log.warning("%s: matched the session's older sampled content hash; it now records the whole-file hash",
+                        path)
+            self.video_hash = found
+            return True
+        return False
+
     def check_video(self) -> Path:
         """The video's path, or a SessionError saying it is missing or has changed."""
         if self.video is None:
             raise SessionError("The session has no video; open one first.")
         if not self.video.is_file():
             raise SessionError(f"{self.video}: the session's video is not there any more; relink it.")
-        if self.video_hash and content_hash(self.video) != self.video_hash:
+        if self.video_hash and not self._matches(self.video, content_hash(self.video)):
             raise SessionError(
                 f"{self.video}: this is not the video the session was made for (its content changed); "
                 "relink the original file."
@@ -493,12 +504,7 @@ def _resolve_path(stored: str, base: Path, fallback: str | None = None) -> Path:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SessionError(f"{path}: session file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SessionError(f"{path}: cannot read the session file ({exc}).") from None
+    text = read_regular_text(path, SessionError, "session file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -506,6 +512,9 @@ def _read(path: Path) -> dict[str, Any]:
             f"{path}: the session file is corrupted (not valid JSON: {exc.msg} at line {exc.lineno}, "
             f"column {exc.colno}); it was left as it is."
         ) from None
+    except RecursionError:
+        raise SessionError(f"{path}: the session file nests JSON too deeply to be a session; it was left as it is.") \
+            from None
     if not isinstance(data, dict):
         raise SessionError(f"{path}: not an Expotion session file (expected a JSON object).")
     return data

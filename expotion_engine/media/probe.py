@@ -44,6 +44,7 @@ class VideoInfo:
     video_start: float = 0.0
     audio_start: float | None = None
     audio_streams: int = 0
+    container_duration: float | None = None
 
 
 def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
@@ -79,6 +80,11 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """
     path = Path(path)
     capture = open_capture(path)
+    starts = stream_starts(path)
+    if _is_image(starts.container):
+        capture.release()
+        raise VideoError(f"{path}: not a video file (it holds a single {starts.container.removesuffix('_pipe')} "
+                         "image); give a video.")
     try:
         codec = _fourcc(capture)
         ok, frame = capture.read()
@@ -96,16 +102,31 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         height, width = frame.shape[:2]
     finally:
         capture.release()
-    starts = stream_starts(path)
+    _warn_if_truncated(path, duration, starts.duration)
     return VideoInfo(
         path, fps, frame_count, width, height, duration, rotation, codec, starts.video, starts.audio,
-        starts.audio_streams,
+        starts.audio_streams, starts.duration,
     )
+
+
+def _is_image(container: str) -> bool:
+    """Whether FFmpeg's demuxer name is a still-image reader (``png_pipe``, ``jpeg_pipe``, ``image2``...)."""
+    return container.endswith("_pipe") or container in ("image2", "image2pipe")
+
+
+def _warn_if_truncated(path: Path, decoded: float, container: float | None) -> None:
+    """Warn when the frames end well before the container's stated duration (a cut-off download or copy)."""
+    if container is not None and container - decoded > max(1.0, 0.05 * container):
+        log.warning("%s: the container says the video lasts %.2f s but its frames end at %.2f s; the file looks "
+                    "truncated (an incomplete copy or download), so only %.2f s will be scored",
+                    path, container, decoded, decoded)
 
 
 _FIRST = re.compile(r"\[Parsed_(a?)showinfo_\d+ @ [^\]]*\] n:\s*0 pts:\s*(-?\d+) pts_time:\s*(\S+)")
 _TIME_BASE = re.compile(r"\[Parsed_showinfo_\d+ @ [^\]]*\] config in time_base: (\d+)/(\d+)")
 _AUDIO_STREAM = re.compile(r"^\s*Stream #0:\d+.*?: Audio: ", re.MULTILINE)
+_INPUT = re.compile(r"^Input #0, ([^,\s]+)", re.MULTILINE)
+_DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -115,6 +136,8 @@ class StreamStarts:
     video: float = 0.0
     audio: float | None = None
     audio_streams: int = 0
+    container: str = ""
+    duration: float | None = None
 
 
 @functools.lru_cache(maxsize=64)
@@ -138,8 +161,14 @@ def _stream_starts(path: str, size: int, mtime_ns: int) -> StreamStarts:
     if "video" not in starts:
         log.warning("%s: FFmpeg gave no first-frame time (exit %d); taking the container's zero",
                     path, result.returncode)
-    count = len(_AUDIO_STREAM.findall(text.split("Stream mapping:")[0]))
-    return StreamStarts(starts.get("video", 0.0), starts.get("audio"), count)
+    header = text.split("Stream mapping:")[0]
+    count = len(_AUDIO_STREAM.findall(header))
+    container = _INPUT.search(header)
+    duration = _DURATION.search(header)
+    seconds = None if duration is None else (
+        int(duration.group(1)) * 3600 + int(duration.group(2)) * 60 + float(duration.group(3)))
+    return StreamStarts(starts.get("video", 0.0), starts.get("audio"), count,
+                        container.group(1) if container else "", seconds)
 
 
 def stream_starts(path: str | os.PathLike[str]) -> StreamStarts:

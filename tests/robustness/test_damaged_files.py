@@ -1,0 +1,160 @@
+"""Damaged files the project or a user wrote: one ExpotionError sentence naming the file, never a traceback or a hang.
+
+Covers issue 13 items 7 (a damaged analysis-cache archive is discarded and analysed again)
+and 8 (takes, sessions and deeply nested JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import studio.analysis as studio_analysis
+from expotion_engine.errors import AudioError, ControlError, SessionError
+from expotion_engine.types import ControlTrack, Note, Stem, Take, TempoMap
+from expotion_engine.vision import AnalysisSettings
+from studio.session import Session
+from tests.factories import make_control_track
+
+RATE = 8000
+
+
+def _take(folder: Path) -> Path:
+    """A small real take on disk: 0.5 s stereo mix and one stem with two notes."""
+    n = RATE // 2
+    t = np.arange(n) / RATE
+    tone = (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    audio = np.stack([tone, tone])
+    stem = Stem("pad", audio, notes=(Note(57, 0.0, 0.2, 90), Note(60, 0.2, 0.4, 80)))
+    take = Take(engine="procedural", sample_rate=RATE, mix=audio, stems=(stem,),
+                tempo_map=TempoMap.constant(120.0), markers=(), request={"prompt": "x"}, seed=3)
+    return take.save(folder)
+
+
+def _edit(folder: Path, change) -> None:
+    meta = json.loads((folder / "take.json").read_text())
+    change(meta)
+    (folder / "take.json").write_text(json.dumps(meta))
+
+
+def _write_short_stem(folder: Path) -> None:
+    import soundfile as sf
+
+    sf.write(folder / "stems" / "pad.wav", np.zeros((100, 2), np.float32), RATE, subtype="FLOAT")
+
+
+TAKE_DAMAGE = {
+    "missing engine": lambda f: _edit(f, lambda m: m.pop("engine")),
+    "missing tempo map": lambda f: _edit(f, lambda m: m.pop("tempo_map")),
+    "zero sample rate": lambda f: _edit(f, lambda m: m.update(sample_rate=0)),
+    "text sample rate": lambda f: _edit(f, lambda m: m.update(sample_rate="fast")),
+    "empty tempo map": lambda f: _edit(f, lambda m: m.update(tempo_map={"tempos": []})),
+    "pitch 300": lambda f: _edit(f, lambda m: m["stems"][0]["notes"][0].update(pitch=300)),
+    "stems not a list of objects": lambda f: _edit(f, lambda m: m.update(stems=[1, 2])),
+    "stem file outside the take": lambda f: _edit(f, lambda m: m["stems"][0].update(file="../../x.wav")),
+    "stem shorter than the mix": _write_short_stem,
+    "mix not audio": lambda f: (f / "mix.wav").write_bytes(b"RIFF\x00\x00garbage"),
+    "mix missing": lambda f: (f / "mix.wav").unlink(),
+    "take.json not JSON": lambda f: (f / "take.json").write_text("{\"format\": "),
+    "take.json nested 100 000 deep": lambda f: (f / "take.json").write_text("[" * 100_000 + "]" * 100_000),
+}
+
+
+def test_an_intact_take_loads(tmp_path) -> None:
+    take = Take.load(_take(tmp_path / "take"))
+    assert take.sample_rate == RATE and take.stems[0].notes[1].pitch == 60
+
+
+@pytest.mark.parametrize("damage", TAKE_DAMAGE)
+def test_a_damaged_take_is_one_sentence_naming_the_file(damage, tmp_path) -> None:
+    folder = _take(tmp_path / "take")
+    TAKE_DAMAGE[damage](folder)
+    with pytest.raises(AudioError) as caught:
+        Take.load(folder)
+    message = str(caught.value)
+    assert str(folder) in message and "\n" not in message and len(message) < 400, message
+
+
+def _session(tmp_path: Path) -> Path:
+    path = tmp_path / "film.expotion"
+    Session().save(path)
+    return path
+
+
+def test_a_session_nested_100000_deep_is_one_sentence(tmp_path) -> None:
+    path = _session(tmp_path)
+    path.write_text("{\"a\": " * 100_000 + "1" + "}" * 100_000)
+    with pytest.raises(SessionError, match="too deeply"):
+        Session.load(path)
+
+
+def test_a_session_path_that_is_a_fifo_is_refused_without_hanging(tmp_path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("this platform has no FIFOs")
+    fifo = tmp_path / "film.expotion"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            Session.load(fifo)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():
+        with open(fifo, "w"):  # unblock the reader so the thread can end
+            pass
+        pytest.fail("loading a FIFO as a session hung")
+    assert len(outcome) == 1 and isinstance(outcome[0], SessionError), outcome
+    assert str(fifo) in str(outcome[0]) and "not a regular file" in str(outcome[0])
+
+
+def test_a_session_that_is_not_utf8_is_one_sentence(tmp_path) -> None:
+    path = _session(tmp_path)
+    path.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(SessionError, match="not UTF-8"):
+        Session.load(path)
+
+
+ARCHIVE_DAMAGE = {
+    "not a zip": lambda p: p.write_bytes(b"this is not a zip archive at all"),
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "wrong keys": lambda p: np.savez(p, other=np.zeros(3)),
+    "sidecar nested": lambda p: p.with_suffix(".json").write_text("[" * 100_000 + "]" * 100_000),
+    "sidecar text version": lambda p: p.with_suffix(".json").write_text(
+        json.dumps({**json.loads(p.with_suffix(".json").read_text()), "version": "one"})),
+}
+
+
+@pytest.mark.parametrize("damage", ARCHIVE_DAMAGE)
+def test_a_damaged_control_track_is_a_control_error(damage, tmp_path) -> None:
+    path = make_control_track(duration=2.0).save(tmp_path / "controls.npz")
+    ARCHIVE_DAMAGE[damage](path)
+    with pytest.raises(ControlError) as caught:
+        ControlTrack.load(path)
+    assert "controls." in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("damage", ["not a zip", "truncated", "wrong keys"])
+def test_a_damaged_cache_entry_is_discarded_and_analysed_again(damage, face_clip, tmp_path, monkeypatch,
+                                                                caplog) -> None:
+    monkeypatch.setenv("EXPOTION_CACHE_DIR", str(tmp_path / "cache"))
+    settings = AnalysisSettings(end=1.0)
+    first = studio_analysis.analyze(face_clip.path, settings)
+    (entry,) = (tmp_path / "cache" / "analysis").glob("*.npz")
+    ARCHIVE_DAMAGE[damage](entry)
+    with caplog.at_level(logging.WARNING, logger="studio.analysis"):
+        again = studio_analysis.analyze(face_clip.path, settings)
+    assert np.array_equal(again.values, first.values) and again.markers == first.markers
+    assert any("damaged analysis cache entry" in r.getMessage() for r in caplog.records)
+    assert np.array_equal(ControlTrack.load(entry).values, first.values), "the entry is rewritten whole"
+
