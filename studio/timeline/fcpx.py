@@ -1,0 +1,77 @@
+"""What OpenTimelineIO's FCPXML adapter loses, read from the file: start timecode, exact rate, exact spine times.
+
+The adapter drops the sequence's ``tcStart`` and counts times at the format's rate
+rounded down to whole frames per second (29.97 becomes 29, so clips shift and one- or
+two-frame gaps appear); at such a rate the primary storyline's clips and their markers
+are read here from their exact rational ``offset``/``duration``/``start`` instead.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+#: spine elements that show media
+CLIP_TAGS = ("clip", "asset-clip", "ref-clip", "sync-clip", "video", "mc-clip")
+
+
+@dataclass(frozen=True)
+class SpineClip:
+    """One primary-storyline clip in frames of the sequence rate, with its markers (source frame, name)."""
+
+    record_in: int
+    duration: int
+    source_in: int
+    markers: tuple[tuple[int, str], ...] = ()
+
+
+def fcpx_time(text: str | None) -> Fraction | None:
+    """Seconds of an FCPXML time (``3600s``, ``1001/30000s``), or None."""
+    try:
+        return Fraction(text.rstrip("s")) if text else None
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _sequence(path: Path) -> tuple[ET.Element | None, ET.Element | None]:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return None, None
+    return root, root.find(".//project/sequence")
+
+
+def sequence_start_and_rate(path: Path) -> tuple[Fraction | None, Fraction | None]:
+    """The sequence's ``tcStart`` in seconds and its exact frame rate (None where the file has none)."""
+    root, sequence = _sequence(path)
+    if root is None or sequence is None:
+        return None, None
+    form = root.find(f"./resources/format[@id='{sequence.get('format')}']")
+    frame = fcpx_time(form.get("frameDuration") if form is not None else None)
+    return fcpx_time(sequence.get("tcStart")), (1 / frame if frame else None)
+
+
+def spine_clips(path: Path, rate: Fraction) -> list[SpineClip]:
+    """The primary storyline's clips in record order, every time in whole frames at ``rate``."""
+    _, sequence = _sequence(path)
+    spine = sequence.find("spine") if sequence is not None else None
+    if spine is None:
+        return []
+
+    def frames(text: str | None) -> int:
+        return round((fcpx_time(text) or 0) * rate)
+
+    clips = []
+    for element in spine:
+        if element.tag not in CLIP_TAGS:
+            continue
+        markers = tuple((frames(m.get("start")), m.get("value", "")) for m in element
+                        if m.tag in ("marker", "chapter-marker"))
+        clips.append(SpineClip(frames(element.get("offset")), frames(element.get("duration")),
+                               frames(element.get("start")), markers))
+    return clips
+
+
+__all__ = ["SpineClip", "fcpx_time", "sequence_start_and_rate", "spine_clips"]
