@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from expotion_engine.engines import get_engine
+from expotion_engine.engines import Engine, get_engine
 from expotion_engine.errors import EngineError, ExportError, SessionError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress, sub_progress
 from expotion_engine.types import ControlTrack, GenerationRequest, Take
@@ -174,6 +174,7 @@ def generate_take(
     choose: bool = True,
     progress: ProgressFn | None = None,
     cancel: CancelEvent | None = None,
+    engine: Engine | None = None,
 ) -> tuple[TakeRecord, Take]:
     """Generate a take, write it (into ``folder``, default the session's takes folder) and add it to the session.
 
@@ -181,7 +182,7 @@ def generate_take(
     file is left to the caller.
     """
     request = build_request(session, controls)
-    engine = get_engine(session.engine)
+    engine = engine or get_engine(session.engine)
     started = time.perf_counter()
     take = engine.generate(request, _stage(sub_progress(progress, 0.0, 0.9), "generate"), cancel)
     check_cancel(cancel)

@@ -1,0 +1,80 @@
+"""One clip of a batch as a value: the video, its range and the scoring choices, and its session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from expotion_engine.errors import ExpotionError, SessionError
+from studio.export.job import safe_name
+from studio.session import DEFAULT_PRESET, DeliveryPrefs, Session
+from studio.timecode import TimecodeError, parse_timecode
+
+
+class BatchError(ExpotionError):
+    """A batch input, manifest row or option is not valid."""
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What to score for one clip; ``name`` is its folder in the batch output (unique within a batch)."""
+
+    name: str
+    video: Path
+    start: float | None = None
+    end: float | None = None
+    preset: str = DEFAULT_PRESET
+    prompt: str = ""
+    seed: int = 0
+    engine: str = "procedural"
+    timecode_start: str = "0"
+    formats: tuple[str, ...] = ()
+    sample_rate: int = 48000
+    title: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds of the range when both ends are known (for throughput figures)."""
+        if self.end is None:
+            return None
+        return self.end - (self.start or 0.0)
+
+
+def session_for(job: BatchJob) -> Session:
+    """The new session ``expotion score`` would make for this clip with the same options."""
+    title = job.title or job.video.stem
+    session = Session.for_video(
+        job.video,
+        title=title,
+        video_in=job.start or 0.0,
+        video_out=job.end,
+        preset=job.preset,
+        prompt=job.prompt,
+        engine=job.engine,
+        seed=job.seed,
+        export=DeliveryPrefs(job.sample_rate, 24, tuple(job.formats)),
+    )
+    try:
+        session.timecode_start = parse_timecode(job.timecode_start, session.timecode().rate)
+    except TimecodeError as exc:
+        raise SessionError(str(exc)) from None
+    session.validate()
+    return session
+
+
+def unique_names(jobs: Iterable[BatchJob]) -> list[BatchJob]:
+    """``jobs`` with safe folder names, a repeated name numbered ``_2``, ``_3`` ... in order."""
+    seen: dict[str, int] = {}
+    named: list[BatchJob] = []
+    for job in jobs:
+        base = safe_name(job.name) or "clip"
+        count = seen.get(base.lower(), 0) + 1
+        seen[base.lower()] = count
+        named.append(replace(job, name=base if count == 1 else f"{base}_{count}"))
+    return named
+
+
+def with_defaults(job: BatchJob, formats: Sequence[str], sample_rate: int) -> BatchJob:
+    """``job`` with the batch-wide formats (when the row names none) and sample rate."""
+    return replace(job, formats=tuple(job.formats or formats), sample_rate=sample_rate)

@@ -1,0 +1,280 @@
+"""Run a batch's jobs on Ray: analysis, generation and export as separate tasks, clips finishing whole.
+
+With no address a local Ray is started for the run on this machine's cores; with an
+address (``auto`` or ``ray://host:port``) an existing cluster is used. Analysis and export
+are one-CPU tasks; generation is a one-CPU task, or for an engine that loads a model (see
+:data:`studio.batch.stages.GPU_ENGINES`) a long-lived actor per GPU (one CPU actor when the
+cluster has no GPU) that keeps the model between clips. Ray retries a task whose worker
+died; a user error (ExpotionError) is never retried and fails only its clip.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from expotion_engine.engines import get_engine
+from expotion_engine.errors import ExpotionError
+from studio.batch import stages
+from studio.batch.folders import clip_folder, is_complete, remove_partials, staging_folder
+from studio.batch.jobs import BatchError, BatchJob
+from studio.batch.report import FINISHED, BatchProgress, ClipRecord, progress_of, write_report
+from studio.session import utc_now
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "pip install 'expotion-studio[batch]'"
+#: how long the scheduler waits for a result before it looks at the cancel event again (s)
+POLL_S = 0.2
+#: worker-loss retries per task (a user error is never retried)
+MAX_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Where the batch writes and which Ray it runs on."""
+
+    out: Path
+    force: bool = False
+    address: str | None = None
+    num_cpus: int | None = None
+    cache_dir: Path | None = None
+
+
+@dataclass
+class BatchResult:
+    """The clips' records, the report file and whether the run was cancelled."""
+
+    clips: list[ClipRecord]
+    report: Path
+    cancelled: bool = False
+    dashboard: str | None = None
+    wall_s: float = 0.0
+
+
+def require_ray() -> ModuleType:
+    """The ``ray`` module, or a BatchError saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise BatchError(f"expotion batch needs Ray, which is not installed; install it with {INSTALL_HINT}.") from None
+    return ray
+
+
+@contextmanager
+def ray_started(ray: ModuleType, options: BatchOptions) -> Iterator[str | None]:
+    """Ray for the run (the caller's when already started); yields the dashboard address of a cluster."""
+    if ray.is_initialized():
+        yield None
+        return
+    if options.address:
+        context = ray.init(address=options.address, log_to_driver=False)
+        dashboard = getattr(context, "dashboard_url", None) or None
+        if dashboard and "://" not in dashboard:
+            dashboard = f"http://{dashboard}"
+    else:
+        ray.init(num_cpus=options.num_cpus or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+        dashboard = None
+    try:
+        yield dashboard
+    finally:
+        ray.shutdown()
+
+
+class Generator:
+    """A long-lived generation worker: one engine (its model loaded once) for every clip it is sent."""
+
+    def __init__(self, engine: str) -> None:
+        self.engine = get_engine(engine)
+
+    def generate(self, session: Any, controls: Any, staging: Path) -> stages.Timed:
+        return stages.generate(session, controls, staging, engine=self.engine)
+
+
+def error_sentence(exc: BaseException, stage: str) -> str:
+    """One sentence for a failed stage: the user error's own, else what stopped it."""
+    cause = getattr(exc, "cause", None) or exc
+    if isinstance(cause, ExpotionError):
+        return str(cause)
+    text = (str(cause).strip().splitlines() or [""])[0]
+    return f"The {stage} stage stopped with {type(cause).__name__}" + (f": {text}" if text else ".")
+
+
+@dataclass
+class _Scheduler:
+    """Feeds clips through the three stages and keeps every clip's record up to date."""
+
+    ray: ModuleType
+    jobs: Sequence[BatchJob]
+    clips: list[ClipRecord]
+    options: BatchOptions
+    notify: Callable[[], None]
+    pending: dict[Any, tuple[int, str]] = field(default_factory=dict)
+    staging: dict[int, Path] = field(default_factory=dict)
+    submitted: dict[int, float] = field(default_factory=dict)
+    actors: list[Any] = field(default_factory=list)
+    actor_load: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        retry = {"max_retries": MAX_RETRIES, "retry_exceptions": False}
+        self.analyse = self.ray.remote(num_cpus=1, **retry)(stages.analyse)
+        self.generate = self.ray.remote(num_cpus=1, **retry)(stages.generate)
+        self.export = self.ray.remote(num_cpus=1, **retry)(stages.export)
+        self.cache = str(self.options.cache_dir.resolve()) if self.options.cache_dir else os.environ.get(
+            "EXPOTION_CACHE_DIR")
+        self.cpus = max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+
+    def _generator(self, engine: str) -> tuple[Any, int]:
+        """The least busy generation actor (started on first use: one per GPU, or one on a CPU)."""
+        if not self.actors:
+            gpus = int(self.ray.cluster_resources().get("GPU", 0))
+            resources = {"num_gpus": 1} if gpus else {"num_cpus": 1}
+            actor_class = self.ray.remote(max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES, **resources)(
+                Generator)
+            self.actors = [actor_class.remote(engine) for _ in range(max(1, gpus))]
+            self.actor_load = [0] * len(self.actors)
+        index = min(range(len(self.actors)), key=self.actor_load.__getitem__)
+        return self.actors[index], index
+
+    def _submit_generation(self, index: int, session: Any, controls: Any) -> None:
+        staging = staging_folder(self.options.out, self.jobs[index].name)
+        self.staging[index] = staging
+        if self.jobs[index].engine in stages.GPU_ENGINES:
+            actor, slot = self._generator(self.jobs[index].engine)
+            self.actor_load[slot] += 1
+            self.pending[actor.generate.remote(session, controls, staging)] = (index, f"generate:{slot}")
+        else:
+            self.pending[self.generate.remote(session, controls, staging)] = (index, "generate")
+
+    def _finish(self, ref: Any) -> None:
+        index, stage = self.pending.pop(ref)
+        clip = self.clips[index]
+        if stage.startswith("generate:"):
+            self.actor_load[int(stage.split(":")[1])] -= 1
+            stage = "generate"
+        try:
+            timed = self.ray.get(ref)
+        except Exception as exc:  # noqa: BLE001 - every failure of a clip's task is recorded as that clip's error
+            clip.status, clip.stage, clip.error = "failed", stage, error_sentence(exc, stage)
+            log.info("clip %s failed in %s: %s", clip.name, stage, clip.error)
+            remove_partials(self.options.out, clip.name)
+            return
+        clip.timings[f"{stage}_s"] = round(timed.seconds, 4)
+        if stage == "analyse":
+            session, controls = timed.value
+            clip.duration_s = round(float(controls.duration), 6)
+            clip.stage = "generate"
+            self._submit_generation(index, session, controls)
+        elif stage == "generate":
+            clip.stage = "export"
+            job = self.jobs[index]
+            ref = self.export.remote(timed.value, self.staging[index], self.options.out, job.name)
+            self.pending[ref] = (index, "export")
+        else:
+            clip.status, clip.stage, clip.outputs = "done", "", timed.value
+            clip.folder = str(clip_folder(self.options.out, clip.name))
+            clip.timings["total_s"] = round(time.monotonic() - self.submitted[index], 4)
+
+    def run(self, cancel: threading.Event | None) -> bool:
+        """Run every queued clip; returns True when ``cancel`` stopped the batch."""
+        queue = deque(i for i, c in enumerate(self.clips) if c.status == "queued")
+        try:
+            while queue or self.pending:
+                if cancel is not None and cancel.is_set():
+                    self.cancel_all()
+                    return True
+                analysing = sum(stage == "analyse" for _, stage in self.pending.values())
+                while queue and analysing < self.cpus:
+                    index = queue.popleft()
+                    self.clips[index].status, self.clips[index].stage = "running", "analyse"
+                    self.submitted[index] = time.monotonic()
+                    self.pending[self.analyse.remote(self.jobs[index], self.cache)] = (index, "analyse")
+                    analysing += 1
+                self.notify()
+                ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=POLL_S)
+                for ref in ready:
+                    self._finish(ref)
+        except KeyboardInterrupt:
+            self.cancel_all()
+            return True
+        finally:
+            for actor in self.actors:
+                self.ray.kill(actor)
+        return False
+
+    def cancel_all(self) -> None:
+        """Cancel every outstanding task, wait for them to stop and remove what they left half-built."""
+        for ref, (_, stage) in self.pending.items():
+            self.ray.cancel(ref, force=not stage.startswith("generate:"))
+        for actor in self.actors:
+            self.ray.kill(actor)
+        self.ray.wait(list(self.pending), num_returns=len(self.pending), timeout=30)
+        for index, _ in self.pending.values():
+            clip = self.clips[index]
+            remove_partials(self.options.out, clip.name)
+            folder = clip_folder(self.options.out, clip.name)
+            if is_complete(folder):
+                clip.status, clip.folder = "done", str(folder)
+            else:
+                clip.status = "cancelled"
+        self.pending.clear()
+
+
+def run_batch(
+    jobs: Sequence[BatchJob],
+    options: BatchOptions,
+    *,
+    progress: Callable[[BatchProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    info: dict[str, Any] | None = None,
+    on_start: Callable[[str | None], None] | None = None,
+) -> BatchResult:
+    """Score ``jobs`` into ``options.out`` (one folder per clip plus ``batch.json``); complete clips are skipped.
+
+    ``on_start`` is told the cluster's dashboard address (None for a local Ray) once Ray is up.
+    """
+    ray = require_ray()
+    out = options.out.resolve()
+    options = BatchOptions(out, options.force, options.address, options.num_cpus, options.cache_dir)
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"{out} is a file; the batch output must be a folder.")
+    out.mkdir(parents=True, exist_ok=True)
+    remove_partials(out)
+    clips = [ClipRecord.for_job(job) for job in jobs]
+    for clip in clips:
+        folder = clip_folder(out, clip.name)
+        if not options.force and is_complete(folder):
+            clip.status, clip.folder = "skipped", str(folder)
+    started = time.monotonic()
+    details = {**(info or {}), "started": utc_now(),
+               "ray": ray.__version__, "address": options.address or "local"}
+    last: list[tuple[int, ...]] = [()]
+
+    def notify() -> None:
+        counts = tuple(sum(c.status == s for c in clips) for s in (*FINISHED, "running"))
+        if counts != last[0]:
+            last[0] = counts
+            write_report(out, clips, details, time.monotonic() - started)
+        if progress is not None:
+            progress(progress_of(clips, started))
+
+    with ray_started(ray, options) as dashboard:
+        details["dashboard"] = dashboard
+        if on_start is not None:
+            on_start(dashboard)
+        details["resources"] = {k: v for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")}
+        scheduler = _Scheduler(ray, jobs, clips, options, notify)
+        cancelled = scheduler.run(cancel)
+    wall = time.monotonic() - started
+    report = write_report(out, clips, details, wall)
+    notify()
+    return BatchResult(clips, report, cancelled, dashboard, wall)
