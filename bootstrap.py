@@ -126,7 +126,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     install_system_packages()
-    install("dev" if command == "test" else "")
+    install("dev,batch" if command == "test" else "")
     py = str(venv_python())
     if command == "install":
         return 0
