@@ -67,10 +67,23 @@ def read_preset(path: str | os.PathLike[str]) -> Preset:
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"{path}: not valid TOML ({exc}).") from None
     table = validate_preset(data, str(path), _instrument_names())
+    _check_plugins(table, path)
     table.setdefault("name", path.stem)
     table.setdefault("title", table["name"].replace("-", " ").capitalize())
     return Preset(name=table["name"], title=table["title"], description=table["description"],
                   prompt=table["prompt"], path=path, table=table)
+
+
+def _check_plugins(table: dict[str, Any], path: Path) -> None:
+    """Refuse a preset naming a plugin outside the approved plugin folders, before anything is loaded."""
+    from expotion_engine.engines.procedural.render.plugin_folders import PluginRefused, check_plugin_path
+
+    for name, part in table.get("parts", {}).items():
+        if isinstance(part, dict) and part.get("plugin") is not None:
+            try:
+                check_plugin_path(part["plugin"], f"{path}: part {name!r}")
+            except PluginRefused as exc:
+                raise PresetError(str(exc)) from None
 
 
 def list_presets(folder: str | os.PathLike[str] | None = None) -> list[Preset]:

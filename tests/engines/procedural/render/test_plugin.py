@@ -14,6 +14,12 @@ from expotion_engine.errors import EngineError
 from expotion_engine.types import Note
 
 
+@pytest.fixture(autouse=True)
+def _approve_tmp_path(tmp_path, monkeypatch):
+    """These tests' plugin files live in tmp_path, so it is an approved plugin folder."""
+    monkeypatch.setenv("EXPOTION_PLUGIN_PATH", str(tmp_path))
+
+
 def plugin_part(path: Path | str) -> Part:
     return Part("strings", "strings", (Note(60, 0.0, 0.5, 100),), plugin=str(path))
 
