@@ -130,7 +130,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "take.json, a session file (<title>.expotion) and the delivery folder delivery/.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("video", type=Path, help="video file")
+    p.add_argument("video", type=Path, help="video file, or an editor's timeline (.otio, FCP 7 .xml, .fcpxml, "
+                                            ".edl) scored clip by clip on its own timecode")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder (empty, or use --force)")
     p.add_argument("--preset", default=DEFAULT_PRESET, help="preset name (see presets/) or path of a .toml preset")
     p.add_argument("--prompt", default="", help="text prompt: genre, mood, instruments, tempo words")
@@ -162,6 +163,12 @@ def engine_options(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from studio.timeline import is_timeline
+
+    if is_timeline(args.video):
+        from studio.timeline.score import score_timeline
+
+        return score_timeline(args)
     analysis = settings_from_args(args)
     options = engine_options(args)
     check_output_folder(args.output, args.force)

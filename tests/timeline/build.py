@@ -20,10 +20,12 @@ TR = otio.opentime.TimeRange
 SHOTS = ((5, 40), (10, 34), (0, 40))
 #: record frames of the two edits
 EDITS = (40, 74)
-#: a sequence marker at record frame 20 and a marker on the second shot at its source frame 25 (record 89)
-SEQUENCE_MARKER = ("Door slams", 20, "GREEN")
-CLIP_MARKER = ("Look up", 25, "BLUE")
-CLIP_MARKER_RECORD = EDITS[0] + CLIP_MARKER[1] - SHOTS[1][0]
+#: a sequence marker at record frame 10 and a marker on the third shot at its source frame 30 (record 104),
+#: each more than a second from the edits so the music can mark both cues and an edit
+SEQUENCE_MARKER = ("Door slams", 10, "GREEN")
+CLIP_MARKER = ("Look up", 30, "BLUE")
+CLIP_MARKER_SHOT = 2
+CLIP_MARKER_RECORD = EDITS[1] + CLIP_MARKER[1] - SHOTS[2][0]
 START = "01:00:00:00"
 #: adapter -> file suffix
 SUFFIXES = {"otio_json": ".otio", "fcp_xml": ".xml", "fcpx_xml": ".fcpxml", "cmx_3600": ".edl"}
@@ -53,7 +55,8 @@ def build_timeline(media: list[Path], fps: float) -> otio.schema.Timeline:
     timeline.tracks.markers.append(otio.schema.Marker(name=name, marked_range=TR(RT(frame, fps), RT(0, fps)),
                                                       color=color))
     name, frame, color = CLIP_MARKER
-    track[1].markers.append(otio.schema.Marker(name=name, marked_range=TR(RT(frame, fps), RT(0, fps)), color=color))
+    marker = otio.schema.Marker(name=name, marked_range=TR(RT(frame, fps), RT(0, fps)), color=color)
+    track[CLIP_MARKER_SHOT].markers.append(marker)
     return timeline
 
 

@@ -1,0 +1,70 @@
+"""The sequence's picture as one video file: every clip's source frames in record order, gaps black.
+
+The delivery's re-muxed video, the desktop app and ``expotion export`` all need one
+picture file; ffmpeg (imageio-ffmpeg's binary) trims each clip's exact source frames,
+scales them to the first clip's size and concatenates them at the sequence rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from expotion_engine.media.probe import probe_video
+from studio.timeline.model import Timeline, TimelineError
+
+log = logging.getLogger(__name__)
+
+#: x264 quality of the rendered picture (a reference for the music, not a master)
+CRF = "18"
+
+
+def _even(value: int) -> int:
+    return value + value % 2
+
+
+def render_picture(timeline: Timeline, output: Path) -> Path:
+    """Write the whole sequence's picture to ``output`` (H.264 MP4, no audio) and return it."""
+    media = timeline.media
+    if not media:
+        raise TimelineError(f"{timeline.path.name}: the sequence shows no media, only gaps.")
+    first = probe_video(media[0])
+    width, height = _even(first.width), _even(first.height)
+    rate = f"{timeline.rate.rate.numerator}/{timeline.rate.rate.denominator}"
+    inputs: list[str] = []
+    filters: list[str] = []
+    for index, clip in enumerate(timeline.clips):
+        label = f"[v{index}]"
+        if clip.media is None:
+            filters.append(f"color=black:size={width}x{height}:rate={rate}:duration={timeline.seconds(clip.duration)},"
+                           f"format=yuv420p,trim=end_frame={clip.duration}{label}")
+            continue
+        source = len(inputs) // 2
+        inputs += ["-i", str(clip.media)]
+        fps = probe_video(clip.media).fps
+        if abs(fps - timeline.rate.fps) < 0.01:
+            trim = f"trim=start_frame={clip.source_in}:end_frame={clip.source_out}"
+        else:
+            trim = f"trim=start={timeline.seconds(clip.source_in)}:end={timeline.seconds(clip.source_out)}"
+        filters.append(f"[{source}:v:0]{trim},setpts=PTS-STARTPTS,fps={rate},"
+                       f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+                       f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p,"
+                       f"tpad=stop_mode=clone:stop={clip.duration},trim=end_frame={clip.duration}{label}")
+    joined = "".join(f"[v{i}]" for i in range(len(timeline.clips)))
+    filters.append(f"{joined}concat=n={len(timeline.clips)}:v=1:a=0[picture]")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *inputs,
+               "-filter_complex", ";".join(filters), "-map", "[picture]", "-r", rate, "-c:v", "libx264",
+               "-preset", "veryfast", "-crf", CRF, "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(output)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = " | ".join(result.stderr.strip().splitlines()[-2:])
+        raise TimelineError(f"{timeline.path.name}: ffmpeg could not render the sequence's picture ({tail}).")
+    log.info("rendered the sequence's picture (%d frames at %s) to %s", timeline.duration, timeline.rate.label, output)
+    return output
+
+
+__all__ = ["render_picture"]

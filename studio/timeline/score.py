@@ -1,0 +1,109 @@
+"""``expotion score TIMELINE -o OUT``: score an editor's sequence clip by clip, on its own timecode.
+
+The sequence's picture is rendered to ``OUT/<title>_picture.mp4`` (the session's video,
+from which the delivery's re-muxed video is cut); each clip's source range is analysed
+(cached per media + range) and laid on the sequence's time axis with its edit points as
+hits; the timeline's markers become the session's cues; the start timecode and rate
+are the sequence's unless ``--timecode-start``/``--timecode-rate`` say otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from expotion_engine.progress import sub_progress
+from expotion_engine.types import Marker
+from studio.commands.analyze import settings_from_args
+from studio.commands.score import (
+    DELIVERY_FOLDER,
+    check_formats,
+    check_output_folder,
+    engine_options,
+    say_timecode,
+    start_timecode,
+    timecode_rate_option,
+)
+from studio.export.job import safe_name
+from studio.pipeline import export_take, generate_take, preset_table
+from studio.progress_bar import progress_and_cancel
+from studio.session import SESSION_SUFFIX, DeliveryPrefs, Session
+from studio.timecode import frame_seconds, to_frame
+from studio.timeline.controls import timeline_controls
+from studio.timeline.model import Timeline
+from studio.timeline.read import read_timeline
+from studio.timeline.render import render_picture
+
+#: share of the run each stage reports over
+_ANALYSE, _GENERATE = 0.35, 0.88
+
+
+def _ranged(timeline: Timeline, start: float | None, end: float | None) -> Timeline:
+    """``timeline`` with ``--start``/``--end`` (seconds from the sequence's first frame) as its in/out."""
+    if start is None and end is None:
+        return timeline
+    return replace(timeline, in_frame=timeline.in_frame if start is None else to_frame(start, timeline.rate),
+                   out_frame=timeline.out_frame if end is None else to_frame(end, timeline.rate))
+
+
+def timeline_cues(timeline: Timeline) -> list[Marker]:
+    """The timeline's markers inside the scored range as cues, in seconds from the in point, colours kept."""
+    return [Marker(time=timeline.seconds(m.frame - timeline.in_frame), name=m.name, kind="cue", color=m.color)
+            for m in timeline.markers if timeline.in_frame <= m.frame <= timeline.range_out]
+
+
+def score_timeline(args: argparse.Namespace) -> int:
+    """Run ``score`` for a timeline file (the options of ``score``; ``--timecode-rate`` also names an EDL's rate)."""
+    analysis = settings_from_args(args)
+    options = engine_options(args)
+    out: Path = args.output
+    check_output_folder(out, args.force)
+    check_formats(args.formats)
+    declared = timecode_rate_option(args.timecode_rate)
+    timeline = _ranged(read_timeline(args.video, rate=declared), args.start, args.end)
+    title = args.title or timeline.name or args.video.stem
+    print(f"timeline: {timeline.path.name} ({timeline.adapter}), {len([c for c in timeline.clips if not c.is_gap])} "
+          f"clips, {len(timeline.edit_frames)} edits, {len(timeline.markers)} markers, starts at "
+          f"{timeline.start_timecode} ({timeline.rate.label} frames/s)", file=sys.stderr)
+    picture = render_picture(timeline, out / f"{safe_name(title)}_picture.mp4")
+    print(f"picture: the sequence rendered to {picture.name}; the delivery's video is cut from it", file=sys.stderr)
+    session = Session.for_video(
+        picture, title=title, frame_rate=timeline.rate.fps,
+        video_in=timeline.seconds(timeline.in_frame),
+        video_out=timeline.seconds(timeline.range_out) if timeline.range_out < timeline.duration else None,
+        preset=args.preset, prompt=args.prompt, engine=args.engine, engine_options=options, seed=args.seed,
+        bpm=args.bpm, analysis=analysis, markers=timeline_cues(timeline),
+        export=DeliveryPrefs(args.sample_rate or 48000, args.bit_depth or 24, tuple(args.formats or ())),
+    )
+    session.timecode_rate = declared or timecode_rate_option(timeline.rate.spec)
+    session.timecode_start = (frame_seconds(timeline.start_frame, timeline.rate) if args.timecode_start == "0"
+                              else start_timecode(args.timecode_start, session))
+    session.validate()
+    preset_table(session.preset)
+    delivery = not args.no_delivery
+    if delivery:
+        say_timecode(session)
+    session.path = (out / f"{safe_name(title)}{SESSION_SUFFIX}").resolve()
+    with progress_and_cancel("score") as (progress, cancel):
+        controls = timeline_controls(timeline, session.analysis_settings(), picture=picture,
+                                     use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, _ANALYSE),
+                                     cancel=cancel)
+        record, take = generate_take(session, controls, folder=out,
+                                     progress=sub_progress(progress, _ANALYSE, _GENERATE), cancel=cancel)
+        session.save()
+        exported = export_take(session, out / DELIVERY_FOLDER, take_id=record.id, force=args.force,
+                               video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
+                               midi_start=args.midi_start, progress=sub_progress(progress, _GENERATE, 1.0),
+                               cancel=cancel) if delivery else []
+    edits = sum(m.cause == "edit" for m in take.markers)
+    print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
+          f"{len(take.stems)} stems, take.json; {edits} edit hits, {len(session.markers)} cues; "
+          f"session {session.path}", file=sys.stderr)
+    print(f"delivery: {len(exported)} files in {out / DELIVERY_FOLDER}" if delivery else "delivery folder skipped",
+          file=sys.stderr)
+    return 0
+
+
+__all__ = ["score_timeline", "timeline_cues"]

@@ -1,0 +1,89 @@
+"""``expotion score TIMELINE``: edits are hits at their exact frames, markers are cues, the sequence's timecode."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from expotion_engine.media.probe import probe_video
+from expotion_engine.vision import AnalysisSettings
+from studio.cli import main
+from studio.session import Session
+from studio.timecode import TimecodeRate, frame_seconds, parse_frames
+from studio.timeline import read_timeline
+from studio.timeline.controls import timeline_controls
+from tests.timeline.build import (
+    CLIP_MARKER,
+    CLIP_MARKER_RECORD,
+    EDITS,
+    SEQUENCE_MARKER,
+    SHOTS,
+    build_timeline,
+    write_timeline,
+)
+
+FPS = 25.0
+RATE = 48000
+LENGTH = sum(d for _, d in SHOTS)
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory, shots_25: list[Path]) -> Iterator[Path]:
+    """``expotion score`` of the 25 fps sequence (.otio) into an output folder, with MIDI, markers and video."""
+    folder = tmp_path_factory.mktemp("timeline_score")
+    built = write_timeline(build_timeline(shots_25, FPS), shots_25[0].parent, "otio_json", FPS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPOTION_CACHE_DIR", str(folder / "cache"))
+        code = main(["score", str(built.path), "-o", str(folder / "out"), "--seed", "3",
+                     "--format", "markers", "midi", "video"])
+    assert code == 0
+    yield folder / "out"
+
+
+def test_every_edit_point_is_a_hit_candidate_at_its_exact_frame(scored: Path, shots_25: list[Path]) -> None:
+    timeline = read_timeline(next(shots_25[0].parent.glob("*.otio")))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPOTION_CACHE_DIR", str(scored.parent / "cache"))  # the run's analyses, per clip
+        controls = timeline_controls(timeline, AnalysisSettings())
+
+    edits = [m for m in controls.markers if m.cause == "edit"]
+    assert [m.time * FPS for m in edits] == pytest.approx(EDITS, abs=1e-9)
+    assert all(m.kind == "hit" and m.strength == 1.0 for m in edits)
+    assert not [m for m in controls.markers if m.cause == "cut" and abs(m.time * FPS - EDITS[0]) < 1.5]
+    assert controls.n_frames == round(LENGTH / FPS * controls.rate)
+
+
+def test_the_take_marks_an_edit_at_its_exact_frame(scored: Path) -> None:
+    take = json.loads((scored / "take.json").read_text())
+    marked = [round(m["time"] * FPS, 6) for m in take["markers"] if m.get("cause") == "edit"]
+
+    assert marked and set(marked) <= {float(f) for f in EDITS}
+    assert sf.info(scored / "mix.wav").frames == round(LENGTH / FPS * RATE)
+
+
+def test_the_timelines_markers_are_cues_and_its_timecode_the_deliverys(scored: Path) -> None:
+    session = Session.load(next(scored.glob("*.expotion")))
+    cues = [(round(m.time * FPS, 6), m.name, m.color) for m in session.markers]
+    assert cues == [(float(SEQUENCE_MARKER[1]), SEQUENCE_MARKER[0], "#20b040"),
+                    (float(CLIP_MARKER_RECORD), CLIP_MARKER[0], "#2060e0")]
+    assert session.timecode_rate == "25"
+    assert session.timecode_start == frame_seconds(parse_frames("01:00:00:00", TimecodeRate(25)), TimecodeRate(25))
+
+    rows = list(csv.DictReader((scored / "delivery").glob("*_markers.csv").__next__().open()))
+    text = json.dumps(rows)
+    assert SEQUENCE_MARKER[0] in text and CLIP_MARKER[0] in text
+    assert "01:00:01:15" in text  # the first edit (frame 40) on the sequence's own timecode
+    assert "01:00:00:10" in text  # the sequence marker (frame 10)
+
+
+def test_the_picture_is_the_sequence(scored: Path) -> None:
+    picture = probe_video(next(scored.glob("*_picture.mp4")))
+    delivered = probe_video(next((scored / "delivery").glob("*.mp4")))
+
+    assert round(picture.duration * FPS) == LENGTH
+    assert round(delivered.duration * FPS) == LENGTH
