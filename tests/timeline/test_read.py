@@ -100,3 +100,26 @@ def test_a_content_hash_passes_over_a_same_named_file(tmp_path: Path, shots_25: 
 
     with pytest.raises(TimelineError, match=r"1 media file not found \(shot_a.mp4\)"):
         read_timeline(tmp_path / "scene.otio")
+
+
+def test_gaps_and_a_top_track_are_cut_where_the_picture_changes(tmp_path: Path, shots_25: list[Path]) -> None:
+    timeline = build_timeline(shots_25, 25.0)
+    track = timeline.tracks[0]
+    track.insert(1, otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=otio.opentime.RationalTime(10, 25))))
+    top = otio.schema.Track(name="V2", kind=otio.schema.TrackKind.Video)
+    top.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=otio.opentime.RationalTime(100, 25))))
+    insert = otio.schema.ExternalReference(target_url=shots_25[1].name)
+    top.append(otio.schema.Clip(name="insert", media_reference=insert, source_range=otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(5, 25))))
+    timeline.tracks.append(top)
+    for shot in shots_25:
+        shutil.copy(shot, tmp_path / shot.name)
+    otio.adapters.write_to_file(timeline, str(tmp_path / "scene.otio"))
+
+    read = read_timeline(tmp_path / "scene.otio")
+
+    # shot A 0-40, gap 40-50, shot B 50-84, shot C 84-100, the V2 insert 100-105 over it, shot C again 105-124
+    assert read.edit_frames == (40, 50, 84, 100, 105)
+    assert [c.is_gap for c in read.clips] == [False, True, False, False, False, False]
+    assert (read.clips[4].name, read.clips[4].source_in) == ("insert", 0)
+    assert (read.clips[5].source_in, read.clips[5].duration) == (21, 19)

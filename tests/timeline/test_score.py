@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -81,9 +83,31 @@ def test_the_timelines_markers_are_cues_and_its_timecode_the_deliverys(scored: P
     assert "01:00:00:10" in text  # the sequence marker (frame 10)
 
 
-def test_the_picture_is_the_sequence(scored: Path) -> None:
-    picture = probe_video(next(scored.glob("*_picture.mp4")))
-    delivered = probe_video(next((scored / "delivery").glob("*.mp4")))
+def _frame(path: Path, index: int) -> np.ndarray:
+    capture = cv2.VideoCapture(str(path))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+    ok, image = capture.read()
+    capture.release()
+    assert ok
+    return image.astype(np.float32)
 
-    assert round(picture.duration * FPS) == LENGTH
+
+def test_the_picture_is_the_sequence_cut_at_the_edit_frames(scored: Path, shots_25: list[Path]) -> None:
+    path = next(scored.glob("*_picture.mp4"))
+    delivered = probe_video(next((scored / "delivery").glob("*.mp4")))
+    assert round(probe_video(path).duration * FPS) == LENGTH
     assert round(delivered.duration * FPS) == LENGTH
+
+    last_of_a, first_of_b = _frame(path, EDITS[0] - 1), _frame(path, EDITS[0])
+    source_a = _frame(shots_25[0], SHOTS[0][0] + SHOTS[0][1] - 1)
+    source_b = _frame(shots_25[1], SHOTS[1][0])
+
+    def distance(x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.abs(x - y).mean())
+
+    assert distance(last_of_a, source_a) < distance(last_of_a, source_b) / 4
+    assert distance(first_of_b, source_b) < distance(first_of_b, source_a) / 4
+    # once shot B's disc moves (its source frame 25 on), the picture matches its exact source frame, not a neighbour
+    moving = _frame(path, EDITS[0] + 20)
+    near = [distance(moving, _frame(shots_25[1], SHOTS[1][0] + 20 + step)) for step in (-1, 0, 1)]
+    assert near[1] < min(near[0], near[2])
