@@ -233,7 +233,8 @@ def _edl_fps(path: Path, declared: str | None, drop: bool) -> float:
             if rate is not None:
                 log.info("%s: no rate in an EDL; counting it at %s, the rate of %s", path.name, rate.label, media.name)
                 return rate.fps
-    raise TimelineError(f"{path}: an EDL names no frame rate and none of its media was found; give --timeline-rate.")
+    raise TimelineError(f"{path}: an EDL names no frame rate and none of its media was found; "
+                        "give its rate with --timecode-rate.")
 
 
 def _start_frame(path: Path, adapter: str, timeline: otio.schema.Timeline, tracks: list[otio.schema.Track],

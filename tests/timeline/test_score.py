@@ -111,3 +111,15 @@ def test_the_picture_is_the_sequence_cut_at_the_edit_frames(scored: Path, shots_
     moving = _frame(path, EDITS[0] + 20)
     near = [distance(moving, _frame(shots_25[1], SHOTS[1][0] + 20 + step)) for step in (-1, 0, 1)]
     assert near[1] < min(near[0], near[2])
+
+
+def test_missing_media_stops_score_with_one_sentence(tmp_path: Path, shots_25: list[Path],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    built = write_timeline(build_timeline(shots_25, FPS), tmp_path, "cmx_3600", FPS)
+
+    assert main(["score", str(built.path), "-o", str(tmp_path / "out"), "--timecode-rate", "25"]) == 2
+
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == ["expotion: error: scene12_cmx_3600_25.00.edl: 3 media files not found (shot_a.mp4, shot_b.mp4, "
+                     "shot_c.mp4); put them next to the timeline or in a folder below it."]
+    assert not (tmp_path / "out").exists()
