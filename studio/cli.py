@@ -2,7 +2,9 @@
 
 Each sub-command lives in :mod:`studio.commands` as a module with ``add_parser(subparsers)``
 and ``run(args) -> int``. A user mistake (any :class:`ExpotionError`) prints one sentence
-and exits with code 2; Ctrl-C cancels the running job and exits with 130.
+and exits with code 2; Ctrl-C, SIGTERM and SIGHUP cancel the running job (its staging and
+temporary files removed, its child processes killed) and exit with 130. A full or read-only
+disk, or an output path under a file, is one sentence too, whichever command hit it.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import argparse
 import contextlib
 import importlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from expotion_engine import __version__
 from expotion_engine.errors import Cancelled, ExpotionError
 from studio.commands import COMMANDS
+from studio.fsutil import os_error_sentence
 from studio.native_logs import silence_native_stderr
 
 EXIT_USER_ERROR = 2
@@ -47,6 +52,29 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: signals that stop a run the way Ctrl-C does (a terminal closing, a process manager stopping it)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Turn SIGTERM/SIGHUP into KeyboardInterrupt, so every ``finally`` and staging clean-up runs."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def stop_signals_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP interrupt like Ctrl-C (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = get_parser().parse_args(argv)
@@ -54,11 +82,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     quiet = silence_native_stderr() if args.verbose < 2 else contextlib.nullcontext()
     try:
-        with quiet:
+        with stop_signals_interrupt(), quiet:
             return int(args.run(args) or 0)
-    except Cancelled:
+    except (Cancelled, KeyboardInterrupt):
         print("expotion: cancelled.", file=sys.stderr)
         return EXIT_CANCELLED
     except ExpotionError as exc:
         print(f"expotion: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        sentence = os_error_sentence(exc)
+        if sentence is None:
+            raise
+        print(f"expotion: error: {sentence}", file=sys.stderr)
         return EXIT_USER_ERROR

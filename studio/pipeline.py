@@ -172,6 +172,7 @@ def generate_take(
     folder: str | os.PathLike[str] | None = None,
     label: str = "",
     choose: bool = True,
+    force: bool = True,
     progress: ProgressFn | None = None,
     cancel: CancelEvent | None = None,
     engine: Engine | None = None,
@@ -179,7 +180,7 @@ def generate_take(
     """Generate a take, write it (into ``folder``, default the session's takes folder) and add it to the session.
 
     The session object changes only when the take is complete on disk; saving the session
-    file is left to the caller.
+    file is left to the caller. ``force`` False refuses to replace files already in ``folder``.
     """
     request = build_request(session, controls)
     engine = engine or get_engine(session.engine)
@@ -192,7 +193,7 @@ def generate_take(
     target = Path(folder) if folder is not None else session.takes_dir / take_id
     _stage(progress, "save")(0.97, f"writing {target}")
     take = replace(take, timings={**take.timings, "pipeline_generate_s": time.perf_counter() - started})
-    commit_take(take, target)
+    commit_take(take, target, force=force)
     record = TakeRecord(
         id=take_id,
         folder=target.resolve(),
@@ -306,7 +307,7 @@ def run_pipeline(
     controls = analyze_session(session, use_cache=use_cache, progress=sub_progress(progress, *_span("analyse")),
                                cancel=cancel)
     check_cancel(cancel)
-    record, take = generate_take(session, controls, folder=take_folder,
+    record, take = generate_take(session, controls, folder=take_folder, force=force,
                                  progress=sub_progress(progress, _span("generate")[0], generate_end), cancel=cancel)
     if save and session.path is not None:
         session.save()

@@ -1,7 +1,8 @@
 """Terminal progress for the CLI: a tqdm bar on stderr fed by the engine's callbacks.
 
-Ctrl-C sets the cancel event instead of killing the process, so the running stage stops
-cleanly at its next check and nothing half-written is left.
+Ctrl-C (and SIGTERM or SIGHUP) sets the cancel event instead of killing the process, so the
+running stage stops cleanly at its next check and nothing half-written is left; a second
+signal interrupts at once (the staging clean-up still runs).
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ class TerminalProgress:
 
 @contextmanager
 def progress_and_cancel(description: str) -> Iterator[tuple[ProgressFn, threading.Event]]:
-    """Yield ``(progress, cancel)`` for one CLI job; Ctrl-C sets ``cancel``."""
+    """Yield ``(progress, cancel)`` for one CLI job; Ctrl-C, SIGTERM and SIGHUP set ``cancel``."""
     cancel = threading.Event()
     bar = TerminalProgress(description)
-    previous = None
+    previous: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
 
         def on_interrupt(signum: int, frame: object) -> None:
@@ -55,10 +56,10 @@ def progress_and_cancel(description: str) -> Iterator[tuple[ProgressFn, threadin
                 raise KeyboardInterrupt
             cancel.set()
 
-        previous = signal.signal(signal.SIGINT, on_interrupt)
+        previous = {sig: signal.signal(sig, on_interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield bar, cancel
     finally:
         bar.close()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

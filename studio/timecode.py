@@ -221,11 +221,9 @@ def format_timecode(seconds: float, rate: TimecodeRate) -> str:
 
 def parse_frames(text: str, rate: TimecodeRate) -> int:
     """Frame number of label ``HH:MM:SS:FF`` (``;`` or ``.`` before frames allowed) at ``rate``."""
-    parts = re.split(r"[:;.]", text.strip())
-    try:
-        hours, minutes, seconds, frames = (int(p) for p in parts)
-    except ValueError:
-        raise TimecodeError(f"Timecode {text!r} is not HH:MM:SS:FF.") from None
+    if not re.fullmatch(r"\d{1,2}[:;.]\d{1,2}[:;.]\d{1,2}[:;.]\d{1,3}", text.strip()):
+        raise TimecodeError(f"Timecode {text!r} is not HH:MM:SS:FF.")
+    hours, minutes, seconds, frames = (int(p) for p in re.split(r"[:;.]", text.strip()))
     if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 60 and 0 <= frames < rate.nominal):
         raise TimecodeError(
             f"Timecode {text!r} is out of range at {rate.label} fps (hours 0-23, frames 0-{rate.nominal - 1})."
@@ -238,6 +236,10 @@ def parse_frames(text: str, rate: TimecodeRate) -> int:
     return count - drop * (total_minutes - total_minutes // 10)
 
 
+#: one timecode day: labels run from 00:00:00:00 to just under 24:00:00:00 and never wrap
+DAY_SECONDS = 86400
+
+
 def parse_timecode(text: str, rate: TimecodeRate) -> float:
     """Seconds of ``HH:MM:SS:FF`` at ``rate``, or of a plain number of seconds."""
     stripped = text.strip()
@@ -246,7 +248,8 @@ def parse_timecode(text: str, rate: TimecodeRate) -> float:
             value = float(stripped)
         except ValueError:
             raise TimecodeError(f"Timecode {text!r} is not HH:MM:SS:FF or a number of seconds.") from None
-        if not (math.isfinite(value) and value >= 0):
-            raise TimecodeError(f"Timecode {text!r} must be >= 0 s.")
+        if not (math.isfinite(value) and 0 <= value < DAY_SECONDS):
+            raise TimecodeError(f"Timecode {text!r} must be >= 0 s and under 24 hours ({DAY_SECONDS} s); "
+                                "timecode does not wrap past 23:59:59.")
         return value
     return frame_seconds(parse_frames(stripped, rate), rate)

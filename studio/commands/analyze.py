@@ -8,6 +8,7 @@ from pathlib import Path
 
 from expotion_engine.vision import AnalysisSettings
 from studio.analysis import analyze
+from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
 
 
@@ -54,6 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    check_output_path(args.output)
+    check_output_path(args.plot)
     with progress_and_cancel("analyse") as (progress, cancel):
         track = analyze(args.video, settings, use_cache=not args.no_cache, progress=progress, cancel=cancel)
     written = track.save(args.output)

@@ -17,7 +17,10 @@ from expotion_engine.errors import ExportError, SessionError
 from studio.commands.analyze import add_analysis_arguments, settings_from_args
 from studio.export.job import BIT_DEPTHS, MIDI_START, SAMPLE_RATES, TIMELINE_AUDIO, VIDEO_TRACKS, safe_name
 from studio.export.registry import FORMATS
+from studio.fsutil import remove_stale, stale_parts, stale_staging
+from studio.lock import LOCK_NAME, FolderLock
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
+from studio.preflight import preflight
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET, SESSION_SUFFIX, DeliveryPrefs, Session
 from studio.timecode import TimecodeError, check_delivery_rate, parse_rate, parse_timecode
@@ -62,11 +65,18 @@ def check_formats(formats: Sequence[str] | None) -> None:
         raise ExportError(f"Unknown delivery format {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}.")
 
 
+def user_entries(out: Path) -> list[Path]:
+    """What is in ``out`` besides Expotion's lock file and staging an interrupted run left."""
+    stale = {*stale_staging(out), *stale_parts(out)}
+    return [p for p in out.iterdir() if p.name != LOCK_NAME and p not in stale]
+
+
 def check_output_folder(out: Path, force: bool) -> None:
-    """Refuse a file, or a non-empty folder without ``--force``."""
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} is a file; the output must be a folder.")
-    if out.is_dir() and any(out.iterdir()) and not force:
+    """Refuse a file, a path under a file, or a non-empty folder without ``--force``."""
+    for parent in (out, *out.absolute().parents):
+        if parent.exists() and not parent.is_dir():
+            raise ExportError(f"{parent} is a file; the output must be a folder.")
+    if out.is_dir() and user_entries(out) and not force:
         raise ExportError(f"{out} is not empty; choose another folder or use --force to overwrite its files.")
 
 
@@ -97,19 +107,27 @@ def say_timecode(session: Session) -> None:
 def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, description: str,
                delivery: bool = True, video_tracks: str = "keep", timeline_audio: str = TIMELINE_AUDIO[0],
                midi_start: str = MIDI_START[0]) -> PipelineResult:
-    """Run the whole pipeline for ``session`` into folder ``out`` and report what was written."""
+    """Run the whole pipeline for ``session`` into folder ``out`` and report what was written.
+
+    The folder is locked for the whole run (a second run into it stops with one sentence), staging
+    an interrupted run left there is removed, and the preflight checks run before any analysis.
+    """
     check_output_folder(out, force)
     check_formats(session.export.formats)
     session.validate()
     preset_table(session.preset)
-    if delivery:
-        say_timecode(session)
-    session.path = (out / f"{safe_name(session.title)}{SESSION_SUFFIX}").resolve()
-    export_dir = out / DELIVERY_FOLDER if delivery else None
-    with progress_and_cancel(description) as (progress, cancel):
-        result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
-                              video_tracks=video_tracks, timeline_audio=timeline_audio, midi_start=midi_start,
-                              use_cache=use_cache, progress=progress, cancel=cancel)
+    with FolderLock(out):
+        remove_stale(out)
+        check_output_folder(out, force)
+        if delivery:
+            say_timecode(session)
+        preflight(session, out, delivery=delivery)
+        session.path = (out / f"{safe_name(session.title)}{SESSION_SUFFIX}").resolve()
+        export_dir = out / DELIVERY_FOLDER if delivery else None
+        with progress_and_cancel(description) as (progress, cancel):
+            result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
+                                  video_tracks=video_tracks, timeline_audio=timeline_audio, midi_start=midi_start,
+                                  use_cache=use_cache, progress=progress, cancel=cancel)
     take = result.take
     print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
           f"{len(take.stems)} stems ({', '.join(s.name for s in take.stems)}), take.json", file=sys.stderr)

@@ -18,6 +18,7 @@ from expotion_engine.errors import AudioError
 from expotion_engine.progress import sub_progress
 from expotion_engine.stems import DEFAULT_MODEL, MODELS, separate
 from expotion_engine.types import Stem, atomic_write_bytes, atomic_write_json
+from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
 
 PPQ = 480
@@ -96,6 +97,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_path(args.output, folder=True)
     audio, rate = read_audio(args.audio)
     note = None
     with progress_and_cancel("stems") as (progress, cancel):

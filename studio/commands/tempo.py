@@ -16,6 +16,7 @@ from expotion_engine.errors import ExportError
 from expotion_engine.tempo import analyze_tempo
 from expotion_engine.types import TempoMap, atomic_write_bytes, atomic_write_json
 from studio.commands.stems import read_audio
+from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
 
 PPQ = 480
@@ -63,6 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.suffix.lower() not in (".mid", ".midi"):
         raise ExportError(f"{args.output}: a tempo map is written as a MIDI file; use a .mid name.")
+    check_output_path(args.output)
+    check_output_path(args.json)
     audio, rate = read_audio(args.audio)
     with progress_and_cancel("tempo") as (progress, cancel):
         result = analyze_tempo(audio, rate, progress=progress, cancel=cancel)

@@ -9,6 +9,7 @@ from pathlib import Path
 from expotion_engine.errors import EngineError
 from expotion_engine.types import ControlTrack
 from studio.commands.analyze import add_analysis_arguments, settings_from_args
+from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
 
 
@@ -73,6 +74,7 @@ def run_train(args: argparse.Namespace) -> int:
     from expotion_engine.engines.musicgen.train import TrainConfig, load_clips, train
     from studio.analysis import analyze
 
+    check_output_path(args.output, folder=True)
     groups = DEFAULT_GROUPS
     if args.modalities is not None:
         known = {g.name: g for g in DEFAULT_GROUPS}

@@ -137,7 +137,7 @@ def check_lengths(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: li
                 faults.append(f"{placement.file.name}: {Path(clip.url).name} lasts {clip.duration:.3f} s, "
                               f"the music {seconds:.3f} s")
     for path in delivery.files["midi"]:
-        midi = mido.MidiFile(str(path))
+        midi = mido.MidiFile(str(path), charset="utf-8")
         text = [m.text for m in midi.tracks[0] if m.type == "text" and m.text.startswith("Music starts at ")]
         preroll = 0.0
         if text:

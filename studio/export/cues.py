@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from expotion_engine.types import Marker
 from studio.export.job import ExportJob
+from studio.export.text import clean_line
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,12 @@ class Cue:
 
     @property
     def label(self) -> str:
+        """The marker's name as one line (controls and line breaks as spaces), or its kind when it has none."""
+        return clean_line(self.marker.name) or self.marker.kind
+
+    @property
+    def full_name(self) -> str:
+        """The marker's name as typed, line breaks included, for formats that escape them (CSV)."""
         return self.marker.name or self.marker.kind
 
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from expotion_engine.errors import ExportError
 from expotion_engine.types import Marker, Take
-from studio.timecode import RateChoice, TimecodeRate, check_delivery_rate, choose_rate
+from studio.export.text import clean_line, safe_name, valid_unicode
+from studio.timecode import DAY_SECONDS, RateChoice, TimecodeRate, check_delivery_rate, choose_rate
 
 SAMPLE_RATES = (44100, 48000, 96000)
 BIT_DEPTHS = (16, 24, 32)
@@ -90,7 +90,9 @@ class ExportJob:
     when None, the rate :func:`studio.timecode.choose_rate` picks for ``fps``.
     ``markers`` are the Take's markers plus the session's user cues, in music time.
     ``take_name`` is how the session calls this take (written into the BWF iXML); blank
-    names it by its seed.
+    names it by its seed. The title is kept to one line of valid Unicode
+    (:func:`studio.export.text.clean_line`) and marker names to valid Unicode (each writer takes
+    :attr:`studio.export.cues.Cue.label`, one line, or escapes the full name itself).
     """
 
     take: Take
@@ -111,6 +113,13 @@ class ExportJob:
                 raise ExportError(f"Export {name} must be a time >= 0 s, got {value!r}.")
         if not (math.isfinite(self.fps) and self.fps > 0):
             raise ExportError(f"Export frame rate must be > 0 fps, got {self.fps!r}.")
+        if self.start_seconds + self.take.duration >= DAY_SECONDS:
+            raise ExportError(
+                f"The music would run past timecode 24:00:00:00 (it starts {self.start_seconds:.3f} s into the "
+                "timecode day); choose an earlier --timecode-start, timecode does not wrap."
+            )
+        object.__setattr__(self, "title", clean_line(self.title) or "untitled")
+        object.__setattr__(self, "markers", tuple(replace(m, name=valid_unicode(m.name)) for m in self.markers))
         if self.video is not None:
             object.__setattr__(self, "video", Path(self.video))
         check_delivery_rate(self.tc)
@@ -152,12 +161,6 @@ class ExportJob:
     def file(self, suffix: str) -> str:
         """Relative path of a delivery file named after the title: ``<slug><suffix>`` (e.g. ``.mid``)."""
         return f"{self.slug}{suffix}"
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe version of ``text`` (never empty)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
-    return cleaned or "untitled"
 
 
 class DeliveryFolder:
@@ -219,6 +222,8 @@ class DeliveryFolder:
             os.replace(self.staging, self.root)
         else:
             self.root.mkdir(parents=True, exist_ok=True)
+            if not self.force:
+                self.check([str(t.relative_to(self.root)) for t in self.written])
             for target in self.written:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self._place(target), target)

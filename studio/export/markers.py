@@ -27,7 +27,7 @@ def _csv_row(cue: Cue, job: ExportJob) -> dict[str, str]:
     if cue.marker.kind == "hit":
         description += f" (strength {cue.marker.strength:.2f})"
     return {
-        "Marker Name": cue.label,
+        "Marker Name": cue.full_name,
         "Description": description,
         "In": format_timecode(job.start_seconds + cue.start, job.tc),
         "Out": format_timecode(job.start_seconds + cue.end, job.tc),

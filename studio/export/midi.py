@@ -281,7 +281,7 @@ def midi_file(job: ExportJob) -> mido.MidiFile:
     tempo_map = job.take.tempo_map
     shift, pre = preroll(job)
     end_tick = shift + tempo_map.seconds_to_ticks(job.take.duration, PPQ)
-    out = mido.MidiFile(type=1, ticks_per_beat=PPQ)
+    out = mido.MidiFile(type=1, ticks_per_beat=PPQ, charset="utf-8")
     out.tracks.append(_conductor(job, tempo_map, end_tick, shift, pre))
     stems = {stem.name: stem for stem in job.take.stems}
     key, mode = _key(job)

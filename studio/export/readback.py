@@ -352,7 +352,7 @@ def read_dawproject(path: Path, rate: TimecodeRate, start_seconds: float) -> Pla
 
 def read_midi(path: Path, rate: TimecodeRate) -> Placement:
     """A Standard MIDI File: the SMPTE offset as the start, markers and cue points at their timecode frames."""
-    midi = mido.MidiFile(str(path))
+    midi = mido.MidiFile(str(path), charset="utf-8")
     offsets = [m for m in midi.tracks[0] if m.type == "smpte_offset"] if midi.tracks else []
     start = 0.0
     if offsets:

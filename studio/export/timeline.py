@@ -28,6 +28,7 @@ import opentimelineio as otio
 from expotion_engine.media.probe import probe_video
 from studio.export.cues import Cue, cues
 from studio.export.job import ExportJob
+from studio.export.text import clean_line
 from studio.timecode import TimecodeRate, to_frame
 
 RT = otio.opentime.RationalTime
@@ -122,8 +123,9 @@ def build_timeline(
             target_url=video_url(video, root),
             available_range=TR(frames(job.timecode_start, tc, rate), frames(info.duration, tc, rate)),
         )
-        media.name = video.name
-        video_clip = otio.schema.Clip(name=video.stem, media_reference=media, source_range=TR(start, length))
+        media.name = clean_line(video.name)
+        video_clip = otio.schema.Clip(name=clean_line(video.stem), media_reference=media,
+                                      source_range=TR(start, length))
         track = otio.schema.Track(name="Video 1", kind=otio.schema.TrackKind.Video)
         track.append(video_clip)
         timeline.tracks.append(track)

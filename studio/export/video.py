@@ -23,9 +23,14 @@ the temporary file.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import math
+import os
+import signal
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -52,6 +57,23 @@ def _container(job: ExportJob) -> tuple[str, str]:
     if job.settings.video_audio == "pcm" and muxer == "mp4":
         return ".mov", "mov"
     return suffix, muxer
+
+
+#: ``prctl`` option: the signal a child gets when its parent dies
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> object | None:
+    """libc's ``prctl``, looked up once in the parent (the child only calls it); None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
 
 
 def video_files(job: ExportJob) -> list[str]:
@@ -156,10 +178,26 @@ def _command(job: ExportJob, video: Path, info: VideoInfo, audio: Path, output: 
     ]
 
 
+def die_with_parent() -> None:
+    """In the child, before ffmpeg starts: ask Linux to kill it when its parent dies (even by SIGKILL)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """Kill ``process`` and its whole process group (it runs in its own session), then reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+    process.wait()
+
+
 def _run(command: list[str], duration: float, progress: ProgressFn, cancel: CancelEvent | None) -> None:
     """Run ffmpeg, reporting its progress; kill it when ``cancel`` is set."""
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
+                                   start_new_session=True, preexec_fn=die_with_parent)
         try:
             for line in process.stdout or ():
                 if cancel is not None and cancel.is_set():
@@ -170,8 +208,7 @@ def _run(command: list[str], duration: float, progress: ProgressFn, cancel: Canc
             code = process.wait()
         finally:
             if process.poll() is None:
-                process.kill()
-                process.wait()
+                kill_group(process)
         if cancel is not None and cancel.is_set():
             raise Cancelled("Cancelled by the user.")
         if code != 0:
