@@ -88,5 +88,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"report: {result.report}", file=sys.stderr)
     if result.cancelled:
         kept = sum(c.status in ("done", "skipped") for c in result.clips)
-        raise Cancelled(f"The batch was cancelled with {kept} complete clips kept; run it again to finish the rest.")
+        message = f"The batch was cancelled with {kept} complete clips kept; run it again to finish the rest."
+        print(message, file=sys.stderr)
+        raise Cancelled(message)
     return 1 if any(c.status == "failed" for c in result.clips) else 0

@@ -1,0 +1,205 @@
+"""``expotion batch`` on a local Ray (2 CPUs) over short generated clips: whole delivery folders equal to
+single-clip ``expotion score``, a broken clip reported while the others finish, re-runs that skip
+finished clips, cancelling that leaves no partial folder, and timeline and manifest inputs."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import opentimelineio as otio
+import pytest
+import soundfile as sf
+
+from studio.batch.folders import is_complete
+from studio.batch.inputs import JobDefaults, read_jobs
+from studio.batch.jobs import BatchError, with_defaults
+from studio.batch.report import BatchProgress
+from studio.batch.runner import BatchOptions, require_ray, run_batch
+from studio.cli import main
+from studio.demo import scenarios
+
+ray = pytest.importorskip("ray")
+
+SIZE = (160, 120)
+FORMATS = ("audio", "midi")
+DEFAULTS = JobDefaults(seed=7, formats=FORMATS)
+BROKEN = "broken.mp4"
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A module folder whose analysis cache every worker and in-process score shares; Ray started once."""
+    folder = tmp_path_factory.mktemp("batch")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPOTION_CACHE_DIR", str(folder / "cache"))
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            yield folder
+        finally:
+            ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def videos(workspace: Path) -> Path:
+    """Four 2.5 s clips at 160x120 and a text file named like a video."""
+    folder = workspace / "videos"
+    folder.mkdir()
+    scenarios.face_clip(folder / "face.mp4", size=SIZE, duration=2.5)
+    scenarios.no_face_clip(folder / "disc.mp4", size=SIZE, duration=2.5)
+    scenarios.cut_clip(folder / "cut.mp4", size=SIZE, duration=2.5, cut_time=1.2)
+    scenarios.black_gap_clip(folder / "gap.mp4", size=SIZE, duration=2.5, gap=(1.0, 1.5))
+    (folder / BROKEN).write_text("this is a text file, not a video\n")
+    return folder
+
+
+def options(workspace: Path, out: Path, **values: object) -> BatchOptions:
+    return BatchOptions(out, cache_dir=workspace / "cache", **values)
+
+
+def jobs_of(source: Path) -> list:
+    return [with_defaults(job, FORMATS, 48000) for job in read_jobs(source, DEFAULTS)]
+
+
+def report(out: Path) -> dict[str, dict]:
+    return {clip["name"]: clip for clip in json.loads((out / "batch.json").read_text())["clips"]}
+
+
+@pytest.fixture(scope="module")
+def first_run(workspace: Path, videos: Path):
+    """The folder batch, run once: four good clips and the broken one."""
+    out = workspace / "out"
+    updates: list[BatchProgress] = []
+    result = run_batch(jobs_of(videos), options(workspace, out), progress=updates.append)
+    return out, result, updates
+
+
+def test_folder_batch_writes_whole_folders_equal_to_single_clip_score(workspace: Path, videos: Path,
+                                                                       first_run) -> None:
+    out, result, updates = first_run
+    clips = report(out)
+    good = ["cut", "disc", "face", "gap"]
+    assert sorted(n for n, c in clips.items() if c["status"] == "done") == good
+    assert updates[-1].done == 4 and updates[-1].failed == 1 and updates[-1].running == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([*good, "batch.json"])
+    for name in good:
+        folder = out / name
+        assert is_complete(folder)
+        assert set(clips[name]["timings"]) >= {"analyse_s", "generate_s", "export_s", "total_s"}
+        single = workspace / "single" / name
+        assert main(["score", str(videos / f"{name}.mp4"), "-o", str(single), "--seed", "7",
+                     "--format", *FORMATS]) == 0
+        batch_mix, rate = sf.read(folder / "mix.wav", dtype="float32")
+        single_mix, _ = sf.read(single / "mix.wav", dtype="float32")
+        assert rate == 48000 and batch_mix.shape == single_mix.shape
+        assert np.array_equal(batch_mix, single_mix)
+        delivered = sorted(str(p.relative_to(folder)) for p in (folder / "delivery").rglob("*") if p.is_file())
+        assert delivered == sorted(str(p.relative_to(single)) for p in (single / "delivery").rglob("*")
+                                   if p.is_file())
+        assert sorted(clips[name]["outputs"]) == delivered
+        assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in single.iterdir())
+
+
+def test_broken_clip_is_reported_in_one_sentence_while_the_others_finish(first_run) -> None:
+    out, result, _ = first_run
+    broken = report(out)["broken"]
+    assert broken["status"] == "failed" and broken["stage"] == "analyse"
+    assert BROKEN in broken["error"] and broken["error"].endswith(".") and "\n" not in broken["error"]
+    assert "Traceback" not in broken["error"]
+    assert not (out / "broken").exists()
+    summary = json.loads((out / "batch.json").read_text())["summary"]
+    assert summary["done"] == 4 and summary["failed"] == 1 and summary["clips_per_min"] > 0
+
+
+def test_rerun_skips_complete_clips_and_force_redoes_one(workspace: Path, videos: Path, first_run) -> None:
+    out, _, _ = first_run
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/take.json")}
+    assert main(["batch", str(videos), "-o", str(out), "--seed", "7", "--format", *FORMATS,
+                 "--cache-dir", str(workspace / "cache")]) == 1  # the broken clip fails again
+    clips = report(out)
+    assert {n: c["status"] for n, c in clips.items()} == {
+        "cut": "skipped", "disc": "skipped", "face": "skipped", "gap": "skipped", "broken": "failed"}
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/take.json")} == stamps
+
+    face = [job for job in jobs_of(videos) if job.name == "face"]
+    before, _ = sf.read(out / "face" / "mix.wav", dtype="float32")
+    result = run_batch(face, options(workspace, out, force=True))
+    assert [c.status for c in result.clips] == ["done"]
+    assert (out / "face" / "take.json").stat().st_mtime_ns != stamps[out / "face" / "take.json"]
+    assert np.array_equal(sf.read(out / "face" / "mix.wav", dtype="float32")[0], before)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_cancelling_mid_batch_leaves_only_complete_folders(workspace: Path, videos: Path) -> None:
+    out = workspace / "cancelled"
+    cancel = threading.Event()
+
+    def stop_after_first(state: BatchProgress) -> None:
+        if state.done >= 1:
+            cancel.set()
+
+    jobs = [job for job in jobs_of(videos) if job.name != "broken"]
+    result = run_batch(jobs, options(workspace, out), progress=stop_after_first, cancel=cancel)
+    assert result.cancelled
+    statuses = {c.name: c.status for c in result.clips}
+    assert "cancelled" in statuses.values() and "done" in statuses.values()
+    assert set(statuses.values()) <= {"done", "cancelled"}
+    assert sorted(p.name for p in out.iterdir()) == sorted([*(n for n, s in statuses.items() if s == "done"),
+                                                            "batch.json"])
+    assert all(is_complete(out / n) for n, s in statuses.items() if s == "done")
+    assert {n: c["status"] for n, c in report(out).items()} == statuses
+
+    rest = run_batch(jobs, options(workspace, out))
+    assert sorted(c.status for c in rest.clips) == sorted("skipped" if s == "done" else "done"
+                                                         for s in statuses.values())
+
+
+def test_timeline_input_makes_one_job_per_clip_with_its_range(workspace: Path, videos: Path) -> None:
+    rate = 25.0
+    track = otio.schema.Track(name="V1")
+    for name, video, start, length in (("opening", "face.mp4", 0.4, 2.0), ("insert", "disc.mp4", 0.2, 2.2)):
+        reference = otio.schema.ExternalReference(
+            target_url=(videos / video).as_uri(),
+            available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
+                                                    otio.opentime.RationalTime(62, rate)))
+        track.append(otio.schema.Clip(name=name, media_reference=reference, source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(start * rate, rate), otio.opentime.RationalTime(length * rate, rate))))
+        track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(
+            duration=otio.opentime.RationalTime(10, rate))))
+    timeline = otio.schema.Timeline(name="cut")
+    timeline.tracks.append(track)
+    path = workspace / "cut.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+
+    jobs = jobs_of(path)
+    assert [(j.name, j.video.name, j.start, j.end) for j in jobs] == [
+        ("001_opening", "face.mp4", 0.4, 2.4), ("002_insert", "disc.mp4", 0.2, 2.4)]
+    out = workspace / "timeline"
+    result = run_batch(jobs, options(workspace, out))
+    assert [c.status for c in result.clips] == ["done", "done"], [c.error for c in result.clips]
+    for job in jobs:
+        assert sf.info(out / job.name / "mix.wav").frames == round((job.end - job.start) * 48000)
+
+
+def test_manifest_rows_carry_their_own_choices(workspace: Path, videos: Path) -> None:
+    manifest = videos / "manifest.csv"
+    manifest.write_text("path,start,end,preset,seed,formats,timecode\n"
+                        "face.mp4,0.5,2,documentary,3,audio midi,01:00:00:00\n"
+                        "face.mp4,,,,,,\n")
+    first, second = read_jobs(manifest, DEFAULTS)
+    assert (first.name, first.start, first.end, first.preset, first.seed, first.formats, first.timecode_start) == (
+        "face", 0.5, 2.0, "documentary", 3, ("audio", "midi"), "01:00:00:00")
+    assert (second.name, second.seed, second.preset) == ("face_2", 7, DEFAULTS.preset)
+    bad = videos / "manifest.json"
+    bad.write_text(json.dumps([{"path": "face.mp4", "speed": 2}]))
+    with pytest.raises(BatchError, match="unknown column"):
+        read_jobs(bad)
+
+
+def test_without_ray_the_command_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)
+    with pytest.raises(BatchError, match=r"pip install 'expotion-studio\[batch\]'"):
+        require_ray()
