@@ -9,13 +9,13 @@ against the model it is loaded into and says in one sentence what does not match
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
@@ -24,7 +24,7 @@ from expotion_engine.engines.musicgen.config import AdapterConfig
 from expotion_engine.engines.musicgen.loading import LoadedModel
 from expotion_engine.engines.musicgen.lora import inject_lora, load_lora_state, lora_state
 from expotion_engine.errors import EngineError
-from expotion_engine.types import atomic_write_bytes, atomic_write_json
+from expotion_engine.types import atomic_write_bytes, atomic_write_json, parse_json, read_regular_text
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +73,14 @@ def save_adapter(
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The checkpoint's JSON, with its format and version checked."""
     file = _folder(path) / CONFIG_FILE
-    try:
-        meta = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EngineError(f"No adapter at {_folder(path)}: {CONFIG_FILE} is missing.") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise EngineError(f"{file}: not a readable adapter config ({exc}).") from None
+    if not file.exists():
+        raise EngineError(f"No adapter at {_folder(path)}: {CONFIG_FILE} is missing.")
+    meta = parse_json(read_regular_text(file, EngineError, "adapter config"), file, EngineError, "adapter config")
     if not isinstance(meta, dict) or meta.get("format") != ADAPTER_FORMAT:
         raise EngineError(f"{file}: not an Expotion adapter config (format {ADAPTER_FORMAT!r} expected).")
-    if int(meta.get("version", 0)) > ADAPTER_VERSION:
+    if not isinstance(meta.get("version", 0), int) or not isinstance(meta.get("base", {}), dict):
+        raise EngineError(f"{file}: not an Expotion adapter config (bad 'version' or 'base' field).")
+    if meta.get("version", 0) > ADAPTER_VERSION:
         raise EngineError(
             f"{file}: written by a newer Expotion (adapter version {meta.get('version')}, "
             f"this one reads up to {ADAPTER_VERSION})."
@@ -125,8 +124,12 @@ def load_adapter(path: str | os.PathLike[str], lm: LoadedModel, *, attach: bool 
         raise EngineError(f"{weights} does not match the checksum in {CONFIG_FILE}; the checkpoint is damaged.")
     try:
         tensors = load_tensors(data)
+    except SafetensorError as exc:
+        raise EngineError(f"{weights}: not a safetensors file ({' '.join(str(exc).split())}); adapters are "
+                          "only loaded from safetensors, never from pickles.") from None
+    try:
         config = AdapterConfig.from_dict(meta["config"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise EngineError(f"Adapter {folder} is damaged or incomplete ({exc}).") from None
     adapter = ControlAdapter(config, lm.architecture)
     own = {k[len("adapter."):]: v for k, v in tensors.items() if k.startswith("adapter.")}

@@ -20,12 +20,14 @@ from pathlib import Path
 from expotion_engine.engines.musicgen.catalog import VARIANTS, get_variant
 from expotion_engine.errors import ModelNotFoundError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel
-from expotion_engine.types import atomic_write_json
+from expotion_engine.types import atomic_write_json, parse_json, read_regular_text
 
 log = logging.getLogger(__name__)
 
 #: Files fetched from a MusicGen repository.
 ALLOW_PATTERNS = ("*.json", "*.safetensors", "spiece.model")
+#: Weight files that are pickles (loading one can run code); never loaded.
+PICKLED_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -80,16 +82,32 @@ def missing_files(folder: Path) -> list[str]:
     missing = [] if (folder / "config.json").is_file() else ["config.json"]
     index = folder / "model.safetensors.index.json"
     if index.is_file():
-        try:
-            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelNotFoundError(f"{index}: unreadable weight index ({exc}).") from None
-        missing += [s for s in shards if not (folder / s).is_file()]
+        missing += [s for s in safetensors_shards(index) if not (folder / s).is_file()]
     elif not (folder / "model.safetensors").is_file():
-        missing.append("model.safetensors")
+        pickled = sorted(p.name for p in folder.glob("*") if p.suffix in PICKLED_SUFFIXES)
+        missing.append(f"model.safetensors (pickled {', '.join(pickled)} is never loaded)" if pickled
+                       else "model.safetensors")
     if not ((folder / "tokenizer.json").is_file() or (folder / "spiece.model").is_file()):
         missing.append("tokenizer.json")
     return missing
+
+
+def safetensors_shards(index: Path) -> list[str]:
+    """The weight files a ``model.safetensors.index.json`` names; refuses an index naming anything but
+    ``.safetensors`` files beside it (a pickled ``.bin``/``.pt`` could run code when loaded)."""
+    data = parse_json(read_regular_text(index, ModelNotFoundError, "weight index"), index, ModelNotFoundError,
+                      "weight index")
+    weight_map = data.get("weight_map") if isinstance(data, dict) else None
+    if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+        raise ModelNotFoundError(f"{index}: unreadable weight index (no 'weight_map' of tensor names to files).")
+    shards = sorted(set(weight_map.values()))
+    for shard in shards:
+        if not shard.endswith(".safetensors"):
+            raise ModelNotFoundError(f"{index}: names {shard!r}, which is not a safetensors file; Expotion loads "
+                                     "only safetensors weights and never pickled .bin/.pt files.")
+        if Path(shard).name != shard:
+            raise ModelNotFoundError(f"{index}: names {shard!r}, which is not a file beside the index.")
+    return shards
 
 
 def _pull_hint(name: str) -> str:

@@ -7,7 +7,6 @@ runs in half precision, because its decoder is cheap and sensitive to rounding.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from torch import nn
 from transformers import (
     AutoTokenizer,
@@ -26,9 +26,10 @@ from transformers import (
 )
 
 from expotion_engine.engines.musicgen.device import resolve_device, resolve_dtype
-from expotion_engine.engines.musicgen.hub import ResolvedModel, resolve
+from expotion_engine.engines.musicgen.hub import ResolvedModel, resolve, safetensors_shards
 from expotion_engine.errors import ModelNotFoundError
 from expotion_engine.progress import ProgressFn
+from expotion_engine.types import parse_json, read_regular_text
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +112,19 @@ class LoadedModel:
 
 
 def _model_type(folder: Path) -> str:
-    try:
-        return str(json.loads((folder / "config.json").read_text())["model_type"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelNotFoundError(f"{folder / 'config.json'}: not a readable model config ({exc}).") from None
+    file = folder / "config.json"
+    config = parse_json(read_regular_text(file, ModelNotFoundError, "model config"), file, ModelNotFoundError,
+                        "model config")
+    if not isinstance(config, dict) or not isinstance(config.get("model_type"), str):
+        raise ModelNotFoundError(f"{file}: not a readable model config (no 'model_type' string).")
+    return config["model_type"]
+
+
+def _refuse_pickles(folder: Path) -> None:
+    """Refuse a safetensors index that names a pickle; ``from_pretrained`` is told safetensors only as well,
+    so a ``pytorch_model.bin`` (or its index) beside the safetensors files is never read."""
+    if (folder / "model.safetensors.index.json").is_file():
+        safetensors_shards(folder / "model.safetensors.index.json")
 
 
 def load_model(
@@ -139,8 +149,18 @@ def load_model(
     if progress is not None:
         progress(0.0, f"loading {source.name} ({source.origin})")
     log.info("loading %s from %s on %s (%s)", source.name, source.path, target, precision)
-    model = _CLASSES[model_type].from_pretrained(source.path, dtype=precision, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=True)
+    _refuse_pickles(source.path)
+    try:
+        model, report = _CLASSES[model_type].from_pretrained(
+            source.path, dtype=precision, local_files_only=True, use_safetensors=True, output_loading_info=True)
+        tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=True)
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, SafetensorError) as exc:
+        raise ModelNotFoundError(f"{source.path}: the model files are damaged or incomplete "
+                                 f"({' '.join(str(exc).split())[:300]}).") from None
+    if report.get("missing_keys"):
+        raise ModelNotFoundError(f"{source.path}: the weights lack {len(report['missing_keys'])} of the model's "
+                                 f"tensors (e.g. {sorted(report['missing_keys'])[0]}); the files are damaged or "
+                                 "from another model.")
     model.audio_encoder.to(torch.float32)
     model.requires_grad_(False)
     model.eval().to(target)

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import math
+import pickle
 import shutil
 import time
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ from expotion_engine.engines.musicgen.train.features import Analyzer, ClipFeatur
 from expotion_engine.engines.musicgen.train.objective import AdapterObjective
 from expotion_engine.errors import Cancelled, EngineError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
-from expotion_engine.types import atomic_write_bytes, atomic_write_json
+from expotion_engine.types import atomic_write_bytes, atomic_write_json, parse_json, read_regular_text
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,10 @@ class TrainResult:
     train_loss: float
     val_loss: float | None
     val_loss_null_controls: float | None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def lr_factor(step: int, warmup: int, total: int, floor: float) -> float:
@@ -250,9 +255,15 @@ class Trainer:
         return complete[-1] if complete else None
 
     def _resume(self, folder: Path) -> None:
+        """Continue from a checkpoint folder; any damaged file in it is one EngineError naming that file."""
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        state = json.loads((folder / STATE_FILE).read_text())
+        state_file = folder / STATE_FILE
+        state = parse_json(read_regular_text(state_file, EngineError, "trainer state"), state_file, EngineError,
+                           "trainer state")
+        if not isinstance(state, dict) or not isinstance(state.get("config", {}), dict):
+            raise EngineError(f"{state_file}: not an Expotion trainer state (expected a JSON object).")
         saved = state.get("config", {})
         for key in ("model", "adapter"):
             if saved.get(key) != self.config.to_dict()[key]:
@@ -260,19 +271,33 @@ class Trainer:
                     f"Cannot resume from {folder}: it was trained with a different {key}; "
                     "use a new output folder or the same settings."
                 )
-        tensors = load_file(folder / WEIGHTS_FILE, device=str(self.accelerator.device))
-        adapter = self.accelerator.unwrap_model(self.objective).adapter
-        adapter.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("adapter.")})
+        try:
+            tensors = load_file(folder / WEIGHTS_FILE, device=str(self.accelerator.device))
+            adapter = self.accelerator.unwrap_model(self.objective).adapter
+            adapter.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("adapter.")})
+        except (SafetensorError, OSError, RuntimeError) as exc:
+            raise EngineError(f"{folder / WEIGHTS_FILE}: cannot resume from these adapter weights "
+                              f"({_one_line(exc)}).") from None
         lora = {k[5:]: v for k, v in tensors.items() if k.startswith("lora.")}
         if lora:
             from expotion_engine.engines.musicgen.lora import load_lora_state
 
             load_lora_state(self.lm, lora)
-        opt = torch.load(folder / OPTIMIZER_FILE, map_location=self.accelerator.device, weights_only=True)
-        self.optimizer.load_state_dict(opt["optimizer"])
-        self.scheduler.load_state_dict(opt["scheduler"])
-        self.step = int(state["step"])
-        self.rng.bit_generator.state = state["rng"]
+        optimizer_file = folder / OPTIMIZER_FILE
+        try:
+            # weights_only=True: tensors and plain containers only, so a crafted pickle cannot run code
+            opt = torch.load(optimizer_file, map_location=self.accelerator.device, weights_only=True)
+            self.optimizer.load_state_dict(opt["optimizer"])
+            self.scheduler.load_state_dict(opt["scheduler"])
+        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, KeyError, TypeError,
+                AttributeError, IndexError) as exc:
+            raise EngineError(f"{optimizer_file}: not optimizer state this trainer wrote, so the run cannot resume "
+                              f"({_one_line(exc)[:200]}); start a new output folder.") from None
+        try:
+            self.step = int(state["step"])
+            self.rng.bit_generator.state = state["rng"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EngineError(f"{state_file}: the trainer state is damaged ({_one_line(exc)}).") from None
         log.info("resumed from %s at step %d", folder, self.step)
 
     def _training_info(self) -> dict[str, Any]:
