@@ -104,7 +104,7 @@ def select_hits(markers: Sequence[Marker], cues: Sequence[Marker], duration: flo
             break
         if any(abs(m.time - h.event_time) < settings.min_spacing for h in chosen):
             continue
-        ahead = settings.anticipation if m.cause == "cut" else 0.0
+        ahead = settings.anticipation if m.cause in ("cut", "edit") else 0.0
         chosen.append(Hit(m.time, float(min(max(m.strength * scale, 0.0), 1.0)), m.name or "hit", m.cause,
                           accent_time=max(m.time - ahead, 0.0), marker_strength=float(m.strength)))
         picked += 1

@@ -51,7 +51,7 @@ def test_virtual_port_is_readable_by_a_midi_input(jack_input) -> None:
     def play() -> None:
         with open_clock_port(virtual=True, api="jack") as output:
             opened.set()
-            result.append(send_clock(messages, output, preroll=1.0))
+            result.append(send_clock(messages, output, preroll=3.0))  # slack for a loaded machine to connect
 
     sender = threading.Thread(target=play)
     sender.start()
