@@ -18,6 +18,7 @@ from typing import Any
 
 from expotion_engine.engines.procedural.settings import validate_preset
 from expotion_engine.errors import PresetError
+from expotion_engine.types import read_regular_text
 
 ENV_DIR = "EXPOTION_PRESETS_DIR"
 SUFFIX = ".toml"
@@ -58,14 +59,13 @@ def _instrument_names() -> tuple[str, ...] | None:
 def read_preset(path: str | os.PathLike[str]) -> Preset:
     """Read and validate one preset file."""
     path = Path(path)
+    text = read_regular_text(path, PresetError, "preset file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PresetError(f"{path}: preset file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PresetError(f"{path}: cannot read the preset ({exc}).") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"{path}: not valid TOML ({exc}).") from None
+    except RecursionError:
+        raise PresetError(f"{path}: the preset nests arrays or tables too deeply to be a preset.") from None
     table = validate_preset(data, str(path), _instrument_names())
     _check_plugins(table, path)
     table.setdefault("name", path.stem)

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 import studio.analysis as studio_analysis
-from expotion_engine.errors import AudioError, ControlError, SessionError
+from expotion_engine.errors import AudioError, ControlError, PresetError, SessionError
 from expotion_engine.types import ControlTrack, Note, Stem, Take, TempoMap
 from expotion_engine.vision import AnalysisSettings
+from studio.presets import read_preset
 from studio.session import Session
 from tests.factories import make_control_track
 
@@ -94,28 +95,35 @@ def test_a_session_nested_100000_deep_is_one_sentence(tmp_path) -> None:
         Session.load(path)
 
 
-def test_a_session_path_that_is_a_fifo_is_refused_without_hanging(tmp_path) -> None:
+def _read_fifo(tmp_path: Path, name: str, reader) -> BaseException | None:
+    """Call ``reader`` on a new FIFO in a thread; fail if it blocks, else return what it raised."""
     if not hasattr(os, "mkfifo"):
         pytest.skip("this platform has no FIFOs")
-    fifo = tmp_path / "film.expotion"
+    fifo = tmp_path / name
     os.mkfifo(fifo)
-    outcome: list[BaseException] = []
+    outcome: list[BaseException | None] = []
 
-    def load() -> None:
+    def read() -> None:
         try:
-            Session.load(fifo)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            reader(fifo)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
             outcome.append(exc)
 
-    worker = threading.Thread(target=load, daemon=True)
+    worker = threading.Thread(target=read, daemon=True)
     worker.start()
     worker.join(10)
     if worker.is_alive():
         with open(fifo, "w"):  # unblock the reader so the thread can end
             pass
-        pytest.fail("loading a FIFO as a session hung")
-    assert len(outcome) == 1 and isinstance(outcome[0], SessionError), outcome
-    assert str(fifo) in str(outcome[0]) and "not a regular file" in str(outcome[0])
+        pytest.fail(f"reading the FIFO {name} hung")
+    return outcome[0]
+
+
+def test_a_session_path_that_is_a_fifo_is_refused_without_hanging(tmp_path) -> None:
+    error = _read_fifo(tmp_path, "film.expotion", Session.load)
+    assert isinstance(error, SessionError), error
+    assert "film.expotion" in str(error) and "not a regular file" in str(error)
 
 
 def test_a_session_that_is_not_utf8_is_one_sentence(tmp_path) -> None:
@@ -126,7 +134,7 @@ def test_a_session_that_is_not_utf8_is_one_sentence(tmp_path) -> None:
 
 
 ARCHIVE_DAMAGE = {
-    "not a zip": lambda p: p.write_bytes(b"this is not a zip archive at all"),
+    "zip header, garbage body": lambda p: p.write_bytes(b"PK\x03\x04" + b"garbage" * 40),
     "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
     "wrong keys": lambda p: np.savez(p, other=np.zeros(3)),
     "sidecar nested": lambda p: p.with_suffix(".json").write_text("[" * 100_000 + "]" * 100_000),
@@ -144,7 +152,7 @@ def test_a_damaged_control_track_is_a_control_error(damage, tmp_path) -> None:
     assert "controls." in str(caught.value) and "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("damage", ["not a zip", "truncated", "wrong keys"])
+@pytest.mark.parametrize("damage", ["zip header, garbage body", "truncated", "wrong keys"])
 def test_a_damaged_cache_entry_is_discarded_and_analysed_again(damage, face_clip, tmp_path, monkeypatch,
                                                                 caplog) -> None:
     monkeypatch.setenv("EXPOTION_CACHE_DIR", str(tmp_path / "cache"))
@@ -158,3 +166,16 @@ def test_a_damaged_cache_entry_is_discarded_and_analysed_again(damage, face_clip
     assert any("damaged analysis cache entry" in r.getMessage() for r in caplog.records)
     assert np.array_equal(ControlTrack.load(entry).values, first.values), "the entry is rewritten whole"
 
+
+
+def test_a_preset_nested_100000_deep_is_one_sentence(tmp_path) -> None:
+    preset = tmp_path / "deep.toml"
+    preset.write_text("prompt = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(PresetError, match="too deeply") as caught:
+        read_preset(preset)
+    assert str(preset) in str(caught.value)
+
+
+def test_a_preset_that_is_a_fifo_is_refused_without_hanging(tmp_path) -> None:
+    error = _read_fifo(tmp_path, "live.toml", read_preset)
+    assert isinstance(error, PresetError) and "not a regular file" in str(error), error

@@ -9,12 +9,18 @@ import pytest
 
 import studio.analysis as studio_analysis
 from expotion_engine.errors import SessionError
-from expotion_engine.media.hashing import content_hash, legacy_sampled_hash
+from expotion_engine.media import hashing
+from expotion_engine.media.hashing import content_hash
 from expotion_engine.vision import AnalysisSettings
 from studio.analysis import cache_key
 from studio.session import Session
 
 SIZE = 80 * 1024 * 1024  # over the 64 MiB where the old hash began sampling
+
+
+def _legacy(path: Path) -> str:
+    """The old sampled hash (version 1), which older sessions stored."""
+    return hashing.legacy_sampled_hash(path)
 
 
 def _sparse(path: Path) -> Path:
@@ -38,7 +44,7 @@ def test_an_edit_between_the_old_sampling_windows_changes_the_hash(tmp_path) -> 
     original = _sparse(tmp_path / "a.mp4")
     edited = _sparse(tmp_path / "b.mp4")
     _poke(edited, 3 * 1024 * 1024 + 17, b"edited")
-    assert legacy_sampled_hash(original) == legacy_sampled_hash(edited), "the edit sits where sampling never read"
+    assert _legacy(original) == _legacy(edited), "the edit sits where sampling never read"
     assert content_hash(original) != content_hash(edited)
 
 
@@ -65,7 +71,7 @@ def test_relink_refuses_a_large_file_edited_between_sampled_windows(tmp_path) ->
 def test_a_session_with_the_old_sampled_hash_relinks_its_original_and_upgrades(tmp_path) -> None:
     original = _sparse(tmp_path / "film.mp4")
     session = Session()
-    session.video_hash = legacy_sampled_hash(original)
+    session.video_hash = _legacy(original)
     session.relink(original)
     assert session.video_hash == content_hash(original)
 

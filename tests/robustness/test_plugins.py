@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from expotion_engine.engines.procedural.render.plugin import load_instrument
-from expotion_engine.engines.procedural.render.plugin_folders import standard_folders
 from expotion_engine.engines.procedural.score import Part
 from expotion_engine.errors import EngineError, PresetError
 from expotion_engine.types import Note
@@ -139,6 +138,8 @@ def test_a_plugin_in_a_folder_approved_in_the_config_file_is_scanned(tmp_path) -
 
 
 def test_a_plugin_in_the_standard_user_folder_is_accepted_for_scanning(tmp_path) -> None:
+    from expotion_engine.engines.procedural.render.plugin_folders import standard_folders
+
     standard = standard_folders()[0]
     assert standard.is_relative_to(tmp_path / "home")
     standard.mkdir(parents=True)
