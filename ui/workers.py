@@ -17,6 +17,7 @@ studio call checks between steps.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 import threading
@@ -158,10 +159,18 @@ class Worker(QObject):
         self.finished.emit()
 
 
-def abort_all(timeout_ms: int = 10_000) -> None:
-    """Abort every running worker and wait for their threads (used when the app closes)."""
+def abort_all(warn_after_ms: int = 5_000) -> None:
+    """Abort every running worker and wait until each thread has ended (when the app closes, and at exit).
+
+    A call that reaches no cancellation check for ``warn_after_ms`` (an import, one long
+    library call) is logged and still waited for: a QThread destroyed while it runs aborts Python.
+    """
     for worker in list(_ACTIVE):
         worker.abort()
     for worker in list(_ACTIVE):
-        if not worker.wait(timeout_ms):
-            log.warning("worker %s did not stop within %d ms", worker.name, timeout_ms)
+        while not worker.wait(warn_after_ms):
+            log.warning("worker %s has not stopped after %d ms; still waiting for it", worker.name, warn_after_ms)
+
+
+# runs before the interpreter tears modules down, so no worker's QThread is ever destroyed running
+atexit.register(abort_all)
