@@ -7,6 +7,7 @@ log lines that cannot be configured from Python go nowhere. ``-vv`` keeps them.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,10 @@ def silence_native_stderr() -> Iterator[None]:
     python_stderr = sys.stderr
     sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding or "utf-8",
                            errors="backslashreplace")
+    moved = [h for h in logging.getLogger().handlers
+             if isinstance(h, logging.StreamHandler) and h.stream is python_stderr]
+    for handler in moved:  # log warnings are Python's, not native chatter: they follow sys.stderr
+        handler.setStream(sys.stderr)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
@@ -32,6 +37,8 @@ def silence_native_stderr() -> Iterator[None]:
         yield
     finally:
         sys.stderr.flush()
+        for handler in moved:
+            handler.setStream(python_stderr)
         os.dup2(saved, 2)
         os.close(saved)
         sys.stderr.close()

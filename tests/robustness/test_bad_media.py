@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -52,3 +54,15 @@ def test_a_whole_mp4_gives_no_truncation_warning(four_second_mp4, caplog) -> Non
         info = probe_video(four_second_mp4)
     assert info.duration == pytest.approx(4.0, abs=0.05)
     assert not [r for r in caplog.records if "truncated" in r.getMessage()]
+
+
+def test_expotion_analyze_shows_the_truncation_warning(four_second_mp4, tmp_path) -> None:
+    """The warning reaches the terminal (the CLI sends native stderr chatter to /dev/null, not Python's logs)."""
+    cut = tmp_path / "cut.mp4"
+    data = four_second_mp4.read_bytes()
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    env = {**os.environ, "EXPOTION_CACHE_DIR": "off"}
+    result = subprocess.run([sys.executable, "-m", "studio", "analyze", str(cut), "-o", str(tmp_path / "c.npz")],
+                            capture_output=True, text=True, errors="replace", env=env, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "looks truncated" in result.stderr and "cut.mp4" in result.stderr
