@@ -148,3 +148,17 @@ def test_a_plugin_in_the_standard_user_folder_is_accepted_for_scanning(tmp_path)
     with pytest.raises(EngineError, match="could not be loaded"):
         load_instrument(_part(fake))
     assert marker.exists()
+
+
+def test_expotion_score_with_such_a_preset_stops_before_analysis(face_clip, tmp_path, capsys) -> None:
+    from studio.cli import main
+
+    marker = tmp_path / "ran.txt"
+    evil = _bundle(_downloads(tmp_path), "Evil", marker)
+    preset = tmp_path / "shared.toml"
+    preset.write_text(f'prompt = "warm"\n[parts.harmony]\nplugin = "{evil}"\n')
+    out = tmp_path / "out"
+    assert main(["score", str(face_clip.path), "--preset", str(preset), "-o", str(out)]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "not in an approved plugin folder" in lines[0], lines
+    assert not marker.exists() and not out.exists()
