@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from expotion_engine.errors import ExpotionError
 from expotion_engine.types import ControlTrack, Marker, Take
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, find_autosave
+from studio.timecode import RateChoice, TimecodeError, choose_rate, parse_timecode
 from ui import jobs
 from ui.analysis_panel import AnalysisPanel
 from ui.commands import AddMarker, DeleteMarker, MoveMarker, RenameMarker, SetSetting
@@ -37,6 +38,8 @@ from ui.mixdown import MixerState
 from ui.score_panel import ScorePanel
 from ui.take_audio import TakeAudio
 from ui.takes_panel import TakeRow, TakesPanel
+from ui.timecode import format_timecode
+from ui.timecode_panel import TimecodePanel
 from ui.timeline import TimelineWidget
 from ui.transport import Transport
 from ui.transport_bar import TransportBar
@@ -83,10 +86,12 @@ class MainWindow(QMainWindow):
         self.analysis_panel = AnalysisPanel()
         self.score_panel = ScorePanel()
         self.takes_panel = TakesPanel()
+        self.timecode_panel = TimecodePanel()
         self.side = QTabWidget()
         self.side.addTab(self.analysis_panel, "Analysis")
         self.side.addTab(self.score_panel, "Score")
         self.side.addTab(self.takes_panel, "Takes")
+        self.side.addTab(self.timecode_panel, "Session")
         self.side.setMinimumWidth(330)
 
         picture = QWidget()
@@ -163,6 +168,8 @@ class MainWindow(QMainWindow):
         self.act_next10 = a("Forward 10 Frames", lambda: self.transport.step_frames(10), "Shift+Right")
         self.act_home = a("Go to In Point", self.transport_bar._go_in, "Home")
         self.act_end = a("Go to Out Point", self.transport_bar._go_out, "End")
+        self.act_goto = a("&Go to Timecode…", self.ask_go_to_timecode, "Ctrl+T",
+                          "Type a timecode (HH:MM:SS:FF) or seconds and move the playhead there")
         self.act_analyse = a("&Analyse Video", self.analyse, "Ctrl+R")
         self.act_generate = a("&Generate Take", self.generate, "Ctrl+G")
         self.act_ab = a("Switch A ⇄ B", self.toggle_ab, "T")
@@ -189,7 +196,8 @@ class MainWindow(QMainWindow):
         play = bar.addMenu("&Playback")
         play.addActions([self.act_play, self.act_back, self.act_pause, self.act_forward])
         play.addSeparator()
-        play.addActions([self.act_in, self.act_out, self.act_clear_range, self.act_home, self.act_end])
+        play.addActions([self.act_in, self.act_out, self.act_clear_range, self.act_home, self.act_end,
+                         self.act_goto])
         play.addSeparator()
         play.addActions([self.act_prev, self.act_next, self.act_prev10, self.act_next10])
         score = bar.addMenu("&Score")
@@ -227,6 +235,8 @@ class MainWindow(QMainWindow):
         self.analysis_panel.settingEdited.connect(lambda name, value: self.change_setting(f"analysis.{name}", value))
         self.analysis_panel.analyseRequested.connect(self.analyse)
         self.score_panel.settingEdited.connect(self.change_setting)
+        self.timecode_panel.settingEdited.connect(self.change_setting)
+        self.timecode_panel.invalid.connect(lambda exc: self.error("That timecode is not valid", exc))
         self.score_panel.generateRequested.connect(self.generate)
         self.takes_panel.takeActivated.connect(self.choose_take)
         self.takes_panel.slotAssigned.connect(self._assign_slot)
@@ -270,6 +280,7 @@ class MainWindow(QMainWindow):
         self._show_takes()
         self.analysis_panel.show_settings(s.analysis.to_dict())
         self.score_panel.show_settings(self._score_values())
+        self._show_timecode()
         self._update_title()
         self._update_enabled()
 
@@ -282,8 +293,19 @@ class MainWindow(QMainWindow):
         s = self.session
         end = s.video_out if s.video_out is not None else self.transport.duration
         self.timeline.set_range(s.video_in, end)
-        self.transport_bar.set_range(s.video_in, s.video_out, s.timecode_start)
+        self.transport_bar.set_range(s.video_in, s.video_out, s.timecode_start, self.timecode().rate)
         self.transport.set_play_range(s.video_in, end if end > s.video_in else self.transport.duration)
+
+    def timecode(self) -> RateChoice:
+        """The rate the session's timecode counts at (declared, else chosen for the video)."""
+        try:
+            return self.session.timecode()
+        except ExpotionError:
+            return choose_rate(self.transport.fps)
+
+    def _show_timecode(self) -> None:
+        s = self.session
+        self.timecode_panel.show_settings(s.timecode_start, s.timecode_rate, self.timecode())
 
     def _show_markers(self) -> None:
         self.timeline.set_user_markers(self.document.user_markers)
@@ -353,7 +375,10 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_setting_changed(self, name: str) -> None:
-        if name in ("video_in", "video_out"):
+        if name in ("timecode_start", "timecode_rate"):
+            self._show_timecode()
+            self._show_range()
+        elif name in ("video_in", "video_out"):
             self._show_range()
             self.analysis_panel.show_analysis(self.document.controls, self.document.controls_stale())
         elif name.startswith("analysis."):
@@ -490,6 +515,7 @@ class MainWindow(QMainWindow):
         """
         self.score_panel.commit_pending()
         self.analysis_panel.commit_pending()
+        self.timecode_panel.commit_pending()
 
     @Slot()
     def save(self) -> bool:
@@ -594,6 +620,29 @@ class MainWindow(QMainWindow):
             self._on_setting_changed(name)
             return False
         self.undo_stack.push(SetSetting(self.document, name, value, before=before))
+        return True
+
+    @Slot()
+    def ask_go_to_timecode(self) -> None:
+        """Ask for a timecode and move the playhead there."""
+        if not self.document.has_video:
+            return
+        current = format_timecode(self.session.timecode_start + self.transport.position, self.timecode().rate)
+        text, ok = QInputDialog.getText(self, "Go to Timecode", "Timecode (HH:MM:SS:FF) or seconds:", text=current)
+        if ok and text.strip():
+            self.go_to_timecode(text)
+
+    def go_to_timecode(self, text: str) -> bool:
+        """Move the playhead to source timecode ``text``; False (with a dialog) when it is not in the video."""
+        try:
+            seconds = parse_timecode(text, self.timecode().rate) - self.session.timecode_start
+            if not 0.0 <= seconds <= self.transport.duration + 1e-6:
+                start = format_timecode(self.session.timecode_start, self.timecode().rate)
+                raise TimecodeError(f"Timecode {text.strip()} is outside the video, which starts at {start}.")
+        except ExpotionError as exc:
+            self.error("Go to timecode", exc)
+            return False
+        self.transport.seek(seconds)
         return True
 
     def music_time(self, video_time: float) -> float:

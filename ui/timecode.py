@@ -1,8 +1,15 @@
-"""Time formatting and ruler tick spacing for the timeline (pure functions, no Qt)."""
+"""Time formatting and ruler tick spacing for the timeline (pure functions, no Qt).
+
+SMPTE labels come from :mod:`studio.timecode` (the one implementation every exporter uses),
+so what the window shows is what a delivery writes, drop frame included.
+"""
 
 from __future__ import annotations
 
 import math
+
+from studio import timecode as smpte
+from studio.timecode import TimecodeRate
 
 #: candidate tick spacings in seconds, from one frame-ish to ten minutes.
 _STEPS = (0.04, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -18,13 +25,9 @@ def format_clock(seconds: float, decimals: int = 1) -> str:
     return f"{sign}{minutes}:{rest / scale:0{width}.{decimals}f}"
 
 
-def format_timecode(seconds: float, fps: float) -> str:
-    """Non-drop-frame SMPTE-style ``HH:MM:SS:FF`` at the nearest whole frame rate."""
-    rate = max(1, int(round(fps)))
-    frames = int(round(max(seconds, 0.0) * fps))
-    ff = frames % rate
-    total = frames // rate
-    return f"{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}:{ff:02d}"
+def format_timecode(seconds: float, rate: TimecodeRate) -> str:
+    """``HH:MM:SS:FF`` (``;FF`` in drop frame) of the frame nearest ``seconds``, as studio labels it."""
+    return smpte.format_timecode(max(seconds, 0.0), rate)
 
 
 def tick_step(seconds_per_pixel: float, min_pixels: float = 70.0) -> float:

@@ -6,6 +6,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
 
+from studio.timecode import TimecodeRate, choose_rate
 from ui.timecode import format_timecode
 from ui.transport import Transport
 
@@ -19,6 +20,7 @@ class TransportBar(QWidget):
         self._in = 0.0
         self._out: float | None = None
         self._tc_start = 0.0
+        self._rate: TimecodeRate | None = None
         style = self.style()
         pixmaps = QStyle.StandardPixmap
         buttons = (
@@ -57,21 +59,27 @@ class TransportBar(QWidget):
             style.standardIcon(pixmaps.SP_MediaPause if on else pixmaps.SP_MediaPlay)))
         self._show_position(0.0)
 
-    def set_range(self, start: float, end: float | None, timecode_start: float = 0.0) -> None:
+    def set_range(self, start: float, end: float | None, timecode_start: float = 0.0,
+                  rate: TimecodeRate | None = None) -> None:
         """Show the in and out points (video time, s; ``end`` None: the end of the video) as timecode
-        counted from ``timecode_start`` (the first frame's timecode, s)."""
-        self._in, self._out, self._tc_start = start, end, timecode_start
+        counted from ``timecode_start`` (the first frame's timecode, s) at ``rate`` (None: the video's)."""
+        self._in, self._out, self._tc_start, self._rate = start, end, timecode_start, rate
         self._show_position(self._transport.position)
 
+    @property
+    def rate(self) -> TimecodeRate:
+        """The timecode rate the readouts count at."""
+        return self._rate if self._rate is not None else choose_rate(self._transport.fps).rate
+
     def _show_range(self) -> None:
-        fps = self._transport.fps
+        fps = self.rate
         end = self._out if self._out is not None else self._transport.duration
         tc = self._tc_start
         self.range_label.setText(f"IN {format_timecode(tc + self._in, fps)}   OUT {format_timecode(tc + end, fps)}")
 
     @Slot(float)
     def _show_position(self, seconds: float) -> None:
-        fps = self._transport.fps
+        fps = self.rate
         tc = self._tc_start
         self.timecode.setText(f"{format_timecode(tc + seconds, fps)}  /  "
                               f"{format_timecode(tc + self._transport.duration, fps)}")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from expotion_engine.errors import Cancelled, VideoError
 from expotion_engine.types import Marker, Stem, Take, TempoMap
 from studio.session import Session
+from studio.timecode import TimecodeRate
 from ui.commands import AddMarker, DeleteMarker, MoveMarker, RenameMarker, SetSetting
 from ui.document import SessionDocument
 from ui.error_dialog import build_error_box, error_summary
@@ -90,7 +91,8 @@ def test_peaks_of_a_known_signal() -> None:
 
 
 def test_timecode_and_ruler_ticks() -> None:
-    assert format_timecode(3661.6, 25.0) == "01:01:01:15"
+    assert format_timecode(3661.6, TimecodeRate(25)) == "01:01:01:15"
+    assert format_timecode(60.0, TimecodeRate(30, ntsc=True, drop_frame=True)) == "00:00:59;28"  # studio's labels
     assert format_clock(75.25) == "1:15.2"
     assert tick_step(0.01) == 1.0  # 100 px per second: one label a second
     assert ticks(0.9, 3.1, 1.0) == [1.0, 2.0, 3.0]
