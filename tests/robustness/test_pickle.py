@@ -203,3 +203,16 @@ def test_adapter_weights_that_are_a_pickle_are_refused(trained, tiny, tmp_path) 
     with pytest.raises(EngineError, match="not a safetensors file"):
         load_adapter(checkpoint, load_model(tiny, device="cpu"), attach=False)
     assert not marker.exists()
+
+
+def test_a_damaged_feature_cache_entry_is_recomputed_with_a_warning(trained, tiny, tmp_path, caplog) -> None:
+    data, run = trained
+    cache = tmp_path / "cache"
+    shutil.copytree(run.parent / "cache", cache)
+    entry = sorted(cache.glob("*.safetensors"))[0]
+    entry.write_bytes(b"\x00" * 64)
+    with caplog.at_level("WARNING", logger="expotion_engine.engines.musicgen.train.features"):
+        result = train(_config(tiny, tmp_path / "again", cache_dir=cache), load_clips(data))
+    assert result.steps == 1
+    assert any("damaged feature cache entry" in r.getMessage() for r in caplog.records)
+    assert entry.stat().st_size > 64, "the entry is written again"

@@ -73,7 +73,7 @@ def models_dir() -> Path:
 def _recorded_revision(folder: Path) -> str | None:
     try:
         return str(json.loads((folder / SOURCE_FILE).read_text())["revision"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
 from expotion_engine.engines.musicgen.controls import to_frames
@@ -120,7 +121,7 @@ class FeatureCache:
             try:
                 arrays = load_file(entry)
                 return ClipFeatures(arrays["codes"], arrays["values"], arrays["mask"].astype(bool), clip.prompt)
-            except (OSError, KeyError, ValueError) as exc:
+            except (OSError, KeyError, ValueError, SafetensorError) as exc:
                 log.warning("recomputing damaged feature cache entry %s (%s)", entry, exc)
         lm = self.lm
         track = self._track(clip)
