@@ -1,8 +1,9 @@
 """Terminal progress for the CLI: a tqdm bar on stderr fed by the engine's callbacks.
 
-Ctrl-C (and SIGTERM or SIGHUP) sets the cancel event instead of killing the process, so the
-running stage stops cleanly at its next check and nothing half-written is left; a second
-signal interrupts at once (the staging clean-up still runs).
+Ctrl-C sets the cancel event instead of killing the process, so the running stage stops
+cleanly at its next check and nothing half-written is left; a second Ctrl-C, or SIGTERM or
+SIGHUP (a process manager or a closing terminal wants it gone now), also interrupts at once,
+and every ``finally`` still removes staging files and kills child processes.
 """
 
 from __future__ import annotations
@@ -45,14 +46,15 @@ class TerminalProgress:
 
 @contextmanager
 def progress_and_cancel(description: str) -> Iterator[tuple[ProgressFn, threading.Event]]:
-    """Yield ``(progress, cancel)`` for one CLI job; Ctrl-C, SIGTERM and SIGHUP set ``cancel``."""
+    """Yield ``(progress, cancel)`` for one CLI job; Ctrl-C sets ``cancel``, SIGTERM/SIGHUP also interrupt."""
     cancel = threading.Event()
     bar = TerminalProgress(description)
     previous: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
 
         def on_interrupt(signum: int, frame: object) -> None:
-            if cancel.is_set():
+            if cancel.is_set() or signum != signal.SIGINT:
+                cancel.set()
                 raise KeyboardInterrupt
             cancel.set()
 
