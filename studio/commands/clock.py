@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from expotion_engine.errors import Cancelled
-from expotion_engine.types import TAKE_FORMAT, TAKE_VERSION, TempoMap
+from expotion_engine.types import TAKE_FORMAT, TAKE_VERSION, TempoMap, read_regular_text
 from studio.clock import (
     MIDI_APIS,
     MTC_RATES,
@@ -132,15 +132,16 @@ def load_source(path: Path) -> ClockSource:
 
 def _read_take(take_json: Path) -> ClockSource:
     """Read only what the clock needs from ``take.json``."""
+    if not take_json.exists():
+        raise ClockError(f"{take_json}: file not found; give a session file, a take folder or its take.json.")
+    text = read_regular_text(take_json, ClockError, "take")
     try:
-        meta: dict[str, Any] = json.loads(take_json.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ClockError(f"{take_json}: file not found; give a session file, a take folder or its take.json.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta: dict[str, Any] = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ClockError(f"{take_json}: not readable as a take ({exc}).") from None
     if not isinstance(meta, dict) or meta.get("format") != TAKE_FORMAT:
         raise ClockError(f"{take_json}: not an Expotion take (no \"format\": \"{TAKE_FORMAT}\").")
-    if int(meta.get("version", 0)) > TAKE_VERSION:
+    if not isinstance(meta.get("version", 0), int) or meta.get("version", 0) > TAKE_VERSION:
         raise ClockError(f"{take_json}: written by a newer Expotion (take version {meta.get('version')}).")
     try:
         tempo_map = TempoMap.from_dict(meta["tempo_map"])

@@ -179,3 +179,14 @@ def test_a_preset_nested_100000_deep_is_one_sentence(tmp_path) -> None:
 def test_a_preset_that_is_a_fifo_is_refused_without_hanging(tmp_path) -> None:
     error = _read_fifo(tmp_path, "live.toml", read_preset)
     assert isinstance(error, PresetError) and "not a regular file" in str(error), error
+
+
+@pytest.mark.parametrize("content", ["[" * 100_000 + "]" * 100_000, '{"format": "expotion.take", "version": "1"}'])
+def test_expotion_clock_on_a_damaged_take_is_one_sentence(content, tmp_path, capsys) -> None:
+    from studio.cli import main
+
+    path = tmp_path / "take.json"
+    path.write_text(content)
+    assert main(["clock", str(path), "--virtual"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "take.json" in lines[0] and "Traceback" not in lines[0], lines
