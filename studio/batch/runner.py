@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections import deque
@@ -70,6 +71,15 @@ def require_ray() -> ModuleType:
     return ray
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Raise OSError at once when ``host:port`` (or ``ray://host:port``) refuses connections (Ray retries minutes)."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if host and port.isdigit():
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+
+
 @contextmanager
 def ray_started(ray: ModuleType, options: BatchOptions) -> Iterator[str | None]:
     """Ray for the run (the caller's when already started); yields the dashboard address of a cluster."""
@@ -77,7 +87,15 @@ def ray_started(ray: ModuleType, options: BatchOptions) -> Iterator[str | None]:
         yield None
         return
     if options.address:
-        context = ray.init(address=options.address, log_to_driver=False)
+        try:
+            check_reachable(options.address)
+            context = ray.init(address=options.address, log_to_driver=False)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise BatchError(
+                f"Cannot connect to the Ray cluster at {options.address} ({type(exc).__name__}); check that "
+                "`ray start --head` runs there and, for a cluster with token authentication, that RAY_AUTH_MODE=token "
+                "and its token are set here."
+            ) from None
         dashboard = getattr(context, "dashboard_url", None) or None
         if dashboard and "://" not in dashboard:
             dashboard = f"http://{dashboard}"
