@@ -235,7 +235,8 @@ class _Scheduler:
             self.ray.cancel(ref, force=not stage.startswith("generate:"))
         for actor in self.actors:
             self.ray.kill(actor)
-        self.ray.wait(list(self.pending), num_returns=len(self.pending), timeout=30)
+        if self.pending:
+            self.ray.wait(list(self.pending), num_returns=len(self.pending), timeout=30)
         for index, _ in self.pending.values():
             clip = self.clips[index]
             remove_partials(self.options.out, clip.name)
@@ -245,6 +246,9 @@ class _Scheduler:
             else:
                 clip.status = "cancelled"
         self.pending.clear()
+        for clip in self.clips:
+            if clip.status == "queued":
+                clip.status = "cancelled"
 
 
 def run_batch(
