@@ -8,12 +8,14 @@ marker and setting edits go through a QUndoStack; errors appear as dialogs.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QInputDialog,
     QMainWindow,
@@ -26,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from expotion_engine.errors import ExpotionError
 from expotion_engine.types import ControlTrack, Marker, Take
-from studio.session import SESSION_SUFFIX, Session, TakeRecord, find_autosave
+from studio.session import SESSION_SUFFIX, Session, TakeRecord, autosave_path, find_autosave
 from studio.timecode import RateChoice, TimecodeError, choose_rate, parse_timecode
 from ui import jobs
 from ui.analysis_panel import AnalysisPanel
@@ -173,6 +175,16 @@ class MainWindow(QMainWindow):
         self.act_analyse = a("&Analyse Video", self.analyse, "Ctrl+R")
         self.act_generate = a("&Generate Take", self.generate, "Ctrl+G")
         self.act_ab = a("Switch A ⇄ B", self.toggle_ab, "T")
+        self.act_next_marker = a("Next Marker", lambda: self.go_to_marker(1), "Shift+M")
+        self.act_prev_marker = a("Previous Marker", lambda: self.go_to_marker(-1), "Ctrl+Shift+M")
+        self.act_snap = a("&Snap Markers to Hits and Beats", self._set_snap, "S",
+                          "Dragged markers land on a hit point, section or beat nearby (always on a frame)")
+        self.act_snap.setCheckable(True)
+        self.act_snap.setChecked(True)
+        self.act_zoom_in = a("Zoom &In", lambda: self.timeline.zoom(0.5), "=")
+        self.act_zoom_out = a("Zoom &Out", lambda: self.timeline.zoom(2.0), "-")
+        self.act_zoom_fit = a("Zoom to &Fit", self.timeline.zoom_to_fit, "\\")
+        self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         self.act_clock = a("Send MIDI &Clock", self.toggle_clock)
         self.act_clock.setCheckable(True)
         self.act_clock.setEnabled(jobs.clock_available())
@@ -192,7 +204,10 @@ class MainWindow(QMainWindow):
         edit = bar.addMenu("&Edit")
         edit.addActions([self.act_undo, self.act_redo])
         edit.addSeparator()
-        edit.addActions([self.act_add_marker, self.act_rename_marker, self.act_delete_marker])
+        edit.addActions([self.act_add_marker, self.act_rename_marker, self.act_delete_marker,
+                         self.act_next_marker, self.act_prev_marker, self.act_snap])
+        view = bar.addMenu("&View")
+        view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
         play = bar.addMenu("&Playback")
         play.addActions([self.act_play, self.act_back, self.act_pause, self.act_forward])
         play.addSeparator()
@@ -204,6 +219,7 @@ class MainWindow(QMainWindow):
         score.addActions([self.act_analyse, self.act_generate, self.act_ab])
         score.addSeparator()
         score.addAction(self.act_clock)
+        bar.addMenu("&Help").addAction(self.act_shortcuts)
         self._update_recent_menu()
 
     def _connect(self) -> None:
@@ -294,6 +310,8 @@ class MainWindow(QMainWindow):
         end = s.video_out if s.video_out is not None else self.transport.duration
         self.timeline.set_range(s.video_in, end)
         self.transport_bar.set_range(s.video_in, s.video_out, s.timecode_start, self.timecode().rate)
+        self.timeline.set_frame_rate(s.frame_rate)
+        self.timeline.set_timecode(s.timecode_start, self.timecode().rate)
         self.transport.set_play_range(s.video_in, end if end > s.video_in else self.transport.duration)
 
     def timecode(self) -> RateChoice:
@@ -455,10 +473,13 @@ class MainWindow(QMainWindow):
             return
         path = Path(path)
         try:
-            if find_autosave(path) is not None and self.ask_recover(path):
+            autosaved = find_autosave(path) is not None
+            if autosaved and self.ask_recover(path):
                 session = Session.recover(path)
                 recovered = True
             else:
+                if autosaved:  # "No" discards the autosave, so the question is not asked again at every launch
+                    autosave_path(path).unlink(missing_ok=True)
                 session = Session.load(path)
                 recovered = False
         except ExpotionError as exc:
@@ -661,12 +682,38 @@ class MainWindow(QMainWindow):
             self.error("Adding a marker", ExpotionError("A marker must be at or after the in point."))
             return
         name = f"Marker {len(self.document.user_markers) + 1}"
-        self.undo_stack.push(AddMarker(self.document, Marker(round(music_time, 4), name, "user")))
+        self.undo_stack.push(AddMarker(self.document, Marker(self.on_frame(music_time), name, "user")))
         self.timeline.select_marker(len(self.document.user_markers) - 1)
+
+    def go_to_marker(self, direction: int) -> bool:
+        """Move the playhead to the next (``direction`` 1) or previous (-1) user marker; False when none."""
+        here = self.music_time(self.transport.position)
+        times = sorted(m.time for m in self.document.user_markers)
+        ahead = [t for t in times if t > here + 1e-6] if direction > 0 else [t for t in times if t < here - 1e-6]
+        if not ahead:
+            return False
+        self.transport.seek(self.session.video_in + (ahead[0] if direction > 0 else ahead[-1]))
+        return True
+
+    def _set_snap(self, on: bool) -> None:
+        self.timeline.snap_to_hits = on
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard Shortcuts: every action with a key, in a table."""
+        from ui.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self.actions(), self).open()
+
+    def on_frame(self, music_time: float) -> float:
+        """``music_time`` moved onto the nearest video frame (markers never land between frames)."""
+        fps = self.session.frame_rate
+        video = self.session.video_in + music_time
+        return max(round(math.floor(video * fps + 0.5 + 1e-9) / fps - self.session.video_in, 6), 0.0)
 
     @Slot(int, float)
     def move_marker(self, index: int, music_time: float) -> None:
-        self.undo_stack.push(MoveMarker(self.document, index, music_time))
+        self.undo_stack.push(MoveMarker(self.document, index, self.on_frame(music_time)))
 
     @Slot(int)
     def rename_marker(self, index: int) -> None:
@@ -687,6 +734,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def delete_selected_marker(self) -> None:
+        """Delete the selected marker, unless the keyboard focus is in a side panel (the Takes list, a field)."""
+        focus = QApplication.focusWidget()
+        if focus is not None and self.side.isAncestorOf(focus):
+            return
         if self.timeline.selected_marker >= 0:
             self.delete_marker(self.timeline.selected_marker)
 

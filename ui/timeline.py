@@ -9,6 +9,7 @@ undo stack, never straight into the model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,8 +29,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 
 from expotion_engine.types import ControlTrack, Marker, TempoMap
+from studio.timecode import TimecodeRate
 from ui.theme import COLORS, DIM_TEXT, TEXT, color
-from ui.timecode import format_clock, tick_step, ticks
+from ui.timecode import format_clock, format_timecode, tick_step, ticks
 from ui.waveform import Peaks
 
 HEADER_W = 78
@@ -38,7 +40,11 @@ BEATS_H = 18
 MARKERS_H = 22
 CURVE_H = 42
 WAVE_H = 60
-GRAB_PX = 5
+GRAB_PX = 8
+#: a dragged marker jumps to a hit point, section or beat this close (pixels) when snapping is on
+SNAP_PX = 8
+#: zooming never shows less than this (s)
+MIN_SPAN = 0.5
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,9 @@ class TimelineWidget(QWidget):
         self._selected = -1
         self._drag: tuple[str, int, float] | None = None  # ("marker", index, time) or ("scrub", -1, 0)
         self._layers: QPixmap | None = None
+        self._fps = 25.0
+        self._tc: tuple[float, TimecodeRate] | None = None  # ruler in timecode: (start, rate)
+        self.snap_to_hits = True
 
     # ------------------------------------------------------------------ data in
 
@@ -128,8 +137,63 @@ class TimelineWidget(QWidget):
         self._in, self._out = float(start), float(end)
         self._invalidate()
 
+    def set_frame_rate(self, fps: float) -> None:
+        """The video's frame rate: markers land on its frames."""
+        if fps > 0:
+            self._fps = float(fps)
+
+    def set_timecode(self, start: float, rate: TimecodeRate | None) -> None:
+        """Label the ruler in source timecode (``start``: the first frame's, s) at ``rate``; None: m:ss."""
+        self._tc = (float(start), rate) if rate is not None else None
+        self._invalidate()
+
+    @property
+    def view(self) -> tuple[float, float]:
+        """The visible span of video time (s)."""
+        return self._view
+
+    def set_view(self, start: float, end: float) -> None:
+        """Show video time ``start..end`` (clamped to the video, at least :data:`MIN_SPAN`)."""
+        if self._duration <= 0:
+            return
+        span = min(max(end - start, min(MIN_SPAN, self._duration)), self._duration)
+        start = min(max(start, 0.0), self._duration - span)
+        self._view = (start, start + span)
+        self._invalidate()
+
+    def zoom(self, factor: float, anchor: float | None = None) -> None:
+        """Zoom in (``factor`` < 1) or out around video time ``anchor`` (default the playhead)."""
+        t0, t1 = self._view
+        anchor = self._position if anchor is None else anchor
+        start = anchor - (anchor - t0) * factor
+        self.set_view(start, start + (t1 - t0) * factor)
+
+    def zoom_to_fit(self) -> None:
+        """Show the whole video."""
+        self.set_view(0.0, self._duration)
+
+    def snap(self, video_time: float, pixels: float = SNAP_PX) -> float:
+        """``video_time`` on a video frame; with :attr:`snap_to_hits` on, the hit point, section or beat
+        within ``pixels`` (nearest first) instead."""
+        if self.snap_to_hits:
+            targets = [self._analysis_start + m.time for m in self._analysis_markers]
+            targets += [self._take_start + m.time for m in self._take_markers]
+            if self._tempo is not None and self._take_duration > 0:
+                targets += [self._take_start + b for b in self._tempo.beat_times(self._take_duration)]
+            per_px = (self._view[1] - self._view[0]) / self._plot_width()
+            near = [t for t in targets if abs(t - video_time) <= pixels * per_px]
+            if near:
+                video_time = min(near, key=lambda t: abs(t - video_time))
+        return self._clamped(math.floor(video_time * self._fps + 0.5 + 1e-9) / self._fps)  # halves up, as timecode
+
     def set_position(self, seconds: float) -> None:
-        """Where the playhead is (video time); repaints only the strips the playhead leaves and enters."""
+        """Where the playhead is (video time); the view pages along when the playhead leaves it."""
+        t0, t1 = self._view
+        if self._duration > 0 and t1 - t0 < self._duration - 1e-6 and not t0 <= seconds <= t1:
+            span = t1 - t0
+            self._position = float(seconds)
+            self.set_view(seconds - 0.1 * span, seconds + 0.9 * span)
+            return
         if abs(seconds - self._position) > 1e-4:
             old = self.time_to_x(self._position)
             self._position = float(seconds)
@@ -308,12 +372,18 @@ class TimelineWidget(QWidget):
         t0, t1 = self._view
         if t1 <= t0:
             return
-        step = tick_step((t1 - t0) / self._plot_width())
+        step = tick_step((t1 - t0) / self._plot_width(), 70.0 if self._tc is None else 100.0)
         p.setPen(QColor(TEXT))
         for t in ticks(t0, min(t1, self._duration), step):
             x = self.time_to_x(t)
             p.drawLine(QPointF(x, RULER_H - 8), QPointF(x, RULER_H - 4))
-            p.drawText(QPointF(x + 3, RULER_H - 9), format_clock(t, decimals=1 if step < 1 else 0))
+            p.drawText(QPointF(x + 3, RULER_H - 9), self.ruler_label(t, step))
+
+    def ruler_label(self, seconds: float, step: float = 1.0) -> str:
+        """The ruler's label at video time ``seconds``: source timecode when set, else m:ss."""
+        if self._tc is not None:
+            return format_timecode(self._tc[0] + seconds, self._tc[1])
+        return format_clock(seconds, decimals=1 if step < 1 else 0)
 
     def _paint_beats(self, p: QPainter) -> None:
         if self._tempo is None or self._take_duration <= 0:
@@ -489,7 +559,7 @@ class TimelineWidget(QWidget):
             return
         kind, index, _ = self._drag
         if kind == "marker":
-            music = self._clamped(self.x_to_time(x)) - self._marker_origin()
+            music = self.snap(self.x_to_time(x)) - self._marker_origin()
             self._drag = (kind, index, music)
             self._invalidate()
         else:
@@ -512,7 +582,7 @@ class TimelineWidget(QWidget):
         if hit >= 0:
             self.markerRenameRequested.emit(hit)
         else:
-            self.markerAddRequested.emit(self._clamped(self.x_to_time(x)) - self._marker_origin())
+            self.markerAddRequested.emit(self.snap(self.x_to_time(x)) - self._marker_origin())
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self._selected >= 0:
@@ -526,16 +596,10 @@ class TimelineWidget(QWidget):
         t0, t1 = self._view
         steps = event.angleDelta().y() / 120.0
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            anchor = self.x_to_time(event.position().x())
-            factor = 0.8**steps
-            span = min(max((t1 - t0) * factor, 0.5), self._duration)
-            start = anchor - (anchor - t0) * span / (t1 - t0)
+            self.zoom(0.8**steps, self.x_to_time(event.position().x()))
         else:
-            span = t1 - t0
-            start = t0 - steps * span * 0.1
-        start = min(max(start, 0.0), max(self._duration - span, 0.0))
-        self._view = (start, start + span)
-        self._invalidate()
+            shift = -steps * (t1 - t0) * 0.1
+            self.set_view(t0 + shift, t1 + shift)
 
     def _context_menu(self, event: QMouseEvent) -> None:
         x = event.position().x()

@@ -68,7 +68,11 @@ class Transport(QObject):
         self.stop()
         self._position = 0.0
         self._announced = False
-        self.video.setSource(QUrl.fromLocalFile(str(Path(path).resolve())))
+        url = QUrl.fromLocalFile(str(Path(path).resolve()))
+        if self.video.source() == url:
+            # QMediaPlayer ignores the source it already has: no videoLoaded, and the picture stays black
+            self.video.setSource(QUrl())
+        self.video.setSource(url)
 
     def set_fps(self, fps: float) -> None:
         """Frame rate for frame stepping (from the probe; the player's metadata is a fallback)."""

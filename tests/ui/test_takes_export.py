@@ -120,7 +120,7 @@ def test_midi_clock_that_cannot_start_says_why(loaded, qtbot, monkeypatch) -> No
 
 def test_save_autosave_and_recover(loaded, qtbot, session_copy: Path) -> None:
     window = loaded
-    window.add_marker(2.5)
+    window.add_marker(2.6)
     window.autosave()
     assert autosave_path(session_copy).is_file()
     assert [m.time for m in Session.load(session_copy).markers] == [1.2]  # the file itself is untouched
@@ -132,12 +132,12 @@ def test_save_autosave_and_recover(loaded, qtbot, session_copy: Path) -> None:
 
     QTimer.singleShot(200, answer_yes)
     window.open_session(session_copy)
-    assert [m.time for m in window.session.user_markers] == [1.2, 2.5]
+    assert [m.time for m in window.session.user_markers] == [1.2, 2.6]
     assert window.document.modified
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30_000)
     activate(window, qtbot)
     qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert not autosave_path(session_copy).exists()
-    assert [m.time for m in Session.load(session_copy).markers] == [1.2, 2.5]
+    assert [m.time for m in Session.load(session_copy).markers] == [1.2, 2.6]
     assert window.recent_sessions()[0] == str(session_copy.resolve())
     assert window.recent_menu.actions()[0].text() == session_copy.name
