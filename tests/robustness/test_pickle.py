@@ -166,21 +166,36 @@ def _resumable(trained: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     return copy, checkpoint
 
 
-def test_a_pickled_optimizer_state_on_resume_is_one_sentence_and_never_runs(trained, tiny, tmp_path) -> None:
+def test_checkpoints_hold_no_pickle(trained) -> None:
+    _, run = trained
+    (checkpoint,) = (run / "checkpoints").glob("step-*")
+    assert sorted(p.suffix for p in checkpoint.iterdir()) == [".json", ".json", ".safetensors", ".safetensors"]
+
+
+@pytest.mark.parametrize("slot", ["optimizer.pt", "optimizer.safetensors"])
+def test_a_pickled_optimizer_state_on_resume_is_one_sentence_and_never_runs(slot, trained, tiny, tmp_path) -> None:
+    """``optimizer.pt`` is how older checkpoints stored it (read with weights_only=True); both slots refuse code."""
     run, checkpoint = _resumable(trained, tmp_path)
     marker = tmp_path / "ran.txt"
-    _pickle(checkpoint / "optimizer.pt", marker)
-    with pytest.raises(EngineError, match="optimizer.pt: not optimizer state this trainer wrote"):
+    (checkpoint / "optimizer.safetensors").unlink()
+    _pickle(checkpoint / slot, marker)
+    with pytest.raises(EngineError, match=f"{slot}: not optimizer state this trainer wrote"):
         train(_config(tiny, run, max_steps=2, resume=True), load_clips(trained[0]))
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("damage", ["truncated optimizer", "adapter weights not safetensors", "state nested"])
+@pytest.mark.parametrize("damage", ["truncated optimizer", "optimizer of another kind",
+                                    "adapter weights not safetensors", "state nested"])
 def test_a_damaged_checkpoint_on_resume_is_one_sentence(damage, trained, tiny, tmp_path) -> None:
     run, checkpoint = _resumable(trained, tmp_path)
     if damage == "truncated optimizer":
-        file = checkpoint / "optimizer.pt"
+        file = checkpoint / "optimizer.safetensors"
         file.write_bytes(file.read_bytes()[:100])
+    elif damage == "optimizer of another kind":
+        from safetensors.torch import save_file
+
+        file = checkpoint / "optimizer.safetensors"
+        save_file({"x": torch.zeros(2)}, file)
     elif damage == "adapter weights not safetensors":
         file = checkpoint / WEIGHTS_FILE
         _pickle(file, tmp_path / "ran.txt")
@@ -191,6 +206,17 @@ def test_a_damaged_checkpoint_on_resume_is_one_sentence(damage, trained, tiny, t
         train(_config(tiny, run, max_steps=2, resume=True), load_clips(trained[0]))
     assert str(file) in str(caught.value) and "\n" not in str(caught.value)
     assert not (tmp_path / "ran.txt").exists()
+
+
+def test_an_older_checkpoint_with_a_plain_optimizer_pt_still_resumes(trained, tiny, tmp_path) -> None:
+    from expotion_engine.engines.musicgen.train.state_io import read_state
+
+    run, checkpoint = _resumable(trained, tmp_path)
+    state = read_state(checkpoint / "optimizer.safetensors")
+    torch.save(state, checkpoint / "optimizer.pt")
+    (checkpoint / "optimizer.safetensors").unlink()
+    result = train(_config(tiny, run, max_steps=2, resume=True), load_clips(trained[0]))
+    assert result.steps == 2
 
 
 def test_adapter_weights_that_are_a_pickle_are_refused(trained, tiny, tmp_path) -> None:
@@ -216,3 +242,24 @@ def test_a_damaged_feature_cache_entry_is_recomputed_with_a_warning(trained, tin
     assert result.steps == 1
     assert any("damaged feature cache entry" in r.getMessage() for r in caplog.records)
     assert entry.stat().st_size > 64, "the entry is written again"
+
+
+def test_optimizer_state_round_trips_exactly_without_pickle(tmp_path) -> None:
+    from expotion_engine.engines.musicgen.train.state_io import encode_state, read_state
+
+    weights = [torch.nn.Parameter(torch.randn(3, 2)), torch.nn.Parameter(torch.randn(4))]
+    optimizer = torch.optim.AdamW(weights, lr=0.01, betas=(0.8, 0.95))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5)
+    for _ in range(2):
+        sum(w.square().sum() for w in weights).backward()
+        optimizer.step()
+        scheduler.step()
+    state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+    path = tmp_path / "optimizer.safetensors"
+    path.write_bytes(encode_state(state))
+    back = read_state(path)
+    assert back["scheduler"] == state["scheduler"]
+    assert back["optimizer"]["param_groups"] == state["optimizer"]["param_groups"]  # betas stay a tuple
+    for index, entry in state["optimizer"]["state"].items():
+        assert set(back["optimizer"]["state"][index]) == set(entry)
+        assert all(torch.equal(back["optimizer"]["state"][index][k], v) for k, v in entry.items())

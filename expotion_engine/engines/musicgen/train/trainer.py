@@ -10,7 +10,6 @@ random state); ``train_log.jsonl`` gets one line per step and per evaluation.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 
 from expotion_engine.engines.musicgen.checkpoint import CONFIG_FILE, WEIGHTS_FILE, new_adapter, save_adapter
 from expotion_engine.engines.musicgen.config import AdapterConfig
@@ -34,6 +34,7 @@ from expotion_engine.engines.musicgen.train.batches import Batch, random_batch, 
 from expotion_engine.engines.musicgen.train.data import Clip, split_by_source
 from expotion_engine.engines.musicgen.train.features import Analyzer, ClipFeatures, FeatureCache, default_cache_dir
 from expotion_engine.engines.musicgen.train.objective import AdapterObjective
+from expotion_engine.engines.musicgen.train.state_io import encode_state, read_state
 from expotion_engine.errors import Cancelled, EngineError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
 from expotion_engine.types import atomic_write_bytes, atomic_write_json, parse_json, read_regular_text
@@ -41,7 +42,8 @@ from expotion_engine.types import atomic_write_bytes, atomic_write_json, parse_j
 log = logging.getLogger(__name__)
 
 STATE_FILE = "trainer_state.json"
-OPTIMIZER_FILE = "optimizer.pt"
+OPTIMIZER_FILE = "optimizer.safetensors"
+LEGACY_OPTIMIZER_FILE = "optimizer.pt"  # pickled by torch.save before; still read, with weights_only=True
 LOG_FILE = "train_log.jsonl"
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 
@@ -235,9 +237,8 @@ class Trainer:
         folder = self._checkpoint_dir(self.step)
         adapter = self.accelerator.unwrap_model(self.objective).adapter
         save_adapter(folder, adapter, self.lm, self._training_info())
-        buffer = io.BytesIO()
-        torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}, buffer)
-        atomic_write_bytes(folder / OPTIMIZER_FILE, buffer.getvalue())
+        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+        atomic_write_bytes(folder / OPTIMIZER_FILE, encode_state(state))
         atomic_write_json(folder / STATE_FILE, {
             "step": self.step,
             "rng": self.rng.bit_generator.state,
@@ -251,12 +252,12 @@ class Trainer:
     def latest_checkpoint(self) -> Path | None:
         folder = self.config.output / "checkpoints"
         complete = [p for p in sorted(folder.glob("step-*")) if (p / STATE_FILE).is_file()
-                    and (p / CONFIG_FILE).is_file() and (p / WEIGHTS_FILE).is_file() and (p / OPTIMIZER_FILE).is_file()]
+                    and (p / CONFIG_FILE).is_file() and (p / WEIGHTS_FILE).is_file()
+                    and ((p / OPTIMIZER_FILE).is_file() or (p / LEGACY_OPTIMIZER_FILE).is_file())]
         return complete[-1] if complete else None
 
     def _resume(self, folder: Path) -> None:
         """Continue from a checkpoint folder; any damaged file in it is one EngineError naming that file."""
-        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         state_file = folder / STATE_FILE
@@ -284,13 +285,17 @@ class Trainer:
 
             load_lora_state(self.lm, lora)
         optimizer_file = folder / OPTIMIZER_FILE
+        if not optimizer_file.is_file():
+            optimizer_file = folder / LEGACY_OPTIMIZER_FILE
         try:
-            # weights_only=True: tensors and plain containers only, so a crafted pickle cannot run code
-            opt = torch.load(optimizer_file, map_location=self.accelerator.device, weights_only=True)
+            if optimizer_file.suffix == ".safetensors":
+                opt = read_state(optimizer_file, self.accelerator.device)
+            else:  # an older checkpoint; weights_only=True: tensors and plain containers, no code from the file
+                opt = torch.load(optimizer_file, map_location=self.accelerator.device, weights_only=True)
             self.optimizer.load_state_dict(opt["optimizer"])
             self.scheduler.load_state_dict(opt["scheduler"])
-        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, KeyError, TypeError,
-                AttributeError, IndexError) as exc:
+        except (pickle.UnpicklingError, SafetensorError, RuntimeError, EOFError, OSError, ValueError, KeyError,
+                TypeError, AttributeError, IndexError, RecursionError) as exc:
             raise EngineError(f"{optimizer_file}: not optimizer state this trainer wrote, so the run cannot resume "
                               f"({_one_line(exc)[:200]}); start a new output folder.") from None
         try:
