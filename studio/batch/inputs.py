@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from expotion_engine.errors import ExpotionError
+from expotion_engine.media.probe import probe_video
 from studio.batch.jobs import BatchError, BatchJob, unique_names
 from studio.session import DEFAULT_PRESET
 
@@ -125,20 +128,38 @@ def _media_path(url: str, timeline: Path) -> Path:
     return (timeline.parent / text).resolve()
 
 
+def _edl_rate(path: Path) -> float:
+    """The rate to count an EDL at (EDLs name none): the frame rate of the first clip's media that exists."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise BatchError(f"{path}: cannot read the EDL ({exc.strerror or exc}).") from None
+    for url in re.findall(r"^\*\s*FROM CLIP:\s*(\S.*?)\s*$", text, flags=re.MULTILINE):
+        media = _media_path(url, path)
+        if media.is_file():
+            try:
+                return probe_video(media).fps
+            except ExpotionError:
+                continue
+    raise BatchError(f"{path}: an EDL names no frame rate and none of its clips' media (FROM CLIP) could be read.")
+
+
 def timeline_jobs(path: Path, defaults: JobDefaults) -> list[BatchJob]:
-    """One job per clip of an editor timeline (OpenTimelineIO reads .otio, FCP 7 XML, FCPXML and EDL).
+    """One job per clip of an editor timeline's video tracks (OpenTimelineIO reads .otio, FCP 7 XML, FCPXML, EDL).
 
     The range is the clip's source range in its media, counted from the media's first frame;
     the media's own start timecode becomes the job's timecode start.
     """
     import opentimelineio as otio
 
+    options = {"rate": _edl_rate(path)} if path.suffix.lower() == ".edl" else {}
     try:
-        timeline = otio.adapters.read_from_file(str(path))
+        timeline = otio.adapters.read_from_file(str(path), **options)
     except Exception as exc:  # noqa: BLE001 - OTIO's adapters raise many types for a bad file
         raise BatchError(f"{path}: OpenTimelineIO cannot read this timeline ({exc}).") from None
     jobs = []
-    for index, clip in enumerate(timeline.find_clips(), start=1):
+    clips = [clip for track in timeline.video_tracks() for clip in track.find_clips()]
+    for index, clip in enumerate(clips, start=1):
         reference = clip.media_reference
         url = getattr(reference, "target_url", None)
         if not url:

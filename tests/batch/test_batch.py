@@ -203,3 +203,13 @@ def test_without_ray_the_command_says_how_to_install_it(monkeypatch: pytest.Monk
     monkeypatch.setitem(__import__("sys").modules, "ray", None)
     with pytest.raises(BatchError, match=r"pip install 'expotion-studio\[batch\]'"):
         require_ray()
+
+
+def test_editor_timelines_of_a_scored_range_read_back_as_that_range(workspace: Path, videos: Path) -> None:
+    out = workspace / "editors"
+    assert main(["score", str(videos / "face.mp4"), "-o", str(out), "--start", "0.2", "--end", "2.4",
+                 "--format", "edl", "fcp7", "fcpxml", "otio"]) == 0
+    for name in ("face.edl", "face_fcp7.xml", "face.fcpxml", "face.otio"):
+        jobs = read_jobs(out / "delivery" / name)
+        assert [(j.name, j.video, j.start, j.end) for j in jobs] == [
+            ("001_face", (videos / "face.mp4").resolve(), 0.2, 2.4)], name
