@@ -4,6 +4,10 @@ markers are exported once, where they are now; redo has two unambiguous keys."""
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -159,3 +163,45 @@ def test_redo_with_ctrl_shift_z_and_with_ctrl_y(opened, qtbot) -> None:
         assert window.session.user_markers == ()
         qtbot.keyClick(window, key, modifiers)
         assert len(window.session.user_markers) == 1, QApplication.platformName()
+
+
+#: under a real X server the platform theme has its own key lists (X11's Redo already holds Ctrl+Shift+Z)
+XCB_SCRIPT = """
+import sys
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from ui.app import application
+from ui.main_window import MainWindow
+
+app = application()
+assert QApplication.platformName() == "xcb", QApplication.platformName()
+window = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat))
+window.show()
+window.activateWindow()
+assert QTest.qWaitForWindowActive(window, 10_000)
+window.timeline.setFocus()  # not a text box: those keep Ctrl+Z for their own text
+QTest.qWait(50)
+window.change_setting("seed", 7)
+ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+for key, modifiers in ((Qt.Key.Key_Z, ctrl | shift), (Qt.Key.Key_Y, ctrl)):
+    QTest.keyClick(window, Qt.Key.Key_Z, ctrl)
+    assert window.session.seed == 0, window.session.seed
+    QTest.keyClick(window, key, modifiers)
+    assert window.session.seed == 7, (key, window.session.seed)
+window.document.save(sys.argv[2])
+window.close()
+print("redo ok under", QApplication.platformName(), flush=True)
+"""
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run for the xcb platform plugin")
+def test_redo_keys_under_xcb(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env["QT_QPA_PLATFORM"] = "xcb"
+    result = subprocess.run(["xvfb-run", "-a", sys.executable, "-c", XCB_SCRIPT, str(tmp_path / "settings.ini"),
+                             str(tmp_path / "s.expotion")], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[2], env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "redo ok under xcb" in result.stdout
+    assert "Ambiguous shortcut" not in result.stderr
