@@ -665,9 +665,9 @@ class Take:
         def read(name: Any) -> np.ndarray:
             if not isinstance(name, str) or not name:
                 raise AudioError(f"{json_path}: a stem's 'file' field is not a file name ({name!r}).")
-            path = folder / name
-            if not path.resolve().is_relative_to(folder.resolve()):
+            if Path(name).is_absolute() or ".." in Path(name).parts:
                 raise AudioError(f"{json_path}: stem file {name!r} lies outside the take folder; refusing to read it.")
+            path = folder / name
             if path.exists() and not path.is_file():
                 raise AudioError(f"{path}: not a regular file, so it cannot be read as audio.")
             try:

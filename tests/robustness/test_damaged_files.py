@@ -59,6 +59,7 @@ TAKE_DAMAGE = {
     "pitch 300": lambda f: _edit(f, lambda m: m["stems"][0]["notes"][0].update(pitch=300)),
     "stems not a list of objects": lambda f: _edit(f, lambda m: m.update(stems=[1, 2])),
     "stem file outside the take": lambda f: _edit(f, lambda m: m["stems"][0].update(file="../../x.wav")),
+    "stem file an absolute path": lambda f: _edit(f, lambda m: m["stems"][0].update(file=str(f / "mix.wav"))),
     "stem shorter than the mix": _write_short_stem,
     "mix not audio": lambda f: (f / "mix.wav").write_bytes(b"RIFF\x00\x00garbage"),
     "mix missing": lambda f: (f / "mix.wav").unlink(),
