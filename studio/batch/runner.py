@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -49,6 +49,8 @@ class BatchOptions:
     address: str | None = None
     num_cpus: int | None = None
     cache_dir: Path | None = None
+    #: generate in long-lived actors (True), in plain tasks (False) or as the engine needs (None)
+    actors: bool | None = None
 
 
 @dataclass
@@ -136,11 +138,11 @@ class _Scheduler:
     clips: list[ClipRecord]
     options: BatchOptions
     notify: Callable[[], None]
-    pending: dict[Any, tuple[int, str]] = field(default_factory=dict)
+    pending: dict[Any, tuple[int, str, tuple[str, int] | None]] = field(default_factory=dict)
     staging: dict[int, Path] = field(default_factory=dict)
     submitted: dict[int, float] = field(default_factory=dict)
-    actors: list[Any] = field(default_factory=list)
-    actor_load: list[int] = field(default_factory=list)
+    actors: dict[str, list[Any]] = field(default_factory=dict)
+    busy: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         retry = {"max_retries": MAX_RETRIES, "retry_exceptions": False}
@@ -151,34 +153,38 @@ class _Scheduler:
             "EXPOTION_CACHE_DIR")
         self.cpus = max(1, int(self.ray.cluster_resources().get("CPU", 1)))
 
-    def _generator(self, engine: str) -> tuple[Any, int]:
-        """The least busy generation actor (started on first use: one per GPU, or one on a CPU)."""
-        if not self.actors:
+    def _generator(self, engine: str) -> tuple[Any, tuple[str, int]]:
+        """The least busy generation actor of ``engine`` (started on first use: one per GPU, or one on a CPU)."""
+        if engine not in self.actors:
             gpus = int(self.ray.cluster_resources().get("GPU", 0))
             resources = {"num_gpus": 1} if gpus else {"num_cpus": 1}
             actor_class = self.ray.remote(max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES, **resources)(
                 Generator)
-            self.actors = [actor_class.remote(engine) for _ in range(max(1, gpus))]
-            self.actor_load = [0] * len(self.actors)
-        index = min(range(len(self.actors)), key=self.actor_load.__getitem__)
-        return self.actors[index], index
+            self.actors[engine] = [actor_class.remote(engine) for _ in range(max(1, gpus))]
+            self.busy[engine] = [0] * len(self.actors[engine])
+        slot = min(range(len(self.actors[engine])), key=self.busy[engine].__getitem__)
+        self.busy[engine][slot] += 1
+        return self.actors[engine][slot], (engine, slot)
 
     def _submit_generation(self, index: int, session: Any, controls: Any) -> None:
+        engine = self.jobs[index].engine
         staging = staging_folder(self.options.out, self.jobs[index].name)
         self.staging[index] = staging
-        if self.jobs[index].engine in stages.GPU_ENGINES:
-            actor, slot = self._generator(self.jobs[index].engine)
-            self.actor_load[slot] += 1
-            self.pending[actor.generate.remote(session, controls, staging)] = (index, f"generate:{slot}")
+        use_actor = self.options.actors if self.options.actors is not None else engine in stages.GPU_ENGINES
+        if use_actor:
+            actor, slot = self._generator(engine)
+            self.pending[actor.generate.remote(session, controls, staging)] = (index, "generate", slot)
         else:
-            self.pending[self.generate.remote(session, controls, staging)] = (index, "generate")
+            self.pending[self.generate.remote(session, controls, staging)] = (index, "generate", None)
+
+    def _all_actors(self) -> list[Any]:
+        return [actor for pool in self.actors.values() for actor in pool]
 
     def _finish(self, ref: Any) -> None:
-        index, stage = self.pending.pop(ref)
+        index, stage, slot = self.pending.pop(ref)
         clip = self.clips[index]
-        if stage.startswith("generate:"):
-            self.actor_load[int(stage.split(":")[1])] -= 1
-            stage = "generate"
+        if slot is not None:
+            self.busy[slot[0]][slot[1]] -= 1
         try:
             timed = self.ray.get(ref)
         except Exception as exc:  # noqa: BLE001 - every failure of a clip's task is recorded as that clip's error
@@ -196,7 +202,7 @@ class _Scheduler:
             clip.stage = "export"
             job = self.jobs[index]
             ref = self.export.remote(timed.value, self.staging[index], self.options.out, job.name)
-            self.pending[ref] = (index, "export")
+            self.pending[ref] = (index, "export", None)
         else:
             clip.status, clip.stage, clip.outputs = "done", "", timed.value
             clip.folder = str(clip_folder(self.options.out, clip.name))
@@ -210,12 +216,12 @@ class _Scheduler:
                 if cancel is not None and cancel.is_set():
                     self.cancel_all()
                     return True
-                analysing = sum(stage == "analyse" for _, stage in self.pending.values())
+                analysing = sum(stage == "analyse" for _, stage, _ in self.pending.values())
                 while queue and analysing < self.cpus:
                     index = queue.popleft()
                     self.clips[index].status, self.clips[index].stage = "running", "analyse"
                     self.submitted[index] = time.monotonic()
-                    self.pending[self.analyse.remote(self.jobs[index], self.cache)] = (index, "analyse")
+                    self.pending[self.analyse.remote(self.jobs[index], self.cache)] = (index, "analyse", None)
                     analysing += 1
                 self.notify()
                 ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=POLL_S)
@@ -225,19 +231,19 @@ class _Scheduler:
             self.cancel_all()
             return True
         finally:
-            for actor in self.actors:
+            for actor in self._all_actors():
                 self.ray.kill(actor)
         return False
 
     def cancel_all(self) -> None:
         """Cancel every outstanding task, wait for them to stop and remove what they left half-built."""
-        for ref, (_, stage) in self.pending.items():
-            self.ray.cancel(ref, force=not stage.startswith("generate:"))
-        for actor in self.actors:
+        for ref, (_, _, slot) in self.pending.items():
+            self.ray.cancel(ref, force=slot is None)  # an actor's task is stopped by killing the actor
+        for actor in self._all_actors():
             self.ray.kill(actor)
         if self.pending:
             self.ray.wait(list(self.pending), num_returns=len(self.pending), timeout=30)
-        for index, _ in self.pending.values():
+        for index, _, _ in self.pending.values():
             clip = self.clips[index]
             remove_partials(self.options.out, clip.name)
             folder = clip_folder(self.options.out, clip.name)
@@ -266,7 +272,7 @@ def run_batch(
     """
     ray = require_ray()
     out = options.out.resolve()
-    options = BatchOptions(out, options.force, options.address, options.num_cpus, options.cache_dir)
+    options = replace(options, out=out)
     if out.exists() and not out.is_dir():
         raise BatchError(f"{out} is a file; the batch output must be a folder.")
     out.mkdir(parents=True, exist_ok=True)

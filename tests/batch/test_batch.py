@@ -213,3 +213,13 @@ def test_editor_timelines_of_a_scored_range_read_back_as_that_range(workspace: P
         jobs = read_jobs(out / "delivery" / name)
         assert [(j.name, j.video, j.start, j.end) for j in jobs] == [
             ("001_face", (videos / "face.mp4").resolve(), 0.2, 2.4)], name
+
+
+def test_generation_in_a_long_lived_actor_gives_the_same_music(workspace: Path, videos: Path, first_run) -> None:
+    out, _, _ = first_run
+    jobs = [job for job in jobs_of(videos) if job.name in ("face", "disc")]
+    result = run_batch(jobs, options(workspace, workspace / "actor", actors=True))
+    assert [c.status for c in result.clips] == ["done", "done"]
+    for job in jobs:
+        assert np.array_equal(sf.read(workspace / "actor" / job.name / "mix.wav", dtype="float32")[0],
+                              sf.read(out / job.name / "mix.wav", dtype="float32")[0])
