@@ -102,7 +102,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         height, width = frame.shape[:2]
     finally:
         capture.release()
-    _warn_if_truncated(path, duration, starts.duration)
+    _warn_if_truncated(path, duration, frame_count / fps, starts.duration)
     return VideoInfo(
         path, fps, frame_count, width, height, duration, rotation, codec, starts.video, starts.audio,
         starts.audio_streams, starts.duration,
@@ -114,9 +114,16 @@ def _is_image(container: str) -> bool:
     return container.endswith("_pipe") or container in ("image2", "image2pipe")
 
 
-def _warn_if_truncated(path: Path, decoded: float, container: float | None) -> None:
-    """Warn when the frames end well before the container's stated duration (a cut-off download or copy)."""
-    if container is not None and container - decoded > max(1.0, 0.05 * container):
+def _warn_if_truncated(path: Path, decoded: float, indexed: float, container: float | None) -> None:
+    """Warn when the frames end well before the duration the file states (a cut-off download or copy).
+
+    The stated duration is the smaller of the video stream's frame count over its rate and the
+    container's duration, so an audio track that runs on after the picture is not mistaken for one.
+    """
+    if container is None:
+        return
+    container = min(container, indexed)
+    if container - decoded > max(1.0, 0.05 * container):
         log.warning("%s: the container says the video lasts %.2f s but its frames end at %.2f s; the file looks "
                     "truncated (an incomplete copy or download), so only %.2f s will be scored",
                     path, container, decoded, decoded)

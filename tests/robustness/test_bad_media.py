@@ -56,6 +56,17 @@ def test_a_whole_mp4_gives_no_truncation_warning(four_second_mp4, caplog) -> Non
     assert not [r for r in caplog.records if "truncated" in r.getMessage()]
 
 
+def test_audio_running_on_after_the_picture_is_not_called_truncated(tmp_path, caplog) -> None:
+    path = tmp_path / "tail.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=2", "-f", "lavfi", "-i",
+            "sine=frequency=440:duration=4", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-c:a", "aac",
+            "-movflags", "+faststart", str(path))
+    with caplog.at_level(logging.WARNING, logger="expotion_engine.media.probe"):
+        info = probe_video(path)
+    assert info.container_duration == pytest.approx(4.0, abs=0.1) and info.duration == pytest.approx(2.0, abs=0.05)
+    assert not [r for r in caplog.records if "truncated" in r.getMessage()]
+
+
 def test_expotion_analyze_shows_the_truncation_warning(four_second_mp4, tmp_path) -> None:
     """The warning reaches the terminal (the CLI sends native stderr chatter to /dev/null, not Python's logs)."""
     cut = tmp_path / "cut.mp4"
