@@ -51,6 +51,18 @@ def os_error_sentence(exc: OSError, action: str = "cannot write there") -> str |
         errno.ENOSPC, errno.EDQUOT) else f"{where}: {action} ({reason}); choose another folder."
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish_folder(path: Path) -> None:
+    """Give a staging folder renamed into place the permissions a folder made with ``mkdir`` has
+    (``mkdtemp`` makes it private, 0700)."""
+    os.chmod(path, 0o777 & ~_umask())
+
+
 def manifest_files(folder: Path) -> list[str]:
     """Relative paths the take in ``folder`` recorded writing (empty when there is no readable manifest)."""
     try:
@@ -155,5 +167,5 @@ def remove_stale(folder: Path) -> int:
     return removed
 
 
-__all__ = ["MANIFEST", "check_take_targets", "manifest_files", "move_take_in", "os_error_sentence",
+__all__ = ["MANIFEST", "check_take_targets", "manifest_files", "move_take_in", "os_error_sentence", "publish_folder",
            "remove_stale", "stale_parts", "stale_staging"]

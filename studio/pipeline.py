@@ -30,7 +30,7 @@ from expotion_engine.types import ControlTrack, GenerationRequest, Take
 from studio.analysis import analyze
 from studio.export.job import ExportJob
 from studio.export.registry import export_delivery
-from studio.fsutil import move_take_in
+from studio.fsutil import move_take_in, publish_folder
 from studio.presets import load_preset
 from studio.session import SESSION_MARKER_KINDS, Session, TakeRecord, utc_now
 
@@ -154,6 +154,7 @@ def commit_take(take: Take, folder: str | os.PathLike[str], *, force: bool = Tru
         if not folder.exists():
             try:
                 os.replace(staging, folder)
+                publish_folder(folder)
                 return folder
             except OSError:
                 if not folder.is_dir():

@@ -21,6 +21,7 @@ from pathlib import Path
 from expotion_engine.errors import ExportError
 from expotion_engine.types import Marker, Take
 from studio.export.text import clean_line, safe_name, valid_unicode
+from studio.fsutil import publish_folder
 from studio.timecode import DAY_SECONDS, RateChoice, TimecodeRate, check_delivery_rate, choose_rate
 
 SAMPLE_RATES = (44100, 48000, 96000)
@@ -220,6 +221,7 @@ class DeliveryFolder:
             return
         if not self.root.exists() and self.staging.parent == self.root.parent:
             os.replace(self.staging, self.root)
+            publish_folder(self.root)
         else:
             self.root.mkdir(parents=True, exist_ok=True)
             if not self.force:

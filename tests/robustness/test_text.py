@@ -7,6 +7,7 @@ FCP XML, the Reaper project and the MIDI file (the CSV keeps it, quoted)."""
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -40,6 +41,9 @@ def test_score_names_files_after_a_non_latin_video_and_writes_its_midi(take: tup
     video = take[1]
     delivery = video.parent / "out" / "delivery"
     assert [p.name for p in delivery.iterdir()] == ["ビデオ_🎥.mid"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert delivery.stat().st_mode & 0o777 == 0o777 & ~mask  # a staged folder is published like a mkdir
     assert (video.parent / "out" / "ビデオ_🎥.expotion").is_file()
     midi = mido.MidiFile(delivery / "ビデオ_🎥.mid", charset="utf-8")
     assert midi.tracks[0][0].name == "ビデオ 🎥"
