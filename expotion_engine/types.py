@@ -90,7 +90,7 @@ def parse_json(text: str, path: str | os.PathLike[str], error: type[ExpotionErro
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = " ".join(str(exc).split()).rstrip(".")
     return f"{type(exc).__name__}: {text}" if isinstance(exc, KeyError) or not text else text
 
 
