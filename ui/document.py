@@ -9,7 +9,8 @@ takes' audio are results, not settings: they are kept here, never in the session
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,17 @@ class SessionDocument(QObject):
             self._session.choose_take(record.id)
             self._set_modified(True)
             self.takesChanged.emit()
+
+    def set_take_mixer(self, take_id: str, mixer: Mapping[str, Any]) -> None:
+        """Keep take ``take_id``'s mixer strips (JSON data) with its record, so they are saved and exported."""
+        takes = self._session.takes
+        for i, record in enumerate(takes):
+            if record.id == take_id and dict(record.params.get("mixer", {})) != dict(mixer):
+                params = {k: v for k, v in record.params.items() if k != "mixer"}
+                if mixer:
+                    params["mixer"] = dict(mixer)
+                takes[i] = replace(record, params=params)
+                self._set_modified(True)
 
     def remove_take(self, index: int) -> None:
         record = self._session.takes[index]

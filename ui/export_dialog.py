@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -86,7 +87,11 @@ class ExportDialog(QDialog):
         self.bit_depth.setCurrentIndex(BIT_DEPTHS.index(prefs.bit_depth))
         self.open_folder = QCheckBox("Open the folder when done")
         self.open_folder.setChecked(True)
+        self.take_label = QLabel()
+        self.take_label.setObjectName("take")
+        self.take_label.setWordWrap(True)
         form = QFormLayout()
+        form.addRow("Exports", self.take_label)
         form.addRow("Folder", folder_row)
         form.addRow("Sample rate", self.sample_rate)
         form.addRow("Bit depth", self.bit_depth)

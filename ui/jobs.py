@@ -18,11 +18,14 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from expotion_engine.errors import ExportError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
 from expotion_engine.types import ControlTrack, Take
 from studio import pipeline
+from studio.export.registry import export_delivery
 from studio.session import Session, TakeRecord
 from ui.error_dialog import show_error
+from ui.mixdown import MixerState, mixed_take
 from ui.progress_dialog import ProgressDialog
 from ui.score_panel import PresetInfo
 from ui.waveform import Peaks, compute_peaks
@@ -78,12 +81,21 @@ def load_take(record: TakeRecord, *, progress: ProgressFn, cancel: CancelEvent) 
     return record, take, compute_peaks(take.mix, take.sample_rate)
 
 
-def export_take(session: Session, take_id: str, folder: Path, formats: tuple[str, ...], force: bool, *,
-                progress: ProgressFn, cancel: CancelEvent) -> list[Path]:
+def export_take(session: Session, take_id: str, folder: Path, formats: tuple[str, ...], force: bool,
+                mixer: MixerState | None = None, *, progress: ProgressFn, cancel: CancelEvent) -> list[Path]:
     """Write the delivery of take ``take_id`` into ``folder`` (all formats when ``formats`` is empty);
-    ``force`` replaces files already there."""
-    return pipeline.export_take(copy.deepcopy(session), folder, take_id=take_id, formats=list(formats) or None,
-                                force=force, progress=progress, cancel=cancel)
+    ``force`` replaces files already there. A ``mixer`` that changes a strip drives the exported mix and stems."""
+    session = copy.deepcopy(session)
+    take = Take.load(session.take(take_id).folder)
+    if mixer is None or mixer.is_neutral(tuple(s.name for s in take.stems)):
+        return pipeline.export_take(session, folder, take_id=take_id, formats=list(formats) or None,
+                                    force=force, progress=progress, cancel=cancel)
+    job = pipeline.export_job(session, mixed_take(take, mixer), force=force)
+    chosen = list(formats or session.export.formats) or None
+    try:
+        return export_delivery(job, Path(folder), formats=chosen, progress=progress, cancel=cancel)
+    except OSError as exc:
+        raise ExportError(f"{folder}: cannot write the delivery there ({exc.strerror or exc}).") from None
 
 
 def warm_up() -> None:

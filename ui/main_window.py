@@ -338,9 +338,13 @@ class MainWindow(QMainWindow):
         rows = []
         for record in records:
             take = self.document.take(record.id)
-            detail = f"{record.engine}, seed {record.seed}"
+            detail = f"{record.preset or 'no preset'}, {record.engine}, seed {record.seed}"
             if take is not None:
                 detail += f", {take.tempo_map.bpm_at(0.0):.0f} BPM, {len(take.stems)} stems"
+            elif record.folder.is_dir():
+                self.jobs.load_take(record, self._on_take_loaded)  # every take shows its waveform and tempo
+            if record.prompt:
+                detail += f"\n“{record.prompt}”"
             rows.append(TakeRow(record.label or record.id, detail, self.peaks.get(record.id)))
         current = self.document.chosen_index()
         self.takes_panel.set_takes(rows, current, self.ab_slots)
@@ -358,11 +362,17 @@ class MainWindow(QMainWindow):
                 self.jobs.load_take(record, self._on_take_loaded)
             return
         start = take_start(take, self.session.video_in)
-        state = self.mixer_states.get(record.id, MixerState())
+        state = self.mixer_state(record)
         self.timeline.set_take(self.peaks.get(record.id), take.tempo_map, take.markers, start)
         if self.take_audio.take is not take:
             self.takes_panel.mixer.set_take(take, state)
             self.take_audio.set_take(take, start, state)
+
+    def mixer_state(self, record: TakeRecord) -> MixerState:
+        """The take's mixer strips: as moved in this window, else as saved with the session."""
+        if record.id not in self.mixer_states:
+            self.mixer_states[record.id] = MixerState.from_dict(record.params.get("mixer"))
+        return self.mixer_states[record.id]
 
     def _on_take_loaded(self, record: TakeRecord, take: Take, peaks: Peaks) -> None:
         if record not in self.document.records:  # read for a session that is no longer open
@@ -836,8 +846,11 @@ class MainWindow(QMainWindow):
     def _on_mixer(self, state: MixerState) -> None:
         index = self.document.chosen_index()
         if index >= 0:
-            self.mixer_states[self.document.records[index].id] = state
+            take_id = self.document.records[index].id
+            self.mixer_states[take_id] = state
+            self.document.set_take_mixer(take_id, state.to_dict())
             self.take_audio.set_state(state)
+            self._update_title()
 
     # ------------------------------------------------------------------ export and clock
 
@@ -849,8 +862,18 @@ class MainWindow(QMainWindow):
         if self.document.chosen_index() < 0:
             return
         dialog = ExportDialog(self.session, self)
+        dialog.take_label.setText(self.export_summary())
         dialog.exportRequested.connect(self.export)
         dialog.open()
+
+    def export_summary(self) -> str:
+        """What an export writes: which take, what it was made with, and whether the mixer changes it."""
+        record = self.document.records[self.document.chosen_index()]
+        take = self.document.take(record.id)
+        made = f"{record.preset or 'no preset'}, {record.engine}, seed {record.seed}"
+        prompt = f" “{record.prompt}”" if record.prompt else ""
+        mix = self.mixer_state(record).summary([s.name for s in take.stems]) if take is not None else "as generated"
+        return f"Take {record.label or record.id}{prompt} ({made}); mix {mix}."
 
     def export(self, folder: Path, formats: tuple[str, ...], sample_rate: int, bit_depth: int,
                open_folder: bool = True) -> jobs.Worker | None:
@@ -870,6 +893,7 @@ class MainWindow(QMainWindow):
         if force and not self.ask_overwrite(folder):
             return None
         return self.jobs.run("Exporting", jobs.export_take, self.session, take_id, folder, tuple(formats), force,
+                             self.mixer_state(self.document.records[index]),
                              on_result=lambda written: self._on_exported(folder, written, open_folder))
 
     def ask_overwrite(self, folder: Path) -> bool:

@@ -8,12 +8,16 @@ scale so a boosted stem cannot wrap around.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from expotion_engine.types import Take
+
+log = logging.getLogger(__name__)
 
 MIN_GAIN_DB = -60.0
 MAX_GAIN_DB = 12.0
@@ -61,6 +65,35 @@ class MixerState:
         """True when every stem plays at unity (then the take's own mix is used)."""
         return all(abs(g - 1.0) < 1e-9 for g in self.gains(names).values())
 
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """JSON data for the session file (strips at unity are left out)."""
+        return {name: asdict(s) for name, s in self.stems.items() if s != StemSetting()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> MixerState:
+        """The state :meth:`to_dict` wrote; an unreadable strip is left at unity (logged)."""
+        stems = {}
+        for name, values in dict(data or {}).items():
+            try:
+                stems[str(name)] = StemSetting(float(values.get("gain_db", 0.0)), bool(values.get("mute", False)),
+                                               bool(values.get("solo", False)))
+            except (AttributeError, TypeError, ValueError) as exc:
+                log.warning("mixer strip %r in the session is not readable (%s); left at unity", name, exc)
+        return cls(stems)
+
+    def summary(self, names: list[str] | tuple[str, ...]) -> str:
+        """One line for the export dialog: ``"as generated"`` or what the mixer changes."""
+        if self.is_neutral(names):
+            return "as generated"
+        gains = self.gains(names)
+        parts = []
+        for name in names:
+            if gains[name] == 0.0:
+                parts.append(f"{name} off")
+            elif abs(gains[name] - 1.0) > 1e-9:
+                parts.append(f"{name} {self.setting(name).gain_db:+g} dB")
+        return "uses the mixer: " + ", ".join(parts)
+
 
 def _rms(audio: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if audio.size else 0.0
@@ -83,3 +116,16 @@ def render_mix(take: Take, state: MixerState) -> np.ndarray:
     stem_rms = _rms(unity)
     makeup = _rms(take.mix) / stem_rms if stem_rms > 1e-9 else 1.0
     return np.clip(out * makeup, -1.0, 1.0).astype(np.float32)
+
+
+def mixed_take(take: Take, state: MixerState) -> Take:
+    """``take`` as the mixer plays it, for export: the mix re-rendered, each stem at its strip's gain,
+    stems the mixer silences left out; ``take`` itself when every strip is at unity."""
+    names = tuple(s.name for s in take.stems)
+    if not names or state.is_neutral(names):
+        return take
+    gains = state.gains(names)
+    stems = tuple(replace(s, audio=(s.audio * gains[s.name]).astype(np.float32))
+                  for s in take.stems if gains[s.name] > 0.0)
+    return replace(take, mix=render_mix(take, state), stems=stems,
+                   info={**take.info, "mixer": state.to_dict()})

@@ -1,0 +1,64 @@
+"""Mixer strips are saved with the take in the session, named in the export dialog and drive the export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import Qt
+
+from studio.session import Session
+from ui.export_dialog import ExportDialog
+from ui.mixdown import MixerState, render_mix
+
+pytestmark = pytest.mark.slow
+
+
+def test_mixer_state_is_saved_named_and_exported(loaded, qtbot, wait_job, session_copy: Path,
+                                                 tmp_path: Path) -> None:
+    window = loaded
+    take = window.take_audio.take
+    names = [s.name for s in take.stems]
+    muted = names[0]
+    qtbot.mouseClick(window.takes_panel.mixer.mute_button(muted), Qt.MouseButton.LeftButton)
+    assert "•" in window.windowTitle()
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    saved = Session.load(session_copy)
+    assert saved.take("take-002").params["mixer"] == {muted: {"gain_db": 0.0, "mute": True, "solo": False}}
+    assert "mixer" not in saved.take("take-001").params
+
+    window.open_export_dialog()
+    dialog = window.findChild(ExportDialog)
+    text = dialog.take_label.text()
+    assert "take-002" in text and f"uses the mixer: {muted} off" in text
+    dialog.close()
+
+    out = tmp_path / "delivery"
+    wait_job(window.export(out, ("audio",), 48000, 24, open_folder=False))
+    assert window.jobs.last_error is None
+    wavs = sorted(p.name for p in out.rglob("*.wav"))
+    assert not any(n.lower().endswith(f"_{muted}.wav".lower()) for n in wavs)
+    assert all(any(n.lower().endswith(f"_{s}.wav".lower()) for n in wavs) for s in names[1:])
+    mix_path = next(p for p in out.rglob("*.wav") if "mix" in p.name.lower())
+    exported, rate = sf.read(mix_path, dtype="float32", always_2d=True)
+    expected = render_mix(take, MixerState().with_stem(muted, mute=True))
+    assert rate == take.sample_rate == 48000
+    np.testing.assert_allclose(exported.T, expected, atol=2.0 / 2**23 * 4)
+    assert not np.allclose(exported.T, take.mix, atol=1e-3)
+
+    # reopened, the strip is still muted and the take still plays without it
+    window.open_session(session_copy)
+    qtbot.waitUntil(lambda: window.take_audio.take is not None and not window.jobs.busy, timeout=30_000)
+    assert window.takes_panel.mixer.mute_button(muted).isChecked()
+
+
+def test_takes_list_shows_what_each_take_was_made_with(loaded, qtbot) -> None:
+    window = loaded
+    qtbot.waitUntil(lambda: all(window.document.take(r.id) is not None for r in window.document.records),
+                    timeout=20_000)
+    texts = [window.takes_panel.list.item(i).text() for i in range(window.takes_panel.list.count())]
+    assert all("procedural" in t and "BPM" in t and "stems" in t for t in texts), texts
+    assert "seed 1" in texts[0] and "seed 2" in texts[1]
+    assert all(window.peaks.get(r.id) is not None for r in window.document.records)
