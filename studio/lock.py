@@ -31,12 +31,15 @@ class FolderLock:
         self.folder = Path(folder)
         self.path = self.folder / LOCK_NAME
         self._fd: int | None = None
+        self._created = False
 
     def acquire(self) -> None:
-        """Take the lock or fail with one sentence; the folder is created when missing."""
+        """Take the lock or fail with one sentence; the folder is created when missing (and removed again
+        on release when the run left it empty)."""
         if self.folder.exists() and not self.folder.is_dir():
             raise ExportError(f"{self.folder} is a file; the output must be a folder.")
         try:
+            self._created = not self.folder.exists()
             self.folder.mkdir(parents=True, exist_ok=True)
             while True:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -60,13 +63,16 @@ class FolderLock:
         self._fd = fd
 
     def release(self) -> None:
-        """Remove the lock file and let the next run in."""
+        """Remove the lock file and let the next run in; a folder the lock created and nothing filled goes too."""
         if self._fd is None:
             return
         with contextlib.suppress(OSError):
             self.path.unlink()
         os.close(self._fd)
         self._fd = None
+        if self._created:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()
 
     def __enter__(self) -> FolderLock:
         self.acquire()

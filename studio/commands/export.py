@@ -8,7 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from studio.commands.score import add_delivery_arguments, check_formats, say_timecode, timecode_rate_option
+from studio.fsutil import remove_stale
+from studio.lock import FolderLock
 from studio.pipeline import export_take
+from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
 from studio.session import Session
 
@@ -42,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     if args.timecode_rate is not None:
         session.timecode_rate = timecode_rate_option(args.timecode_rate)
     say_timecode(session)
-    with progress_and_cancel("export") as (progress, cancel):
+    check_output_path(args.output, folder=True)
+    with FolderLock(args.output), progress_and_cancel("export") as (progress, cancel):
+        remove_stale(args.output)
         written = export_take(session, args.output, take_id=args.take, force=args.force,
                               video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
                               midi_start=args.midi_start, progress=progress, cancel=cancel)
