@@ -7,18 +7,11 @@ plugin is one EngineError naming the part and the path; the built-in sound is ne
 
 from __future__ import annotations
 
-import functools
-import json
-import signal
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import pedalboard
 
 from expotion_engine.engines.procedural.render.plugin_folders import check_plugin_path
+from expotion_engine.engines.procedural.render.plugin_scan import scan_plugin
 from expotion_engine.engines.procedural.score import Part
 from expotion_engine.errors import EngineError
 
@@ -62,59 +55,6 @@ def load_instrument(part: Part) -> pedalboard.Plugin:
         raise EngineError(f"{owner}: {path} could not be loaded as a VST3/AU instrument plugin "
                           f"({_one_line(exc)}).") from exc
     return plugin
-
-
-@dataclass(frozen=True)
-class PluginScan:
-    """What scanning a plugin in a child process found: whether it is an instrument, or why it failed."""
-
-    is_instrument: bool = False
-    name: str = ""
-    error: str | None = None
-
-
-_SCAN_SCRIPT = """
-import json, sys
-import pedalboard
-try:
-    plugin = pedalboard.load_plugin(sys.argv[1])
-except Exception as exc:
-    print(json.dumps({"error": " ".join(str(exc).split()) or type(exc).__name__}))
-else:
-    print(json.dumps({"instrument": bool(getattr(plugin, "is_instrument", False)),
-                      "name": str(getattr(plugin, "name", ""))}))
-"""
-SCAN_TIMEOUT = 120.0
-
-
-def scan_plugin(path: Path, timeout: float = SCAN_TIMEOUT) -> PluginScan:
-    """Load ``path`` once in a separate Python process and report what it is; a crash or hang there is an error."""
-    stat = path.stat()
-    return _scan(str(path), stat.st_mtime_ns, stat.st_size, timeout)
-
-
-@functools.lru_cache(maxsize=32)
-def _scan(path: str, mtime_ns: int, size: int, timeout: float) -> PluginScan:
-    try:
-        result = subprocess.run([sys.executable, "-I", "-c", _SCAN_SCRIPT, path], capture_output=True, text=True,
-                                errors="replace", timeout=timeout, check=False, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return PluginScan(error=f"scanning it did not finish within {timeout:g} s")
-    if result.returncode < 0:
-        try:
-            name = signal.Signals(-result.returncode).name
-        except ValueError:
-            name = f"signal {-result.returncode}"
-        return PluginScan(error=f"it crashed while being scanned in a separate process ({name})")
-    try:
-        report = json.loads(result.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        tail = " ".join(result.stderr.split())[-200:]
-        return PluginScan(error=f"the scanning process ended with exit code {result.returncode} "
-                                f"({tail or 'no output'})")
-    if "error" in report:
-        return PluginScan(error=str(report["error"]))
-    return PluginScan(is_instrument=bool(report.get("instrument")), name=str(report.get("name", "")))
 
 
 def _one_line(exc: BaseException) -> str:
