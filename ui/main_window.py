@@ -14,10 +14,12 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
+from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -115,6 +117,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(main)
         self.setAcceptDrops(True)
         self.resize(1280, 820)
+        self._splitters = {"top": top, "main": main}
+        self.audio_warning = QLabel("No audio output: playback is silent")
+        self.audio_warning.setObjectName("warning")
+        self.audio_warning.setToolTip("No sound device was found; connect or enable one, then restart the app.")
+        self.statusBar().addPermanentWidget(self.audio_warning)
+        self.audio_warning.setVisible(not QMediaDevices.audioOutputs())
 
         self._build_actions()
         self._connect()
@@ -125,6 +133,7 @@ class MainWindow(QMainWindow):
         self._autosave.setInterval(autosave_ms)
         self._autosave.timeout.connect(self.autosave)
         self._autosave.start()
+        self._restore_layout()
         self._show_session()
 
     # ------------------------------------------------------------------ actions and menus
@@ -921,10 +930,26 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ closing
 
+    def _restore_layout(self) -> None:
+        """Window geometry and splitter positions as the last window left them."""
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        for name, splitter in self._splitters.items():
+            state = self.settings.value(f"window/{name}")
+            if state is not None:
+                splitter.restoreState(state)
+
+    def _save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        for name, splitter in self._splitters.items():
+            self.settings.setValue(f"window/{name}", splitter.saveState())
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if not self._may_discard():
             event.ignore()
             return
+        self._save_layout()
         self._autosave.stop()
         self.clock.stop()
         self.transport.stop()

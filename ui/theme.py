@@ -37,6 +37,7 @@ STYLESHEET = f"""
 QToolTip {{ color: {TEXT}; background: {PANEL}; border: 1px solid #444; }}
 QLabel#secondary {{ color: {DIM_TEXT}; }}
 QLabel#title {{ font-weight: 600; }}
+QLabel#warning {{ color: #f2b45a; font-weight: 600; }}
 QGroupBox {{ border: 1px solid #3a3d44; border-radius: 4px; margin-top: 1.2em; padding-top: 4px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 4px; color: {DIM_TEXT}; }}
 QPushButton:checked {{ background: {ACCENT}; color: #10141a; }}

@@ -130,3 +130,30 @@ def test_delete_in_the_takes_list_keeps_the_marker(loaded, qtbot) -> None:
     qtbot.keyClick(window.timeline, Qt.Key.Key_Delete)
     assert window.session.user_markers == ()
     assert np.isfinite(window.transport.position)
+
+
+def test_window_layout_is_remembered_and_missing_audio_is_said(qapp, qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtMultimedia import QMediaDevices
+
+    from ui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "layout.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(settings, autosave_ms=3_600_000)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(1100, 900)
+    qtbot.wait(20)
+    first._splitters["main"].setSizes([500, 400])
+    qtbot.wait(20)
+    state = first._splitters["main"].saveState()
+    geometry = first.saveGeometry()
+    first.close()
+    second = MainWindow(settings, autosave_ms=3_600_000)
+    qtbot.addWidget(second)
+    second.show()
+    # offscreen, restoreGeometry fits the window into a small virtual screen, so sizes are not compared:
+    # what closing stored is what the next window was given
+    assert settings.value("window/geometry") == geometry and settings.value("window/main") == state
+    assert second.audio_warning.isVisibleTo(second) == (not QMediaDevices.audioOutputs())
+    second.close()
