@@ -1,4 +1,4 @@
-"""The window's long jobs: which studio call each runs, on a worker thread, with a progress dialog.
+"""The window's long jobs: which studio call each runs, on a worker thread, with a task panel in the status bar.
 
 Each job function here has the worker calling convention ``fn(*args, progress, cancel)``
 and only asks ``studio`` to act. Jobs get a copy of the session, so a worker never
@@ -26,8 +26,8 @@ from studio.export.registry import export_delivery
 from studio.session import Session, TakeRecord
 from ui.error_dialog import show_error
 from ui.mixdown import MixerState, mixed_take
-from ui.progress_dialog import ProgressDialog
 from ui.score_panel import PresetInfo
+from ui.task_panel import TaskPanel
 from ui.waveform import Peaks, compute_peaks
 from ui.workers import Worker, abort_all
 
@@ -125,13 +125,14 @@ class JobRunner(QObject):
     """Runs one job at a time on a :class:`Worker`; errors become dialogs over ``parent``."""
 
     busyChanged = Signal(bool)
+    taskStarted = Signal(QWidget)  # the TaskPanel of a job that shows its progress
     jobFinished = Signal(str)  # job title
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self._parent = parent
         self._worker: Worker | None = None
-        self.dialog: ProgressDialog | None = None
+        self.task: TaskPanel | None = None
         self.last_error: BaseException | None = None
         self._loading: set[str] = set()
 
@@ -145,13 +146,13 @@ class JobRunner(QObject):
         return self._worker
 
     def run(self, title: str, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None]) -> Worker | None:
-        """Start ``fn(*args, progress, cancel)`` with a progress dialog (stage, ETA, Cancel)."""
+        """Start ``fn(*args, progress, cancel)`` with its task panel in the status bar (stage, ETA, Cancel)."""
         worker = self._prepare(title, fn, args, on_result)
         if worker is None:
             return None
-        # shown before the thread starts, so building it never competes with the worker for the GIL
-        self.dialog = ProgressDialog(worker, title, self._parent)
-        self.dialog.open()
+        # built before the thread starts, so building it never competes with the worker for the GIL
+        self.task = TaskPanel(worker, title)
+        self.taskStarted.emit(self.task)
         return worker.start()
 
     def run_quiet(self, title: str, fn: Callable[..., Any], *args: Any,
@@ -180,7 +181,7 @@ class JobRunner(QObject):
 
     def _on_finished(self, title: str) -> None:
         self._worker = None
-        self.dialog = None
+        self.task = None
         self.busyChanged.emit(False)
         self.jobFinished.emit(title)
 

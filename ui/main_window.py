@@ -1,7 +1,8 @@
 """The Expotion Studio main window: picture and transport, the timeline, and the side panels.
 
 It shows a :class:`~ui.document.SessionDocument` and asks ``studio`` to act: analysis,
-generation and export run on worker threads (:mod:`ui.jobs`) with a progress dialog;
+generation and export run on worker threads (:mod:`ui.jobs`) with a task panel in the status bar
+(never modal: playing, marking and editing go on);
 marker and setting edits go through a QUndoStack; errors appear as dialogs.
 """
 
@@ -269,6 +270,7 @@ class MainWindow(QMainWindow):
         self.takes_panel.deleteRequested.connect(self.delete_take)
         self.takes_panel.mixer.stateChanged.connect(self._on_mixer)
         self.jobs.busyChanged.connect(self._update_enabled)
+        self.jobs.taskStarted.connect(lambda panel: self.statusBar().insertPermanentWidget(0, panel))
         self.clock.stopped.connect(lambda: self.act_clock.setChecked(False))
 
     def _list_engines(self) -> None:
@@ -787,7 +789,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def analyse(self) -> jobs.Worker | None:
-        """Analyse the in–out range with the session's settings (progress dialog, Cancel)."""
+        """Analyse the in–out range with the session's settings in the background (task panel, Cancel)."""
         self.commit_edits()
         if not self.document.has_video or self.jobs.busy:
             return None
@@ -802,7 +804,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def generate(self) -> jobs.Worker | None:
-        """Make a new take from the analysis and the Score settings (progress dialog, Cancel)."""
+        """Make a new take from the analysis and the Score settings in the background (task panel, Cancel)."""
         self.commit_edits()
         if self.document.controls is None or self.jobs.busy:
             return None

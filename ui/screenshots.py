@@ -3,7 +3,8 @@
 Starts the app under a private Xvfb X server (or Qt's offscreen platform when there is no
 Xvfb, or with ``--offscreen``), opens the demo video, analyses it, adds and moves markers,
 picks a preset, generates a procedural take and saves a PNG of the main window after each
-step (and one of the progress dialog while the take is made). The session and its take are written
+step (and, when the jobs run long enough to catch, the analysis running in the background while a
+marker is added and the task panel while the take is made). The session and its take are written
 into ``OUT_DIR/session``.
 """
 
@@ -79,6 +80,7 @@ def take_screenshots(out_dir: Path, video: Path) -> list[Path]:
 
     from ui.app import application
     from ui.main_window import MainWindow
+    from ui.shortcuts_dialog import ShortcutsDialog
 
     app = application()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +108,11 @@ def take_screenshots(out_dir: Path, video: Path) -> list[Path]:
     shot("video")
 
     worker = window.analyse()
+    task = window.jobs.task
+    _wait(app, lambda: worker.is_finished() or task.bar.maximum() > 0, 600, "the analysis to report progress")
+    if not worker.is_finished():  # the analysis runs in the background: a marker is added meanwhile
+        window.add_marker_at_playhead()
+        shot("analysing")
     _wait(app, worker.is_finished, 600, "the analysis")
     if window.jobs.last_error is not None:
         raise RuntimeError(f"analysis failed: {window.jobs.last_error}")
@@ -124,13 +131,19 @@ def take_screenshots(out_dir: Path, video: Path) -> list[Path]:
     if names:
         presets.setCurrentRow(names.index("Cinematic") if "Cinematic" in names else 0)
     shot("score")
+    window.side.setCurrentWidget(window.timecode_panel)
+    shot("timecode")
+    window.show_shortcuts()
+    dialog = window.findChild(ShortcutsDialog)
+    shot("shortcuts", dialog)
+    dialog.close()
 
     window.save_to(out_dir / "session" / f"{video.stem}.expotion")
     worker = window.generate()
-    _wait(app, lambda: worker.is_finished() or (window.jobs.dialog is not None
-                                                  and window.jobs.dialog.bar.value() > 300), 600, "progress")
-    if window.jobs.dialog is not None:
-        shot("generating", window.jobs.dialog)
+    _wait(app, lambda: worker.is_finished() or (window.jobs.task is not None
+                                                  and window.jobs.task.bar.value() > 300), 600, "progress")
+    if not worker.is_finished():
+        shot("generating")
     _wait(app, worker.is_finished, 600, "the take")
     if window.jobs.last_error is not None:
         raise RuntimeError(f"generation failed: {window.jobs.last_error}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import shiboken6
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -126,7 +127,15 @@ def test_markers_add_move_rename_delete_and_undo(opened, qtbot, monkeypatch) -> 
 def test_analysis_then_generation_without_blocking_the_gui(opened, qtbot, wait_job, tmp_path: Path) -> None:
     window = opened
     worker = window.analyse()
-    assert window.jobs.dialog is not None and window.jobs.dialog.isVisible()
+    task = window.jobs.task
+    assert task is not None and task.isVisible() and QApplication.activeModalWidget() is None
+    # the analysis runs in the background: playing and marking go on meanwhile
+    window.transport.seek(1.0)
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.transport.playing
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    assert [m.time for m in window.session.user_markers] == [pytest.approx(1.0)]
     wait_job(worker)
     track = window.document.controls
     assert track is not None and track.has("energy") and len(track.markers) >= 2
@@ -179,16 +188,16 @@ def test_cancel_generation(opened, qtbot, wait_job, tmp_path: Path) -> None:
     wait_job(window.analyse())
     assert window.save_to(tmp_path / "cancel.expotion")
     worker = window.generate()
-    dialog = window.jobs.dialog
-    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
-    assert dialog.stage_label.text() == "Cancelling…"
+    task = window.jobs.task
+    qtbot.mouseClick(task.cancel_button, Qt.MouseButton.LeftButton)
+    assert task.stage_label.text() == "Cancelling…"
     aborted = []
     worker.aborted.connect(lambda: aborted.append(True))
     wait_job(worker)
     assert aborted == [True]
     assert window.jobs.last_error is None
     assert window.document.records == [] and window.session.takes == []
-    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(task) or not task.isVisible(), timeout=5_000)
     assert not window.jobs.busy and window.act_generate.isEnabled()
 
 

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+import shiboken6
 from PySide6.QtCore import QPoint, QPointF, Qt, QThread
 from PySide6.QtGui import QUndoStack, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
@@ -21,7 +22,7 @@ from ui.document import SessionDocument
 from ui.error_dialog import build_error_box, error_summary
 from ui.mixdown import MixerState, StemSetting, render_mix
 from ui.mixer import MixerPanel
-from ui.progress_dialog import EtaEstimator, ProgressDialog, format_eta
+from ui.task_panel import EtaEstimator, TaskPanel, format_eta
 from ui.timecode import format_clock, format_timecode, tick_step, ticks
 from ui.timeline import HEADER_W, TimelineWidget
 from ui.waveform import compute_peaks
@@ -149,12 +150,24 @@ def test_worker_error_abort_and_wait_while_gui_blocked(qtbot) -> None:
     assert aborted == [True]
 
 
-def test_progress_dialog_eta_and_cancel(qtbot) -> None:
-    clock = iter([0.0, 10.0])
-    eta = EtaEstimator(clock=lambda: next(clock))
-    assert eta.estimate(0.25) == pytest.approx(30.0)
+def test_eta_waits_until_it_is_stable() -> None:
+    now = [0.0]
+    eta = EtaEstimator(clock=lambda: now[0])
+    shown = []
+    # a slow start (model loading: 10 s for the first 2 %), then 1 % a second
+    for t, fraction in ((10.0, 0.02), (11.0, 0.03), (12.0, 0.04), (20.0, 0.12), (30.0, 0.22), (40.0, 0.32),
+                        (50.0, 0.42), (60.0, 0.52), (70.0, 0.62), (80.0, 0.72)):
+        now[0] = t
+        shown.append(eta.estimate(fraction))
+    assert shown[:3] == [None, None, None]  # the first estimates (8 min, 6 min, ...) are never shown
+    assert shown[-1] == pytest.approx(80.0 * 0.28 / 0.72)
+    assert all(s is None or s < 60 for s in shown)
+    steady = EtaEstimator(clock=iter([0.0, *range(10, 60, 10)]).__next__)
+    assert [steady.estimate(f) for f in (0.1, 0.2, 0.3, 0.4, 0.5)][-1] == pytest.approx(50.0)
     assert format_eta(65) == "about 1 min 05 s left" and "estimating" in format_eta(None)
 
+
+def test_task_panel_shows_the_stage_and_cancels(qtbot) -> None:
     def job(*, progress, cancel):
         while not cancel.is_set():
             progress(0.5, "generate: rendering parts")
@@ -162,15 +175,17 @@ def test_progress_dialog_eta_and_cancel(qtbot) -> None:
         raise Cancelled("Cancelled by the user.")
 
     worker = Worker(job)
-    dialog = ProgressDialog(worker, "Generating a take")
-    qtbot.addWidget(dialog)
-    dialog.open()
+    panel = TaskPanel(worker, "Generating a take")
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.bar.maximum() == 0  # busy, not an empty bar, until the first report
     worker.start()
-    qtbot.waitUntil(lambda: dialog.bar.value() == 500, timeout=5_000)
-    assert dialog.stage_label.text() == "Generate: rendering parts"
-    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.bar.value() == 500, timeout=5_000)
+    assert panel.stage_label.text() == "Generate: rendering parts" and not panel.isModal()
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert panel.stage_label.text() == "Cancelling…"
     qtbot.waitUntil(worker.is_finished, timeout=5_000)
-    assert not dialog.isVisible() and dialog.result() == 0
+    qtbot.waitUntil(lambda: not shiboken6.isValid(panel) or not panel.isVisible(), timeout=5_000)
 
 
 def test_error_box_has_the_sentence_and_the_details(qtbot) -> None:
