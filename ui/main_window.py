@@ -163,6 +163,8 @@ class MainWindow(QMainWindow):
         self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
         self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.act_undo.setProperty("command", "Undo")
+        self.act_redo.setProperty("command", "Redo")
         self.addActions([self.act_undo, self.act_redo])
         self.act_add_marker = a("Add &Marker at Playhead", self.add_marker_at_playhead, "M")
         self.act_rename_marker = a("Rename Marker…", self.rename_selected_marker, "F2")

@@ -22,7 +22,9 @@ def shortcut_rows(actions: Iterable[QAction]) -> list[tuple[str, str]]:
     for action in actions:
         keys = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts() if not s.isEmpty()]
         if keys:
-            rows.append((action.text().replace("&", "").rstrip("…").strip(), ", ".join(keys)))
+            # undo/redo texts name the edit ("Undo Move marker …"); their "command" property is the stable name
+            name = action.property("command") or action.text().replace("&", "").rstrip("…").strip()
+            rows.append((name, ", ".join(keys)))
     return rows
 
 
