@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from expotion_engine.errors import ExportError
+from expotion_engine.errors import ExportError, ExpotionError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
 from expotion_engine.types import ControlTrack, Take
 from studio import pipeline
@@ -226,7 +226,7 @@ class ClockRunner(QObject):
                 return send_clock(messages, port, cancel=cancel, progress=progress)
 
         worker = Worker(send, name="MIDI clock")
-        worker.errored.connect(lambda exc: show_error("MIDI clock", exc, self._parent))
+        worker.errored.connect(lambda exc: show_error("MIDI clock", clock_error_for_app(exc), self._parent))
         worker.finished.connect(self._on_finished)
         self._worker = worker.start()
 
@@ -237,6 +237,22 @@ class ClockRunner(QObject):
     def _on_finished(self) -> None:
         self._worker = None
         self.stopped.emit()
+
+
+#: what the app says instead of studio's command-line cure (``--api ...``) for a MIDI system it cannot reach
+CLOCK_CURE = ("Start a MIDI system this computer has (the ALSA sequencer, or a JACK server), "
+              "then choose Send MIDI Clock again.")
+
+
+def clock_error_for_app(exc: BaseException) -> BaseException:
+    """``exc`` with a cure the app's user can act on where studio's message names a command-line option."""
+    text = str(exc)
+    if not isinstance(exc, ExpotionError) or "--" not in text:
+        return exc
+    sentence = text.split("; ", 1)[0].rstrip(".") + "."
+    replaced = type(exc)(f"{sentence} {CLOCK_CURE}")
+    replaced.__cause__ = exc
+    return replaced.with_traceback(exc.__traceback__)
 
 
 def clock_available() -> bool:

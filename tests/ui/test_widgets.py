@@ -254,3 +254,17 @@ def test_timeline_zoom_and_marker_hit_testing(qtbot) -> None:
     QApplication.sendEvent(timeline, wheel)
     assert timeline.x_to_time(x) == pytest.approx(5.0, abs=0.01)  # zoomed around the pointer
     assert timeline.x_to_time(timeline.width()) - timeline.x_to_time(HEADER_W) == pytest.approx(10 * 0.8**3, rel=1e-3)
+
+
+def test_clock_errors_name_no_command_line_option() -> None:
+    from studio.clock import sender
+    from ui.jobs import CLOCK_CURE, clock_error_for_app
+
+    studio_error = sender._no_output_error("alsa", OSError("ALSA sequencer not found"))
+    assert "--api" in str(studio_error)  # the CLI's wording
+    shown = clock_error_for_app(studio_error)
+    assert "--" not in str(shown) and str(shown).endswith(CLOCK_CURE)
+    assert str(shown).startswith("No MIDI output is available through the alsa MIDI API (ALSA sequencer not found).")
+    assert type(shown) is type(studio_error)
+    plain = VideoError("clip.mp4: not a video file.")
+    assert clock_error_for_app(plain) is plain
