@@ -213,6 +213,7 @@ class _Scheduler:
         queue = deque(i for i, c in enumerate(self.clips) if c.status == "queued")
         try:
             while queue or self.pending:
+                self.notify()
                 if cancel is not None and cancel.is_set():
                     self.cancel_all()
                     return True
@@ -223,7 +224,6 @@ class _Scheduler:
                     self.submitted[index] = time.monotonic()
                     self.pending[self.analyse.remote(self.jobs[index], self.cache)] = (index, "analyse", None)
                     analysing += 1
-                self.notify()
                 ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=POLL_S)
                 for ref in ready:
                     self._finish(ref)
@@ -280,8 +280,13 @@ def run_batch(
     clips = [ClipRecord.for_job(job) for job in jobs]
     for clip in clips:
         folder = clip_folder(out, clip.name)
-        if not options.force and is_complete(folder):
+        if options.force:
+            continue
+        if is_complete(folder):
             clip.status, clip.folder = "skipped", str(folder)
+        elif folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            clip.status, clip.stage = "failed", "start"
+            clip.error = f"{folder} exists and is not a finished clip folder; move it away or replace it with --force."
     started = time.monotonic()
     details = {**(info or {}), "started": utc_now(),
                "ray": ray.__version__, "address": options.address or "local"}

@@ -142,10 +142,11 @@ def test_cancelling_mid_batch_leaves_only_complete_folders(workspace: Path, vide
             cancel.set()
 
     jobs = [job for job in jobs_of(videos) if job.name != "broken"]
-    result = run_batch(jobs, options(workspace, out), progress=stop_after_first, cancel=cancel)
+    fresh = BatchOptions(out, cache_dir=workspace / "cancel-cache")  # analysed anew: the clips finish apart
+    result = run_batch(jobs, fresh, progress=stop_after_first, cancel=cancel)
     assert result.cancelled
     statuses = {c.name: c.status for c in result.clips}
-    assert "cancelled" in statuses.values() and "done" in statuses.values()
+    assert "cancelled" in statuses.values() and "done" in statuses.values(), statuses
     assert set(statuses.values()) <= {"done", "cancelled"}
     assert sorted(p.name for p in out.iterdir()) == sorted([*(n for n, s in statuses.items() if s == "done"),
                                                             "batch.json"])
@@ -223,3 +224,14 @@ def test_generation_in_a_long_lived_actor_gives_the_same_music(workspace: Path, 
     for job in jobs:
         assert np.array_equal(sf.read(workspace / "actor" / job.name / "mix.wav", dtype="float32")[0],
                               sf.read(out / job.name / "mix.wav", dtype="float32")[0])
+
+
+def test_a_foreign_folder_in_the_way_fails_its_clip_and_is_left_alone(workspace: Path, videos: Path) -> None:
+    out = workspace / "foreign"
+    (out / "face").mkdir(parents=True)
+    (out / "face" / "notes.txt").write_text("the editor's notes\n")
+    face = [job for job in jobs_of(videos) if job.name == "face"]
+    result = run_batch(face, options(workspace, out))
+    assert [c.status for c in result.clips] == ["failed"]
+    assert "--force" in result.clips[0].error and result.clips[0].error.endswith(".")
+    assert sorted(p.name for p in (out / "face").iterdir()) == ["notes.txt"]
