@@ -117,6 +117,7 @@ class Generator:
         self.engine = get_engine(engine)
 
     def generate(self, session: Any, controls: Any, staging: Path) -> stages.Timed:
+        """One clip's take, generated with the engine this actor holds."""
         return stages.generate(session, controls, staging, engine=self.engine)
 
 
@@ -126,7 +127,7 @@ def error_sentence(exc: BaseException, stage: str) -> str:
     if isinstance(cause, ExpotionError):
         return str(cause)
     text = (str(cause).strip().splitlines() or [""])[0]
-    return f"The {stage} stage stopped with {type(cause).__name__}" + (f": {text}" if text else ".")
+    return f"The {stage} stage stopped with {type(cause).__name__}" + (f": {text.rstrip('.')}." if text else ".")
 
 
 @dataclass
@@ -178,6 +179,7 @@ class _Scheduler:
             self.pending[self.generate.remote(session, controls, staging)] = (index, "generate", None)
 
     def _all_actors(self) -> list[Any]:
+        """Every generation actor started so far."""
         return [actor for pool in self.actors.values() for actor in pool]
 
     def _finish(self, ref: Any) -> None:
