@@ -70,6 +70,8 @@ class _Curve:
     times: np.ndarray  # video time (s)
     values: np.ndarray  # 0..1 for drawing
     valid: np.ndarray
+    name: str = ""
+    raw: np.ndarray | None = None  # the channel's own values, for the tooltip
 
 
 def _scaled(values: np.ndarray, valid: np.ndarray, value_range: tuple[float, float] | None) -> np.ndarray:
@@ -213,7 +215,7 @@ class TimelineWidget(QWidget):
                 for name in lane.channels:
                     if track.has(name):
                         values, valid = track.channel(name), track.valid(name)
-                        curves.append(_Curve(times, _scaled(values, valid, lane.value_range), valid))
+                        curves.append(_Curve(times, _scaled(values, valid, lane.value_range), valid, name, values))
                 self._curves[lane.title] = curves
             self._analysis_markers = track.markers
             self._analysis_start = start
@@ -270,6 +272,28 @@ class TimelineWidget(QWidget):
     def x_to_time(self, x: float) -> float:
         t0, t1 = self._view
         return t0 + (x - HEADER_W) / self._plot_width() * (t1 - t0)
+
+    def value_text(self, x: float, y: float) -> str | None:
+        """The tooltip at pixel ``(x, y)``: a lane's curves, their values there and their scale (legend)."""
+        index = int((y - self._lane_top(0)) // CURVE_H)
+        if not 0 <= index < len(LANES) or y < self._lane_top(0):
+            return None
+        lane = LANES[index]
+        scale = (f"scale {lane.value_range[0]:g} to {lane.value_range[1]:g}" if lane.value_range is not None
+                 else "each curve scaled to its own range")
+        curves = self._curves.get(lane.title, [])
+        if x < HEADER_W or not curves:
+            names = ", ".join(c.removeprefix("face_").replace("_", " ") for c in lane.channels)
+            return f"{lane.title}: {names} ({scale})"
+        seconds = self.x_to_time(x)
+        parts = []
+        for curve in curves:
+            if curve.raw is None or not len(curve.times):
+                continue
+            i = int(np.clip(np.searchsorted(curve.times, seconds), 0, len(curve.times) - 1))
+            label = curve.name.removeprefix("face_").replace("_", " ")
+            parts.append(f"{label} {curve.raw[i]:.2f}" if curve.valid[i] else f"{label}: nobody seen")
+        return f"{lane.title} at {self.ruler_label(seconds, 0.1)}: {', '.join(parts)} ({scale})"
 
     def _lane_top(self, index: int) -> int:
         return RULER_H + BEATS_H + MARKERS_H + index * CURVE_H
@@ -556,6 +580,7 @@ class TimelineWidget(QWidget):
         if self._drag is None:
             over = x >= HEADER_W and self._user_marker_at(x) >= 0
             self.setCursor(Qt.CursorShape.SizeHorCursor if over else Qt.CursorShape.ArrowCursor)
+            self.setToolTip(self.value_text(x, event.position().y()) or "")
             return
         kind, index, _ = self._drag
         if kind == "marker":

@@ -158,3 +158,21 @@ def test_window_layout_is_remembered_and_missing_audio_is_said(qapp, qtbot, tmp_
     assert settings.value("window/geometry") == geometry and settings.value("window/main") == state
     assert second.audio_warning.isVisibleTo(second) == (not QMediaDevices.audioOutputs())
     second.close()
+
+
+def test_curve_tooltips_name_each_curve_its_value_and_scale(loaded) -> None:
+    window = loaded
+    timeline = window.timeline
+    track = window.document.controls
+    lane_y = timeline._lane_top(0) + 5
+    assert timeline.value_text(10, lane_y) == "Face: smile, mouth open (each curve scaled to its own range)"
+    x = timeline.time_to_x(track.source.start + 2.0)
+    seconds = timeline.x_to_time(x)
+    i = int(np.clip(np.searchsorted(track.times + track.source.start, seconds), 0, len(track.times) - 1))
+    text = timeline.value_text(x, lane_y)
+    assert text.startswith("Face at 00:00:0")
+    smile = f"smile {track.channel('face_smile')[i]:.2f}" if track.valid("face_smile")[i] else "smile: nobody seen"
+    assert smile in text
+    energy = timeline.value_text(x, timeline._lane_top(2) + 5)
+    assert f"energy {track.channel('energy')[i]:.2f}" in energy and "scale 0 to 1" in energy
+    assert timeline.value_text(x, 2) is None  # the ruler has no curve tooltip
