@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QApplication
 
 WINDOW = "#1e1f22"
@@ -84,3 +85,17 @@ def apply_dark_theme(app: QApplication) -> None:
 def color(name: str) -> QColor:
     """The theme colour called ``name`` (see :data:`COLORS`)."""
     return QColor(COLORS[name])
+
+
+ICON_SIZE = QSize(20, 20)
+
+
+def tinted_icon(icon: QIcon, name: str = "", size: QSize = ICON_SIZE) -> QIcon:
+    """``icon`` redrawn in the text colour (or theme colour ``name``): Fusion's grey media icons look disabled
+    on the dark palette."""
+    pixmap = icon.pixmap(size)
+    painter = QPainter(pixmap)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(pixmap.rect(), color(name) if name else QColor(TEXT))
+    painter.end()
+    return QIcon(pixmap)

@@ -7,6 +7,7 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
 
 from studio.timecode import TimecodeRate, choose_rate
+from ui.theme import tinted_icon
 from ui.timecode import format_timecode
 from ui.transport import Transport
 
@@ -35,7 +36,7 @@ class TransportBar(QWidget):
         self.buttons: dict[str, QToolButton] = {}
         for name, pixmap, tip, slot in buttons:
             button = QToolButton()
-            button.setIcon(style.standardIcon(pixmap))
+            button.setIcon(tinted_icon(style.standardIcon(pixmap)))
             button.setToolTip(tip)
             button.setAutoRaise(True)
             button.clicked.connect(slot)
@@ -56,7 +57,7 @@ class TransportBar(QWidget):
         layout.addWidget(self.range_label)
         transport.positionChanged.connect(self._show_position)
         transport.playingChanged.connect(lambda on: self.play_button.setIcon(
-            style.standardIcon(pixmaps.SP_MediaPause if on else pixmaps.SP_MediaPlay)))
+            tinted_icon(style.standardIcon(pixmaps.SP_MediaPause if on else pixmaps.SP_MediaPlay))))
         self._show_position(0.0)
 
     def set_range(self, start: float, end: float | None, timecode_start: float = 0.0,

@@ -268,3 +268,19 @@ def test_clock_errors_name_no_command_line_option() -> None:
     assert type(shown) is type(studio_error)
     plain = VideoError("clip.mp4: not a video file.")
     assert clock_error_for_app(plain) is plain
+
+
+def test_transport_icons_are_drawn_in_the_text_colour(qtbot) -> None:
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QColor, QImage
+    from PySide6.QtWidgets import QStyle
+
+    from ui.theme import TEXT, tinted_icon
+
+    grey = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
+    image = tinted_icon(grey).pixmap(QSize(20, 20)).toImage().convertToFormat(QImage.Format.Format_ARGB32)
+    opaque = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())
+              if image.pixelColor(x, y).alpha() > 200]
+    text = QColor(TEXT)
+    assert opaque and all(max(abs(c.red() - text.red()), abs(c.green() - text.green()), abs(c.blue() - text.blue()))
+                          <= 2 for c in opaque)  # premultiplied edges round by a step or two
