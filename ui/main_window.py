@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
         t = self.transport
         t.videoLoaded.connect(self._on_video_loaded)
         t.positionChanged.connect(self.timeline.set_position)
+        t.positionChanged.connect(self._show_levels)
         t.errorOccurred.connect(lambda message: self.error("Playback", ExpotionError(message)))
         self.take_audio.failed.connect(lambda exc: self.error("Playing the take", exc))
 
@@ -386,6 +387,12 @@ class MainWindow(QMainWindow):
         if record.id not in self.mixer_states:
             self.mixer_states[record.id] = MixerState.from_dict(record.params.get("mixer"))
         return self.mixer_states[record.id]
+
+    @Slot(float)
+    def _show_levels(self, video_time: float) -> None:
+        take = self.take_audio.take
+        if take is not None:
+            self.takes_panel.mixer.set_position(video_time - take_start(take, self.session.video_in))
 
     def _on_take_loaded(self, record: TakeRecord, take: Take, peaks: Peaks) -> None:
         if record not in self.document.records:  # read for a session that is no longer open

@@ -129,3 +129,22 @@ def mixed_take(take: Take, state: MixerState) -> Take:
                   for s in take.stems if gains[s.name] > 0.0)
     return replace(take, mix=render_mix(take, state), stems=stems,
                    info={**take.info, "mixer": state.to_dict()})
+
+
+#: the meters' floor (dBFS) and the stretch of audio each reading covers (s)
+METER_FLOOR_DB = -60.0
+METER_WINDOW_S = 0.05
+
+
+def stem_levels(take: Take, state: MixerState, seconds: float) -> dict[str, float]:
+    """Each stem's peak level (dBFS, at its strip's gain; the floor when silent) over the
+    :data:`METER_WINDOW_S` of music time from ``seconds``: what the mixer's meters show."""
+    names = [s.name for s in take.stems]
+    gains = state.gains(names)
+    start = int(round(max(seconds, 0.0) * take.sample_rate))
+    stop = start + max(int(round(METER_WINDOW_S * take.sample_rate)), 1)
+    levels = {}
+    for stem in take.stems:
+        peak = float(np.abs(stem.audio[:, start:stop]).max(initial=0.0)) * gains[stem.name]
+        levels[stem.name] = max(20.0 * np.log10(peak), METER_FLOOR_DB) if peak > 0 else METER_FLOOR_DB
+    return levels

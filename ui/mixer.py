@@ -1,4 +1,4 @@
-"""The stem mixer: one strip per stem of the current take with mute, solo and gain."""
+"""The stem mixer: one strip per stem of the current take with mute, solo, gain and a level meter."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSlider,
     QVBoxLayout,
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from expotion_engine.types import Take
-from ui.mixdown import MAX_GAIN_DB, MIN_GAIN_DB, MixerState
+from ui.mixdown import MAX_GAIN_DB, METER_FLOOR_DB, MIN_GAIN_DB, MixerState, stem_levels
 
 
 class MixerPanel(QWidget):
@@ -24,7 +25,9 @@ class MixerPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = MixerState()
-        self._rows: dict[str, tuple[QPushButton, QPushButton, QSlider, QLabel]] = {}
+        self._rows: dict[str, tuple[QPushButton, QPushButton, QSlider, QLabel, QProgressBar]] = {}
+        self._take: Take | None = None
+        self._position = 0.0
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self._empty = QLabel("Stems of the current take appear here.")
@@ -43,6 +46,7 @@ class MixerPanel(QWidget):
     def set_take(self, take: Take | None, state: MixerState | None = None) -> None:
         """Rebuild the strips for ``take``'s stems, showing ``state`` (unity when None)."""
         self._state = state or MixerState()
+        self._take = take
         while self._grid.count():
             item = self._grid.takeAt(0)
             if item.widget() is not None:
@@ -74,12 +78,18 @@ class MixerPanel(QWidget):
             solo.setChecked(setting.solo)
             slider.setValue(int(round(setting.gain_db * 2)))
             value.setText(f"{setting.gain_db:+.1f} dB")
+            meter = QProgressBar()
+            meter.setRange(int(METER_FLOOR_DB * 10), 0)  # tenths of a dB
+            meter.setValue(int(METER_FLOOR_DB * 10))
+            meter.setTextVisible(False)
+            meter.setFixedSize(64, 8)
+            meter.setToolTip(f"{stem.name} level at the playhead (peak dBFS, after the strip)")
             mute.toggled.connect(lambda on, n=stem.name: self._change(n, mute=on))
             solo.toggled.connect(lambda on, n=stem.name: self._change(n, solo=on))
             slider.valueChanged.connect(lambda v, n=stem.name: self._change(n, gain_db=v / 2.0))
-            for col, widget in enumerate((name, origin, mute, solo, slider, value)):
+            for col, widget in enumerate((name, origin, mute, solo, slider, value, meter)):
                 self._grid.addWidget(widget, row, col)
-            self._rows[stem.name] = (mute, solo, slider, value)
+            self._rows[stem.name] = (mute, solo, slider, value, meter)
         self._grid.setColumnStretch(4, 1)
 
     def stem_names(self) -> list[str]:
@@ -95,7 +105,20 @@ class MixerPanel(QWidget):
     def gain_slider(self, stem: str) -> QSlider:
         return self._rows[stem][2]
 
+    def meter(self, stem: str) -> QProgressBar:
+        return self._rows[stem][4]
+
+    def set_position(self, seconds: float) -> None:
+        """Show each stem's level at music time ``seconds`` (the playhead) on its meter."""
+        self._position = float(seconds)
+        if self._take is None or not self._rows:
+            return
+        for name, level in stem_levels(self._take, self._state, seconds).items():
+            if name in self._rows:
+                self._rows[name][4].setValue(int(round(level * 10)))
+
     def _change(self, name: str, **changes: float | bool) -> None:
         self._state = self._state.with_stem(name, **changes)
         self._rows[name][3].setText(f"{self._state.setting(name).gain_db:+.1f} dB")
+        self.set_position(self._position)
         self.stateChanged.emit(self._state)

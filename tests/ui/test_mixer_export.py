@@ -62,3 +62,15 @@ def test_takes_list_shows_what_each_take_was_made_with(loaded, qtbot) -> None:
     assert all("procedural" in t and "BPM" in t and "stems" in t for t in texts), texts
     assert "seed 1" in texts[0] and "seed 2" in texts[1]
     assert all(window.peaks.get(r.id) is not None for r in window.document.records)
+
+
+def test_meters_follow_the_playhead(loaded, qtbot) -> None:
+    from ui.mixdown import stem_levels
+
+    window = loaded
+    take = window.take_audio.take
+    window.transport.seek(window.session.video_in + 2.0)
+    expected = stem_levels(take, window.takes_panel.mixer.state, 2.0)
+    shown = {n: window.takes_panel.mixer.meter(n).value() / 10 for n in window.takes_panel.mixer.stem_names()}
+    assert shown == {n: pytest.approx(v, abs=0.05) for n, v in expected.items()}
+    assert max(shown.values()) > -40  # the take is playing music there, not silence

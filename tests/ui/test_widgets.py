@@ -284,3 +284,18 @@ def test_transport_icons_are_drawn_in_the_text_colour(qtbot) -> None:
     text = QColor(TEXT)
     assert opaque and all(max(abs(c.red() - text.red()), abs(c.green() - text.green()), abs(c.blue() - text.blue()))
                           <= 2 for c in opaque)  # premultiplied edges round by a step or two
+
+
+def test_mixer_meters_show_each_stem_at_its_gain(qtbot) -> None:
+    take = sine_take()
+    panel = MixerPanel()
+    qtbot.addWidget(panel)
+    panel.set_take(take)
+    panel.set_position(0.5)
+    peak = 20 * np.log10(0.3)  # every stem is a 0.3 sine: -10.5 dBFS
+    assert [panel.meter(n).value() for n in panel.stem_names()] == [round(peak * 10)] * 3
+    qtbot.mouseClick(panel.mute_button("bass"), Qt.MouseButton.LeftButton)
+    panel.gain_slider("lead").setValue(12)  # +6 dB
+    assert panel.meter("bass").value() == panel.meter("bass").minimum()
+    assert panel.meter("lead").value() == round((peak + 6.0) * 10)
+    assert panel.meter("pad").value() == round(peak * 10)
