@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollBar,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -112,7 +113,15 @@ class MainWindow(QMainWindow):
         top.setStretchFactor(1, 1)
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(top)
-        main.addWidget(self.timeline)
+        self.timeline_scroll = QScrollBar(Qt.Orientation.Horizontal)
+        self.timeline_scroll.setToolTip("Scroll the zoomed timeline (= and - zoom, \\ shows all)")
+        timeline_box = QWidget()
+        timeline_layout = QVBoxLayout(timeline_box)
+        timeline_layout.setContentsMargins(0, 0, 0, 0)
+        timeline_layout.setSpacing(0)
+        timeline_layout.addWidget(self.timeline)
+        timeline_layout.addWidget(self.timeline_scroll)
+        main.addWidget(timeline_box)
         main.setStretchFactor(0, 1)
         main.setCollapsible(1, False)
         self.setCentralWidget(main)
@@ -253,6 +262,8 @@ class MainWindow(QMainWindow):
 
         tl = self.timeline
         tl.seekRequested.connect(t.seek)
+        tl.viewChanged.connect(self._show_view)
+        self.timeline_scroll.valueChanged.connect(self._scroll_timeline)
         tl.markerAddRequested.connect(self.add_marker)
         tl.markerMoved.connect(self.move_marker)
         tl.markerRenameRequested.connect(self.rename_marker)
@@ -387,6 +398,24 @@ class MainWindow(QMainWindow):
         if record.id not in self.mixer_states:
             self.mixer_states[record.id] = MixerState.from_dict(record.params.get("mixer"))
         return self.mixer_states[record.id]
+
+    @Slot(float, float)
+    def _show_view(self, start: float, end: float) -> None:
+        """Keep the scrollbar on the timeline's visible span (milliseconds; hidden when all is shown)."""
+        bar = self.timeline_scroll
+        span_ms = int(round((end - start) * 1000))
+        bar.blockSignals(True)
+        bar.setRange(0, max(int(round(self.timeline.duration * 1000)) - span_ms, 0))
+        bar.setPageStep(max(span_ms, 1))
+        bar.setSingleStep(max(span_ms // 10, 1))
+        bar.setValue(int(round(start * 1000)))
+        bar.blockSignals(False)
+        bar.setVisible(bar.maximum() > 0)
+
+    @Slot(int)
+    def _scroll_timeline(self, value: int) -> None:
+        start, end = self.timeline.view
+        self.timeline.set_view(value / 1000, value / 1000 + (end - start))
 
     @Slot(float)
     def _show_levels(self, video_time: float) -> None:

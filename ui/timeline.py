@@ -94,6 +94,7 @@ class TimelineWidget(QWidget):
     markerDeleteRequested = Signal(int)
     markerSelected = Signal(int)  # -1 when none
     inPointRequested = Signal(float)  # video time
+    viewChanged = Signal(float, float)  # visible video time: start, end
     outPointRequested = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -133,6 +134,7 @@ class TimelineWidget(QWidget):
         self._duration = max(float(seconds), 0.0)
         self._view = (0.0, max(self._duration, 1e-3))
         self._invalidate()
+        self.viewChanged.emit(*self._view)
 
     def set_range(self, start: float, end: float) -> None:
         """The in and out points (video time)."""
@@ -160,8 +162,10 @@ class TimelineWidget(QWidget):
             return
         span = min(max(end - start, min(MIN_SPAN, self._duration)), self._duration)
         start = min(max(start, 0.0), self._duration - span)
-        self._view = (start, start + span)
-        self._invalidate()
+        if (start, start + span) != self._view:
+            self._view = (start, start + span)
+            self._invalidate()
+            self.viewChanged.emit(*self._view)
 
     def zoom(self, factor: float, anchor: float | None = None) -> None:
         """Zoom in (``factor`` < 1) or out around video time ``anchor`` (default the playhead)."""

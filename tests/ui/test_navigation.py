@@ -45,13 +45,18 @@ def test_timeline_zoom_keys_follow_the_playhead_and_timecode_ruler(opened, qtbot
     qtbot.keyClick(window, Qt.Key.Key_Equal)
     t0, t1 = timeline.view
     assert t1 - t0 == pytest.approx(duration / 4, rel=1e-6) and t0 == 0.0
-    window.transport.seek(duration * 0.8)  # outside the view: it pages along
+    scroll = window.timeline_scroll
+    assert scroll.isVisibleTo(window) and scroll.maximum() == round((duration - (t1 - t0)) * 1000)
+    window.transport.seek(duration * 0.8)  # outside the view: it pages along, and the scrollbar with it
     t0, t1 = timeline.view
-    assert t0 <= duration * 0.8 <= t1
+    assert t0 <= duration * 0.8 <= t1 and scroll.value() == round(t0 * 1000)
+    scroll.setValue(0)  # dragging the scrollbar moves the view
+    assert timeline.view[0] == 0.0 and timeline.view[1] == pytest.approx(duration / 4, rel=1e-6)
     qtbot.keyClick(window, Qt.Key.Key_Minus)
     assert timeline.view[1] - timeline.view[0] == pytest.approx(duration / 2, rel=1e-6)
     qtbot.keyClick(window, Qt.Key.Key_Backslash)
     assert timeline.view == (0.0, pytest.approx(duration))
+    assert not scroll.isVisibleTo(window)  # everything shown: nothing to scroll
     assert timeline.ruler_label(2.0) == "00:00:02:00"
     window.change_setting("timecode_start", 3600.0)
     assert timeline.ruler_label(2.0) == "01:00:02:00"
