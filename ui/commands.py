@@ -80,6 +80,15 @@ class RenameMarker(_MarkersCommand):
         super().__init__(model, markers, f"Rename marker “{old}” to “{name}”")
 
 
+class RecolorMarker(_MarkersCommand):
+    """Give user marker ``index`` its own colour (``#rrggbb``; None: its kind's colour)."""
+
+    def __init__(self, model: MarkerModel, index: int, color: str | None) -> None:
+        markers = list(model.user_markers)
+        markers[index] = replace(markers[index], color=color)
+        super().__init__(model, markers, f"Colour marker “{markers[index].name}”")
+
+
 class DeleteMarker(_MarkersCommand):
     """Delete user marker ``index``."""
 

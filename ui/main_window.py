@@ -36,7 +36,7 @@ from studio.session import SESSION_SUFFIX, Session, TakeRecord, autosave_path, f
 from studio.timecode import RateChoice, TimecodeError, choose_rate, parse_timecode
 from ui import jobs
 from ui.analysis_panel import AnalysisPanel
-from ui.commands import AddMarker, DeleteMarker, MoveMarker, RenameMarker, SetSetting
+from ui.commands import AddMarker, DeleteMarker, MoveMarker, RecolorMarker, RenameMarker, SetSetting
 from ui.document import SessionDocument
 from ui.engines import PROCEDURAL, EngineChoice, availability_summary, engine_choices
 from ui.error_dialog import show_error
@@ -268,6 +268,7 @@ class MainWindow(QMainWindow):
         tl.markerMoved.connect(self.move_marker)
         tl.markerRenameRequested.connect(self.rename_marker)
         tl.markerDeleteRequested.connect(self.delete_marker)
+        tl.markerRecolorRequested.connect(self.recolor_marker)
         tl.inPointRequested.connect(self.set_in)
         tl.outPointRequested.connect(self.set_out)
 
@@ -780,6 +781,12 @@ class MainWindow(QMainWindow):
         name, ok = QInputDialog.getText(self, "Rename Marker", "Name:", text=old)
         if ok and name.strip() and name.strip() != old:
             self.undo_stack.push(RenameMarker(self.document, index, name.strip()))
+
+    @Slot(int, object)
+    def recolor_marker(self, index: int, color: str | None) -> None:
+        """Give user marker ``index`` its own colour (``#rrggbb``), or back its default with None."""
+        if self.document.user_markers[index].color != color:
+            self.undo_stack.push(RecolorMarker(self.document, index, color))
 
     @Slot(int)
     def delete_marker(self, index: int) -> None:

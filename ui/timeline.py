@@ -43,6 +43,11 @@ WAVE_H = 60
 GRAB_PX = 8
 #: a dragged marker jumps to a hit point, section or beat this close (pixels) when snapping is on
 SNAP_PX = 8
+#: the colours a user marker can be given (None: the default marker colour); exports carry them
+MARKER_COLOURS: tuple[tuple[str, str | None], ...] = (
+    ("Default", None), ("Red", "#e03c31"), ("Orange", "#f2994a"), ("Yellow", "#f2c94c"), ("Green", "#27ae60"),
+    ("Cyan", "#2dc5d8"), ("Blue", "#2f6fdf"), ("Purple", "#9b51e0"),
+)
 #: zooming never shows less than this (s)
 MIN_SPAN = 0.5
 
@@ -92,6 +97,7 @@ class TimelineWidget(QWidget):
     markerMoved = Signal(int, float)  # user-marker index, new music time
     markerRenameRequested = Signal(int)
     markerDeleteRequested = Signal(int)
+    markerRecolorRequested = Signal(int, object)  # user-marker index, "#rrggbb" or None
     markerSelected = Signal(int)  # -1 when none
     inPointRequested = Signal(float)  # video time
     viewChanged = Signal(float, float)  # visible video time: start, end
@@ -642,6 +648,10 @@ class TimelineWidget(QWidget):
             delete = QAction("Delete marker", menu)
             delete.triggered.connect(lambda: self.markerDeleteRequested.emit(hit))
             menu.addActions([rename, delete])
+            colours = menu.addMenu("Colour")
+            for label, value in MARKER_COLOURS:
+                action = colours.addAction(label)
+                action.triggered.connect(lambda _c=False, v=value: self.markerRecolorRequested.emit(hit, v))
         else:
             add = QAction("Add marker here", menu)
             add.triggered.connect(lambda: self.markerAddRequested.emit(video_time - self._marker_origin()))

@@ -74,3 +74,32 @@ def test_meters_follow_the_playhead(loaded, qtbot) -> None:
     shown = {n: window.takes_panel.mixer.meter(n).value() / 10 for n in window.takes_panel.mixer.stem_names()}
     assert shown == {n: pytest.approx(v, abs=0.05) for n, v in expected.items()}
     assert max(shown.values()) > -40  # the take is playing music there, not silence
+
+
+def test_marker_colour_from_the_timeline_menu_reaches_the_export(loaded, qtbot, wait_job, tmp_path: Path) -> None:
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QMenu
+
+    from ui.timeline import BEATS_H, RULER_H
+
+    window = loaded
+    timeline = window.timeline
+    qtbot.mouseClick(timeline, Qt.MouseButton.RightButton, pos=QPoint(round(timeline.user_marker_x(0)),
+                                                                        RULER_H + BEATS_H + 8))
+    colours = next(m for m in timeline.findChildren(QMenu) if m.title() == "Colour")
+    next(a for a in colours.actions() if a.text() == "Red").trigger()
+    colours.parent().close()
+    assert window.session.user_markers[0].color == "#e03c31"
+    window.undo_stack.undo()
+    assert window.session.user_markers[0].color is None
+    window.undo_stack.redo()
+    out = tmp_path / "delivery"
+    wait_job(window.export(out, ("dawproject",), 48000, 24, open_folder=False))
+    assert window.jobs.last_error is None
+    with zipfile.ZipFile(next(out.rglob("*.dawproject"))) as archive:
+        project = ET.fromstring(archive.read("project.xml"))
+    door = [m for m in project.iter("Marker") if m.get("name") == "door"]
+    assert len(door) == 1 and door[0].get("color") == "#e03c31"
