@@ -7,6 +7,7 @@ and the function it names.
 COMMANDS: tuple[str, ...] = (
     "score",
     "export",
+    "conform",
     "check",
     "analyze",
     "demo",

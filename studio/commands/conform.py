@@ -1,0 +1,161 @@
+"""``expotion conform SESSION NEW_TIMELINE --old OLD_TIMELINE -o OUT``: the session's music moved onto a recut.
+
+The session does not record the timeline it was scored from, so ``--old`` names it.
+Every span of the new sequence is mapped onto the old one; kept and moved spans keep
+the old take's samples, the rest comes from a take generated for the new sequence with
+the session's seed, preset and tempo. OUT receives the conformed take, a new session
+file, ``conform.json`` (the report also printed as a table) and the delivery folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from expotion_engine.engines import get_engine
+from expotion_engine.errors import SessionError
+from expotion_engine.progress import check_cancel, sub_progress
+from expotion_engine.types import Take
+from studio.commands.score import DELIVERY_FOLDER, add_delivery_arguments, check_formats, check_output_folder
+from studio.export.job import safe_name
+from studio.pipeline import build_request, commit_take, export_take, finish_take
+from studio.progress_bar import progress_and_cancel
+from studio.session import SESSION_SUFFIX, Session, TakeRecord, utc_now
+from studio.timeline.conform import ConformPlan, conform_plan
+from studio.timeline.conform_audio import ConformResult, conform_take
+from studio.timeline.controls import timeline_controls
+from studio.timeline.model import Timeline
+from studio.timeline.read import read_timeline
+from studio.timeline.render import render_picture
+from studio.timeline.score import timeline_cues
+
+REPORT_NAME = "conform.json"
+
+
+def report_data(plan: ConformPlan, result: ConformResult, old: Timeline, new: Timeline) -> dict[str, Any]:
+    """The conform's report: spans (kept, moved, regenerated), dropped old frames, joins and lost hits."""
+    fps = float(new.rate.rate)
+    spans = [{"action": p.action, "music": "copied from the old take" if p.source == "old" else "regenerated",
+              "new_frames": list(p.new_frames), "old_frames": None if p.old_frames is None else list(p.old_frames),
+              "samples": [p.start, p.end], "seconds": round((p.new_frames[1] - p.new_frames[0]) / fps, 3)}
+             for p in result.pieces]
+    return {
+        "old_timeline": str(old.path), "new_timeline": str(new.path), "rate": new.rate.label,
+        "sample_rate": result.take.sample_rate, "n_samples": result.take.n_samples,
+        "new_duration_frames": new.range_out - new.in_frame, "spans": spans,
+        "removed_old_frames": [list(r) for r in plan.removed],
+        "joins": list(result.joins), "crossfade_samples": result.crossfade,
+        "hits_kept": result.kept_hits, "hits_lost": [asdict(h) for h in result.lost],
+    }
+
+
+def print_report(data: dict[str, Any]) -> None:
+    """The report as a table on stderr."""
+    print(f"{'action':6} {'music':26} {'new frames':>12} {'old frames':>12} {'seconds':>8}", file=sys.stderr)
+    for span in data["spans"]:
+        old = "-" if span["old_frames"] is None else "{}-{}".format(*span["old_frames"])
+        print(f"{span['action']:6} {span['music']:26} {'{}-{}'.format(*span['new_frames']):>12} {old:>12} "
+              f"{span['seconds']:8.2f}", file=sys.stderr)
+    for a, b in data["removed_old_frames"]:
+        print(f"{'cut':6} {'dropped with the picture':26} {'-':>12} {f'{a}-{b}':>12}", file=sys.stderr)
+    print(f"{len(data['joins'])} joins crossfaded over {data['crossfade_samples']} samples; "
+          f"{data['hits_kept']} hits kept, {len(data['hits_lost'])} lost", file=sys.stderr)
+    for hit in data["hits_lost"]:
+        print(f"  lost hit {hit['name'] or hit['cause'] or 'hit'} at {hit['time']:.3f} s: {hit['reason']}",
+              file=sys.stderr)
+
+
+def _old_take(session: Session, take_id: str | None) -> tuple[TakeRecord, Take]:
+    record = session.take(take_id) if take_id else session.chosen()
+    if record is None:
+        raise SessionError("The session has no take to conform yet; score it first.")
+    return record, Take.load(record.folder)
+
+
+def _new_session(session: Session, record: TakeRecord, old_take: Take, picture: Path, new: Timeline) -> Session:
+    """The session for the recut: the old one's choices, the take's seed and tempo, the new picture and cues."""
+    fresh = copy.deepcopy(session)
+    fresh.set_video(picture, keep_title=True, keep_rate=True)
+    fresh.video_in, fresh.video_out = new.seconds(new.in_frame), None
+    fresh.seed = record.seed
+    fresh.bpm = session.bpm or old_take.tempo_map.tempos[0].bpm
+    users = [m for m in session.markers if m.kind == "user"]
+    fresh.markers = [*timeline_cues(new), *users]
+    fresh.takes, fresh.chosen_take = [], None
+    return fresh
+
+
+def run(args: argparse.Namespace) -> int:
+    out: Path = args.output
+    check_output_folder(out, args.force)
+    check_formats(args.formats)
+    session = Session.load(args.session)
+    record, old_take = _old_take(session, args.take)
+    old, new = read_timeline(args.old), read_timeline(args.new_timeline)
+    plan = conform_plan(old, new)
+    out.mkdir(parents=True, exist_ok=True)
+    title = session.title or new.name
+    picture = render_picture(new, out / f"{safe_name(title)}_picture.mp4")
+    fresh_session = _new_session(session, record, old_take, picture, new)
+    if args.sample_rate and args.sample_rate != old_take.sample_rate:
+        raise SessionError(f"The take runs at {old_take.sample_rate} Hz; conform keeps it, so --sample-rate "
+                           f"{args.sample_rate} cannot apply.")
+    fresh_session.export = replace(fresh_session.export, sample_rate=old_take.sample_rate,
+                                   bit_depth=args.bit_depth or fresh_session.export.bit_depth,
+                                   formats=tuple(args.formats or fresh_session.export.formats))
+    fresh_session.path = (out / f"{safe_name(title)}{SESSION_SUFFIX}").resolve()
+    with progress_and_cancel("conform") as (progress, cancel):
+        controls = timeline_controls(new, fresh_session.analysis_settings(), picture=picture,
+                                     use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, 0.4),
+                                     cancel=cancel)
+        request = build_request(fresh_session, controls)
+        generated = get_engine(fresh_session.engine).generate(request, sub_progress(progress, 0.4, 0.8), cancel)
+        check_cancel(cancel)
+        generated = finish_take(generated, request.n_samples, cancel=cancel)
+        result = conform_take(old_take, generated, plan, old, new)
+        commit_take(result.take, out, force=True)
+        take_id = fresh_session.next_take_id()
+        fresh_session.add_take(TakeRecord(id=take_id, folder=out.resolve(), engine=result.take.engine,
+                                          seed=record.seed, prompt=record.prompt, preset=record.preset,
+                                          params={**record.params, "conformed_from": record.id},
+                                          created=utc_now(), label=f"conform of {record.id}"))
+        fresh_session.save()
+        data = report_data(plan, result, old, new)
+        (out / REPORT_NAME).write_text(json.dumps(data, indent=2) + "\n")
+        exported = [] if args.no_delivery else export_take(
+            fresh_session, out / DELIVERY_FOLDER, take_id=take_id, force=args.force,
+            video_tracks=args.video_audio, timeline_audio=args.timeline_audio, midi_start=args.midi_start,
+            progress=sub_progress(progress, 0.8, 1.0), cancel=cancel)
+    print_report(data)
+    print(f"wrote {out}: mix.wav ({result.take.n_samples} samples at {result.take.sample_rate} Hz), "
+          f"{len(result.take.stems)} stems, {REPORT_NAME}; session {fresh_session.path}", file=sys.stderr)
+    print(f"delivery: {len(exported)} files in {out / DELIVERY_FOLDER}" if not args.no_delivery
+          else "delivery folder skipped", file=sys.stderr)
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "conform",
+        help="move a scored session's music onto a recut of its timeline",
+        description="Conform a session scored from timeline OLD onto the recut NEW_TIMELINE: kept and moved "
+                    "spans keep the old take's samples, new spans are regenerated with the same seed and "
+                    "preset, hits follow the picture. OUT receives the take, a session, conform.json and "
+                    "the delivery folder.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("session", type=Path, help="the .expotion session scored from the old timeline")
+    p.add_argument("new_timeline", type=Path, help="the recut (.otio, FCP 7 .xml, .fcpxml, .edl)")
+    p.add_argument("--old", type=Path, required=True,
+                   help="the timeline the session was scored from (the session does not record it)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder (empty, or use --force)")
+    p.add_argument("--take", default=None, help="take id to conform (default: the session's chosen take)")
+    p.add_argument("--no-cache", action="store_true", help="analyse the new sequence's clips anew")
+    p.add_argument("--no-delivery", action="store_true", help="write the take, session and report only")
+    add_delivery_arguments(p)
+    p.set_defaults(run=run)
