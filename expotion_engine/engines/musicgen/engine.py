@@ -19,10 +19,17 @@ from expotion_engine.engines.musicgen import hub
 from expotion_engine.engines.musicgen.adapter import ControlAdapter
 from expotion_engine.engines.musicgen.checkpoint import load_adapter, read_meta
 from expotion_engine.engines.musicgen.controls import to_frames
+from expotion_engine.engines.musicgen.device import resolve_device
 from expotion_engine.engines.musicgen.finishing import stems_for, tempo_map_for
 from expotion_engine.engines.musicgen.generate import ControlInput, WindowSettings, generate_audio, window_plan
 from expotion_engine.engines.musicgen.guide import render_guide, to_rate
 from expotion_engine.engines.musicgen.loading import LoadedModel, load_model
+from expotion_engine.engines.musicgen.precision import (
+    PRECISIONS,
+    quantize_decoder,
+    resolve_precision,
+    use_all_cores,
+)
 from expotion_engine.engines.musicgen.prompt import compose_prompt
 from expotion_engine.engines.musicgen.sampling import SamplingSettings
 from expotion_engine.errors import EngineError, ModelNotFoundError
@@ -44,6 +51,7 @@ class MusicgenOptions:
     adapter: str | None = None
     device: str = "auto"
     dtype: str | None = None
+    precision: str = "auto"
     window: float = 30.0
     overlap: float = 10.0
     crossfade: float = 1.0
@@ -62,6 +70,8 @@ class MusicgenOptions:
     def __post_init__(self) -> None:
         if self.guide not in GUIDES:
             raise EngineError(f"Unknown guide {self.guide!r}; use one of {', '.join(GUIDES)}.")
+        if self.precision not in PRECISIONS:
+            raise EngineError(f"Unknown precision {self.precision!r}; use one of {', '.join(PRECISIONS)}.")
         if self.modalities is not None:
             object.__setattr__(self, "modalities", tuple(self.modalities))
         _ = self.sampling, self.windows  # built once so that bad numbers fail here, not mid-generation
@@ -114,16 +124,22 @@ class MusicgenEngine:
         """Load (or reuse) the base model and adapter the options name."""
         options = options or self.options
         name = self._model_name(options)
-        key = (name, options.adapter, options.device, options.dtype)
+        key = (name, options.adapter, options.device, options.dtype, options.precision)
         if self._loaded is not None and self._loaded[0] == key:
             return self._loaded[1], self._loaded[2]
         self._loaded = None
-        lm = load_model(name, device=options.device, dtype=options.dtype, allow_download=options.allow_download,
+        device = resolve_device(options.device)
+        precision = resolve_precision(options.precision, options.dtype, device)
+        if device.type == "cpu":
+            use_all_cores()
+        lm = load_model(name, device=device, dtype=precision.dtype, allow_download=options.allow_download,
                         progress=progress)
         adapter = None
         if options.adapter is not None:
             adapter = load_adapter(options.adapter, lm)
             adapter.to(lm.dtype)
+        if precision.quantize:
+            lm.quantized = quantize_decoder(lm.model) > 0
         self._loaded = (key, lm, adapter)
         return lm, adapter
 
@@ -198,6 +214,7 @@ class MusicgenEngine:
                 "adapter": options.adapter,
                 "device": str(lm.device),
                 "dtype": str(lm.dtype).replace("torch.", ""),
+                "int8_decoder": lm.quantized,
                 "windows": [[w.start / lm.frame_rate, w.stop / lm.frame_rate] for w in generated.windows],
                 "prompts": generated.prompts,
                 "guide": guide_source,

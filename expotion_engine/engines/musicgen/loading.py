@@ -48,6 +48,7 @@ class LoadedModel:
     source: ResolvedModel
     device: torch.device
     dtype: torch.dtype
+    quantized: bool = False
 
     @property
     def melody(self) -> bool:

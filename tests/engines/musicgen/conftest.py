@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +26,16 @@ def _tiny_model_settings() -> Iterator[None]:
     threads = torch.get_num_threads()
     logger = logging.getLogger("transformers")
     level = logger.level
+    omp = os.environ.get("OMP_NUM_THREADS")
     torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"  # the engine keeps the user's thread count instead of taking every core
     logger.setLevel(logging.ERROR)
     yield
     torch.set_num_threads(threads)
+    if omp is None:
+        os.environ.pop("OMP_NUM_THREADS")
+    else:
+        os.environ["OMP_NUM_THREADS"] = omp
     logger.setLevel(level)
 
 

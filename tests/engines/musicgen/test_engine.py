@@ -58,7 +58,8 @@ def trained_looking_adapter(tiny_dir: Path, tmp_path_factory: pytest.TempPathFac
 
 def _sharpen(engine: MusicgenEngine) -> None:
     """Scale the loaded model's output heads ×10: random heads give near-uniform logits, so
-    the small changes a condition makes to the hidden states would rarely change a token."""
+    the small changes a condition makes to the hidden states would rarely change a token
+    (float heads: the engine is built with ``precision="fp32"``)."""
     lm, _ = engine.load()
     with torch.no_grad():
         for head in lm.model.decoder.lm_heads:
@@ -96,7 +97,7 @@ def test_zero_gated_adapter_gives_the_base_models_mix_and_open_gates_follow_the_
     base = MusicgenEngine(model=str(tiny_dir), **FAST).generate(short).mix
     with_zero = MusicgenEngine(model=str(tiny_dir), adapter=str(zero), **FAST).generate(short).mix
     np.testing.assert_array_equal(with_zero, base)
-    opened = MusicgenEngine(model=str(tiny_dir), adapter=str(trained_looking_adapter), **FAST)
+    opened = MusicgenEngine(model=str(tiny_dir), adapter=str(trained_looking_adapter), precision="fp32", **FAST)
     assert not np.array_equal(opened.generate(short).mix, base)
     _sharpen(opened)
     flat = GenerationRequest(controls=make_control_track(SHORT, energy=0.5, valence=0.5), prompt=short.prompt,
@@ -106,7 +107,7 @@ def test_zero_gated_adapter_gives_the_base_models_mix_and_open_gates_follow_the_
 
 
 def test_melody_model_is_steered_by_the_guide(tiny_melody_dir: Path) -> None:
-    engine = MusicgenEngine(model=str(tiny_melody_dir), guide="built-in", **FAST)
+    engine = MusicgenEngine(model=str(tiny_melody_dir), guide="built-in", precision="fp32", **FAST)
     _sharpen(engine)
     guided = engine.generate(_request(duration=SHORT))
     assert guided.info["guide"] == "built-in" and guided.mix.shape == (2, _request(duration=SHORT).n_samples)

@@ -1,0 +1,117 @@
+"""Precision and speed of the decoder: int8 stays close to float32, the guidance rows share one
+decoder call per step, and the engine takes every core unless told otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+from expotion_engine.engines.musicgen.checkpoint import new_adapter
+from expotion_engine.engines.musicgen.conditioning import Conditions, build_conditions, decoder_step
+from expotion_engine.engines.musicgen.config import AdapterConfig
+from expotion_engine.engines.musicgen.engine import MusicgenEngine
+from expotion_engine.engines.musicgen.loading import LoadedModel, load_model
+from expotion_engine.engines.musicgen.precision import quantize_decoder, resolve_precision, use_all_cores
+from expotion_engine.engines.musicgen.sampling import SamplingSettings, sample_codes
+from expotion_engine.errors import EngineError
+
+PROMPT = "warm piano"
+
+
+def _teacher_forced_logits(lm: LoadedModel, codes: torch.Tensor) -> torch.Tensor:
+    """Logits of every position of ``codes`` ``(1, K, F)`` in one uncached decoder call (text row only)."""
+    conditions = build_conditions(lm, [PROMPT], ("full",))
+    ids = codes.reshape(codes.shape[1], -1)
+    with torch.no_grad():
+        return decoder_step(lm, ids, conditions, None, True, use_cache=False).logits.float()
+
+
+def test_int8_swaps_every_decoder_linear_and_keeps_the_fp32_predictions(tiny_dir: Path) -> None:
+    fp32, int8 = load_model(tiny_dir, device="cpu"), load_model(tiny_dir, device="cpu")
+    linears = sum(type(m) is nn.Linear for m in fp32.model.decoder.modules())
+    assert quantize_decoder(int8.model) == linears > 0
+    assert not any(type(m) is nn.Linear for m in int8.model.decoder.modules())
+    quantised = [m for m in int8.model.decoder.modules() if isinstance(m, DynamicLinear)]
+    assert len(quantised) == linears and all(m.weight().dtype == torch.qint8 for m in quantised)
+    codes = sample_codes(fp32, build_conditions(fp32, [PROMPT], ("full", "none")), ("full", "none"), 40,
+                         SamplingSettings(), torch.Generator().manual_seed(3))
+    ref, low = _teacher_forced_logits(fp32, codes), _teacher_forced_logits(int8, codes)
+    correlation = torch.corrcoef(torch.stack([ref.flatten(), low.flatten()]))[0, 1].item()
+    agreement = (ref.argmax(-1) == low.argmax(-1)).float().mean().item()
+    assert correlation > 0.99, correlation
+    assert agreement > 0.9, agreement
+    assert not torch.equal(ref, low)  # the int8 path really ran
+
+
+def test_precision_resolution() -> None:
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_precision("auto", None, cpu).quantize
+    assert not resolve_precision("auto", "float32", cpu).quantize  # an explicit dtype keeps float weights
+    assert resolve_precision("bf16", None, cpu).dtype == "bfloat16"
+    assert not resolve_precision(None, None, cuda).quantize
+    with pytest.raises(EngineError, match="CPU only"):
+        resolve_precision("int8", None, cuda)
+    with pytest.raises(EngineError, match="Unknown precision"):
+        MusicgenEngine(precision="int4")
+
+
+@pytest.mark.parametrize(("precision", "quantised"), [("auto", True), ("fp32", False)])
+def test_engine_loads_the_precision_asked_for(tiny_dir: Path, precision: str, quantised: bool) -> None:
+    lm, _ = MusicgenEngine(model=str(tiny_dir), device="cpu", precision=precision).load()
+    assert lm.quantized is quantised
+    assert any(isinstance(m, DynamicLinear) for m in lm.model.decoder.modules()) is quantised
+
+
+def _row(conditions: Conditions, index: int, rows: int) -> Conditions:
+    size = conditions.hidden.shape[0] // rows
+    part = slice(index * size, (index + 1) * size)
+    return Conditions(conditions.hidden[part], None if conditions.mask is None else conditions.mask[part],
+                      conditions.prefix_length)
+
+
+def test_one_decoder_call_per_step_serves_all_three_guidance_rows(lm: LoadedModel) -> None:
+    adapter = new_adapter(AdapterConfig(), lm)
+    settings = SamplingSettings(text_guidance=3.0, control_guidance=2.0)
+    rows = settings.rows(True)
+    assert rows == ("full", "text", "none")
+    conditions = build_conditions(lm, [PROMPT], rows)
+    frames, steps = 12, 12 + lm.num_codebooks - 1
+    values = torch.randn(3, frames + adapter.ahead, len(adapter.config.channels))
+    mask = torch.ones_like(values, dtype=torch.bool)
+    keep = torch.cat([adapter.keep_flags(1, None, lm.device), adapter.keep_flags(2, (), lm.device)])
+    batches: list[int] = []
+    hook = lm.model.decoder.register_forward_hook(lambda _m, _a, out: batches.append(out.logits.shape[0]))
+    try:
+        with torch.no_grad(), adapter.conditioned(values, mask, keep, torch.ones(3, values.shape[1], dtype=bool)):
+            sample_codes(lm, conditions, rows, frames, settings, torch.Generator().manual_seed(0), adapter=adapter)
+            adapter.query_start = 0
+            ids = torch.full((lm.num_codebooks, 1), lm.special_token)
+            batched = decoder_step(lm, ids.repeat(3, 1), conditions, None, True, use_cache=False).logits
+    finally:
+        hook.remove()
+    assert batches[:-1] == [3 * lm.num_codebooks] * steps  # one call per step, all rows in it
+    alone = [decoder_step(lm, ids, _row(conditions, i, 3), None, True, use_cache=False).logits for i in range(3)]
+    for index in range(3):  # each row alone (a fresh adapter's gates are shut) matches its batched slice
+        torch.testing.assert_close(batched[index * lm.num_codebooks:(index + 1) * lm.num_codebooks], alone[index])
+
+
+def test_engine_takes_every_core_unless_omp_num_threads_is_set(monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    before = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    try:
+        with caplog.at_level(logging.INFO):
+            cores = use_all_cores()
+        assert cores == len(os.sched_getaffinity(0)) == torch.get_num_threads()
+        assert "all available cores" in caplog.text
+        torch.set_num_threads(1)
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert use_all_cores() == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
