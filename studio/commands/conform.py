@@ -20,14 +20,14 @@ from typing import Any
 from expotion_engine.engines import get_engine
 from expotion_engine.errors import SessionError
 from expotion_engine.progress import check_cancel, sub_progress
-from expotion_engine.types import Take
+from expotion_engine.types import Marker, Take
 from studio.commands.score import DELIVERY_FOLDER, add_delivery_arguments, check_formats, check_output_folder
 from studio.export.job import safe_name
 from studio.pipeline import build_request, commit_take, export_take, finish_take
 from studio.progress_bar import progress_and_cancel
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, utc_now
 from studio.timeline.conform import ConformPlan, conform_plan
-from studio.timeline.conform_audio import ConformResult, conform_take
+from studio.timeline.conform_audio import ConformResult, conform_take, move_markers
 from studio.timeline.controls import timeline_controls
 from studio.timeline.model import Timeline
 from studio.timeline.read import read_timeline
@@ -65,6 +65,8 @@ def print_report(data: dict[str, Any]) -> None:
         print(f"{'cut':6} {'dropped with the picture':26} {'-':>12} {f'{a}-{b}':>12}", file=sys.stderr)
     print(f"{len(data['joins'])} joins crossfaded over {data['crossfade_samples']} samples; "
           f"{data['hits_kept']} hits kept, {len(data['hits_lost'])} lost", file=sys.stderr)
+    for marker in data["user_markers_lost"]:
+        print(f"  lost user marker {marker['name']!r} at {marker['time']:.3f} s: its frames were cut", file=sys.stderr)
     for hit in data["hits_lost"]:
         print(f"  lost hit {hit['name'] or hit['cause'] or 'hit'} at {hit['time']:.3f} s: {hit['reason']}",
               file=sys.stderr)
@@ -77,15 +79,15 @@ def _old_take(session: Session, take_id: str | None) -> tuple[TakeRecord, Take]:
     return record, Take.load(record.folder)
 
 
-def _new_session(session: Session, record: TakeRecord, old_take: Take, picture: Path, new: Timeline) -> Session:
+def _new_session(session: Session, record: TakeRecord, old_take: Take, picture: Path, users: list[Marker],
+                 new: Timeline) -> Session:
     """The session for the recut: the old one's choices, the take's seed and tempo, the new picture and cues."""
     fresh = copy.deepcopy(session)
     fresh.set_video(picture, keep_title=True, keep_rate=True)
     fresh.video_in, fresh.video_out = new.seconds(new.in_frame), None
     fresh.seed = record.seed
     fresh.bpm = session.bpm or old_take.tempo_map.tempos[0].bpm
-    users = [m for m in session.markers if m.kind == "user"]
-    fresh.markers = [*timeline_cues(new), *users]
+    fresh.markers = sorted([*timeline_cues(new), *users], key=lambda m: m.time)
     fresh.takes, fresh.chosen_take = [], None
     return fresh
 
@@ -101,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     title = session.title or new.name
     picture = render_picture(new, out / f"{safe_name(title)}_picture.mp4")
-    fresh_session = _new_session(session, record, old_take, picture, new)
+    users, users_lost = move_markers([m for m in session.markers if m.kind == "user"], plan, old, new)
+    fresh_session = _new_session(session, record, old_take, picture, users, new)
     if args.sample_rate and args.sample_rate != old_take.sample_rate:
         raise SessionError(f"The take runs at {old_take.sample_rate} Hz; conform keeps it, so --sample-rate "
                            f"{args.sample_rate} cannot apply.")
@@ -126,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
                                           created=utc_now(), label=f"conform of {record.id}"))
         fresh_session.save()
         data = report_data(plan, result, old, new)
+        data["user_markers_lost"] = [{"time": m.time, "name": m.name} for m in users_lost]
         (out / REPORT_NAME).write_text(json.dumps(data, indent=2) + "\n")
         exported = [] if args.no_delivery else export_take(
             fresh_session, out / DELIVERY_FOLDER, take_id=take_id, force=args.force,

@@ -221,6 +221,21 @@ def _notes(old: Stem, fresh: Stem, pieces: list[Piece], sample_rate: int) -> tup
     return tuple(sorted(notes, key=lambda n: (n.start, n.pitch)))
 
 
+def move_markers(markers: list[Marker], plan: ConformPlan, old_tl: Timeline, new_tl: Timeline
+                 ) -> tuple[list[Marker], list[Marker]]:
+    """Markers (seconds from the old in point) moved with their frames onto the recut, and those whose frames it cut."""
+    moved, lost = [], []
+    for marker in markers:
+        frame = old_tl.in_frame + math.floor(Fraction(marker.time) * old_tl.rate.rate)
+        target = plan.to_new(frame)
+        if target is None or not new_tl.in_frame <= target < new_tl.range_out:
+            lost.append(marker)
+        else:
+            shift = new_tl.seconds(target - new_tl.in_frame) - old_tl.seconds(frame - old_tl.in_frame)
+            moved.append(replace(marker, time=marker.time + shift))
+    return moved, lost
+
+
 def conform_take(old: Take, fresh: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timeline) -> ConformResult:
     """The new sequence's take: ``old`` where the plan keeps or moves its picture, ``fresh`` elsewhere."""
     rate = old.sample_rate
@@ -245,10 +260,12 @@ def conform_take(old: Take, fresh: Take, plan: ConformPlan, old_tl: Timeline, ne
                   for o, f in zip(old.stems, fresh.stems, strict=True))
     markers, lost, kept = _markers(old, fresh, pieces, plan, old_tl, new_tl)
     joins = tuple(right.start for left, right in zip(pieces, pieces[1:], strict=False) if not _continues(left, right))
-    info = {**fresh.info, "conform": {"from_seed": old.seed, "joins": list(joins), "crossfade_samples": fade}}
+    # the fresh take's hit report describes music that is only partly kept; the conform says where each part is from
+    info = {**{k: v for k, v in fresh.info.items() if k != "hit_fit"},
+            "conform": {"from_seed": old.seed, "joins": list(joins), "crossfade_samples": fade}}
     take = replace(fresh, mix=mix, stems=stems, markers=tuple(markers), info=info)
     return ConformResult(take, tuple(pieces), joins, tuple(lost), kept, fade)
 
 
-__all__ = ["CROSSFADE_S", "ConformError", "ConformResult", "LostHit", "Piece", "conform_take", "plan_pieces",
-           "sample_at", "take_length"]
+__all__ = ["CROSSFADE_S", "ConformError", "ConformResult", "LostHit", "Piece", "conform_take", "move_markers",
+           "plan_pieces", "sample_at", "take_length"]

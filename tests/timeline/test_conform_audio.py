@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import librosa
 import numpy as np
 import opentimelineio as otio
 import pytest
@@ -23,7 +24,7 @@ from studio.session import Session
 from studio.timecode import TimecodeRate
 from studio.timeline import Timeline, TimelineClip
 from studio.timeline.conform import conform_plan
-from studio.timeline.conform_audio import ConformError, conform_take, sample_at, take_length
+from studio.timeline.conform_audio import ConformError, conform_take, move_markers, sample_at, take_length
 from tests.timeline.build import RT, START, TR
 
 SR = 48000
@@ -133,6 +134,8 @@ VERSION_A = ((0, 0, 25), (1, 0, 30), (2, 30, 15), (0, 30, 15), (1, 35, 15))
 #: version B: shot 2 trimmed by 12 at the head, shot 3 removed, shots 4 and 5 swapped, shot 4 extended by 5
 VERSION_B = ((0, 0, 25), (1, 12, 18), (1, 35, 15), (0, 30, 20))
 MARKER = ("Look", 10)  # on A's 4th shot (record 80), B's last shot (record 68)
+#: user markers added to A's session: on A's 4th shot (B's record 71) and on the removed shot
+USER_MARKERS = {"swell": 83, "gone": 60}
 
 
 def write_cut(media: list[Path], shots: tuple[tuple[int, int, int], ...], marked: int, path: Path) -> Path:
@@ -162,6 +165,10 @@ def conformed(tmp_path_factory: pytest.TempPathFactory, shots_25: list[Path]) ->
         patch.setenv("EXPOTION_CACHE_DIR", str(folder / "cache"))
         assert main(["score", str(old), "-o", str(folder / "a"), "--seed", "5", "--no-delivery"]) == 0
         session = next((folder / "a").glob("*.expotion"))
+        scored = Session.load(session)
+        for name, frame in USER_MARKERS.items():
+            scored.add_marker(frame / FPS, name)
+        scored.save()
         assert main(["conform", str(session), str(new), "--old", str(old), "-o", str(folder / "b"),
                      "--format", "audio", "markers"]) == 0
     yield folder / "a", folder / "b"
@@ -199,7 +206,8 @@ def test_the_conformed_delivery_has_the_recuts_length_and_markers(conformed: tup
     assert sf.info(b / "mix.wav").frames == length == json.loads((b / "conform.json").read_text())["n_samples"]
     delivered = list((b / "delivery").rglob("*.wav"))
     assert delivered and all(sf.info(p).frames == length for p in delivered)
-    assert [(round(m.time * FPS, 6), m.name) for m in session.markers] == [(68.0, MARKER[0])]
+    assert [(round(m.time * FPS, 6), m.name) for m in session.markers] == [(68.0, MARKER[0]), (71.0, "swell")]
+    assert [m["name"] for m in json.loads((b / "conform.json").read_text())["user_markers_lost"]] == ["gone"]
     edits = {round(m["time"] * FPS, 6) for m in take["markers"] if m.get("cause") == "edit"}
     assert edits and edits <= {25.0, 43.0, 58.0}  # the recut's edit points, none of the old cut's alone
 
@@ -222,3 +230,23 @@ def test_every_old_hit_is_moved_with_its_picture_or_reported_lost(conformed: tup
         else:
             moved = hit["time"] + (span["new_frames"][0] - span["old_frames"][0]) / FPS
             assert min(abs(t - moved) for t in new_times) < 1e-9
+
+
+@pytest.mark.slow
+def test_every_hit_of_the_conformed_take_is_heard_within_40_ms(conformed: tuple[Path, Path]) -> None:
+    _, b = conformed
+    mix, rate = sf.read(b / "mix.wav", dtype="float32")
+    y = mix.mean(axis=1)
+    rms = librosa.feature.rms(y=y, frame_length=512, hop_length=128)[0]
+    onsets = librosa.onset.onset_detect(y=y, sr=rate, hop_length=128, backtrack=True, energy=rms, units="time")
+    hits = [m["time"] for m in json.loads((b / "take.json").read_text())["markers"] if m["kind"] == "hit"]
+
+    assert hits and all(np.min(np.abs(onsets - t)) <= 0.04 for t in hits)
+
+
+def test_markers_move_with_their_frames_or_are_lost() -> None:
+    new = cut((A_MEDIA, 0, 25), (C_MEDIA, 0, 20))  # B removed: C's frames move 30 earlier
+    markers = [Marker(0.5, "a"), Marker(1.5, "on b", "user"), Marker(2.5, "on c", "user")]
+    moved, lost = move_markers(markers, conform_plan(OLD, new), OLD, new)
+    assert [(m.name, round(m.time, 9)) for m in moved] == [("a", 0.5), ("on c", 1.3)]
+    assert [m.name for m in lost] == ["on b"]
