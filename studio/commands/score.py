@@ -159,6 +159,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                           help="MusicGen model name or folder (default: the best installed; see expotion models list)")
     musicgen.add_argument("--adapter", type=Path, default=None, help="trained visual-control adapter (.safetensors)")
     musicgen.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    musicgen.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default=None,
+                          help="decoder precision: int8 (dynamic quantisation, CPU only), bf16 or fp32 "
+                               "(default auto: int8 on CPU, the GPU's half precision elsewhere)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
     p.add_argument("--bpm", type=float, default=None, help="fixed tempo instead of the one the motion suggests")
     p.add_argument("--title", default=None, help="title for file names (default: the video's file name)")
@@ -172,8 +175,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def engine_options(args: argparse.Namespace) -> dict[str, str]:
-    """Engine options from ``--model/--adapter/--device``; they only mean something to musicgen."""
-    given = {"model": args.model, "adapter": args.adapter, "device": args.device}
+    """Engine options from ``--model/--adapter/--device/--precision``; they only mean something to musicgen."""
+    given = {"model": args.model, "adapter": args.adapter, "device": args.device,
+             "precision": getattr(args, "precision", None)}
     options = {name: str(value) for name, value in given.items() if value is not None}
     if options and args.engine != "musicgen":
         raise SessionError(f"--{', --'.join(options)} only apply to --engine musicgen, not {args.engine}.")

@@ -19,7 +19,9 @@ from expotion_engine.engines.musicgen.engine import MusicgenEngine
 from expotion_engine.engines.musicgen.loading import LoadedModel, load_model
 from expotion_engine.engines.musicgen.precision import quantize_decoder, resolve_precision, use_all_cores
 from expotion_engine.engines.musicgen.sampling import SamplingSettings, sample_codes
-from expotion_engine.errors import EngineError
+from expotion_engine.errors import EngineError, SessionError
+from studio.cli import get_parser
+from studio.commands.score import engine_options
 
 PROMPT = "warm piano"
 
@@ -115,3 +117,11 @@ def test_engine_takes_every_core_unless_omp_num_threads_is_set(monkeypatch: pyte
         assert use_all_cores() == 1 == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_cli_precision_reaches_the_engine_options_and_only_for_musicgen() -> None:
+    args = get_parser().parse_args(["score", "clip.mp4", "-o", "out", "--engine", "musicgen", "--precision", "int8"])
+    assert engine_options(args) == {"precision": "int8"}
+    args = get_parser().parse_args(["score", "clip.mp4", "-o", "out", "--precision", "fp32"])
+    with pytest.raises(SessionError, match="--precision only apply to --engine musicgen"):
+        engine_options(args)
