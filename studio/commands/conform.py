@@ -27,7 +27,7 @@ from studio.pipeline import build_request, commit_take, export_take, finish_take
 from studio.progress_bar import progress_and_cancel
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, utc_now
 from studio.timeline.conform import ConformPlan, conform_plan
-from studio.timeline.conform_audio import ConformResult, conform_take, move_markers
+from studio.timeline.conform_audio import ConformResult, check_scored_from, conform_take, move_markers
 from studio.timeline.controls import timeline_controls
 from studio.timeline.model import Timeline
 from studio.timeline.read import read_timeline
@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     session = Session.load(args.session)
     record, old_take = _old_take(session, args.take)
     old, new = read_timeline(args.old), read_timeline(args.new_timeline)
+    check_scored_from(old_take, old)
     plan = conform_plan(old, new)
     out.mkdir(parents=True, exist_ok=True)
     title = session.title or new.name

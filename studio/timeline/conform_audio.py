@@ -236,15 +236,20 @@ def move_markers(markers: list[Marker], plan: ConformPlan, old_tl: Timeline, new
     return moved, lost
 
 
+def check_scored_from(take: Take, timeline: Timeline) -> None:
+    """Refuse a take whose length is not the timeline's scored range (the wrong ``--old`` timeline)."""
+    expected = take_length(timeline, take.sample_rate)
+    if take.n_samples != expected:
+        raise ConformError(f"The session's take has {take.n_samples} samples but {timeline.path.name} needs "
+                           f"{expected}; is it the timeline this session was scored from?")
+
+
 def conform_take(old: Take, fresh: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timeline) -> ConformResult:
     """The new sequence's take: ``old`` where the plan keeps or moves its picture, ``fresh`` elsewhere."""
     rate = old.sample_rate
     if fresh.sample_rate != rate:
         raise ConformError(f"The old take runs at {rate} Hz and the regenerated one at {fresh.sample_rate} Hz.")
-    expected = take_length(old_tl, rate)
-    if old.n_samples != expected:
-        raise ConformError(f"The session's take has {old.n_samples} samples but {old_tl.path.name} needs {expected}; "
-                           "is it the timeline this session was scored from?")
+    check_scored_from(old, old_tl)
     if fresh.n_samples != take_length(new_tl, rate):
         raise ConformError(f"The regenerated take has {fresh.n_samples} samples, {new_tl.path.name} needs "
                            f"{take_length(new_tl, rate)}.")
@@ -267,5 +272,5 @@ def conform_take(old: Take, fresh: Take, plan: ConformPlan, old_tl: Timeline, ne
     return ConformResult(take, tuple(pieces), joins, tuple(lost), kept, fade)
 
 
-__all__ = ["CROSSFADE_S", "ConformError", "ConformResult", "LostHit", "Piece", "conform_take", "move_markers",
-           "plan_pieces", "sample_at", "take_length"]
+__all__ = ["CROSSFADE_S", "ConformError", "ConformResult", "LostHit", "Piece", "check_scored_from", "conform_take",
+           "move_markers", "plan_pieces", "sample_at", "take_length"]

@@ -250,3 +250,16 @@ def test_markers_move_with_their_frames_or_are_lost() -> None:
     moved, lost = move_markers(markers, conform_plan(OLD, new), OLD, new)
     assert [(m.name, round(m.time, 9)) for m in moved] == [("a", 0.5), ("on c", 1.3)]
     assert [m.name for m in lost] == ["on b"]
+
+
+@pytest.mark.slow
+def test_the_wrong_old_timeline_is_one_sentence(conformed: tuple[Path, Path], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = conformed
+    recut = json.loads((b / "conform.json").read_text())["new_timeline"]
+    code = main(["conform", str(next(a.glob("*.expotion"))), recut, "--old", recut,
+                 "-o", str(tmp_path / "out")])
+    error = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(error) == 1
+    assert "is it the timeline this session was scored from?" in error[0]
+    assert not (tmp_path / "out").exists()
