@@ -263,3 +263,20 @@ def test_the_wrong_old_timeline_is_one_sentence(conformed: tuple[Path, Path], tm
     assert code == 2 and len(error) == 1
     assert "is it the timeline this session was scored from?" in error[0]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_regenerated_spans_are_the_recut_scored_with_the_same_seed_and_tempo(
+        conformed: tuple[Path, Path], tmp_path: Path) -> None:
+    a, b = conformed
+    report = json.loads((b / "conform.json").read_text())
+    bpm = json.loads((a / "take.json").read_text())["tempo_map"]["tempos"][0]["bpm"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPOTION_CACHE_DIR", str(tmp_path / "cache"))
+        assert main(["score", report["new_timeline"], "-o", str(tmp_path / "b"), "--seed", "5", "--bpm", repr(bpm),
+                     "--no-delivery"]) == 0
+    scored, conformed_mix = (sf.read(f / "mix.wav", dtype="float32")[0] for f in (tmp_path / "b", b))
+    start, end = next(s["samples"] for s in report["spans"] if s["music"] == "regenerated")
+
+    assert np.array_equal(conformed_mix[start + report["crossfade_samples"]:end],
+                          scored[start + report["crossfade_samples"]:end])
