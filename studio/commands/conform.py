@@ -73,6 +73,7 @@ def print_report(data: dict[str, Any]) -> None:
 
 
 def _old_take(session: Session, take_id: str | None) -> tuple[TakeRecord, Take]:
+    """The take to conform (``--take``, else the chosen one) and its record."""
     record = session.take(take_id) if take_id else session.chosen()
     if record is None:
         raise SessionError("The session has no take to conform yet; score it first.")
@@ -93,6 +94,7 @@ def _new_session(session: Session, record: TakeRecord, old_take: Take, picture: 
 
 
 def run(args: argparse.Namespace) -> int:
+    """Conform the session's take onto the recut, write take, session, report and delivery."""
     out: Path = args.output
     check_output_folder(out, args.force)
     check_formats(args.formats)

@@ -47,6 +47,7 @@ class Piece:
 
     @property
     def source(self) -> str:
+        """``old`` (copied from the old take) or ``fresh`` (the regenerated take)."""
         return "fresh" if self.old_start is None else "old"
 
     def offset(self) -> int:
@@ -146,6 +147,7 @@ def _splice(old: np.ndarray, fresh: np.ndarray, pieces: list[Piece], fade: int) 
 
 
 def _piece_at(pieces: list[Piece], sample: int) -> Piece | None:
+    """The piece holding new-take sample ``sample``, if any."""
     for piece in pieces:
         if piece.start <= sample < piece.end:
             return piece
