@@ -77,8 +77,16 @@ class PrefixAttention(nn.Module):
         self.position_bias = nn.Parameter(torch.zeros(heads, back + ahead + 1))
         self.gate = nn.Parameter(torch.zeros(()))
 
-    def forward(self, query: torch.Tensor, memory: torch.Tensor, valid: torch.Tensor, start: int) -> torch.Tensor:
-        """Attend from ``query`` ``(B, L, hidden)`` at steps ``start..start+L`` to ``memory`` ``(B, F, dim)``."""
+    def project(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values ``(B, F, hidden)`` of every frame of ``memory`` ``(B, F, dim)``."""
+        return self.key(memory), self.value(memory)
+
+    def forward(self, query: torch.Tensor, memory: torch.Tensor, valid: torch.Tensor, start: int,
+                projected: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """Attend from ``query`` ``(B, L, hidden)`` at steps ``start..start+L`` to ``memory`` ``(B, F, dim)``.
+
+        ``projected`` is :meth:`project` of the same memory, computed once per window when sampling.
+        """
         batch, length, hidden = query.shape
         frames = memory.shape[1]
         lo, hi = max(start - self.back, 0), min(start + length - 1 + self.ahead + 1, frames)
@@ -86,8 +94,12 @@ class PrefixAttention(nn.Module):
             return query.new_zeros(query.shape)
         width = hi - lo
         q = query.view(batch, length, self.heads, self.head_dim).transpose(1, 2)
-        k = self.key(memory[:, lo:hi]).view(batch, width, self.heads, self.head_dim).transpose(1, 2)
-        v = self.value(memory[:, lo:hi]).view(batch, width, self.heads, self.head_dim).transpose(1, 2)
+        if projected is None:
+            keys, values = self.key(memory[:, lo:hi]), self.value(memory[:, lo:hi])
+        else:
+            keys, values = projected[0][:, lo:hi], projected[1][:, lo:hi]
+        k = keys.reshape(batch, width, self.heads, self.head_dim).transpose(1, 2)
+        v = values.reshape(batch, width, self.heads, self.head_dim).transpose(1, 2)
         k = torch.cat([self.null_key[None, :, None].expand(batch, -1, -1, -1).to(k.dtype), k], dim=2)
         v = torch.cat([v.new_zeros(batch, self.heads, 1, self.head_dim), v], dim=2)
         steps = torch.arange(start, start + length, device=query.device)
@@ -129,6 +141,7 @@ class ControlAdapter(nn.Module):
         self.query_start = 0
         self._memory: _Memory | None = None
         self._queries: dict[int, torch.Tensor] = {}
+        self._projected: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._handles: list[Any] = []
 
     # -------------------------------------------------------------- wiring
@@ -168,7 +181,12 @@ class ControlAdapter(nn.Module):
                 )
             prefix = self.prefixes[str(layer)]
             dtype = prefix.gate.dtype
-            added = prefix(query.to(dtype), memory.embedding, memory.valid, self.query_start)
+            projected = None
+            if not torch.is_grad_enabled():  # sampling: the controls' keys and values are fixed for the window
+                projected = self._projected.get(layer)
+                if projected is None:
+                    projected = self._projected[layer] = prefix.project(memory.embedding)
+            added = prefix(query.to(dtype), memory.embedding, memory.valid, self.query_start, projected)
             return (args[0] + (prefix.gate * added).to(args[0].dtype), *args[1:])
 
         return pre_hook
@@ -185,12 +203,14 @@ class ControlAdapter(nn.Module):
     ) -> Iterator[None]:
         """Within the block, decoder calls see these controls; ``query_start`` is the first step."""
         self._memory = _Memory(self.embed(values, mask, keep), frame_valid)
+        self._projected.clear()
         self.query_start = 0
         try:
             yield
         finally:
             self._memory = None
             self._queries.clear()
+            self._projected.clear()
 
     def keep_flags(self, batch: int, modalities: Sequence[str] | None, device: torch.device) -> torch.Tensor:
         """``(batch, M)`` True for the modalities to use (all when ``modalities`` is None)."""

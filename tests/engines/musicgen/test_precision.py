@@ -125,3 +125,38 @@ def test_cli_precision_reaches_the_engine_options_and_only_for_musicgen() -> Non
     args = get_parser().parse_args(["score", "clip.mp4", "-o", "out", "--precision", "fp32"])
     with pytest.raises(SessionError, match="--precision only apply to --engine musicgen"):
         engine_options(args)
+
+
+def test_control_keys_are_projected_once_per_window_and_match_the_per_step_path(lm: LoadedModel) -> None:
+    torch.manual_seed(0)
+    adapter = new_adapter(AdapterConfig(), lm)
+    with torch.no_grad():
+        for prefix in adapter.prefixes.values():
+            prefix.gate.fill_(1.0)
+            prefix.key.weight.normal_()
+            prefix.value.weight.normal_()
+    rows = ("full", "text", "none")
+    conditions = build_conditions(lm, [PROMPT], rows)
+    frames = 10
+    values = torch.randn(3, frames + adapter.ahead, len(adapter.config.channels))
+    keep = torch.cat([adapter.keep_flags(1, None, lm.device), adapter.keep_flags(2, (), lm.device)])
+    valid = torch.ones(3, values.shape[1], dtype=torch.bool)
+    calls: list[int] = []
+    hooks = [p.key.register_forward_hook(lambda *_: calls.append(1)) for p in adapter.prefixes.values()]
+    ids = torch.randint(0, 64, (3 * lm.num_codebooks, 6))
+    try:
+        with adapter.conditioned(values, torch.ones_like(values, dtype=torch.bool), keep, valid):
+            sample_codes(lm, conditions, rows, frames, SamplingSettings(), torch.Generator().manual_seed(0),
+                         adapter=adapter)
+            assert len(calls) == len(adapter.prefixes)  # once per layer for the whole window, not per step
+            adapter.query_start = 0
+            with torch.no_grad():
+                cached = decoder_step(lm, ids, conditions, None, True, use_cache=False).logits
+            with torch.enable_grad():
+                per_step = decoder_step(lm, ids, conditions, None, True, use_cache=False).logits
+    finally:
+        for hook in hooks:
+            hook.remove()
+    torch.testing.assert_close(cached, per_step.detach(), rtol=1e-4, atol=1e-4)
+    baseline = decoder_step(lm, ids, conditions, None, True, use_cache=False).logits
+    assert not torch.allclose(cached, baseline)  # the open gates really changed the output
