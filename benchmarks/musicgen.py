@@ -8,13 +8,19 @@ EnCodec) with seeded random weights: speed and memory do not depend on the weigh
 values, and nothing is downloaded. Each run goes through Expotion's own generation path
 (:func:`generate_audio`: conditioning, the sampling loop, EnCodec decoding).
 
+The baseline is plain ``transformers`` ``generate`` (float32, text guidance 3, top-k
+250); beside it Expotion's path at float32 and then at int8 (the decoder's Linear layers
+dynamically quantised in place, as ``--precision int8`` does), each with text guidance 3
+and with text 3 + control 1.5 guidance through a visual-control adapter, and the library
+again on the int8 model for reference. The int8 rows are measured on the CPU only (the
+quantised kernels are CPU kernels).
+
 Reported per configuration: seconds of wall time and of CPU time per second of audio
-generated, their ratios to the baseline run (no guidance) measured in the same process
-on the same machine (on a shared machine the CPU-time ratio is the steadier one), decoder
-steps per second, and peak memory (on CUDA the allocator's
-peak; on CPU the highest resident memory sampled every 10 ms during the run, minus the
-resident memory before it). A library reference, ``transformers``' own ``generate`` with
-text guidance 3, shows what Expotion's loop costs over it.
+generated, their ratios to the baseline measured in the same process on the same machine
+(on a shared machine the CPU-time ratio is the steadier one), decoder steps per second,
+and peak memory (on CUDA the allocator's peak; on CPU the highest resident memory sampled
+every 10 ms during the run, minus the resident memory before it). torch uses every core
+unless ``--threads`` or ``OMP_NUM_THREADS`` says otherwise.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from expotion_engine.engines.musicgen.device import resolve_device, resolve_dtyp
 from expotion_engine.engines.musicgen.generate import ControlInput, WindowSettings, generate_audio  # noqa: E402
 from expotion_engine.engines.musicgen.hub import ResolvedModel  # noqa: E402
 from expotion_engine.engines.musicgen.loading import LoadedModel  # noqa: E402
+from expotion_engine.engines.musicgen.precision import quantize_decoder, use_all_cores  # noqa: E402
 from expotion_engine.engines.musicgen.sampling import SamplingSettings  # noqa: E402
 from expotion_engine.types import ControlTrack, VideoSource  # noqa: E402
 
@@ -120,12 +127,14 @@ def main() -> None:
     parser.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: float32 on CPU, "
                                                       "half precision on a GPU)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice); on a shared, loaded machine use 1, "
-                             "since a worker thread that is descheduled stalls every parallel kernel")
+                        help="torch CPU threads (default: every core, as the engine does); on a shared, loaded "
+                             "machine 1 can be steadier, since a descheduled worker thread stalls parallel kernels")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    else:
+        use_all_cores()
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     torch.manual_seed(0)
@@ -149,27 +158,36 @@ def main() -> None:
             lm.model.generate(**inputs, do_sample=True, top_k=250, guidance_scale=3.0, max_new_tokens=steps)
         return steps
 
-    runs = {
-        "no guidance (baseline)": ours(1.0, None),
-        "text guidance 3": ours(3.0, None),
-        "adapter, no guidance": ours(1.0, 1.0),
-        "adapter, text 3 + control 1.5 guidance": ours(3.0, 1.5),
-        "transformers generate, text guidance 3 (reference)": library,
-    }
-    print(f"device {device} ({str(dtype).replace('torch.', '')}), torch threads {torch.get_num_threads()}, "
+    def warm_up() -> None:
+        """First-call kernel and allocator setup, kept out of the measured runs."""
+        generate_audio(lm, [PROMPT], lm.hop_length * 8, seed=0, sampling=SamplingSettings(), windows=windows,
+                       adapter=adapter, controls=controls)
+
+    label = str(dtype).replace("torch.", "")
+    print(f"device {device} ({label}), torch threads {torch.get_num_threads()}, "
           f"{args.seconds:g} s of audio per run (one window)")
-    generate_audio(lm, [PROMPT], lm.hop_length * 8, seed=0, sampling=SamplingSettings(), windows=windows,
-                   adapter=adapter, controls=controls)  # warm-up: first-call kernel and allocator setup
-    results = {name: measure(run, device) for name, run in runs.items()}
-    base = results["no guidance (baseline)"]
-    print(f"{'configuration':<52} {'wall s/s':>9} {'cpu s/s':>8} {'x base wall':>12} {'x base cpu':>11} "
+    baseline = f"transformers generate, {label}, text guidance 3 (baseline)"
+    warm_up()
+    results = {
+        baseline: measure(library, device),
+        f"expotion {label}, text guidance 3": measure(ours(3.0, None), device),
+        f"expotion {label}, text 3 + control 1.5 guidance": measure(ours(3.0, 1.5), device),
+    }
+    if device.type == "cpu":
+        print(f"int8: {quantize_decoder(lm.model)} decoder Linear layers quantised")
+        warm_up()
+        results["expotion int8, text guidance 3"] = measure(ours(3.0, None), device)
+        results["expotion int8, text 3 + control 1.5 guidance"] = measure(ours(3.0, 1.5), device)
+        results["transformers generate, int8, text guidance 3 (reference)"] = measure(library, device)
+    base = results[baseline]
+    print(f"{'configuration':<58} {'wall s/s':>9} {'cpu s/s':>8} {'x base wall':>12} {'x base cpu':>11} "
           f"{'steps/s':>8} {'peak MB':>8}")
     for name, row in results.items():
         row["wall_per_audio_second"] = row["wall"] / args.seconds
         row["cpu_per_audio_second"] = row["cpu"] / args.seconds
         row["ratio_to_baseline_wall"] = row["wall"] / base["wall"]
         row["ratio_to_baseline_cpu"] = row["cpu"] / base["cpu"]
-        print(f"{name:<52} {row['wall_per_audio_second']:9.2f} {row['cpu_per_audio_second']:8.2f} "
+        print(f"{name:<58} {row['wall_per_audio_second']:9.2f} {row['cpu_per_audio_second']:8.2f} "
               f"{row['ratio_to_baseline_wall']:12.2f} {row['ratio_to_baseline_cpu']:11.2f} "
               f"{row['steps'] / row['wall']:8.1f} {row['peak_mb']:8.0f}")
     process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
