@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-from expotion_engine.engines.musicgen.checkpoint import new_adapter
+from expotion_engine.engines.musicgen.checkpoint import new_adapter, save_adapter
 from expotion_engine.engines.musicgen.conditioning import Conditions, build_conditions, decoder_step
 from expotion_engine.engines.musicgen.config import AdapterConfig
 from expotion_engine.engines.musicgen.engine import MusicgenEngine
@@ -20,8 +20,10 @@ from expotion_engine.engines.musicgen.loading import LoadedModel, load_model
 from expotion_engine.engines.musicgen.precision import quantize_decoder, resolve_precision, use_all_cores
 from expotion_engine.engines.musicgen.sampling import SamplingSettings, sample_codes
 from expotion_engine.errors import EngineError, SessionError
+from expotion_engine.types import GenerationRequest
 from studio.cli import get_parser
 from studio.commands.score import engine_options
+from tests.factories import make_control_track
 
 PROMPT = "warm piano"
 
@@ -160,3 +162,23 @@ def test_control_keys_are_projected_once_per_window_and_match_the_per_step_path(
     torch.testing.assert_close(cached, per_step.detach(), rtol=1e-4, atol=1e-4)
     baseline = decoder_step(lm, ids, conditions, None, True, use_cache=False).logits
     assert not torch.allclose(cached, baseline)  # the open gates really changed the output
+
+
+def test_int8_engine_with_a_lora_adapter_keeps_lora_in_float_and_generates(
+        tiny_dir: Path, tmp_path: Path) -> None:
+    lm = load_model(tiny_dir, device="cpu")
+    adapter = new_adapter(AdapterConfig(dim=16, lora_rank=4), lm)
+    gen = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for p in adapter.parameters():
+            p.copy_(0.5 * torch.randn(p.shape, generator=gen))
+    path = save_adapter(tmp_path / "lora", adapter, lm)
+    engine = MusicgenEngine(model=str(tiny_dir), adapter=str(path), device="cpu", tempo=False, stems=False)
+    loaded, _ = engine.load()
+    names = {n for n, m in loaded.model.decoder.named_modules() if isinstance(m, DynamicLinear)}
+    lora = {n for n, m in loaded.model.decoder.named_modules() if "lora_" in n and type(m) is nn.Linear}
+    assert loaded.quantized and names and lora and not any("lora_" in n or "base_layer" in n for n in names)
+    track = make_control_track(1.0, energy=lambda t: t, valence=0.5, hits=(0.5,))
+    take = engine.generate(GenerationRequest(controls=track, prompt=PROMPT, seed=1, sample_rate=48000))
+    assert take.info["int8_decoder"] is True
+    assert take.mix.shape == (2, 48000) and bool(torch.isfinite(torch.from_numpy(take.mix)).all())
