@@ -48,7 +48,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory, shots_25: list[Path]) -> It
 
 
 def test_every_edit_point_is_a_hit_candidate_at_its_exact_frame(scored: Path, shots_25: list[Path]) -> None:
-    timeline = read_timeline(next(shots_25[0].parent.glob("*.otio")))
+    timeline = read_timeline(shots_25[0].parent / f"scene12_otio_json_{FPS:.2f}.otio")  # the file `scored` read
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EXPOTION_CACHE_DIR", str(scored.parent / "cache"))  # the run's analyses, per clip
         controls = timeline_controls(timeline, AnalysisSettings())
