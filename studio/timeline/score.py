@@ -27,7 +27,10 @@ from studio.commands.score import (
     timecode_rate_option,
 )
 from studio.export.job import safe_name
+from studio.fsutil import remove_stale
+from studio.lock import FolderLock
 from studio.pipeline import export_take, generate_take, preset_table
+from studio.preflight import preflight
 from studio.progress_bar import progress_and_cancel
 from studio.session import SESSION_SUFFIX, DeliveryPrefs, Session
 from studio.timecode import frame_seconds, to_frame
@@ -67,36 +70,40 @@ def score_timeline(args: argparse.Namespace) -> int:
     print(f"timeline: {timeline.path.name} ({timeline.adapter}), {len([c for c in timeline.clips if not c.is_gap])} "
           f"clips, {len(timeline.edit_frames)} edits, {len(timeline.markers)} markers, starts at "
           f"{timeline.start_timecode} ({timeline.rate.label} frames/s)", file=sys.stderr)
-    picture = render_picture(timeline, out / f"{safe_name(title)}_picture.mp4")
-    print(f"picture: the sequence rendered to {picture.name}; the delivery's video is cut from it", file=sys.stderr)
-    session = Session.for_video(
-        picture, title=title, frame_rate=timeline.rate.fps,
-        video_in=timeline.seconds(timeline.in_frame),
-        video_out=timeline.seconds(timeline.range_out) if timeline.range_out < timeline.duration else None,
-        preset=args.preset, prompt=args.prompt, engine=args.engine, engine_options=options, seed=args.seed,
-        bpm=args.bpm, analysis=analysis, markers=timeline_cues(timeline),
-        export=DeliveryPrefs(args.sample_rate or 48000, args.bit_depth or 24, tuple(args.formats or ())),
-    )
-    session.timecode_rate = declared or timecode_rate_option(timeline.rate.spec)
-    session.timecode_start = (frame_seconds(timeline.start_frame, timeline.rate) if args.timecode_start == "0"
-                              else start_timecode(args.timecode_start, session))
-    session.validate()
-    preset_table(session.preset)
-    delivery = not args.no_delivery
-    if delivery:
-        say_timecode(session)
-    session.path = (out / f"{safe_name(title)}{SESSION_SUFFIX}").resolve()
-    with progress_and_cancel("score") as (progress, cancel):
-        controls = timeline_controls(timeline, session.analysis_settings(), picture=picture,
-                                     use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, _ANALYSE),
-                                     cancel=cancel)
-        record, take = generate_take(session, controls, folder=out,
-                                     progress=sub_progress(progress, _ANALYSE, _GENERATE), cancel=cancel)
-        session.save()
-        exported = export_take(session, out / DELIVERY_FOLDER, take_id=record.id, force=args.force,
-                               video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
-                               midi_start=args.midi_start, progress=sub_progress(progress, _GENERATE, 1.0),
-                               cancel=cancel) if delivery else []
+    with FolderLock(out):  # one writer per folder, as for a video; staging an interrupted run left is removed
+        remove_stale(out)
+        check_output_folder(out, args.force)
+        picture = render_picture(timeline, out / f"{safe_name(title)}_picture.mp4")
+        print(f"picture: the sequence rendered to {picture.name}; the delivery's video is cut from it", file=sys.stderr)
+        session = Session.for_video(
+            picture, title=title, frame_rate=timeline.rate.fps,
+            video_in=timeline.seconds(timeline.in_frame),
+            video_out=timeline.seconds(timeline.range_out) if timeline.range_out < timeline.duration else None,
+            preset=args.preset, prompt=args.prompt, engine=args.engine, engine_options=options, seed=args.seed,
+            bpm=args.bpm, analysis=analysis, markers=timeline_cues(timeline),
+            export=DeliveryPrefs(args.sample_rate or 48000, args.bit_depth or 24, tuple(args.formats or ())),
+        )
+        session.timecode_rate = declared or timecode_rate_option(timeline.rate.spec)
+        session.timecode_start = (frame_seconds(timeline.start_frame, timeline.rate) if args.timecode_start == "0"
+                                  else start_timecode(args.timecode_start, session))
+        session.validate()
+        preset_table(session.preset)
+        delivery = not args.no_delivery
+        if delivery:
+            say_timecode(session)
+        preflight(session, out, delivery=delivery)
+        session.path = (out / f"{safe_name(title)}{SESSION_SUFFIX}").resolve()
+        with progress_and_cancel("score") as (progress, cancel):
+            controls = timeline_controls(timeline, session.analysis_settings(), picture=picture,
+                                         use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, _ANALYSE),
+                                         cancel=cancel)
+            record, take = generate_take(session, controls, folder=out,
+                                         progress=sub_progress(progress, _ANALYSE, _GENERATE), cancel=cancel)
+            session.save()
+            exported = export_take(session, out / DELIVERY_FOLDER, take_id=record.id, force=args.force,
+                                   video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
+                                   midi_start=args.midi_start, progress=sub_progress(progress, _GENERATE, 1.0),
+                                   cancel=cancel) if delivery else []
     edits = sum(m.cause == "edit" for m in take.markers)
     print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
           f"{len(take.stems)} stems, take.json; {edits} edit hits, {len(session.markers)} cues; "

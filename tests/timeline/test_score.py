@@ -15,6 +15,7 @@ import soundfile as sf
 from expotion_engine.media.probe import probe_video
 from expotion_engine.vision import AnalysisSettings
 from studio.cli import main
+from studio.lock import FolderLock
 from studio.session import Session
 from studio.timecode import TimecodeRate, frame_seconds, parse_frames
 from studio.timeline import read_timeline
@@ -123,3 +124,14 @@ def test_missing_media_stops_score_with_one_sentence(tmp_path: Path, shots_25: l
     assert error == ["expotion: error: scene12_cmx_3600_25.00.edl: 3 media files not found (shot_a.mp4, shot_b.mp4, "
                      "shot_c.mp4); put them next to the timeline or in a folder below it."]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_timeline_run_takes_the_folder_lock(tmp_path: Path, shots_25: list[Path],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    built = write_timeline(build_timeline(shots_25, FPS), shots_25[0].parent, "otio_json", FPS)
+    out = tmp_path / "out"
+    with FolderLock(out):
+        code = main(["score", str(built.path), "-o", str(out), "--no-delivery"])
+        assert code == 2
+        assert "is in use by another Expotion run" in capsys.readouterr().err
+        assert sorted(p.name for p in out.iterdir()) == [".expotion.lock"]  # nothing rendered or analysed
