@@ -17,11 +17,9 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
+from procedural import baseline_seconds  # the same sine baseline as the synth benchmark (a sibling script)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 48000
@@ -72,15 +70,6 @@ for name in {presets!r}:
 out["rss_mb"] = rss()
 print(json.dumps(out))
 """
-
-
-def baseline_seconds(duration: float, folder: Path) -> float:
-    """Wall time to compute a stereo 440 Hz sine of ``duration`` seconds and write it as a float WAV."""
-    started = time.perf_counter()
-    t = np.arange(int(round(duration * SAMPLE_RATE)), dtype=np.float64) / SAMPLE_RATE
-    sine = (0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
-    sf.write(folder / "sine.wav", np.stack([sine, sine], axis=1), SAMPLE_RATE, subtype="FLOAT")
-    return time.perf_counter() - started
 
 
 def main() -> None:
