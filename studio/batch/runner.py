@@ -29,6 +29,7 @@ from studio.batch import stages
 from studio.batch.folders import clip_folder, is_complete, remove_partials, staging_folder
 from studio.batch.jobs import BatchError, BatchJob
 from studio.batch.report import FINISHED, BatchProgress, ClipRecord, progress_of, write_report
+from studio.lock import FolderLock
 from studio.session import utc_now
 
 log = logging.getLogger(__name__)
@@ -277,7 +278,15 @@ def run_batch(
     options = replace(options, out=out)
     if out.exists() and not out.is_dir():
         raise BatchError(f"{out} is a file; the batch output must be a folder.")
-    out.mkdir(parents=True, exist_ok=True)
+    with FolderLock(out):  # one writer per folder, as for `score`: a second batch or score into it stops at once
+        return _run_locked(ray, jobs, options, progress, cancel, info, on_start)
+
+
+def _run_locked(ray: ModuleType, jobs: Sequence[BatchJob], options: BatchOptions,
+                progress: Callable[[BatchProgress], None] | None, cancel: threading.Event | None,
+                info: dict[str, Any] | None, on_start: Callable[[str | None], None] | None) -> BatchResult:
+    """:func:`run_batch` once the output folder's lock is held."""
+    out = options.out
     remove_partials(out)
     clips = [ClipRecord.for_job(job) for job in jobs]
     for clip in clips:

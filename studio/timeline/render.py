@@ -2,18 +2,22 @@
 
 The delivery's re-muxed video, the desktop app and ``expotion export`` all need one
 picture file; ffmpeg (imageio-ffmpeg's binary) trims each clip's exact source frames,
-scales them to the first clip's size and concatenates them at the sequence rate.
+scales them to the first clip's size and concatenates them at the sequence rate. ffmpeg
+runs in its own process group and dies with its parent (as the delivery's re-mux does), so a
+stopped or killed run leaves no encoder behind.
 """
 
 from __future__ import annotations
 
 import logging
 import subprocess
+import tempfile
 from pathlib import Path
 
 import imageio_ffmpeg
 
 from expotion_engine.media.probe import probe_video
+from studio.export.video import die_with_parent, kill_group
 from studio.timeline.model import Timeline, TimelineError
 
 log = logging.getLogger(__name__)
@@ -24,6 +28,20 @@ CRF = "18"
 
 def _even(value: int) -> int:
     return value + value % 2
+
+
+def _run(command: list[str]) -> tuple[int, str]:
+    """Run ffmpeg in its own process group, dying with its parent; killed with its group if this run stops."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
+                                   start_new_session=True, preexec_fn=die_with_parent)
+        try:
+            code = process.wait()
+        finally:
+            if process.poll() is None:
+                kill_group(process)
+        errors.seek(0)
+        return code, errors.read().decode(errors="replace")
 
 
 def render_picture(timeline: Timeline, output: Path) -> Path:
@@ -59,9 +77,9 @@ def render_picture(timeline: Timeline, output: Path) -> Path:
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *inputs,
                "-filter_complex", ";".join(filters), "-map", "[picture]", "-r", rate, "-c:v", "libx264",
                "-preset", "veryfast", "-crf", CRF, "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(output)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        tail = " | ".join(result.stderr.strip().splitlines()[-2:])
+    code, errors = _run(command)
+    if code != 0:
+        tail = " | ".join(errors.strip().splitlines()[-2:])
         raise TimelineError(f"{timeline.path.name}: ffmpeg could not render the sequence's picture ({tail}).")
     log.info("rendered the sequence's picture (%d frames at %s) to %s", timeline.duration, timeline.rate.label, output)
     return output

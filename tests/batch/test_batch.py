@@ -5,6 +5,7 @@ finished clips, cancelling that leaves no partial folder, and timeline and manif
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from studio.batch.report import BatchProgress
 from studio.batch.runner import BatchOptions, require_ray, run_batch
 from studio.cli import main
 from studio.demo import scenarios
+from studio.lock import LOCK_NAME, FolderBusy, FolderLock
 
 ray = pytest.importorskip("ray")
 
@@ -235,3 +237,30 @@ def test_a_foreign_folder_in_the_way_fails_its_clip_and_is_left_alone(workspace:
     assert [c.status for c in result.clips] == ["failed"]
     assert "--force" in result.clips[0].error and result.clips[0].error.endswith(".")
     assert sorted(p.name for p in (out / "face").iterdir()) == ["notes.txt"]
+
+
+def test_a_batch_holds_its_output_folders_lock_and_a_second_run_into_it_stops(
+        workspace: Path, videos: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = workspace / "locked"
+    (out / "face").mkdir(parents=True)
+    (out / "face" / "notes.txt").write_text("in the way, so the clip ends at once\n")
+    face = [job for job in jobs_of(videos) if job.name == "face"]
+    seen: list[str] = []
+
+    def try_the_lock(_: BatchProgress) -> None:
+        try:
+            with FolderLock(out):
+                seen.append("free")
+        except FolderBusy:
+            seen.append("busy")
+
+    run_batch(face, options(workspace, out), progress=try_the_lock)
+    assert seen and set(seen) == {"busy"}  # held for the whole run, reports included
+    assert not (out / LOCK_NAME).exists()  # and given back
+
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    with FolderLock(out):
+        assert main(["batch", str(videos), "-o", str(out), "--format", "audio"]) == 2
+    error = capsys.readouterr().err
+    assert f"{out} is in use by another Expotion run (process {os.getpid()})" in error
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # nothing written by the second run

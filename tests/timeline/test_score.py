@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +38,7 @@ from tests.timeline.build import (
 FPS = 25.0
 RATE = 48000
 LENGTH = sum(d for _, d in SHOTS)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +141,46 @@ def test_a_timeline_run_takes_the_folder_lock(tmp_path: Path, shots_25: list[Pat
         assert code == 2
         assert "is in use by another Expotion run" in capsys.readouterr().err
         assert sorted(p.name for p in out.iterdir()) == [".expotion.lock"]  # nothing rendered or analysed
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT])
+def test_the_picture_renders_ffmpeg_in_its_own_group_which_dies_with_the_run(
+        stop: signal.Signals, tmp_path: Path, shots_25: list[Path]) -> None:
+    import imageio_ffmpeg
+
+    built = write_timeline(build_timeline(shots_25, FPS), shots_25[0].parent, "otio_json", FPS)
+    marker = tmp_path / "ffmpeg.pid"
+    fake = tmp_path / "ffmpeg"  # the render (a filter graph) says its pid and works for a minute; probes run
+    fake.write_text("#!/bin/sh\n"
+                    f'case "$*" in *-filter_complex*) echo $$ > "{marker}"; exec sleep 60;; esac\n'
+                    f'exec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n')
+    fake.chmod(0o755)
+    code = ("import sys\nfrom pathlib import Path\nfrom studio.timeline import read_timeline\n"
+            "from studio.timeline.render import render_picture\n"
+            "render_picture(read_timeline(sys.argv[1]), Path(sys.argv[2]))\n")
+    parent = subprocess.Popen([sys.executable, "-c", code, str(built.path), str(tmp_path / "picture.mp4")],
+                              cwd=ROOT, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "IMAGEIO_FFMPEG_EXE": str(fake)})
+    for _ in range(600):
+        if marker.is_file() and marker.read_text().strip():
+            break
+        time.sleep(0.05)
+    child = int(marker.read_text())
+    assert os.getpgid(child) == child != os.getpgid(parent.pid)  # a terminal's Ctrl-C reaches the run only
+
+    parent.send_signal(stop)
+    parent.wait(timeout=30)
+    for _ in range(100):
+        if not _alive(child):
+            break
+        time.sleep(0.05)
+    assert not _alive(child)
