@@ -3,7 +3,10 @@
 The adapter drops the sequence's ``tcStart`` and counts times at the format's rate
 rounded down to whole frames per second (29.97 becomes 29, so clips shift and one- or
 two-frame gaps appear); at such a rate the primary storyline's clips and their markers
-are read here from their exact rational ``offset``/``duration``/``start`` instead.
+are read here from their exact rational ``offset``/``duration``/``start`` instead. Final
+Cut counts the spine from the sequence's ``tcStart`` (the first element's ``offset`` is
+``3600s`` for 01:00:00:00), OpenTimelineIO's writer from 0: the sequence's first frame is
+the first element's offset either way (:func:`spine_origin`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,14 @@ def sequence_start_and_rate(path: Path) -> tuple[Fraction | None, Fraction | Non
     return fcpx_time(sequence.get("tcStart")), (1 / frame if frame else None)
 
 
+def spine_origin(path: Path) -> Fraction:
+    """Seconds of the primary storyline's first element's ``offset``: where the sequence's first frame is."""
+    _, sequence = _sequence(path)
+    spine = sequence.find("spine") if sequence is not None else None
+    first = next(iter(spine), None) if spine is not None else None
+    return (fcpx_time(first.get("offset")) or Fraction(0)) if first is not None else Fraction(0)
+
+
 def spine_clips(path: Path, rate: Fraction) -> list[SpineClip]:
     """The primary storyline's clips in record order, every time in whole frames at ``rate``."""
     _, sequence = _sequence(path)
@@ -74,4 +85,4 @@ def spine_clips(path: Path, rate: Fraction) -> list[SpineClip]:
     return clips
 
 
-__all__ = ["SpineClip", "fcpx_time", "sequence_start_and_rate", "spine_clips"]
+__all__ = ["SpineClip", "fcpx_time", "sequence_start_and_rate", "spine_clips", "spine_origin"]

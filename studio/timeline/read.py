@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import opentimelineio as otio
 
 from expotion_engine.media.probe import probe_video
 from studio.timecode import TimecodeError, TimecodeRate, format_frames, parse_frames, parse_rate, smpte_rate
-from studio.timeline.fcpx import sequence_start_and_rate, spine_clips
+from studio.timeline.fcpx import sequence_start_and_rate, spine_clips, spine_origin
 from studio.timeline.model import Timeline, TimelineClip, TimelineError, TimelineMarker
 from studio.timeline.relink import relink
 
@@ -206,6 +207,22 @@ def _exact_spine(path: Path, rate: Fraction, clips: list[TimelineClip],
     return exact, sorted(clip_markers, key=lambda m: (m.frame, m.name))
 
 
+def _from_origin(clips: list[TimelineClip], markers: list[TimelineMarker],
+                 origin: int) -> tuple[list[TimelineClip], list[TimelineMarker]]:
+    """Clips and markers counted from record frame ``origin`` (an FCPXML spine counted from its ``tcStart``)."""
+    if origin <= 0:
+        return clips, markers
+    moved = []
+    for clip in clips:
+        start, end = clip.record_in - origin, clip.record_out - origin
+        if end <= 0:
+            continue  # the adapter's gap before the spine's first element
+        if start < 0:
+            clip = replace(clip, source_in=clip.source_in - start if not clip.is_gap else 0, duration=end)
+        moved.append(replace(clip, record_in=max(start, 0)))
+    return moved, [replace(m, frame=m.frame - origin) for m in markers if m.frame >= origin]
+
+
 def _rate(fps: float, drop: bool, declared: str | None) -> TimecodeRate:
     try:
         if declared is not None:
@@ -272,6 +289,9 @@ def read_timeline(path: str | Path, *, rate: str | None = None) -> Timeline:
     markers = _markers(source, tracks, fps)
     if fcpx_rate is not None and fcpx_rate.denominator != 1:
         clips, markers = _exact_spine(path, fcpx_rate, clips, markers)
+    if adapter == "fcpx_xml":
+        origin = round(spine_origin(path) * (fcpx_rate or Fraction(fps).limit_denominator(1001)))
+        clips, markers = _from_origin(clips, markers, origin)
     if missing:
         raise TimelineError(
             f"{path.name}: {len(missing)} media file{'s' if len(missing) > 1 else ''} not found "

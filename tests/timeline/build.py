@@ -8,7 +8,9 @@ one adapter the way an editing application would have written that format.
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import opentimelineio as otio
@@ -65,7 +67,8 @@ def write_timeline(timeline: otio.schema.Timeline, folder: Path, adapter: str, f
 
     OpenTimelineIO's EDL writer takes the record start from the track's offset (the model
     its reader builds), and its FCPXML writer leaves out the sequence's ``tcStart`` that
-    Final Cut writes; both are given here so the files carry 01:00:00:00 like real ones.
+    Final Cut writes and counts the spine from 0 where Final Cut counts it from ``tcStart``;
+    both are given here so the files carry 01:00:00:00 like real ones.
     """
     path = folder / f"scene12_{adapter}_{fps:.2f}{SUFFIXES[adapter]}"
     start = timeline.global_start_time
@@ -80,5 +83,10 @@ def write_timeline(timeline: otio.schema.Timeline, folder: Path, adapter: str, f
         frame = "1001/30000s" if abs(fps - 30000 / 1001) < 1e-6 else f"1/{round(fps)}s"
         text = text.replace('frameDuration=""', f'frameDuration="{frame}"')
         tc_start = f"{round(start.value) * 1001}/30000s" if frame.startswith("1001") else f"{seconds:g}s"
-        path.write_text(re.sub(r"<sequence ", f'<sequence tcStart="{tc_start}" tcFormat="NDF" ', text, count=1))
+        root = ET.fromstring(re.sub(r"<sequence ", f'<sequence tcStart="{tc_start}" tcFormat="NDF" ', text, count=1))
+        origin = Fraction(tc_start[:-1])
+        for item in root.iterfind("./project/sequence/spine/*"):  # Final Cut counts the spine from tcStart
+            offset = Fraction(item.get("offset", "0s")[:-1]) + origin
+            item.set("offset", f"{offset.numerator}/{offset.denominator}s")
+        path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n{ET.tostring(root, "unicode")}\n')
     return Built(path, fps, adapter)
