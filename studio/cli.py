@@ -36,8 +36,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"expotion: error: {message}\n")
 
 
-def get_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every registered sub-command."""
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv`` names (its first token that is not an option), if it is one."""
+    for token in argv:
+        if token == "--":
+            return None
+        if not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def get_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Build the argument parser: only the sub-command ``argv`` names, else every one.
+
+    Each sub-command module imports its own dependencies, so building one keeps start-up
+    to what that command needs (``expotion demo`` does not import torch for ``stems``).
+    """
     parser = _Parser(
         prog="expotion",
         description="Score video from the faces and motion of the people on screen.",
@@ -47,7 +61,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMANDS:
+    command = chosen_command(argv) if argv is not None else None
+    for name in (command,) if command is not None else COMMANDS:
         importlib.import_module(f"studio.commands.{name}").add_parser(sub)
     return parser
 
@@ -77,7 +92,8 @@ def stop_signals_interrupt() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
-    args = get_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = get_parser(argv).parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     quiet = silence_native_stderr() if args.verbose < 2 else contextlib.nullcontext()

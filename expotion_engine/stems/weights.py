@@ -23,21 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from expotion_engine.errors import EngineError, ModelNotFoundError
+from expotion_engine.paths import models_root
 from expotion_engine.stems.catalog import check_model_name, packaged_bag, read_bag, remote_files
 from expotion_engine.stems.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
 
 HF_NAMESPACE = "adefossez"
-
-
-def models_root() -> Path:
-    """Where Expotion keeps downloaded model weights (``$EXPOTION_MODELS_DIR``)."""
-    configured = os.environ.get("EXPOTION_MODELS_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "expotion" / "models"
 
 
 def default_model_folder() -> Path:

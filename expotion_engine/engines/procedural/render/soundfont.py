@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from expotion_engine.errors import EngineError
+from expotion_engine.paths import models_root
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ class Bank:
 
 def models_folder() -> Path:
     """Where ``expotion models pull soundfont`` puts banks: ``<models root>/soundfont``."""
-    from expotion_engine.stems.weights import models_root
-
     return models_root() / "soundfont"
 
 
