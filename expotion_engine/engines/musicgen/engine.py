@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -22,7 +23,7 @@ from expotion_engine.engines.musicgen.controls import to_frames
 from expotion_engine.engines.musicgen.device import resolve_device
 from expotion_engine.engines.musicgen.finishing import stems_for, tempo_map_for
 from expotion_engine.engines.musicgen.generate import ControlInput, WindowSettings, generate_audio, window_plan
-from expotion_engine.engines.musicgen.guide import render_guide, to_rate
+from expotion_engine.engines.musicgen.guide import render_guide
 from expotion_engine.engines.musicgen.loading import LoadedModel, load_model
 from expotion_engine.engines.musicgen.precision import (
     PRECISIONS,
@@ -32,6 +33,7 @@ from expotion_engine.engines.musicgen.precision import (
 )
 from expotion_engine.engines.musicgen.prompt import compose_prompt
 from expotion_engine.engines.musicgen.sampling import SamplingSettings
+from expotion_engine.engines.musicgen.streaming import StreamingMix
 from expotion_engine.errors import EngineError, ModelNotFoundError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
 from expotion_engine.types import GenerationRequest, Take, TempoMap
@@ -144,9 +146,14 @@ class MusicgenEngine:
         return lm, adapter
 
     def generate(
-        self, request: GenerationRequest, progress: ProgressFn | None = None, cancel: CancelEvent | None = None
+        self, request: GenerationRequest, progress: ProgressFn | None = None, cancel: CancelEvent | None = None,
+        *, on_audio: Callable[[int, np.ndarray], None] | None = None,
     ) -> Take:
-        """Score ``request`` into a Take whose mix is exactly the range's length at its sample rate."""
+        """Score ``request`` into a Take whose mix is exactly the range's length at its sample rate.
+
+        ``on_audio(start, block)`` hears the mix window by window as it is generated: float32
+        stereo blocks at the request's rate, in time order, which together are the take's mix.
+        """
         options = self.options.merged(dict(request.options))
         timings: dict[str, float] = {}
         notes: list[str] = []
@@ -174,14 +181,14 @@ class MusicgenEngine:
         if adapter is not None:
             controls = ControlInput(to_frames(request.controls, adapter.config.channels, lm.frame_rate),
                                     options.modalities)
+        stream = StreamingMix(lm.sampling_rate, request.sample_rate, lm.audio_channels, request.n_samples, on_audio)
         generated = generate_audio(
             lm, prompts, model_samples, seed=request.seed, sampling=options.sampling, windows=options.windows,
             adapter=adapter, controls=controls, guide=guide, progress=sub_progress(progress, 0.1, 0.85),
-            cancel=cancel,
+            cancel=cancel, on_audio=lambda start, block: stream.feed(block),
         )
         timings["generate"] = generated.seconds
-        mix = to_rate(generated.audio, lm.sampling_rate, request.sample_rate)
-        mix = _exact_length(mix if mix.shape[0] == 2 else np.repeat(mix, 2, axis=0), request.n_samples)
+        mix = stream.finish()
         tick = time.perf_counter()
         if options.tempo:
             tempo_map = tempo_map_for(mix, request.sample_rate, request.bpm, notes,
@@ -223,11 +230,4 @@ class MusicgenEngine:
                 "notes": notes,
             },
         )
-
-
-def _exact_length(audio: np.ndarray, n_samples: int) -> np.ndarray:
-    """Trim or zero-pad ``(channels, samples)`` to ``n_samples`` (resampling rounds by a sample or two)."""
-    if audio.shape[1] >= n_samples:
-        return np.ascontiguousarray(audio[:, :n_samples], dtype=np.float32)
-    return np.pad(audio, ((0, 0), (0, n_samples - audio.shape[1]))).astype(np.float32)
 

@@ -6,6 +6,9 @@ controls (and melody guide, and mood words) are sliced to its own time range. Ea
 window is decoded on its own (bounded memory) and the decodings are joined with an
 equal-power crossfade in the middle of the overlap, where both decodings have context
 on both sides. The result is trimmed to the range's length to the sample.
+
+Audio is final once the next window's crossfade cannot touch it, so ``on_audio`` gets the
+range's audio window by window while the later windows are still being sampled (a preview).
 """
 
 from __future__ import annotations
@@ -143,16 +146,22 @@ def _decode(lm: LoadedModel, codes: torch.Tensor) -> np.ndarray:
     return audio[0].float().cpu().numpy()
 
 
+def _fade_span(window: Window, hop: int, fade: int) -> tuple[int, int]:
+    """Samples ``a..b`` where ``window`` crossfades into the one before it (its first sample when it has no prompt)."""
+    begin = window.start * hop
+    overlap = window.prompt * hop
+    fade = min(fade, overlap)
+    a = begin + (overlap - fade) // 2
+    return a, a + fade
+
+
 def _stitch(out: np.ndarray, audio: np.ndarray, window: Window, hop: int, fade: int) -> None:
     """Write a window's decoding into ``out``, crossfading in the middle of its overlap."""
     begin = window.start * hop
     if window.prompt == 0:
         out[:, begin : begin + audio.shape[1]] = audio
         return
-    overlap = window.prompt * hop
-    fade = min(fade, overlap)
-    a = begin + (overlap - fade) // 2
-    b = a + fade
+    a, b = _fade_span(window, hop, fade)
     out[:, a:b] = crossfade(out[:, a:b], audio[:, a - begin : b - begin])
     out[:, b : begin + audio.shape[1]] = audio[:, b - begin :]
 
@@ -170,11 +179,15 @@ def generate_audio(
     guide: np.ndarray | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelEvent | None = None,
+    on_audio: Callable[[int, np.ndarray], None] | None = None,
 ) -> GeneratedAudio:
     """Generate ``n_samples`` of audio at the model's rate, window by window.
 
     ``prompts`` holds one text per window (see :func:`plan_windows`) or a single text for
     all; ``guide`` is mono audio at the model's rate for the melody family's chroma.
+    ``on_audio(start, block)`` receives the result in time order as soon as each window
+    makes it final: float32 ``(channels, n)`` blocks that together are exactly the
+    returned audio.
     """
     hop = lm.hop_length
     plan = window_plan(lm, n_samples, windows)
@@ -190,6 +203,8 @@ def generate_audio(
     generator = torch.Generator(device=lm.device).manual_seed(int(seed))
     out = np.zeros((lm.audio_channels, n_frames * hop), np.float32)
     codes: list[torch.Tensor] = []
+    fade = int(round(windows.crossfade * lm.sampling_rate))
+    emitted = 0
     started = time.perf_counter()
     for index, window in enumerate(plan):
         meter.window = index
@@ -206,7 +221,12 @@ def generate_audio(
         else:
             new = sample_codes(lm, conditions, rows, window.frames, sampling, generator, **kwargs)
         codes.append(new)
-        _stitch(out, _decode(lm, new), window, hop, int(round(windows.crossfade * lm.sampling_rate)))
+        _stitch(out, _decode(lm, new), window, hop, fade)
+        if on_audio is not None:
+            final = n_samples if index + 1 == len(plan) else min(_fade_span(plan[index + 1], hop, fade)[0], n_samples)
+            if final > emitted:
+                on_audio(emitted, out[:, emitted:final].copy())
+                emitted = final
     elapsed = time.perf_counter() - started
     if progress is not None:
         progress(0.95, "decoded")
