@@ -14,6 +14,7 @@ delivery's stems null against its mix.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -55,14 +56,7 @@ def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
     long audio; audio shorter than one block is measured with silence after it.
     """
     x = np.atleast_2d(x)
-    block = 0.4 * sample_rate
-    n = max(x.shape[-1], int(math.ceil(block)) + 1)
-    blocks = int(np.round((n / sample_rate - 0.4) / 0.1)) + 1
-    j = np.arange(blocks)
-    lo = np.minimum((0.4 * (j * 0.25) * sample_rate).astype(np.int64), n)  # the last block may run past the end
-    hi = np.minimum((0.4 * (j * 0.25 + 1) * sample_rate).astype(np.int64), n)
-    bounds = np.unique(np.concatenate([lo, hi]))
-    lo_at, hi_at = np.searchsorted(bounds, lo), np.searchsorted(bounds, hi)
+    n, block, bounds, lo_at, hi_at = _block_bounds(x.shape[-1], sample_rate)  # the last block may run past the end
     sos = _k_weighting(sample_rate)
 
     def channel_blocks(channel: np.ndarray) -> np.ndarray:
@@ -83,6 +77,11 @@ def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
 
     with ThreadPoolExecutor(max_workers=min(2, x.shape[0])) as pool:  # scipy filters release the GIL
         z = np.sum(list(pool.map(channel_blocks, x)), axis=0)
+    return _gated(z)
+
+
+def _gated(z: np.ndarray) -> float:
+    """Integrated loudness (LUFS) from the mean square of each 400 ms block, summed over channels (BS.1770 gates)."""
     z = np.maximum(z, 0.0)  # differences of running sums can round just below zero in silence
     with np.errstate(divide="ignore"):
         loud = -0.691 + 10.0 * np.log10(z)
@@ -94,6 +93,54 @@ def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
         if gated.size == 0:
             return float("-inf")
         return float(-0.691 + 10.0 * np.log10(gated.mean()))
+
+
+def _block_bounds(n: int, sample_rate: int) -> tuple[int, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Length measured (at least one block), block size and the 400 ms blocks' sample bounds (as
+    :func:`integrated_loudness` lays them out)."""
+    block = 0.4 * sample_rate
+    n = max(n, int(math.ceil(block)) + 1)
+    blocks = int(np.round((n / sample_rate - 0.4) / 0.1)) + 1
+    j = np.arange(blocks)
+    lo = np.minimum((0.4 * (j * 0.25) * sample_rate).astype(np.int64), n)
+    hi = np.minimum((0.4 * (j * 0.25 + 1) * sample_rate).astype(np.int64), n)
+    bounds = np.unique(np.concatenate([lo, hi]))
+    return n, block, bounds, np.searchsorted(bounds, lo), np.searchsorted(bounds, hi)
+
+
+class LoudnessMeter:
+    """BS.1770 integrated loudness of ``n`` samples given block by block in order (:meth:`add`), as
+    :func:`integrated_loudness` measures them whole: a long mix is measured without holding it."""
+
+    def __init__(self, n: int, sample_rate: int, channels: int = 2) -> None:
+        self._n, self._block, self._bounds, self._lo_at, self._hi_at = _block_bounds(n, sample_rate)
+        self._sos = _k_weighting(sample_rate)
+        self._state = np.zeros((channels, self._sos.shape[0], 2))
+        self._energy = np.zeros((channels, self._bounds.size))  # sums of squared K-weighted samples before bounds
+        self._total = np.zeros(channels)
+        self._at = 0
+
+    def add(self, x: np.ndarray) -> None:
+        """The next ``(channels, m)`` samples."""
+        m = x.shape[-1]
+        if m == 0:
+            return
+        inside = (self._bounds > self._at) & (self._bounds <= self._at + m)
+        for c in range(x.shape[0]):
+            filtered, self._state[c] = sosfilt(self._sos, np.asarray(x[c], dtype=np.float64), zi=self._state[c])
+            sums = np.cumsum(np.square(filtered, out=filtered), out=filtered)
+            sums += self._total[c]
+            self._energy[c, inside] = sums[self._bounds[inside] - self._at - 1]
+            self._total[c] = float(sums[-1])
+        self._at += m
+
+    def result(self) -> float:
+        """Integrated loudness in LUFS (-inf for silence); audio shorter than one block is measured with silence
+        after it."""
+        if self._at < self._n:
+            self.add(np.zeros((self._state.shape[0], self._n - self._at)))
+        z = ((self._energy[:, self._hi_at] - self._energy[:, self._lo_at]) / self._block).sum(axis=0)
+        return _gated(z)
 
 
 def _interpolator() -> np.ndarray:
@@ -241,35 +288,104 @@ def glue_gain(x: np.ndarray, sample_rate: int, threshold_db: float, ratio: float
     n = x.shape[-1]
     if n == 0:
         return np.ones(0, dtype=np.float32)
-    blocks = -(-n // _GLUE_BLOCK)
-    power = np.zeros(blocks)
+    curve = GlueCurve(x.shape[0])
     for a in range(0, n, _CHUNK):  # _CHUNK is a whole number of blocks; no copy of the whole signal
-        piece = x[:, a:a + _CHUNK]
+        curve.add(x[:, a:a + _CHUNK])
+    curve.finish(sample_rate, threshold_db, ratio, attack, release)
+    return curve.gain(0, n)
+
+
+class GlueCurve:
+    """The glue compressor's detector and gain curve, fed block by block (:meth:`add`, every block but the last a
+    whole number of 64-sample detector blocks), then read back for any range (:meth:`gain`)."""
+
+    def __init__(self, channels: int) -> None:
+        self._channels = channels
+        self._powers: list[np.ndarray] = []
+        self.n = 0
+        self.linear: np.ndarray | None = None
+        self.max_reduction_db = 0.0
+
+    def add(self, piece: np.ndarray) -> None:
+        """The next ``(channels, m)`` samples of the signal the compressor listens to."""
         whole = piece.shape[-1] // _GLUE_BLOCK * _GLUE_BLOCK
-        first = a // _GLUE_BLOCK
-        sums = np.square(piece[:, :whole]).reshape(x.shape[0], -1, _GLUE_BLOCK).sum(axis=(0, 2), dtype=np.float64)
-        power[first:first + sums.size] = sums
+        sums = np.square(piece[:, :whole]).reshape(piece.shape[0], -1, _GLUE_BLOCK).sum(axis=(0, 2), dtype=np.float64)
+        self._powers.append(sums)
         if whole < piece.shape[-1]:
-            power[first + sums.size] = float(np.sum(np.square(piece[:, whole:], dtype=np.float64)))
-    power /= x.shape[0] * _GLUE_BLOCK
-    level = 10.0 * np.log10(np.maximum(power, 1e-12))
-    wanted = (np.maximum(level - threshold_db, 0.0) * (1.0 - 1.0 / ratio)).tolist()
-    if not any(wanted):
-        return np.ones(n, dtype=np.float32)
-    step = _GLUE_BLOCK / sample_rate
-    rise, fall = math.exp(-step / max(attack, 1e-4)), math.exp(-step / max(release, 1e-4))
-    reduction = np.empty(blocks)
-    held = 0.0
-    for i, want in enumerate(wanted):  # one value per 64 samples: a plain loop is fast enough
-        pole = rise if want > held else fall
-        held = pole * held + (1.0 - pole) * want
-        reduction[i] = held
-    centres = np.arange(blocks) * _GLUE_BLOCK + (_GLUE_BLOCK - 1) / 2.0
-    linear = 10.0 ** (-reduction / 20.0)
-    gain = np.empty(n, dtype=np.float32)
-    for a in range(0, n, _CHUNK):  # interpolated chunk by chunk: no float64 curve of the whole length
-        gain[a:a + _CHUNK] = np.interp(np.arange(a, min(n, a + _CHUNK)), centres, linear)
-    return gain
+            self._powers.append(np.array([float(np.sum(np.square(piece[:, whole:], dtype=np.float64)))]))
+        self.n += piece.shape[-1]
+
+    def finish(self, sample_rate: int, threshold_db: float, ratio: float = _GLUE_RATIO,
+               attack: float = _GLUE_ATTACK_S, release: float = _GLUE_RELEASE_S) -> None:
+        """Run the detector over every block's level (one-pole ``attack``/``release``, reduction by ``ratio`` above
+        ``threshold_db``)."""
+        power = np.concatenate(self._powers) if self._powers else np.zeros(0)
+        self._powers = []
+        power /= self._channels * _GLUE_BLOCK
+        level = 10.0 * np.log10(np.maximum(power, 1e-12))
+        wanted = (np.maximum(level - threshold_db, 0.0) * (1.0 - 1.0 / ratio)).tolist()
+        if not any(wanted):
+            return
+        step = _GLUE_BLOCK / sample_rate
+        rise, fall = math.exp(-step / max(attack, 1e-4)), math.exp(-step / max(release, 1e-4))
+        reduction = np.empty(len(wanted))
+        held = 0.0
+        for i, want in enumerate(wanted):  # one value per 64 samples: a plain loop is fast enough
+            pole = rise if want > held else fall
+            held = pole * held + (1.0 - pole) * want
+            reduction[i] = held
+        self.max_reduction_db = float(reduction.max())
+        self.linear = 10.0 ** (-reduction / 20.0)
+
+    def gain(self, a: int, b: int) -> np.ndarray:
+        """The gain at samples ``a`` .. ``b`` (float32), interpolated between detector block centres."""
+        if self.linear is None:
+            return np.ones(max(0, b - a), dtype=np.float32)
+        first = max(0, (a - _GLUE_BLOCK) // _GLUE_BLOCK)
+        last = min(self.linear.size, b // _GLUE_BLOCK + 2)
+        centres = np.arange(first, last) * _GLUE_BLOCK + (_GLUE_BLOCK - 1) / 2.0
+        gain = np.empty(max(0, b - a), dtype=np.float32)
+        for c in range(a, b, _CHUNK):  # interpolated chunk by chunk: no float64 curve of the whole length
+            gain[c - a:c - a + _CHUNK] = np.interp(np.arange(c, min(b, c + _CHUNK)), centres, self.linear[first:last])
+        return gain
+
+
+def glue_settings(loudness_lufs: float, compression: float) -> tuple[float, float]:
+    """The glue compressor's threshold (dBFS) and ratio for a premix at ``loudness_lufs`` and ``compression`` 0..1."""
+    return (loudness_lufs + _GLUE_ABOVE_DB - _GLUE_DEPTH_DB * compression,
+            _GLUE_RATIO + _GLUE_RATIO_SPAN * compression)
+
+
+def search_makeup(measure: Callable[[float], float], loudness_lufs: float, makeup: float) -> tuple[float, float]:
+    """Find the make-up gain (dB) whose limited mix is on ``loudness_lufs``: ``measure(makeup)`` limits and measures.
+
+    Starts at ``makeup`` and corrects by secant steps (the limiter makes loudness rise slower than the gain) until
+    within 0.15 dB or no longer getting louder. Returns ``(make-up, loudness)`` of the closest try (which
+    need not be the last one ``measure`` was called with).
+    """
+    tried: list[tuple[float, float]] = []
+    best: tuple[float, float] | None = None  # (make-up, loudness) closest to the target
+    for _ in range(_LOUDNESS_TRIES):
+        level = measure(makeup)
+        if not math.isfinite(level):
+            best = (makeup, level)
+            break
+        if best is None or abs(level - loudness_lufs) < abs(best[1] - loudness_lufs):
+            best = (makeup, level)
+        if abs(level - loudness_lufs) <= 0.15 or (tried and abs(level - tried[-1][1]) < 0.05):
+            break  # on target, or the limiter cannot make it any louder
+        tried.append((makeup, level))
+        slope = 1.0  # dB of loudness per dB of make-up; the limiter makes it smaller, so estimate it (secant)
+        if len(tried) > 1 and tried[-1][0] != tried[-2][0]:
+            slope = min(1.0, max(0.25, (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])))
+        makeup += min(6.0, (loudness_lufs - level) / slope)
+    return best
+
+
+def first_makeup(loudness_lufs: float, start: float, before: float, after: float) -> float:
+    """First guess of the make-up (dB): the way from ``start`` to the target plus the compressor's change of
+    level (``before``/``after``: the premix's and the compressed signal's energies)."""
+    return loudness_lufs - start + (10.0 * math.log10(before / after) if before > 0 and after > 0 else 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,35 +417,23 @@ def master(premix: np.ndarray, sample_rate: int, loudness_lufs: float, true_peak
     """
     start = loudness_lufs if premix_lufs is None else premix_lufs
     filtered = air_filter(premix, sample_rate)
-    glue = glue_gain(filtered, sample_rate, start + _GLUE_ABOVE_DB - _GLUE_DEPTH_DB * compression,
-                     _GLUE_RATIO + _GLUE_RATIO_SPAN * compression)
+    glue = glue_gain(filtered, sample_rate, *glue_settings(start, compression))
     compressed = filtered  # compressed in place: one copy of the mix fewer
     compressed *= glue
-    # first guess of the make-up: the way to the target plus the compressor's change of RMS level
-    before, after = float(np.vdot(premix, premix)), float(np.vdot(compressed, compressed))
-    makeup = loudness_lufs - start + (10.0 * math.log10(before / after) if before > 0 and after > 0 else 0.0)
-    tried: list[tuple[float, float]] = []
-    best: tuple[float, float] | None = None  # (make-up, loudness) closest to the target
+    makeup = first_makeup(loudness_lufs, start, float(np.vdot(premix, premix)), float(np.vdot(compressed, compressed)))
     ceiling = true_peak_db_target - 0.1
-    for _ in range(_LOUDNESS_TRIES):
-        mix, gain, peak = limit(compressed, sample_rate, ceiling, makeup)
-        level = integrated_loudness(mix, sample_rate)
-        if not math.isfinite(level):
-            best = (makeup, level)
-            break
-        if best is None or abs(level - loudness_lufs) < abs(best[1] - loudness_lufs):
-            best = (makeup, level)
-        if abs(level - loudness_lufs) <= 0.15 or (tried and abs(level - tried[-1][1]) < 0.05):
-            break  # on target, or the limiter cannot make it any louder
-        tried.append((makeup, level))
-        slope = 1.0  # dB of loudness per dB of make-up; the limiter makes it smaller, so estimate it (secant)
-        if len(tried) > 1 and tried[-1][0] != tried[-2][0]:
-            slope = min(1.0, max(0.25, (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])))
-        makeup += min(6.0, (loudness_lufs - level) / slope)
-        del mix, gain
-    if best[0] != makeup:  # the last try was not the closest: make the closest again
-        makeup, level = best
-        mix, gain, peak = limit(compressed, sample_rate, ceiling, makeup)
+    last: dict[str, tuple[float, np.ndarray, np.ndarray, float]] = {}
+
+    def measure(gain_db: float) -> float:
+        last.clear()
+        mix, gain, peak = limit(compressed, sample_rate, ceiling, gain_db)
+        last["try"] = (gain_db, mix, gain, peak)
+        return integrated_loudness(mix, sample_rate)
+
+    makeup, level = search_makeup(measure, loudness_lufs, makeup)
+    if last["try"][0] != makeup:  # the last try was not the closest: make the closest again
+        measure(makeup)
+    _, mix, gain, peak = last.pop("try")
     reduced = gain[gain < 1.0]
     reduction = -20.0 * np.log10(np.maximum(reduced, 1e-9))
     glue_db = -20.0 * np.log10(np.maximum(glue, 1e-9))

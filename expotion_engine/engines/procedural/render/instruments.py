@@ -271,6 +271,80 @@ def note_place(inst: Instrument, pitch: int, width: float = 1.0) -> np.ndarray:
     return np.array([[np.cos(angle)], [np.sin(angle)]], dtype=np.float32) * np.float32(np.sqrt(2.0))
 
 
+class NoteStream:
+    """A part's notes through ``inst``, rendered window by window in time order (:meth:`render`).
+
+    Each note is rendered when the first window it sounds in is asked for and kept until it has
+    ended, so a note (or a tail) crossing a window boundary continues exactly; the windows laid
+    end to end are the same samples as one rendering of the whole length (:func:`render_notes`).
+    """
+
+    def __init__(self, part: Part, inst: Instrument, sample_rate: int, n_samples: int, seed: int,
+                 cache: NoteCache, width: float = 1.0) -> None:
+        self.part, self.inst, self.sample_rate, self.n_samples = part, inst, sample_rate, n_samples
+        self.seed, self.cache, self.width = seed, cache, width
+        voices = 1.0 if inst.kit is not None else polyphony(part.notes)
+        self.level = np.float32(10.0 ** (inst.level_db / 20.0) / np.sqrt(voices))
+        self.ahead = 0  # samples a drum note may sound before its note-on (a reverse cymbal)
+        if inst.kit is not None:
+            self.ahead = max((int(round(drums.pre_roll(_length_bucket(n.end - n.start)) * sample_rate)) + 1
+                              for n in part.notes if n.pitch in drums.PIECES and drums.PIECES[n.pitch].follows_length),
+                             default=0)
+        self._next = 0
+        self._previous: Note | None = None
+        self._sounding: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]] = []
+
+    def _admit(self, index: int, note: Note, start: int) -> None:
+        inst = self.inst
+        gain = self.level * np.float32(velocity_gain(note.velocity))
+        if inst.kit is not None:
+            wave = _drum_wave(inst, self.part, note, index, self.sample_rate, self.seed, self.cache, self.width)
+            shape = np.full(wave.shape[-1], gain, dtype=np.float32)
+            if drums.PIECES[note.pitch].follows_length:
+                start -= int(round(drums.pre_roll(_length_bucket(note.end - note.start)) * self.sample_rate))
+            place = None
+        else:
+            previous = self._previous
+            legato = (inst.glide_gap is not None and previous is not None
+                      and previous.end >= note.start - inst.glide_gap and previous.start < note.start)
+            wave, shape = _tonal_wave(inst, note, previous.pitch if legato else None, self.sample_rate, self.seed,
+                                      self.cache)
+            shape = shape * gain
+            self._previous = note
+            place = note_place(inst, note.pitch, self.width) if inst.spread else None
+        self._sounding.append((start, wave, shape, place))
+
+    def render(self, a: int, b: int, cancel: CancelEvent | None = None) -> np.ndarray:
+        """Samples ``a`` .. ``b`` (stereo float32); windows must be asked for in order, each from where the last
+        ended."""
+        notes = self.part.notes
+        stop_at = min(b + self.ahead, self.n_samples)
+        while self._next < len(notes):
+            index, note = self._next, notes[self._next]
+            start = int(round(note.start * self.sample_rate))
+            if start >= stop_at:
+                break  # notes are in start order
+            if index % 64 == 0:
+                check_cancel(cancel)
+            self._admit(index, note, start)
+            self._next += 1
+        out = np.zeros((2, b - a), dtype=np.float32)
+        keep = []
+        for entry in self._sounding:
+            start, wave, shape, place = entry
+            skip = max(0, -start, a - start)
+            stop = min(self.n_samples, b, start + wave.shape[-1])
+            if stop > start + skip:
+                sound = wave[..., skip: stop - start] * shape[skip: stop - start]
+                if place is not None:
+                    sound = sound * place
+                out[:, start + skip - a: stop - a] += sound
+            if start + wave.shape[-1] > b and start < self.n_samples:
+                keep.append(entry)
+        self._sounding = keep
+        return out
+
+
 def render_notes(part: Part, inst: Instrument, sample_rate: int, n_samples: int, seed: int, cache: NoteCache,
                  cancel: CancelEvent | None = None, width: float = 1.0) -> np.ndarray:
     """The part's notes through ``inst`` as a stereo float32 buffer of exactly ``n_samples``.
@@ -279,38 +353,7 @@ def render_notes(part: Part, inst: Instrument, sample_rate: int, n_samples: int,
     their notes are placed across the field by pitch (the instrument's ``spread`` times ``width``),
     drum pieces at their own places times ``width``.
     """
-    out = np.zeros((2, n_samples), dtype=np.float32)
-    voices = 1.0 if inst.kit is not None else polyphony(part.notes)
-    level = np.float32(10.0 ** (inst.level_db / 20.0) / np.sqrt(voices))
-    previous: Note | None = None
-    for index, note in enumerate(part.notes):
-        if index % 64 == 0:
-            check_cancel(cancel)
-        start = int(round(note.start * sample_rate))
-        if start >= n_samples:
-            break  # notes are in start order
-        gain = level * np.float32(velocity_gain(note.velocity))
-        if inst.kit is not None:
-            wave = _drum_wave(inst, part, note, index, sample_rate, seed, cache, width)
-            shape = np.full(wave.shape[-1], gain, dtype=np.float32)
-            if drums.PIECES[note.pitch].follows_length:
-                start -= int(round(drums.pre_roll(_length_bucket(note.end - note.start)) * sample_rate))
-            place = None
-        else:
-            legato = (inst.glide_gap is not None and previous is not None
-                      and previous.end >= note.start - inst.glide_gap and previous.start < note.start)
-            wave, shape = _tonal_wave(inst, note, previous.pitch if legato else None, sample_rate, seed, cache)
-            shape = shape * gain
-            previous = note
-            place = note_place(inst, note.pitch, width) if inst.spread else None
-        skip = max(0, -start)
-        stop = min(n_samples, start + wave.shape[-1])
-        if stop > start + skip:
-            sound = wave[..., skip: stop - start] * shape[skip: stop - start]
-            if place is not None:
-                sound = sound * place
-            out[:, start + skip: stop] += sound
-    return out
+    return NoteStream(part, inst, sample_rate, n_samples, seed, cache, width).render(0, n_samples, cancel)
 
 
 def check_notes(part: Part, inst: Instrument) -> None:

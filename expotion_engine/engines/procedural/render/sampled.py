@@ -143,38 +143,54 @@ def _synth(font: Any, sample_rate: int) -> Any:
     return synth
 
 
+class _Player:
+    """Note events ``(sample, on, channel, pitch, velocity)`` in time order played by a copy of ``font``, window by
+    window (:meth:`render`), so a long part never needs its whole length in memory."""
+
+    def __init__(self, font: Any, events: list[tuple[int, int, int, int, int]], programs: dict[int, BankPreset],
+                 drums: bool, sample_rate: int) -> None:
+        self.synth = _synth(font, sample_rate)
+        for channel, preset in programs.items():
+            self.synth.channel_set_bank(channel, preset.bank)
+            self.synth.channel_set_preset_number(channel, preset.program, drums)
+        self.events = events
+        self._block = np.zeros((_BLOCK, 2), dtype=np.float32)  # the binding writes interleaved frames
+        self._view = memoryview(self._block).cast("B")
+        self._next = 0
+        self.at = 0
+
+    def render(self, b: int, cancel: CancelEvent | None = None) -> np.ndarray:
+        """Stereo float32 from where the last call ended up to sample ``b``."""
+        out = np.zeros((2, b - self.at), dtype=np.float32)
+        origin = self.at
+
+        def advance(to: int) -> None:
+            while self.at < to:
+                m = min(_BLOCK, to - self.at)
+                self.synth.render(self._view[: m * 8], False)
+                out[:, self.at - origin: self.at - origin + m] = self._block[:m].T
+                self.at += m
+
+        while self._next < len(self.events):
+            when, on, channel, pitch, velocity = self.events[self._next]
+            if when >= b:
+                break
+            if self._next % 256 == 0:
+                check_cancel(cancel)
+            advance(when)
+            if on:
+                self.synth.channel_note_on(channel, pitch, velocity / 127.0)
+            else:
+                self.synth.channel_note_off(channel, pitch)
+            self._next += 1
+        advance(b)
+        return out
+
+
 def _play(font: Any, events: list[tuple[int, int, int, int, int]], programs: dict[int, BankPreset], drums: bool,
           sample_rate: int, n_samples: int, cancel: CancelEvent | None = None) -> np.ndarray:
     """Stereo float32 ``(2, n_samples)`` of note events ``(sample, on, channel, pitch, velocity)`` in time order."""
-    synth = _synth(font, sample_rate)
-    for channel, preset in programs.items():
-        synth.channel_set_bank(channel, preset.bank)
-        synth.channel_set_preset_number(channel, preset.program, drums)
-    out = np.zeros((2, n_samples), dtype=np.float32)
-    block = np.zeros((_BLOCK, 2), dtype=np.float32)  # the binding writes interleaved frames; copied out per block
-    view = memoryview(block).cast("B")
-    at = 0
-
-    def advance(to: int) -> None:
-        nonlocal at
-        while at < to:
-            m = min(_BLOCK, to - at)
-            synth.render(view[: m * 8], False)
-            out[:, at: at + m] = block[:m].T
-            at += m
-
-    for index, (when, on, channel, pitch, velocity) in enumerate(events):
-        if when >= n_samples:
-            break
-        if index % 256 == 0:
-            check_cancel(cancel)
-        advance(when)
-        if on:
-            synth.channel_note_on(channel, pitch, velocity / 127.0)
-        else:
-            synth.channel_note_off(channel, pitch)
-    advance(n_samples)
-    return out
+    return _Player(font, events, programs, drums, sample_rate).render(n_samples, cancel)
 
 
 def _events(part: Part, voice: GMVoice, sample_rate: int) -> tuple[list[tuple[int, int, int, int, int]],
@@ -252,22 +268,38 @@ class SampledPart:
         return f"soundfont:{bank.name} {played}"
 
 
+class SampledStream:
+    """A part's notes played by ``bank``, levelled like the synth path, rendered window by window in time order."""
+
+    def __init__(self, part: Part, bank: Bank, sample_rate: int) -> None:
+        voice = gm_voice(part)
+        font = load_bank(bank)
+        events, programs = _events(part, voice, sample_rate)
+        self.part, self.bank = part, bank
+        self.presets = {channel: _preset(font, program, voice.drums) for channel, program in programs.items()}
+        self.player = _Player(font, events, self.presets, voice.drums, sample_rate)
+        self.gain = np.float32(1.0)
+        if self.presets:
+            gains = [calibration_gain(bank, voice, preset, sample_rate) for preset in self.presets.values()]
+            voices = 1.0 if voice.drums else polyphony(part.notes)
+            self.gain = np.float32(float(np.mean(gains)) / np.sqrt(voices))
+
+    def render(self, b: int, cancel: CancelEvent | None = None) -> np.ndarray:
+        """Stereo float32 from where the last call ended up to sample ``b``."""
+        audio = self.player.render(b, cancel)
+        if self.presets:
+            audio *= self.gain
+        if not np.all(np.isfinite(audio)):
+            raise EngineError(f"Part {self.part.name!r}: SoundFont {self.bank.name} produced non-finite samples.")
+        return audio
+
+
 def render_sampled(part: Part, bank: Bank, sample_rate: int, n_samples: int,
                    cancel: CancelEvent | None = None) -> SampledPart:
     """The part's notes played by ``bank``: stereo float32 ``(2, n_samples)``, levelled like the synth path."""
-    voice = gm_voice(part)
-    font = load_bank(bank)
-    events, programs = _events(part, voice, sample_rate)
-    presets = {channel: _preset(font, program, voice.drums) for channel, program in programs.items()}
-    audio = _play(font, events, presets, voice.drums, sample_rate, n_samples, cancel)
-    if presets:
-        gains = [calibration_gain(bank, voice, preset, sample_rate) for preset in presets.values()]
-        voices = 1.0 if voice.drums else polyphony(part.notes)
-        audio *= np.float32(float(np.mean(gains)) / np.sqrt(voices))
-    if not np.all(np.isfinite(audio)):
-        raise EngineError(f"Part {part.name!r}: SoundFont {bank.name} produced non-finite samples.")
-    return SampledPart(audio, presets)
+    stream = SampledStream(part, bank, sample_rate)
+    return SampledPart(stream.render(n_samples, cancel), stream.presets)
 
 
 __all__ = ["DRUM_CHANNEL", "FAMILY_LUFS", "GM_VOICES", "STAND_INS", "GMVoice", "BankPreset", "SampledPart",
-           "calibration_gain", "default_voice", "gm_voice", "render_sampled", "synth_part", "voice_of"]
+           "SampledStream", "calibration_gain", "default_voice", "gm_voice", "render_sampled", "synth_part", "voice_of"]
