@@ -3,8 +3,10 @@
 A session holds the video (path and content hash), the scored range, the timecode of the
 video's first frame and its rate when declared, the preset, prompt, engine, seed and tempo,
 the analysis settings, the user's markers and cues, the takes made so far (each with what it was made with),
-the chosen take and the delivery settings. It is plain Python: the CLI, the pipeline and
-the desktop app share it.
+the chosen take and the delivery settings, and for a session scored from an editor's
+timeline that sequence (:class:`TimelineSource`: file, format, rate, start and scored
+frames), so reopening, exporting and conforming know it. It is plain Python: the CLI, the
+pipeline and the desktop app share it.
 
 On disk (``{"format": "expotion.session", "version": N, ...}``) media paths are stored
 relative to the session file and resolved against it on load, so a project folder can
@@ -112,6 +114,36 @@ class DeliveryPrefs:
         return {"sample_rate": self.sample_rate, "bit_depth": self.bit_depth, "formats": list(self.formats)}
 
 
+@dataclass(frozen=True)
+class TimelineSource:
+    """The editor's sequence a session was scored from: its file and format, its timecode rate
+    (:attr:`studio.timecode.TimecodeRate.spec`) and start frame, and the scored range in its frames."""
+
+    path: Path
+    adapter: str
+    rate: str
+    start_frame: int
+    in_frame: int = 0
+    out_frame: int | None = None
+
+    def validate(self) -> None:
+        """Raise SessionError (one sentence) when a value cannot describe a sequence."""
+        try:
+            parse_rate(self.rate)
+        except ExpotionError as exc:
+            raise SessionError(f"The timeline's rate is not valid ({exc})") from None
+        frames = (self.start_frame, self.in_frame) + (() if self.out_frame is None else (self.out_frame,))
+        if not all(isinstance(f, int) and not isinstance(f, bool) and f >= 0 for f in frames):
+            raise SessionError(f"The timeline's start, in and out frames {frames} must be whole numbers >= 0.")
+        if self.out_frame is not None and self.out_frame <= self.in_frame:
+            raise SessionError(f"The timeline's out frame {self.out_frame} must be after its in frame {self.in_frame}.")
+
+    def to_dict(self, base: Path | None) -> dict[str, Any]:
+        return {"path": _store_path(self.path, base), "absolute": self.path.as_posix(), "adapter": self.adapter,
+                "rate": self.rate, "start_frame": self.start_frame, "in_frame": self.in_frame,
+                "out_frame": self.out_frame}
+
+
 @dataclass
 class Session:
     """Everything the user chose and made for one video; see the module docstring for the file."""
@@ -135,6 +167,7 @@ class Session:
     takes: list[TakeRecord] = field(default_factory=list)
     chosen_take: str | None = None
     export: DeliveryPrefs = field(default_factory=DeliveryPrefs)
+    timeline: TimelineSource | None = None
     path: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -376,6 +409,8 @@ class Session:
             raise SessionError(f"Tempo {self.bpm!r} BPM is outside {low:g}..{high:g}.")
         for marker in self.markers:
             _check_marker(marker)
+        if self.timeline is not None:
+            self.timeline.validate()
         ids = [t.id for t in self.takes]
         if len(set(ids)) != len(ids):
             raise SessionError(f"Take ids must be unique, got {ids}.")
@@ -407,6 +442,7 @@ class Session:
             "takes": [t.to_dict(base) for t in self.takes],
             "chosen_take": self.chosen_take,
             "export": self.export.to_dict(),
+            "timeline": None if self.timeline is None else self.timeline.to_dict(base),
         }
 
     @classmethod
@@ -628,6 +664,18 @@ def _parse(data: dict[str, Any], file: Path) -> Session:
     except ExpotionError as exc:
         raise SessionError(f"{file}: field 'export' is not valid ({exc})") from None
 
+    timeline = None
+    if top.get("timeline", (dict, type(None)), None) is not None:
+        sequence = top.sub("timeline")
+        timeline = TimelineSource(
+            path=_resolve_path(sequence.get("path", (str,)), base, sequence.get("absolute", (str, type(None)), None)),
+            adapter=sequence.get("adapter", (str,)),
+            rate=sequence.get("rate", (str,)),
+            start_frame=sequence.get("start_frame", (int,)),
+            in_frame=sequence.get("in_frame", (int,), 0),
+            out_frame=sequence.get("out_frame", (int, type(None)), None),
+        )
+
     session = Session(
         video=video_path,
         video_hash=video_hash,
@@ -648,6 +696,7 @@ def _parse(data: dict[str, Any], file: Path) -> Session:
         takes=takes,
         chosen_take=top.get("chosen_take", (str, type(None))),
         export=prefs,
+        timeline=timeline,
     )
     try:
         session.validate()
@@ -665,6 +714,7 @@ __all__ = [
     "DeliveryPrefs",
     "Session",
     "TakeRecord",
+    "TimelineSource",
     "autosave_path",
     "find_autosave",
     "utc_now",

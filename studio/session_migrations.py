@@ -51,7 +51,12 @@ def v1_to_v2(data: Data) -> Data:
     return out
 
 
-MIGRATIONS: list[Callable[[Data], Data]] = [v1_to_v2]
+def v2_to_v3(data: Data) -> Data:
+    """Version 3 records the editor's timeline a session was scored from (none for a version 2 file)."""
+    return {**data, "version": 3, "timeline": None}
+
+
+MIGRATIONS: list[Callable[[Data], Data]] = [v1_to_v2, v2_to_v3]
 CURRENT_VERSION = len(MIGRATIONS) + 1
 
 
@@ -62,4 +67,4 @@ def upgrade(data: Data, version: int) -> Data:
     return data
 
 
-__all__ = ["CURRENT_VERSION", "MIGRATIONS", "upgrade", "v1_to_v2"]
+__all__ = ["CURRENT_VERSION", "MIGRATIONS", "upgrade", "v1_to_v2", "v2_to_v3"]

@@ -71,7 +71,7 @@ def _edl_text(path: Path, fps: float) -> str:
     return re.sub(r"(LOC:\s*)(\d\d:\d\d:\d\d;\d\d)", same_frame, text)
 
 
-def _load(path: Path, adapter: str, fps: float | None) -> otio.schema.Timeline:
+def load_sequence(path: Path, adapter: str, fps: float | None) -> otio.schema.Timeline:
     """OpenTimelineIO's reading of ``path``; any adapter failure becomes one TimelineError sentence."""
     try:
         if adapter == "cmx_3600":
@@ -241,7 +241,7 @@ def _edl_fps(path: Path, declared: str | None, drop: bool) -> float:
     """The rate to parse an EDL at: declared, else the first found media file's (EDLs name none)."""
     if declared is not None:
         return _rate(0.0, drop, declared).fps
-    first = _load(path, "cmx_3600", 30000 / 1001 if drop else 25.0)
+    first = load_sequence(path, "cmx_3600", 30000 / 1001 if drop else 25.0)
     for clip in first.find_clips():
         url, name, expected = _media(clip, path.parent)
         media = relink(url, name, path.parent, expected)
@@ -278,7 +278,7 @@ def read_timeline(path: str | Path, *, rate: str | None = None) -> Timeline:
         raise TimelineError(f"{path}: timeline file not found.")
     drop = _drop_frame_hint(path, adapter)
     edl_fps = _edl_fps(path, rate, drop) if adapter == "cmx_3600" else None
-    source = _load(path, adapter, edl_fps)
+    source = load_sequence(path, adapter, edl_fps)
     tracks = _video_tracks(source)
     fcpx_rate = sequence_start_and_rate(path)[1] if adapter == "fcpx_xml" else None
     fps = edl_fps or (float(fcpx_rate) if fcpx_rate else _sequence_rate(source, tracks))
@@ -307,4 +307,4 @@ def read_timeline(path: str | Path, *, rate: str | None = None) -> Timeline:
                     adapter=adapter)
 
 
-__all__ = ["ADAPTERS", "MARKER_COLORS", "is_timeline", "read_timeline"]
+__all__ = ["ADAPTERS", "MARKER_COLORS", "is_timeline", "load_sequence", "read_timeline"]

@@ -4,7 +4,9 @@ The sequence's picture is rendered to ``OUT/<title>_picture.mp4`` (the session's
 from which the delivery's re-muxed video is cut); each clip's source range is analysed
 (cached per media + range) and laid on the sequence's time axis with its edit points as
 hits; the timeline's markers become the session's cues; the start timecode and rate
-are the sequence's unless ``--timecode-start``/``--timecode-rate`` say otherwise.
+are the sequence's unless ``--timecode-start``/``--timecode-rate`` say otherwise. The
+delivery also holds the sequence itself with the score laid in as new audio tracks
+(:mod:`studio.timeline.deliver`).
 """
 
 from __future__ import annotations
@@ -32,9 +34,17 @@ from studio.lock import FolderLock
 from studio.pipeline import export_take, generate_take, preset_table
 from studio.preflight import preflight
 from studio.progress_bar import progress_and_cancel
-from studio.session import SESSION_SUFFIX, DeliveryPrefs, Session
-from studio.timecode import frame_seconds, to_frame
+from studio.session import SESSION_SUFFIX, DeliveryPrefs, Session, TimelineSource
+from studio.timecode import (
+    TimecodeError,
+    TimecodeRate,
+    check_delivery_rate,
+    format_frames,
+    frame_seconds,
+    to_frame,
+)
 from studio.timeline.controls import timeline_controls
+from studio.timeline.deliver import deliver_roundtrip, score_tracks
 from studio.timeline.model import Timeline
 from studio.timeline.read import read_timeline
 from studio.timeline.render import render_picture
@@ -55,6 +65,30 @@ def timeline_cues(timeline: Timeline) -> list[Marker]:
     """The timeline's markers inside the scored range as cues, in seconds from the in point, colours kept."""
     return [Marker(time=timeline.seconds(m.frame - timeline.in_frame), name=m.name, kind="cue", color=m.color)
             for m in timeline.markers if timeline.in_frame <= m.frame <= timeline.range_out]
+
+
+def timeline_source(timeline: Timeline) -> TimelineSource:
+    """What the session records of the sequence it is scored from (file, format, rate, start, scored frames)."""
+    return TimelineSource(path=timeline.path, adapter=timeline.adapter, rate=timeline.rate.spec,
+                          start_frame=timeline.start_frame, in_frame=timeline.in_frame,
+                          out_frame=timeline.range_out if timeline.range_out < timeline.duration else None)
+
+
+def delivery_rate(timeline: Timeline) -> str | None:
+    """The sequence's rate as deliveries count it: its own, or for 29.97/59.94 NDF the drop-frame count of
+    the same frames (the editor formats' writers count those rates drop frame), else None (chosen from the
+    frame rate); seconds and frames stay the sequence's either way, only the labels differ."""
+    try:
+        return check_delivery_rate(timeline.rate).spec
+    except TimecodeError:
+        pass
+    if timeline.rate.ntsc and timeline.rate.nominal in (30, 60):
+        drop = TimecodeRate(timeline.rate.nominal, ntsc=True, drop_frame=True)
+        print(f"timecode: the sequence counts {timeline.rate.label}; the delivery labels the same frames in "
+              f"{drop.label} ({timeline.start_timecode} is {format_frames(timeline.start_frame, drop)})",
+              file=sys.stderr)
+        return drop.spec
+    return None
 
 
 def score_timeline(args: argparse.Namespace) -> int:
@@ -83,7 +117,8 @@ def score_timeline(args: argparse.Namespace) -> int:
             bpm=args.bpm, analysis=analysis, markers=timeline_cues(timeline),
             export=DeliveryPrefs(args.sample_rate or 48000, args.bit_depth or 24, tuple(args.formats or ())),
         )
-        session.timecode_rate = declared or timecode_rate_option(timeline.rate.spec)
+        session.timecode_rate = declared or delivery_rate(timeline)
+        session.timeline = timeline_source(timeline)
         session.timecode_start = (frame_seconds(timeline.start_frame, timeline.rate) if args.timecode_start == "0"
                                   else start_timecode(args.timecode_start, session))
         session.validate()
@@ -104,6 +139,9 @@ def score_timeline(args: argparse.Namespace) -> int:
                                    video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
                                    midi_start=args.midi_start, progress=sub_progress(progress, _GENERATE, 1.0),
                                    cancel=cancel) if delivery else []
+            if delivery:  # the sequence itself with the score's tracks, for the editor to import as one file
+                tracks = score_tracks(session, take, record.folder, out / DELIVERY_FOLDER)
+                exported.append(deliver_roundtrip(timeline, tracks, out / DELIVERY_FOLDER, title, force=args.force))
     edits = sum(m.cause == "edit" for m in take.markers)
     print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
           f"{len(take.stems)} stems, take.json; {edits} edit hits, {len(session.markers)} cues; "
@@ -113,4 +151,4 @@ def score_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["score_timeline", "timeline_cues"]
+__all__ = ["delivery_rate", "score_timeline", "timeline_cues", "timeline_source"]

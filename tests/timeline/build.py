@@ -31,6 +31,14 @@ CLIP_MARKER_RECORD = EDITS[1] + CLIP_MARKER[1] - SHOTS[2][0]
 START = "01:00:00:00"
 #: adapter -> file suffix
 SUFFIXES = {"otio_json": ".otio", "fcp_xml": ".xml", "fcpx_xml": ".fcpxml", "cmx_3600": ".edl"}
+#: what each format carries of the two markers (name, colour) beyond their frames
+CARRIES = {
+    # adapter: (sequence marker kept, colours kept)
+    "otio_json": (True, True),
+    "fcp_xml": (True, False),  # FCP 7 XML markers have no colour
+    "fcpx_xml": (False, False),  # FCPXML markers live on clips; OpenTimelineIO's adapter drops colours
+    "cmx_3600": (False, True),  # EDL LOC lines are per event and name a colour
+}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pytest
 
 from studio.timeline import TimelineError, read_timeline
 from tests.timeline.build import (
+    CARRIES,
     CLIP_MARKER,
     CLIP_MARKER_RECORD,
     EDITS,
@@ -20,15 +21,6 @@ from tests.timeline.build import (
     build_timeline,
     write_timeline,
 )
-
-#: what each format carries of the two markers (name, colour) beyond their frames
-CARRIES = {
-    # adapter: (sequence marker kept, colours kept)
-    "otio_json": (True, True),
-    "fcp_xml": (True, False),  # FCP 7 XML markers have no colour
-    "fcpx_xml": (False, False),  # FCPXML markers live on clips; OpenTimelineIO's adapter drops colours
-    "cmx_3600": (False, True),  # EDL LOC lines are per event and name a colour
-}
 
 
 @pytest.mark.parametrize("adapter", list(SUFFIXES))

@@ -1,0 +1,327 @@
+"""The score back into the editor's sequence: one file of the input timeline with the music as new audio tracks.
+
+The sequence is written in its own format (an EDL, which holds one track, as ``.otio``)
+with every original track, clip and marker as the file had them, plus one audio track
+per score file: the mix enabled, the stems beneath it disabled (so the music plays once
+and the stems are there to switch on), each clip starting at the scored range's in point
+on the sequence's own record time and lasting the scored range. ``.otio`` is edited in
+OpenTimelineIO's model; FCP 7 XML and FCPXML are edited in the file itself, so whatever
+the adapters do not model (effects, audio levels, roles, ids) stays as the editor wrote
+it. FCP 7 XML gets ``<track>`` elements under the sequence's ``<media><audio>`` with
+their own ``<file>`` (``file://localhost`` URL, timecode, sample rate and channels);
+FCPXML gets an ``asset`` per file (``media-rep`` from version 1.9, ``src`` before) and a
+connected ``asset-clip`` below the primary storyline (lanes -1, -2, ...), anchored to the
+spine element under the in point, every time on a frame of the sequence's
+``frameDuration``. Audio URLs are absolute, as editors write them.
+"""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from urllib.parse import quote
+
+import opentimelineio as otio
+import soundfile as sf
+
+from expotion_engine.types import Take
+from studio.export.job import DeliveryFolder, safe_name
+from studio.export.text import clean_line
+from studio.pipeline import export_job
+from studio.session import Session
+from studio.timecode import TimecodeRate, format_frames
+from studio.timeline.fcpx import fcpx_time, sequence_start_and_rate
+from studio.timeline.model import Timeline, TimelineError
+from studio.timeline.read import load_sequence
+
+log = logging.getLogger(__name__)
+
+RT = otio.opentime.RationalTime
+TR = otio.opentime.TimeRange
+
+#: the input's adapter -> (adapter the round trip is written with, file suffix)
+ROUNDTRIP = {
+    "otio_json": ("otio_json", ".otio"),
+    "cmx_3600": ("otio_json", ".otio"),
+    "fcp_xml": ("fcp_xml", ".xml"),
+    "fcpx_xml": ("fcpx_xml", ".fcpxml"),
+}
+#: metadata key (``.otio``) and id/name prefix (XML) that mark what Expotion added
+TAG = "expotion"
+#: FCPXML children that must come after a clip's connected clips (the DTD's order)
+_AFTER_ANCHORS = {"marker", "chapter-marker", "rating", "keyword", "analysis-marker", "audio-channel-source",
+                  "audio-role-source", "filter-video", "filter-video-mask", "filter-audio", "metadata", "sync-source",
+                  "mc-source"}
+#: FCPXML spine elements a connected clip can hang from
+_ANCHORS = {"clip", "asset-clip", "ref-clip", "sync-clip", "mc-clip", "gap", "video", "audio", "title", "audition"}
+
+
+@dataclass(frozen=True)
+class ScoreTrack:
+    """One score file to lay into the sequence: its track name, the audio file and whether it plays."""
+
+    name: str
+    path: Path
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class _Audio:
+    """A score file as the formats describe it."""
+
+    track: ScoreTrack
+    sample_rate: int
+    channels: int
+
+    @property
+    def url(self) -> str:
+        return self.track.path.resolve().as_uri()
+
+
+def roundtrip_file(title: str, timeline: Timeline) -> str:
+    """The round-trip file's name in the delivery folder: ``<title>_sequence<suffix of its format>``."""
+    return f"{safe_name(title)}_sequence{ROUNDTRIP[timeline.adapter][1]}"
+
+
+def _audio(tracks: Sequence[ScoreTrack]) -> list[_Audio]:
+    found = []
+    for track in tracks:
+        try:
+            info = sf.info(str(track.path))
+        except (OSError, RuntimeError) as exc:
+            raise TimelineError(f"{track.path}: cannot read the score's audio to lay it into the sequence ({exc}).") \
+                from None
+        found.append(_Audio(track, int(info.samplerate), int(info.channels)))
+    return found
+
+
+# --------------------------------------------------------------------------- .otio (and EDL)
+
+
+def _otio_text(timeline: Timeline, audio: list[_Audio]) -> str:
+    """The sequence in OpenTimelineIO's model (as read) with one audio track per score file."""
+    fps = timeline.rate.fps
+    source = load_sequence(timeline.path, timeline.adapter, fps if timeline.adapter == "cmx_3600" else None)
+    if timeline.adapter == "cmx_3600":
+        # the EDL reader keeps the first record timecode as a negative track offset; OTIO's own place is the start
+        source.global_start_time = RT(timeline.start_frame, fps)
+        for track in source.tracks:
+            if track.source_range is not None and track.source_range.start_time.value < 0:
+                track.source_range = None
+    length = RT(timeline.range_out - timeline.in_frame, fps)
+    music = RT(timeline.start_frame + timeline.in_frame, fps)
+    for item in audio:
+        reference = otio.schema.ExternalReference(target_url=item.url, available_range=TR(music, length))
+        reference.name = item.track.path.name
+        clip = otio.schema.Clip(name=clean_line(item.track.name), media_reference=reference,
+                                source_range=TR(music, length))
+        clip.enabled = item.track.enabled
+        track = otio.schema.Track(name=f"Expotion {clean_line(item.track.name)}", kind=otio.schema.TrackKind.Audio)
+        track.enabled = item.track.enabled
+        track.metadata[TAG] = {"score": item.track.name, "sample_rate": item.sample_rate, "channels": item.channels}
+        if timeline.in_frame:
+            track.append(otio.schema.Gap(source_range=TR(RT(0, fps), RT(timeline.in_frame, fps))))
+        track.append(clip)
+        source.tracks.append(track)
+    return otio.adapters.write_to_string(source, adapter_name="otio_json")
+
+
+# --------------------------------------------------------------------------- FCP 7 XML
+
+
+def _sub(parent: ET.Element, tag: str, text: str | int | None = None) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def _fcp7_rate(parent: ET.Element, rate: TimecodeRate) -> None:
+    element = _sub(parent, "rate")
+    _sub(element, "timebase", rate.nominal)
+    _sub(element, "ntsc", "TRUE" if rate.ntsc else "FALSE")
+
+
+def _fcp7_track(timeline: Timeline, item: _Audio, index: int) -> ET.Element:
+    """A ``<track>`` holding one clipitem of the score file from the in point for the scored range."""
+    rate, length = timeline.rate, timeline.range_out - timeline.in_frame
+    enabled = "TRUE" if item.track.enabled else "FALSE"
+    track = ET.Element("track")
+    clip = _sub(track, "clipitem")
+    clip.set("id", f"{TAG}-clipitem-{index}")
+    _sub(clip, "name", clean_line(item.track.name))
+    _sub(clip, "enabled", enabled)
+    _sub(clip, "duration", length)
+    _fcp7_rate(clip, rate)
+    _sub(clip, "start", timeline.in_frame)
+    _sub(clip, "end", timeline.range_out)
+    _sub(clip, "in", 0)
+    _sub(clip, "out", length)
+    file = _sub(clip, "file")
+    file.set("id", f"{TAG}-file-{index}")
+    _sub(file, "name", item.track.path.name)
+    _sub(file, "pathurl", "file://localhost" + quote(item.track.path.resolve().as_posix()))
+    _fcp7_rate(file, rate)
+    _sub(file, "duration", length)
+    timecode = _sub(file, "timecode")
+    _fcp7_rate(timecode, rate)
+    music = timeline.start_frame + timeline.in_frame
+    _sub(timecode, "string", format_frames(music, rate))
+    _sub(timecode, "frame", music)
+    _sub(timecode, "displayformat", "DF" if rate.drop_frame else "NDF")
+    sound = _sub(_sub(file, "media"), "audio")
+    characteristics = _sub(sound, "samplecharacteristics")
+    _sub(characteristics, "depth", 24)
+    _sub(characteristics, "samplerate", item.sample_rate)
+    _sub(sound, "channelcount", item.channels)
+    source = _sub(clip, "sourcetrack")
+    _sub(source, "mediatype", "audio")
+    _sub(source, "trackindex", 1)
+    _sub(track, "enabled", enabled)
+    _sub(track, "locked", "FALSE")
+    return track
+
+
+def _parse(path: Path) -> ET.Element:
+    try:
+        return ET.parse(path, parser=ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))).getroot()
+    except (ET.ParseError, OSError) as exc:
+        raise TimelineError(f"{path}: cannot read the sequence to lay the score into it ({exc}).") from None
+
+
+def _xml_text(root: ET.Element, doctype: str) -> str:
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE {doctype}>\n{body}\n'
+
+
+def _fcp7_text(timeline: Timeline, audio: list[_Audio]) -> str:
+    """The FCP 7 XML file with the score's tracks appended to the sequence's audio."""
+    root = _parse(timeline.path)
+    sequence = root.find(".//sequence")
+    if sequence is None:
+        raise TimelineError(f"{timeline.path}: no <sequence> to lay the score into.")
+    media = sequence.find("media")
+    if media is None:
+        media = _sub(sequence, "media")
+    sound = media.find("audio")
+    if sound is None:
+        sound = _sub(media, "audio")
+    tracks = sound.findall("track")
+    place = list(sound).index(tracks[-1]) + 1 if tracks else len(sound)
+    for offset, item in enumerate(audio):
+        sound.insert(place + offset, _fcp7_track(timeline, item, offset + 1))
+    return _xml_text(root, "xmeml")
+
+
+# --------------------------------------------------------------------------- FCPXML
+
+
+def _fcpx(seconds: Fraction) -> str:
+    return f"{seconds.numerator}/{seconds.denominator}s" if seconds.denominator != 1 else f"{seconds.numerator}s"
+
+
+def _version(root: ET.Element) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in root.get("version", "1.8").split("."))
+    except ValueError:
+        return (1, 8)
+
+
+def _anchor(spine: ET.Element, at: Fraction) -> ET.Element:
+    """The spine element showing record time ``at`` (the last one starting at or before it)."""
+    found = None
+    for element in spine:
+        offset = fcpx_time(element.get("offset"))
+        if element.tag in _ANCHORS and offset is not None and offset <= at:
+            found = element
+    if found is None:
+        raise TimelineError("The FCPXML sequence's primary storyline has no clip to connect the score to.")
+    return found
+
+
+def _connect(parent: ET.Element, clip: ET.Element) -> None:
+    """Insert ``clip`` among ``parent``'s connected clips, before its markers and filters (the DTD's order)."""
+    children = list(parent)
+    place = next((i for i, child in enumerate(children) if child.tag in _AFTER_ANCHORS), len(children))
+    parent.insert(place, clip)
+
+
+def _fcpx_text(timeline: Timeline, audio: list[_Audio]) -> str:
+    """The FCPXML file with an asset and a connected audio clip per score file below the primary storyline."""
+    root = _parse(timeline.path)
+    sequence = root.find(".//project/sequence")
+    spine = sequence.find("spine") if sequence is not None else None
+    resources = root.find("resources")
+    if sequence is None or spine is None or resources is None:
+        raise TimelineError(f"{timeline.path}: no project sequence with a storyline to lay the score into.")
+    rate = sequence_start_and_rate(timeline.path)[1] or timeline.rate.rate
+    frame = 1 / Fraction(rate)
+    first = next(iter(spine), None)
+    origin = fcpx_time(first.get("offset")) if first is not None else None
+    at = (origin or Fraction(0)) + timeline.in_frame * frame  # the in point on the spine's own clock
+    length = (timeline.range_out - timeline.in_frame) * frame
+    music = (timeline.start_frame + timeline.in_frame) * frame  # the files' timecode: the sequence's at the in point
+    parent = _anchor(spine, at)
+    local = (fcpx_time(parent.get("start")) or Fraction(0)) + at - (fcpx_time(parent.get("offset")) or Fraction(0))
+    taken = {element.get("id") for element in root.iter() if element.get("id")}
+    with_media_rep = _version(root) >= (1, 9)
+    for lane, item in enumerate(audio, start=1):
+        ident = next(f"{TAG}{n}" for n in range(lane, lane + len(taken) + 2) if f"{TAG}{n}" not in taken)
+        taken.add(ident)
+        asset = ET.SubElement(resources, "asset", {
+            "id": ident, "name": clean_line(item.track.name), "start": _fcpx(music), "duration": _fcpx(length),
+            "hasAudio": "1", "hasVideo": "0", "audioSources": "1", "audioChannels": str(item.channels),
+            "audioRate": str(item.sample_rate)})
+        if with_media_rep:
+            ET.SubElement(asset, "media-rep", {"kind": "original-media", "src": item.url})
+        else:
+            asset.set("src", item.url)
+        clip = ET.Element("asset-clip", {
+            "ref": ident, "lane": str(-lane), "offset": _fcpx(local), "name": clean_line(item.track.name),
+            "start": _fcpx(music), "duration": _fcpx(length), "audioRole": "music"})
+        if not item.track.enabled:
+            clip.set("enabled", "0")
+        _connect(parent, clip)
+    return _xml_text(root, "fcpxml")
+
+
+# --------------------------------------------------------------------------- the delivery
+
+
+def score_tracks(session: Session, take: Take, take_folder: Path, delivery: Path) -> list[ScoreTrack]:
+    """The mix (enabled) then every stem (disabled): the delivered BWFs where the delivery has them, else
+    the take's own files."""
+    job = export_job(session, take)
+    named = [("Mix", job.mix_file, take_folder / "mix.wav", True)] + [
+        (stem.name, job.stem_file(stem.name), take_folder / "stems" / f"{stem.name}.wav", False)
+        for stem in take.stems]
+    return [ScoreTrack(name, delivery / delivered if (delivery / delivered).is_file() else own, enabled)
+            for name, delivered, own, enabled in named]
+
+
+def roundtrip_text(timeline: Timeline, tracks: Sequence[ScoreTrack]) -> str:
+    """The text of the sequence's file with the score files laid in as new audio tracks."""
+    audio = _audio(tracks)
+    adapter = ROUNDTRIP[timeline.adapter][0]
+    if adapter == "otio_json":
+        return _otio_text(timeline, audio)
+    if adapter == "fcp_xml":
+        return _fcp7_text(timeline, audio)
+    return _fcpx_text(timeline, audio)
+
+
+def deliver_roundtrip(timeline: Timeline, tracks: Sequence[ScoreTrack], folder: str | Path, title: str, *,
+                      force: bool = False) -> Path:
+    """Write ``<title>_sequence.<ext>`` into the delivery ``folder``: the sequence plus the score's tracks."""
+    text = roundtrip_text(timeline, tracks)
+    written = DeliveryFolder(folder, force=force).write_text(roundtrip_file(title, timeline), text)
+    log.info("wrote %s: %s with %d score tracks from %s", written.name, timeline.name, len(tracks),
+             timeline.start_timecode)
+    return written
+
+
+__all__ = ["ROUNDTRIP", "ScoreTrack", "deliver_roundtrip", "roundtrip_file", "roundtrip_text", "score_tracks"]
