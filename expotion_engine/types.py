@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from expotion_engine.audio_io import LAZY_BYTES, WavAudio, is_lazy, place_file, write_wav_blocks
 from expotion_engine.errors import ControlError, ExpotionError
 
 MARKER_KINDS = ("hit", "section", "cue", "user")
@@ -494,15 +495,19 @@ class Stem:
 
     ``origin`` says how the stem was made: ``rendered`` (exact, from the engine's own
     parts), ``separated`` (a source-separation model) or ``dsp`` (the filter fallback).
+    ``audio`` is an array, or for a long take a :class:`~expotion_engine.audio_io.WavAudio` on
+    disk (array-like: ``shape``, slicing reads only those frames, ``np.asarray`` loads it whole).
     """
 
     name: str
-    audio: np.ndarray
+    audio: np.ndarray | WavAudio
     notes: tuple[Note, ...] = ()
     origin: str = "rendered"
     info: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if is_lazy(self.audio):  # a long stem stays on disk; walk it with iter_blocks
+            return
         audio = np.asarray(self.audio, dtype=np.float32)
         if audio.ndim == 1:
             audio = audio[None, :]
@@ -562,7 +567,7 @@ class Take:
 
     engine: str
     sample_rate: int
-    mix: np.ndarray
+    mix: np.ndarray | WavAudio
     stems: tuple[Stem, ...]
     tempo_map: TempoMap
     markers: tuple[Marker, ...]
@@ -572,10 +577,12 @@ class Take:
     info: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        mix = np.asarray(self.mix, dtype=np.float32)
-        if mix.ndim == 1:
-            mix = mix[None, :]
-        object.__setattr__(self, "mix", mix)
+        mix = self.mix
+        if not is_lazy(mix):
+            mix = np.asarray(mix, dtype=np.float32)
+            if mix.ndim == 1:
+                mix = mix[None, :]
+            object.__setattr__(self, "mix", mix)
         for stem in self.stems:
             if stem.audio.shape[1] != mix.shape[1]:
                 raise ValueError(
@@ -622,22 +629,29 @@ class Take:
             "info": dict(self.info),
         }
 
+    @property
+    def on_disk(self) -> bool:
+        """Whether the mix or a stem is a WAV file on disk rather than an array (a long take)."""
+        return is_lazy(self.mix) or any(is_lazy(s.audio) for s in self.stems)
+
     def save(self, folder: str | os.PathLike[str]) -> Path:
-        """Write ``mix.wav``, ``stems/<name>.wav`` (32-bit float) and ``take.json``."""
-        import io
+        """Write ``mix.wav``, ``stems/<name>.wav`` (32-bit float) and ``take.json``.
 
-        import soundfile as sf
-
+        Audio is written block by block; audio already in a float WAV at this rate (a long take
+        on disk) is hard-linked, or copied where the disk differs, never read whole.
+        """
         folder = Path(folder)
 
-        def wav_bytes(audio: np.ndarray) -> bytes:
-            buffer = io.BytesIO()
-            sf.write(buffer, audio.T, self.sample_rate, subtype="FLOAT", format="WAV")
-            return buffer.getvalue()
+        def put(audio: np.ndarray | WavAudio, target: Path) -> None:
+            if is_lazy(audio) and audio.sample_rate == self.sample_rate and _is_float_wav(audio.path):
+                if audio.path.resolve() != target.resolve():
+                    place_file(audio.path, target)
+            else:
+                write_wav_blocks(target, audio, self.sample_rate)
 
-        atomic_write_bytes(folder / "mix.wav", wav_bytes(self.mix))
+        put(self.mix, folder / "mix.wav")
         for stem in self.stems:
-            atomic_write_bytes(folder / "stems" / f"{stem.name}.wav", wav_bytes(stem.audio))
+            put(stem.audio, folder / "stems" / f"{stem.name}.wav")
         atomic_write_json(folder / "take.json", self.metadata())
         return folder
 
@@ -662,7 +676,7 @@ class Take:
         if not 1000 <= sample_rate <= 768_000:
             raise AudioError(f"{json_path}: sample rate {sample_rate} Hz is outside 1000..768000; the take is damaged.")
 
-        def read(name: Any) -> np.ndarray:
+        def read(name: Any) -> np.ndarray | WavAudio:
             if not isinstance(name, str) or not name:
                 raise AudioError(f"{json_path}: a stem's 'file' field is not a file name ({name!r}).")
             if Path(name).is_absolute() or ".." in Path(name).parts:
@@ -672,6 +686,8 @@ class Take:
                 raise AudioError(f"{path}: not a regular file, so it cannot be read as audio.")
             try:
                 info = sf.info(str(path))
+                if info.samplerate == sample_rate and path.stat().st_size > LAZY_BYTES:
+                    return WavAudio(path)  # a long take stays on disk
                 audio, _ = sf.read(path, dtype="float32", always_2d=True)
             except (OSError, RuntimeError, ValueError, TypeError) as exc:
                 raise AudioError(f"{path}: cannot read audio ({_one_line(exc)}).") from None
@@ -704,3 +720,13 @@ class Take:
             )
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise AudioError(f"{json_path}: the take is damaged ({_one_line(exc)}).") from None
+
+
+def _is_float_wav(path: Path) -> bool:
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (OSError, RuntimeError):
+        return False
+    return info.subtype == "FLOAT" and info.format in ("WAV", "RF64")

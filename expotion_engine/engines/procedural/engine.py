@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from expotion_engine.audio_io import Spool
 from expotion_engine.engines.procedural.compose import compose
 from expotion_engine.engines.procedural.score import Score
 from expotion_engine.errors import EngineError
@@ -51,8 +53,14 @@ class ProceduralEngine:
         return compose(request)
 
     def generate(self, request: GenerationRequest, progress: ProgressFn | None = None,
-                 cancel: CancelEvent | None = None) -> Take:
-        """Compose and render ``request`` into a Take whose stems carry their notes."""
+                 cancel: CancelEvent | None = None, *, on_audio: Callable[[int, np.ndarray], None] | None = None,
+                 spool: Spool | None = None) -> Take:
+        """Compose and render ``request`` into a Take whose stems carry their notes.
+
+        ``on_audio(start_sample, block)`` receives the finished mix as float32 ``(2, n)`` blocks in time order
+        while it is made. A long take (see :func:`.render_score`) comes back with its mix and stems as float WAVs
+        in ``spool`` (default: a temporary folder that lasts as long as the take refers to it).
+        """
         from expotion_engine.engines.procedural.render import render_score
         from expotion_engine.engines.procedural.settings import validate_preset
 
@@ -68,7 +76,8 @@ class ProceduralEngine:
         rendering = render_score(score, request.sample_rate, loudness_lufs=target,
                                  true_peak_db=float(preset["mix"]["true_peak_db"]), width=float(preset["mix"]["width"]),
                                  compression=float(preset["mix"]["compression"]),
-                                 progress=sub_progress(report, 0.05, 1.0), cancel=cancel)
+                                 progress=sub_progress(report, 0.05, 1.0), cancel=cancel, spool=spool,
+                                 on_audio=on_audio)
         rendered = time.perf_counter()
         stems = tuple(
             Stem(name=part.name, audio=rendering.stems[part.name], notes=part.notes, origin="rendered",
@@ -76,7 +85,7 @@ class ProceduralEngine:
             for part in score.parts
         )
         info = {**score.info, "loudness_target_lufs": round(target, 2), "render": rendering.info,
-                "premix_peak": float(np.max(np.abs(rendering.premix))) if rendering.premix.size else 0.0}
+                "premix_peak": rendering.premix_peak}
         take = Take(
             engine=ID, sample_rate=request.sample_rate, mix=rendering.mix, stems=stems,
             tempo_map=score.tempo_map, markers=score.markers, request=request.to_dict(), seed=request.seed,

@@ -16,12 +16,14 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from expotion_engine.audio_io import Spool, WavAudio
 from expotion_engine.engines.procedural.render import bus
 from expotion_engine.engines.procedural.render.effects import AUTOMATION, EFFECTS, channel_strip, check_part
 from expotion_engine.engines.procedural.render.instruments import ALIASES as SYNTH_ALIASES
@@ -46,6 +48,9 @@ __all__ = ["ALIASES", "AUTOMATION", "EFFECTS", "INSTRUMENTS", "Instrument", "Ren
 log = logging.getLogger(__name__)
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 STEM_PEAK_DB = -1.0  # the stems and the premix peak no higher than this (dBFS)
+#: takes longer than this (seconds) are rendered block by block to disk (:mod:`.stream`)
+TO_DISK_ABOVE_S = 120.0
+_AUDIO_BLOCK = 1 << 16  # samples per ``on_audio`` block of a take rendered in memory
 ROOM = 0.5  # every part but the bass plays in a short stereo room at this send (times the width, at most 1)
 MAX_WIDTH = 2.0
 #: other instrument names the renderer accepts: the synth aliases, and the bank-only instruments
@@ -55,13 +60,21 @@ ALIASES = {**SYNTH_ALIASES, **STAND_INS}
 
 @dataclass(frozen=True, eq=False)
 class Rendering:
-    """Stems (through the mix bus, so they sum to ``mix``), the premix (their sum before the bus), the mastered mix,
+    """Stems (through the mix bus, so they sum to ``mix``), the premix (their sum before the bus; None for a take
+    rendered to disk, whose stems and mix are then float WAVs read through :class:`.WavAudio`), the mastered mix,
     measurements."""
 
-    stems: dict[str, np.ndarray]
-    premix: np.ndarray
-    mix: np.ndarray
+    stems: dict[str, np.ndarray | WavAudio]
+    premix: np.ndarray | None
+    mix: np.ndarray | WavAudio
     info: dict[str, Any]
+
+    @property
+    def premix_peak(self) -> float:
+        """The premix's sample peak (linear)."""
+        if self.premix is None:
+            return float(self.info.get("premix_peak", 0.0))
+        return float(np.max(np.abs(self.premix))) if self.premix.size else 0.0
 
 
 def _seed(score: Score) -> int:
@@ -95,12 +108,17 @@ def _bank_for(score: Score, soundfont: str | os.PathLike[str] | None) -> Bank | 
 
 def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0, true_peak_db: float = -1.0,
                  soundfont: str | os.PathLike[str] | None = None, width: float = 1.0, compression: float = 0.3,
-                 progress: ProgressFn | None = None, cancel: CancelEvent | None = None) -> Rendering:
+                 progress: ProgressFn | None = None, cancel: CancelEvent | None = None,
+                 to_disk: bool | None = None, spool: Spool | None = None,
+                 on_audio: Callable[[int, np.ndarray], None] | None = None) -> Rendering:
     """Render every part of ``score`` to its stem, normalise to ``loudness_lufs`` and limit to ``true_peak_db``.
 
     ``soundfont`` is a bank file for the sampled parts (default: the one :func:`find_soundfont` finds);
     ``width`` scales the stereo image (0 mono, 1 as placed, up to 2 wider); ``compression`` (0 open .. 1 dense)
-    sets how hard the bus's glue compressor works.
+    sets how hard the bus's glue compressor works. A take longer than :data:`TO_DISK_ABOVE_S` (or any with
+    ``to_disk``) is rendered block by block into float WAVs in ``spool`` (default: a temporary folder removed
+    when its audio is no longer referred to), so memory does not grow with its length
+    (:mod:`.stream`). ``on_audio(start_sample, block)`` receives the finished mix in blocks, in time order.
     """
     if not (isinstance(sample_rate, int | np.integer) and 8000 <= sample_rate <= 384000):
         raise EngineError(f"Sample rate {sample_rate!r} is not supported; use a whole number of Hz, 8000 to 384000.")
@@ -133,6 +151,9 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
         load_bank(bank)
     seed = _seed(score)
     bpm = score.tempo_map.bpm_at(0.0)
+    if to_disk if to_disk is not None else n > TO_DISK_ABOVE_S * sample_rate:
+        return _render_to_disk(score, sample_rate, n, plugins, bank, synths, seed, bpm, loudness_lufs, true_peak_db,
+                               width, compression, spool, report, cancel, on_audio, started)
     parts_info: dict[str, dict[str, Any]] = {}
 
     def render_part(part: Part) -> np.ndarray:
@@ -209,7 +230,59 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
         "soundfont_path": str(bank.path) if bank is not None else None,
         "render_seconds": time.perf_counter() - started,
     }
+    if on_audio is not None:
+        for a in range(0, n, _AUDIO_BLOCK):
+            on_audio(a, np.ascontiguousarray(mix[:, a:a + _AUDIO_BLOCK]))
     report(1.0, "rendered")
     log.info("rendered %.1f s of music in %.2f s (%s LUFS, %s dBTP)", score.duration, info["render_seconds"],
              info["loudness_lufs"], info["true_peak_db"])
     return Rendering(stems=stems, premix=premix, mix=mix, info=info)
+
+
+def _render_to_disk(score: Score, sample_rate: int, n: int, plugins: dict[str, Any], bank: Bank | None,
+                    synths: dict[str, Part], seed: int, bpm: float, loudness_lufs: float, true_peak_db: float,
+                    width: float, compression: float, spool: Spool | None, report: ProgressFn,
+                    cancel: CancelEvent | None, on_audio: Callable[[int, np.ndarray], None] | None,
+                    started: float) -> Rendering:
+    """:func:`render_score` of a long take, block by block into float WAVs (:func:`.stream.render_to_disk`)."""
+    from expotion_engine.engines.procedural.render.stream import render_to_disk
+
+    spool = spool or Spool()
+    plan, voicings, rooms = {}, {}, {}
+    for part in score.parts:
+        if part.plugin is not None:
+            plan[part.name] = ("plugin", plugins[part.name], None, None)
+        elif part.name in synths:
+            plan[part.name] = ("synth", None, None, synths[part.name])
+            voicings[part.name] = instrument(synths[part.name]).voicing
+        else:
+            plan[part.name] = ("sampled", None, bank, None)
+        rooms[part.name] = 0.0 if is_bass(part) else min(1.0, ROOM * width)
+    stem_paths, mix_path, measured = render_to_disk(
+        score, sample_rate, n, plan, seed=seed, bpm=bpm, voicings=voicings, rooms=rooms, width=width,
+        loudness_lufs=loudness_lufs, true_peak_db=true_peak_db, compression=compression, spool=spool,
+        report=report, cancel=cancel, on_audio=on_audio, workers=_WORKERS)
+    parts = measured.pop("parts")
+    for part in score.parts:
+        kind, _, _, synth = plan[part.name]
+        sound = (f"plugin:{part.plugin}" if kind == "plugin" else instrument(synth).name if kind == "synth"
+                 else parts[part.name].pop("sound"))
+        parts[part.name] = {"sound": sound, "voice": kind, **parts[part.name]}
+    info: dict[str, Any] = {
+        "sample_rate": sample_rate,
+        "samples": n,
+        "seed": seed,
+        "target_lufs": loudness_lufs,
+        "target_true_peak_db": true_peak_db,
+        **measured,
+        "parts": parts,
+        "plugins": {p.name: p.plugin for p in score.parts if p.plugin is not None},
+        "soundfont": bank.name if bank is not None else None,
+        "soundfont_path": str(bank.path) if bank is not None else None,
+        "render_seconds": time.perf_counter() - started,
+    }
+    report(1.0, "rendered")
+    log.info("rendered %.1f s of music to disk in %.2f s (%s LUFS, %s dBTP)", score.duration, info["render_seconds"],
+             info["loudness_lufs"], info["true_peak_db"])
+    return Rendering(stems={name: spool.audio(path) for name, path in stem_paths.items()}, premix=None,
+                     mix=spool.audio(mix_path), info=info)

@@ -26,9 +26,10 @@ from pedalboard import (
     Plugin,
     Reverb,
 )
+from scipy.signal import sosfilt
 
 from expotion_engine.engines.procedural.render.instruments import is_bass
-from expotion_engine.engines.procedural.render.synth import highpass
+from expotion_engine.engines.procedural.render.synth import _sos, highpass
 from expotion_engine.engines.procedural.score import Automation, Part
 from expotion_engine.errors import EngineError
 
@@ -115,32 +116,45 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
-def _curve(auto: Automation, n: int, sample_rate: int) -> np.ndarray:
-    """Automation values at every sample: linear between points (so never a step), held past the ends.
+def _curve(auto: Automation, n: int, sample_rate: int, start: int = 0) -> np.ndarray:
+    """Automation values at samples ``start`` .. ``start + n``: linear between points (so never a step), held past
+    the ends.
 
     Interpolated every 16 samples (a third of a millisecond) and held in between, which is inaudible
     and keeps long curves cheap.
     """
     values = np.asarray(auto.values, dtype=np.float64)
-    blocks = -(-n // _CURVE_STEP)
-    at = (np.arange(blocks) * _CURVE_STEP + _CURVE_STEP / 2) / sample_rate
+    first, skip = divmod(start, _CURVE_STEP)
+    blocks = -(-(n + skip) // _CURVE_STEP)
+    at = ((first + np.arange(blocks)) * _CURVE_STEP + _CURVE_STEP / 2) / sample_rate
     coarse = np.interp(at, np.arange(values.size) / auto.rate, values).astype(np.float32)
-    return np.repeat(coarse, _CURVE_STEP)[:n]
+    return np.repeat(coarse, _CURVE_STEP)[skip:skip + n]
 
 
-def apply_automation(x: np.ndarray, part: Part, sample_rate: int) -> np.ndarray:
-    """Brightness (crossfade with a 600 Hz low-passed copy) and gain in dB, interpolated per sample (in place)."""
+def _darkener() -> Pedalboard:
+    return Pedalboard([LowpassFilter(cutoff_frequency_hz=600.0), LowpassFilter(cutoff_frequency_hz=600.0)])
+
+
+def apply_automation(x: np.ndarray, part: Part, sample_rate: int, start: int = 0,
+                     dark_filter: Pedalboard | None = None) -> np.ndarray:
+    """Brightness (crossfade with a 600 Hz low-passed copy) and gain in dB, interpolated per sample (in place).
+
+    ``x`` starts at sample ``start`` of the part; ``dark_filter`` is the low-pass that keeps its state from the
+    block before (a part rendered block by block), None for a fresh one.
+    """
     n = x.shape[-1]
     if "brightness" in part.automation:
-        b = np.clip(_curve(part.automation["brightness"], n, sample_rate), 0.0, 1.0)
-        dark = Pedalboard([LowpassFilter(cutoff_frequency_hz=600.0), LowpassFilter(cutoff_frequency_hz=600.0)])(
-            x, sample_rate)
+        b = np.clip(_curve(part.automation["brightness"], n, sample_rate, start), 0.0, 1.0)
+        if dark_filter is None:
+            dark = _darkener()(x, sample_rate)
+        else:
+            dark = dark_filter(x, sample_rate, reset=False)
         x -= dark
         x *= b
         x += dark
         del dark
     if "gain_db" in part.automation:
-        db = _curve(part.automation["gain_db"], n, sample_rate)
+        db = _curve(part.automation["gain_db"], n, sample_rate, start)
         db *= np.float32(np.log(10.0) / 20.0)
         x *= np.exp(db, out=db)
     return x
@@ -215,9 +229,7 @@ def ping_pong(x: np.ndarray, sample_rate: int, seconds: float, feedback: float, 
 
 def _reverb(x: np.ndarray, sample_rate: int, low_cut: float, size: float, damping: float, level: float) -> np.ndarray:
     """A stereo (Freeverb: decorrelated left and right tanks) reverb of ``x``, wet only."""
-    return Pedalboard([HighpassFilter(cutoff_frequency_hz=low_cut),
-                       Reverb(room_size=size, damping=damping, wet_level=level, dry_level=0.0, width=1.0)])(
-        x, sample_rate)
+    return _reverb_board(low_cut, size, damping, level)(x, sample_rate)
 
 
 def channel_strip(dry: np.ndarray, part: Part, sample_rate: int, bpm: float,
@@ -271,3 +283,186 @@ def channel_strip(dry: np.ndarray, part: Part, sample_rate: int, bpm: float,
     if not part.pan:  # a part panned on purpose keeps its place; a centred one stays mono-compatible
         stem = cap_side(stem)
     return stem, {"effects": dict(amounts), "automation": sorted(part.automation), "width": width, "room": room}
+
+
+class _ChainStream:
+    """A plugin chain that keeps its state from one block to the next (every Chorus as a :func:`stereo_chorus`)."""
+
+    def __init__(self, chain: list[Plugin]) -> None:
+        self.steps: list[Pedalboard | tuple[Chorus, Chorus]] = []
+        plain: list[Plugin] = []
+        for plugin in chain:
+            if isinstance(plugin, Chorus):
+                if plain:
+                    self.steps.append(Pedalboard(plain))
+                    plain = []
+                self.steps.append((plugin, Chorus(rate_hz=plugin.rate_hz * _TWIN_RATE, depth=plugin.depth,
+                                                  centre_delay_ms=plugin.centre_delay_ms * _TWIN_DELAY,
+                                                  feedback=plugin.feedback, mix=plugin.mix)))
+            else:
+                plain.append(plugin)
+        if plain:
+            self.steps.append(Pedalboard(plain))
+
+    def __call__(self, x: np.ndarray, sample_rate: int) -> np.ndarray:
+        for step in self.steps:
+            if isinstance(step, tuple):
+                x = np.concatenate([step[0](x[:1], sample_rate, reset=False), step[1](x[1:], sample_rate, reset=False)])
+            else:
+                x = step(x, sample_rate, reset=False)
+        return x
+
+
+class _EchoStream:
+    """:func:`ping_pong` block by block: the band-limited source's last echoes' worth kept between blocks."""
+
+    def __init__(self, sample_rate: int, n_samples: int, seconds: float, feedback: float, level: float,
+                 width: float) -> None:
+        self.sample_rate = sample_rate
+        self.source = Pedalboard([HighpassFilter(cutoff_frequency_hz=300.0), LowpassFilter(cutoff_frequency_hz=5000.0)])
+        step = max(1, int(round(seconds * sample_rate)))
+        place = float(np.clip(_ECHO_PLACE * width, 0.0, 1.0))
+        self.taps: list[tuple[int, np.float32, np.float32]] = []
+        gain, k = level, 1
+        while gain > _ECHO_FLOOR and k * step < n_samples:
+            angle = (place * (-1.0 if k % 2 else 1.0) + 1.0) * np.pi / 4.0
+            self.taps.append((k * step, np.float32(gain * np.cos(angle) * np.sqrt(2.0)),
+                              np.float32(gain * np.sin(angle) * np.sqrt(2.0))))
+            gain *= feedback
+            k += 1
+        self.history = np.zeros(self.taps[-1][0] if self.taps else 0, dtype=np.float32)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        m = x.shape[-1]
+        src = self.source(x.mean(axis=0, keepdims=True), self.sample_rate, reset=False)[0]
+        held = self.history.size
+        joined = np.concatenate([self.history, src])
+        out = np.zeros_like(x)
+        for delay, left, right in self.taps:
+            past = joined[held - delay: held - delay + m]
+            out[0] += left * past
+            out[1] += right * past
+        self.history = joined[joined.size - held:] if held else self.history
+        return out
+
+
+def _fade_at(x: np.ndarray, start: int, n_samples: int, length: int) -> np.ndarray:
+    """:func:`fade_tail` of a part ``n_samples`` long on its block ``x`` that starts at ``start`` (in place)."""
+    length = min(length, n_samples)
+    begin = n_samples - length
+    a, b = max(start, begin), min(start + x.shape[-1], n_samples)
+    if length and b > a:
+        ramp = 0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, length, dtype=np.float32))
+        x[..., a - start:b - start] *= ramp[a - begin:b - begin]
+    return x
+
+
+class StripStream:
+    """:func:`channel_strip` block by block in time order, every effect keeping its state between blocks.
+
+    :meth:`process` returns the stem's block before :func:`cap_side`, whose scale depends on the whole
+    stem: it is known once every block went through (:meth:`side_scale`) and is applied when the stem is
+    read back. A part with ``drive`` needs its level change first (:meth:`measure_drive` on every dry
+    block of a first pass, then :meth:`use_drive_level`), since :func:`channel_strip` takes it over the
+    whole part.
+    """
+
+    def __init__(self, part: Part, sample_rate: int, n_samples: int, bpm: float,
+                 voicing: list[Plugin] | None = None, width: float = 1.0, room: float = 0.0) -> None:
+        self.part, self.sample_rate, self.n_samples, self.width = part, sample_rate, n_samples, width
+        self.amounts = amounts = _amounts(part)
+        self.voicing = _ChainStream(voicing) if voicing else None
+        inserts = _inserts(amounts)
+        self.inserts = _ChainStream(inserts) if inserts else None
+        self.drive = "drive" in amounts
+        self.drive_level = np.float32(1.0)
+        self._energy = [0.0, 0.0]  # before and after the inserts, for the drive's level
+        self.dark = _darkener() if "brightness" in part.automation else None
+        self.bass = is_bass(part)
+        self._mono_sos = _sos("highpass", float(min(MONO_BELOW_HZ, 0.45 * sample_rate)), sample_rate, 4)
+        self._mono_state = np.zeros((self._mono_sos.shape[0], 2), dtype=np.float32)
+        self.sends: list[Any] = []
+        if amounts.get("delay", 0.0) > 0:
+            self.sends.append(_EchoStream(sample_rate, n_samples, min(2.0, 0.75 * 60.0 / bpm), 0.35,
+                                          0.5 * amounts["delay"], width))
+        if amounts.get("reverb", 0.0) > 0:
+            a = amounts["reverb"]
+            self.sends.append(_reverb_board(150.0, 0.55 + 0.4 * a, 0.45, 0.45 * a))
+            room = 0.0  # a part with a reverb send is in a space already
+        if room > 0:
+            self.sends.append(_reverb_board(200.0, 0.3, 0.6, 0.3 * room))
+        self.room = room
+        self._mid = self._side = 0.0
+
+    def _front(self, dry: np.ndarray) -> np.ndarray:
+        x = dry
+        if self.voicing is not None:
+            x = self.voicing(x, self.sample_rate)
+        if self.inserts is not None:
+            x = self.inserts(x, self.sample_rate)
+        return x
+
+    def measure_drive(self, dry: np.ndarray) -> None:
+        """First pass of a part with drive: the energy before and after the inserts, block by block."""
+        x = dry if self.voicing is None else self.voicing(dry, self.sample_rate)
+        self._energy[0] += float(np.sum(np.square(x, dtype=np.float64)))
+        if self.inserts is not None:
+            x = self.inserts(x, self.sample_rate)
+        self._energy[1] += float(np.sum(np.square(x, dtype=np.float64)))
+
+    def use_drive_level(self, measured: StripStream) -> None:
+        """Take the drive's level change from the first pass ``measured`` (drive changes colour, not level)."""
+        before, after = measured._energy
+        if after > 0:
+            self.drive_level = np.float32(np.sqrt(before / after))
+
+    def process(self, dry: np.ndarray, start: int) -> np.ndarray:
+        """The stem's samples ``start`` .. ``start + len(dry)`` from the part's dry audio there (changed in place)."""
+        x = self._front(dry)
+        if self.drive:
+            x *= self.drive_level
+        x = apply_automation(x, self.part, self.sample_rate, start, self.dark)
+        if self.bass:
+            side = (x[0] - x[1]) * np.float32(0.5)
+            high, self._mono_state = sosfilt(self._mono_sos, side, zi=self._mono_state)
+            low = side - high.astype(np.float32, copy=False)
+            x[0] -= low
+            x[1] += low
+        if self.part.gain_db:
+            x *= np.float32(10.0 ** (self.part.gain_db / 20.0))
+        if self.part.pan:
+            x = pan(x, self.part.pan)
+        wet = None
+        for send in self.sends:
+            tail = send(x) if isinstance(send, _EchoStream) else send(x, self.sample_rate, reset=False)
+            tail = _fade_at(tail, start, self.n_samples, int(TAIL_FADE_S * self.sample_rate))
+            if wet is None:
+                wet = tail
+            else:
+                wet += tail
+        stem = _fade_at(x, start, self.n_samples, int(DRY_FADE_S * self.sample_rate))
+        if wet is not None:
+            stem += wet
+        stem = widen(stem, self.width)
+        if not self.part.pan:
+            left, right = stem[0].astype(np.float64), stem[1].astype(np.float64)
+            self._mid += float(np.sum(np.square(left + right)))
+            self._side += float(np.sum(np.square(left - right)))
+        return stem
+
+    def side_scale(self, most_db: float = MOST_SIDE_DB) -> float:
+        """The width :func:`cap_side` gives the whole stem (1.0: left as it is)."""
+        m, s = self._mid, self._side
+        if m > 0 and s > m * 10.0 ** (most_db / 10.0):
+            return float(np.sqrt(m / s) * 10.0 ** (most_db / 20.0))
+        return 1.0
+
+    def info(self) -> dict[str, Any]:
+        return {"effects": dict(self.amounts), "automation": sorted(self.part.automation), "width": self.width,
+                "room": self.room}
+
+
+def _reverb_board(low_cut: float, size: float, damping: float, level: float) -> Pedalboard:
+    """The reverb send: a high-pass at ``low_cut`` into a wet-only stereo Freeverb."""
+    return Pedalboard([HighpassFilter(cutoff_frequency_hz=low_cut),
+                       Reverb(room_size=size, damping=damping, wet_level=level, dry_level=0.0, width=1.0)])
