@@ -1,11 +1,13 @@
 """The score back into the editor's sequence: one file of the input timeline with the music as new audio tracks.
 
-The sequence is written in its own format (an EDL, which holds one track, as ``.otio``)
+The sequence is written in its own format (an EDL, which holds one track, as ``.otio``,
+its drop-frame timecode kept in ``metadata["expotion"]["timecode_rate"]``)
 with every original track, clip and marker as the file had them, plus one audio track
 per score file: the mix enabled, the stems beneath it disabled (so the music plays once
 and the stems are there to switch on), each clip starting at the scored range's in point
 on the sequence's own record time and lasting the scored range. ``.otio`` is edited in
-OpenTimelineIO's model; FCP 7 XML and FCPXML are edited in the file itself, so whatever
+OpenTimelineIO's model (a media URL relative to the timeline's folder is made relative to
+the delivery folder: the same file); FCP 7 XML and FCPXML are edited in the file itself, so whatever
 the adapters do not model (effects, audio levels, roles, ids) stays as the editor wrote
 it. FCP 7 XML gets ``<track>`` elements under the sequence's ``<media><audio>`` with
 their own ``<file>`` (``file://localhost`` URL, timecode, sample rate and channels);
@@ -18,12 +20,13 @@ spine element under the in point, every time on a frame of the sequence's
 from __future__ import annotations
 
 import logging
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import opentimelineio as otio
 import soundfile as sf
@@ -37,6 +40,7 @@ from studio.timecode import TimecodeRate, format_frames
 from studio.timeline.fcpx import fcpx_time, sequence_start_and_rate
 from studio.timeline.model import Timeline, TimelineError
 from studio.timeline.read import load_sequence
+from studio.timeline.relink import url_path
 
 log = logging.getLogger(__name__)
 
@@ -102,16 +106,27 @@ def _audio(tracks: Sequence[ScoreTrack]) -> list[_Audio]:
 # --------------------------------------------------------------------------- .otio (and EDL)
 
 
-def _otio_text(timeline: Timeline, audio: list[_Audio]) -> str:
+def _rebase(source: otio.schema.Timeline, old: Path, new: Path) -> None:
+    """Relative media URLs of ``source`` (relative to folder ``old``) made relative to folder ``new`` instead."""
+    for clip in source.find_clips():
+        reference = clip.media_reference
+        url = getattr(reference, "target_url", "") or ""
+        if url and not urlparse(url).scheme and not url_path(url).is_absolute():
+            reference.target_url = Path(os.path.relpath(old / url_path(url), new)).as_posix()
+
+
+def _otio_text(timeline: Timeline, audio: list[_Audio], folder: Path) -> str:
     """The sequence in OpenTimelineIO's model (as read) with one audio track per score file."""
     fps = timeline.rate.fps
     source = load_sequence(timeline.path, timeline.adapter, fps if timeline.adapter == "cmx_3600" else None)
+    _rebase(source, timeline.path.parent, folder)
     if timeline.adapter == "cmx_3600":
         # the EDL reader keeps the first record timecode as a negative track offset; OTIO's own place is the start
         source.global_start_time = RT(timeline.start_frame, fps)
         for track in source.tracks:
             if track.source_range is not None and track.source_range.start_time.value < 0:
                 track.source_range = None
+        source.metadata[TAG] = {"timecode_rate": timeline.rate.spec, "edl": timeline.path.name}
     length = RT(timeline.range_out - timeline.in_frame, fps)
     music = RT(timeline.start_frame + timeline.in_frame, fps)
     for item in audio:
@@ -186,6 +201,30 @@ def _fcp7_track(timeline: Timeline, item: _Audio, index: int) -> ET.Element:
     return track
 
 
+def _depth(root: ET.Element, element: ET.Element) -> int:
+    """How many levels below ``root`` ``element`` is."""
+    parents = {child: parent for parent in root.iter() for child in parent}
+    depth = 0
+    while element in parents:
+        element, depth = parents[element], depth + 1
+    return depth
+
+
+def _insert(root: ET.Element, parent: ET.Element, index: int, element: ET.Element) -> None:
+    """Insert ``element`` as ``parent``'s child number ``index``, indented like the file's own elements."""
+    level = _depth(root, parent) + 1
+    ET.indent(element, space="    ", level=level)
+    children = list(parent)
+    inner = "\n" + "    " * level
+    if not children:
+        parent.text, element.tail = inner, "\n" + "    " * (level - 1)
+    elif index >= len(children):
+        element.tail, children[-1].tail = children[-1].tail, inner
+    else:
+        element.tail = inner
+    parent.insert(index, element)
+
+
 def _parse(path: Path) -> ET.Element:
     try:
         return ET.parse(path, parser=ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))).getroot()
@@ -206,14 +245,16 @@ def _fcp7_text(timeline: Timeline, audio: list[_Audio]) -> str:
         raise TimelineError(f"{timeline.path}: no <sequence> to lay the score into.")
     media = sequence.find("media")
     if media is None:
-        media = _sub(sequence, "media")
+        media = ET.Element("media")
+        _insert(root, sequence, len(sequence), media)
     sound = media.find("audio")
     if sound is None:
-        sound = _sub(media, "audio")
+        sound = ET.Element("audio")
+        _insert(root, media, len(media), sound)
     tracks = sound.findall("track")
     place = list(sound).index(tracks[-1]) + 1 if tracks else len(sound)
     for offset, item in enumerate(audio):
-        sound.insert(place + offset, _fcp7_track(timeline, item, offset + 1))
+        _insert(root, sound, place + offset, _fcp7_track(timeline, item, offset + 1))
     return _xml_text(root, "xmeml")
 
 
@@ -243,11 +284,11 @@ def _anchor(spine: ET.Element, at: Fraction) -> ET.Element:
     return found
 
 
-def _connect(parent: ET.Element, clip: ET.Element) -> None:
+def _connect(root: ET.Element, parent: ET.Element, clip: ET.Element) -> None:
     """Insert ``clip`` among ``parent``'s connected clips, before its markers and filters (the DTD's order)."""
     children = list(parent)
     place = next((i for i, child in enumerate(children) if child.tag in _AFTER_ANCHORS), len(children))
-    parent.insert(place, clip)
+    _insert(root, parent, place, clip)
 
 
 def _fcpx_text(timeline: Timeline, audio: list[_Audio]) -> str:
@@ -272,7 +313,7 @@ def _fcpx_text(timeline: Timeline, audio: list[_Audio]) -> str:
     for lane, item in enumerate(audio, start=1):
         ident = next(f"{TAG}{n}" for n in range(lane, lane + len(taken) + 2) if f"{TAG}{n}" not in taken)
         taken.add(ident)
-        asset = ET.SubElement(resources, "asset", {
+        asset = ET.Element("asset", {
             "id": ident, "name": clean_line(item.track.name), "start": _fcpx(music), "duration": _fcpx(length),
             "hasAudio": "1", "hasVideo": "0", "audioSources": "1", "audioChannels": str(item.channels),
             "audioRate": str(item.sample_rate)})
@@ -280,12 +321,13 @@ def _fcpx_text(timeline: Timeline, audio: list[_Audio]) -> str:
             ET.SubElement(asset, "media-rep", {"kind": "original-media", "src": item.url})
         else:
             asset.set("src", item.url)
+        _insert(root, resources, len(resources), asset)
         clip = ET.Element("asset-clip", {
             "ref": ident, "lane": str(-lane), "offset": _fcpx(local), "name": clean_line(item.track.name),
             "start": _fcpx(music), "duration": _fcpx(length), "audioRole": "music"})
         if not item.track.enabled:
             clip.set("enabled", "0")
-        _connect(parent, clip)
+        _connect(root, parent, clip)
     return _xml_text(root, "fcpxml")
 
 
@@ -303,12 +345,13 @@ def score_tracks(session: Session, take: Take, take_folder: Path, delivery: Path
             for name, delivered, own, enabled in named]
 
 
-def roundtrip_text(timeline: Timeline, tracks: Sequence[ScoreTrack]) -> str:
-    """The text of the sequence's file with the score files laid in as new audio tracks."""
+def roundtrip_text(timeline: Timeline, tracks: Sequence[ScoreTrack], folder: Path) -> str:
+    """The text of the sequence's file, to be written into ``folder``, with the score files laid in as new
+    audio tracks."""
     audio = _audio(tracks)
     adapter = ROUNDTRIP[timeline.adapter][0]
     if adapter == "otio_json":
-        return _otio_text(timeline, audio)
+        return _otio_text(timeline, audio, folder.resolve())
     if adapter == "fcp_xml":
         return _fcp7_text(timeline, audio)
     return _fcpx_text(timeline, audio)
@@ -317,7 +360,7 @@ def roundtrip_text(timeline: Timeline, tracks: Sequence[ScoreTrack]) -> str:
 def deliver_roundtrip(timeline: Timeline, tracks: Sequence[ScoreTrack], folder: str | Path, title: str, *,
                       force: bool = False) -> Path:
     """Write ``<title>_sequence.<ext>`` into the delivery ``folder``: the sequence plus the score's tracks."""
-    text = roundtrip_text(timeline, tracks)
+    text = roundtrip_text(timeline, tracks, Path(folder))
     written = DeliveryFolder(folder, force=force).write_text(roundtrip_file(title, timeline), text)
     log.info("wrote %s: %s with %d score tracks from %s", written.name, timeline.name, len(tracks),
              timeline.start_timecode)

@@ -1,13 +1,14 @@
 """Read an editor's timeline (.otio, FCP 7 XML, FCPXML, CMX3600 EDL) through OpenTimelineIO into a Timeline.
 
 The picture is the enabled video tracks flattened (the topmost shot wins), cut into
-clips and gaps at whole frames of the sequence rate. Markers come from the sequence,
-its video tracks and its clips (clip markers are moved from source to record time).
-What an adapter does not carry is read from the file where the format has it: the
-start timecode of an EDL (its first record timecode) and of an FCPXML (``tcStart``),
-and drop frame from the EDL's ``;`` labels, FCP 7's ``displayformat`` and FCPXML's
-``tcFormat``. An EDL names no rate: the declared one is used, else the first media
-file's frame rate.
+clips and gaps at whole frames of the sequence rate; an FCPXML's lanes below the
+primary storyline (where connected music and sound go) are not picture. Markers come
+from the sequence, its video tracks and its clips (clip markers are moved from source to
+record time). What an adapter does not carry is read from the file where the format has
+it: the start timecode of an EDL (its first record timecode) and of an FCPXML
+(``tcStart``), and drop frame from the EDL's ``;`` labels, FCP 7's ``displayformat``,
+FCPXML's ``tcFormat`` and an ``.otio`` sequence's ``metadata["expotion"]["timecode_rate"]``.
+An EDL names no rate: the declared one is used, else the first media file's frame rate.
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ def _drop_frame_hint(path: Path, adapter: str) -> bool:
     return False
 
 
+def _recorded_drop_frame(timeline: otio.schema.Timeline) -> bool:
+    """Whether the sequence's metadata records drop-frame timecode (Expotion's round trip of a drop-frame EDL
+    keeps it there, as OpenTimelineIO's model has no drop-frame flag)."""
+    recorded = timeline.metadata.get("expotion")
+    rate = recorded.get("timecode_rate") if hasattr(recorded, "get") else None
+    try:
+        return isinstance(rate, str) and parse_rate(rate).drop_frame
+    except TimecodeError:
+        return False
+
+
 def _edl_text(path: Path, fps: float) -> str:
     """The EDL's text with drop-frame locator labels (``LOC: 00:00:00;25``, which the adapter skips)
     rewritten as the non-drop labels of the same frames."""
@@ -93,8 +105,16 @@ def load_sequence(path: Path, adapter: str, fps: float | None) -> otio.schema.Ti
     return result
 
 
-def _video_tracks(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
-    tracks = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video and t.enabled]
+def _below_storyline(track: otio.schema.Track) -> bool:
+    """Whether an FCPXML lane read as a video track lies below the primary storyline (OpenTimelineIO's reader
+    names each lane by its number and calls every lane video; the music and sound connected there are not
+    the picture)."""
+    return track.name.lstrip("-").isdigit() and int(track.name) < 0
+
+
+def _video_tracks(timeline: otio.schema.Timeline, adapter: str) -> list[otio.schema.Track]:
+    tracks = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video and t.enabled
+              and not (adapter == "fcpx_xml" and _below_storyline(t))]
     if not any(t.find_clips() for t in tracks):
         raise TimelineError(f"The sequence {timeline.name!r} has no video clips.")
     return tracks
@@ -279,7 +299,8 @@ def read_timeline(path: str | Path, *, rate: str | None = None) -> Timeline:
     drop = _drop_frame_hint(path, adapter)
     edl_fps = _edl_fps(path, rate, drop) if adapter == "cmx_3600" else None
     source = load_sequence(path, adapter, edl_fps)
-    tracks = _video_tracks(source)
+    drop = drop or _recorded_drop_frame(source)
+    tracks = _video_tracks(source, adapter)
     fcpx_rate = sequence_start_and_rate(path)[1] if adapter == "fcpx_xml" else None
     fps = edl_fps or (float(fcpx_rate) if fcpx_rate else _sequence_rate(source, tracks))
     timecode_rate = _rate(fps, drop, rate)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import opentimelineio as otio
 import pytest
 import soundfile as sf
 
@@ -25,6 +26,7 @@ from studio.session import Session
 from studio.timecode import TimecodeRate, frame_seconds, parse_frames
 from studio.timeline import read_timeline
 from studio.timeline.controls import timeline_controls
+from studio.timeline.relink import url_path
 from tests.timeline.build import (
     CLIP_MARKER,
     CLIP_MARKER_RECORD,
@@ -184,3 +186,16 @@ def test_the_picture_renders_ffmpeg_in_its_own_group_which_dies_with_the_run(
             break
         time.sleep(0.05)
     assert not _alive(child)
+
+
+def test_without_delivered_audio_the_sequence_gets_the_takes_own_files(scored: Path) -> None:
+    roundtrip = next((scored / "delivery").glob("*_sequence.otio"))  # the run delivered no BWFs (no "audio")
+    sequence = otio.adapters.read_from_file(str(roundtrip))
+    take = json.loads((scored / "take.json").read_text())
+
+    score = [(t.name, t.enabled, url_path(t.find_clips()[0].media_reference.target_url)) for t in
+             sequence.audio_tracks()]
+    assert score == [("Expotion Mix", True, (scored / "mix.wav").resolve())] + [
+        (f"Expotion {s['name']}", False, (scored / s["file"]).resolve()) for s in take["stems"]]
+    assert [c.name for c in sequence.video_tracks()[0].find_clips()] == [p.name for p in
+                                                                         read_timeline(roundtrip).media]
