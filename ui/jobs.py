@@ -19,12 +19,15 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from expotion_engine.errors import ExportError, ExpotionError
-from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
+from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel
 from expotion_engine.types import ControlTrack, Take
+from expotion_engine.vision.analyze import resolve_range
 from studio import pipeline
+from studio.analysis import cache_dir, cache_key
 from studio.export.registry import export_delivery
 from studio.session import Session, TakeRecord
 from ui.error_dialog import show_error
+from ui.job_process import run_in_child
 from ui.mixdown import MixerState, mixed_take
 from ui.score_panel import PresetInfo
 from ui.task_panel import TaskPanel
@@ -46,8 +49,21 @@ def new_session(video: Path, *, progress: ProgressFn, cancel: CancelEvent) -> Se
 
 
 def analyse_session(session: Session, *, progress: ProgressFn, cancel: CancelEvent) -> ControlTrack:
-    """The analysis of the session's range, through studio's cache."""
-    return pipeline.analyze_session(copy.deepcopy(session), progress=progress, cancel=cancel)
+    """The analysis of the session's range: read from studio's cache here, else made in a child process."""
+    session = copy.deepcopy(session)
+    if analysis_cached(session):
+        return pipeline.analyze_session(session, progress=progress, cancel=cancel)
+    return run_in_child("analyse", session, None, progress=progress, cancel=cancel).controls
+
+
+def analysis_cached(session: Session) -> bool:
+    """Whether studio's analysis cache holds the session's analysis (reading it takes milliseconds)."""
+    folder = cache_dir()
+    if folder is None:
+        return False
+    settings = session.analysis_settings()
+    source, _ = resolve_range(session.check_video(), settings)
+    return (folder / f"{cache_key(source.content_hash, settings, source.start, source.end)}.npz").is_file()
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,17 +78,14 @@ class GeneratedTake:
 
 def generate_take(session: Session, controls: ControlTrack | None, *, progress: ProgressFn,
                   cancel: CancelEvent) -> GeneratedTake:
-    """Generate and write a take; analyses first when ``controls`` is None (the range or settings changed).
-
-    Studio adds the take to the copy of the session it is given; the window adds it to its own.
+    """Generate and write a take in a child process; analyses first when ``controls`` is None (the range or
+    settings changed). The child writes the take beside the session file; the window adds its record.
     """
-    session = copy.deepcopy(session)
-    if controls is None:
-        controls = pipeline.analyze_session(session, progress=sub_progress(progress, 0.0, 0.3), cancel=cancel)
-        progress = sub_progress(progress, 0.3, 1.0)
-    record, take = pipeline.generate_take(session, controls, progress=progress, cancel=cancel)
+    made = run_in_child("generate", session, controls, progress=progress, cancel=cancel)
+    assert made.record is not None
+    take = Take.load(made.record.folder)
     check_cancel(cancel)
-    return GeneratedTake(record, take, compute_peaks(take.mix, take.sample_rate), controls)
+    return GeneratedTake(made.record, take, compute_peaks(take.mix, take.sample_rate), made.controls)
 
 
 def load_take(record: TakeRecord, *, progress: ProgressFn, cancel: CancelEvent) -> tuple[TakeRecord, Take, Peaks]:
@@ -96,16 +109,6 @@ def export_take(session: Session, take_id: str, folder: Path, formats: tuple[str
         return export_delivery(job, Path(folder), formats=chosen, progress=progress, cancel=cancel)
     except OSError as exc:
         raise ExportError(f"{folder}: cannot write the delivery there ({exc.strerror or exc}).") from None
-
-
-def warm_up() -> None:
-    """Import the built-in engine ahead of the first Generate (imports hold the GIL, stalling the window)."""
-    from expotion_engine.engines import get_engine
-
-    try:
-        get_engine("procedural")
-    except Exception as exc:  # noqa: BLE001 - Generate reports a broken engine in its own dialog
-        log.warning("could not load the procedural engine ahead of time: %s", exc)
 
 
 def preset_infos() -> list[PresetInfo]:

@@ -289,10 +289,9 @@ class MainWindow(QMainWindow):
         self.clock.stopped.connect(lambda: self.act_clock.setChecked(False))
 
     def _list_engines(self) -> None:
-        """Find which MusicGen models are installed, and load the built-in engine, off the GUI thread."""
+        """Find which MusicGen models are installed, off the GUI thread (engines themselves run in a child process)."""
 
         def listing(*, progress, cancel) -> list[EngineChoice]:
-            jobs.warm_up()
             return engine_choices()
 
         self._engine_worker = jobs.Worker(listing, name="list engines")
@@ -999,7 +998,7 @@ class MainWindow(QMainWindow):
         self._save_layout()
         self._autosave.stop()
         self.clock.stop()
-        self.transport.stop()
+        self.transport.close()
         jobs.abort_all()
         self.take_audio.close()
         super().closeEvent(event)

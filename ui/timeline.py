@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 
 from expotion_engine.types import ControlTrack, Marker, TempoMap
 from studio.timecode import TimecodeRate
+from ui.polygons import polygon
 from ui.theme import COLORS, DIM_TEXT, TEXT, color
 from ui.timecode import format_clock, format_timecode, tick_step, ticks
 from ui.waveform import Peaks
@@ -478,8 +479,7 @@ class TimelineWidget(QWidget):
         xs = HEADER_W + (times - t0) / max(t1 - t0, 1e-9) * self._plot_width()
         ys = top + height * (1.0 - values)
         edges = np.flatnonzero(np.diff(np.concatenate(([0], valid.astype(np.int8), [0]))))
-        return [QPolygonF([QPointF(x, y) for x, y in zip(xs[a:b].tolist(), ys[a:b].tolist(), strict=True)])
-                for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        return [polygon(xs[a:b], ys[a:b]) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
     def _paint_missing(self, p: QPainter, curve: _Curve, top: float, height: float) -> None:
         if curve.valid.all():
@@ -518,8 +518,8 @@ class TimelineWidget(QWidget):
         fill.setAlpha(190)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(QPen(fill, 1))
-        p.drawLines([QLineF(c, mid - float(h) * scale, c, mid - float(lo) * scale)
-                     for c, h, lo in zip(columns, high, low, strict=True)])
+        # one vertical line per column, as point pairs (top, bottom)
+        p.drawLines(polygon(np.repeat(columns, 2), np.column_stack((mid - high * scale, mid - low * scale)).ravel()))
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
 
     def _paint_markers(self, p: QPainter) -> None:

@@ -89,7 +89,6 @@ class Transport(QObject):
         self._take_start = float(start)
         self._take_duration = float(duration)
         if path is None:
-            self.take.stop()
             self.take.setSource(QUrl())
             return
         self.take.setSource(QUrl.fromLocalFile(str(Path(path).resolve())))
@@ -155,11 +154,25 @@ class Transport(QObject):
         self.positionChanged.emit(self._position)
 
     def stop(self) -> None:
+        """Halt playback (video and take) and the timers, keeping the playhead.
+
+        Players are paused, never ``QMediaPlayer.stop()``ped: stopping makes the FFmpeg backend
+        tear down and rebuild its decoders and seek to 0 on the GUI thread, work that can wait
+        on its threads, and nothing here needs a stopped player.
+        """
         self._stop_reverse()
-        self.video.stop()
-        self.take.stop()
         self._tick.stop()
+        for player in (self.video, self.take):
+            if player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+                player.pause()
         self._set_playing(False)
+
+    def close(self) -> None:
+        """Release both players' media when the window closes (what their destructors would do, done once, now)."""
+        self.stop()
+        for player in (self.video, self.take):
+            if not player.source().isEmpty():
+                player.setSource(QUrl())
 
     @Slot()
     def toggle(self) -> None:

@@ -13,11 +13,19 @@ convention of every long studio call). Signals, emitted on the GUI thread:
 
 Abort is cooperative (superqt/napari style): it sets a :class:`threading.Event` that the
 studio call checks between steps.
+
+While any worker runs, Python's cyclic garbage collector runs only on the GUI thread
+(:class:`GuiCollector`, the way pyqtgraph does it): a collection started by an allocation
+on a worker thread can destroy a QObject there, and ``~QObject`` then holds Qt's
+signal-slot lock while it waits for the GIL, which the GUI thread holds while it waits for
+that lock (in ``connect``, or a media player's ``stop``): a deadlock, seen as a test run
+that never ends.
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import sys
 import threading
@@ -25,7 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from expotion_engine.errors import Cancelled
 
@@ -34,10 +42,60 @@ log = logging.getLogger(__name__)
 #: Workers whose thread is still running; keeps them alive until ``finished``.
 _ACTIVE: set[Worker] = set()
 
+#: how often (ms) the GUI thread collects garbage while workers run
+COLLECT_MS = 500
+
 #: GIL switch interval while workers run (s). Python's 5 ms default lets a busy worker make
 #: every Qt call of the GUI thread wait up to 5 ms for the GIL; painting a view makes
 #: hundreds, so the window would stall. 1 ms keeps the GUI thread responsive.
 SWITCH_INTERVAL = 0.001
+
+
+class GuiCollector(QObject):
+    """Turns automatic garbage collection off while workers run and collects on the GUI thread instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._owned = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(COLLECT_MS)
+        self._timer.timeout.connect(self.collect)
+
+    @property
+    def active(self) -> bool:
+        """True while automatic collection is off because of running workers."""
+        return self._owned
+
+    def update(self) -> None:
+        """Called on the GUI thread whenever a worker starts or ends."""
+        running = any(worker.is_running() for worker in _ACTIVE)
+        if running and not self._owned and gc.isenabled():
+            gc.disable()
+            self._owned = True
+            self._timer.start()
+        elif not running and self._owned:
+            self._timer.stop()
+            self._owned = False
+            gc.enable()
+            self.collect()
+
+    @Slot()
+    def collect(self) -> None:
+        """Collect the generations whose allocation counts passed their thresholds (as automatic collection would)."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        generation = max((g for g in range(3) if counts[g] > thresholds[g]), default=-1)
+        if generation >= 0:
+            gc.collect(generation)
+
+
+_COLLECTOR: GuiCollector | None = None
+
+
+def _collector() -> GuiCollector:
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        _COLLECTOR = GuiCollector()
+    return _COLLECTOR
 
 
 class _Runner(QObject):
@@ -139,6 +197,7 @@ class Worker(QObject):
             raise RuntimeError(f"worker {self.name!r} was already started")
         self._started = True
         _ACTIVE.add(self)
+        _collector().update()
         if sys.getswitchinterval() > SWITCH_INTERVAL:
             sys.setswitchinterval(SWITCH_INTERVAL)
         self._thread.start()
@@ -156,6 +215,7 @@ class Worker(QObject):
     def _on_thread_finished(self) -> None:
         self._finished = True
         _ACTIVE.discard(self)
+        _collector().update()
         self.finished.emit()
 
 
@@ -170,6 +230,10 @@ def abort_all(warn_after_ms: int = 5_000) -> None:
     for worker in list(_ACTIVE):
         while not worker.wait(warn_after_ms):
             log.warning("worker %s has not stopped after %d ms; still waiting for it", worker.name, warn_after_ms)
+        worker._finished = True  # joined: its queued ``finished`` may never be delivered (the loop has ended)
+        _ACTIVE.discard(worker)
+    if _COLLECTOR is not None:
+        _COLLECTOR.update()
 
 
 # runs before the interpreter tears modules down, so no worker's QThread is ever destroyed running

@@ -61,3 +61,18 @@ def test_quitting_during_a_job_exits_cleanly(face_clip: Clip, tmp_path: Path) ->
     assert result.stdout.count("stubborn job done") == 2  # both joined, none destroyed running
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Destroyed while thread" not in result.stderr
+
+
+def test_closing_releases_the_players_without_stopping_them(opened, qtbot, monkeypatch) -> None:
+    """QMediaPlayer.stop() rebuilds the FFmpeg backend's decoders on the GUI thread; closing never calls it."""
+    window = opened
+    window.transport.play()
+    qtbot.waitUntil(lambda: window.transport.video.position() > 0, timeout=10_000)
+    window.transport.seek(0.5)
+    stopped: list[str] = []
+    for name in ("video", "take"):
+        monkeypatch.setattr(getattr(window.transport, name), "stop", lambda n=name: stopped.append(n))
+    window.close()
+    assert stopped == []
+    assert window.transport.video.source().isEmpty() and window.transport.take.source().isEmpty()
+    assert not window.transport.playing
