@@ -51,5 +51,9 @@ def run(args: argparse.Namespace) -> int:
         written = export_take(session, args.output, take_id=args.take, force=args.force,
                               video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
                               midi_start=args.midi_start, progress=progress, cancel=cancel)
+        if session.timeline is not None:  # scored from an editor's sequence: that sequence with the score laid in
+            from studio.timeline.deliver import deliver_session
+
+            written += deliver_session(session, args.output, take_id=args.take, force=args.force)
     print(f"wrote {len(written)} files into {args.output}", file=sys.stderr)
     return 0

@@ -23,7 +23,7 @@ import logging
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -39,7 +39,7 @@ from studio.session import Session
 from studio.timecode import TimecodeRate, format_frames
 from studio.timeline.fcpx import fcpx_time, sequence_start_and_rate
 from studio.timeline.model import Timeline, TimelineError
-from studio.timeline.read import load_sequence
+from studio.timeline.read import load_sequence, read_timeline
 from studio.timeline.relink import url_path
 
 log = logging.getLogger(__name__)
@@ -367,4 +367,25 @@ def deliver_roundtrip(timeline: Timeline, tracks: Sequence[ScoreTrack], folder: 
     return written
 
 
-__all__ = ["ROUNDTRIP", "ScoreTrack", "deliver_roundtrip", "roundtrip_file", "roundtrip_text", "score_tracks"]
+def deliver_session(session: Session, folder: str | Path, *, take_id: str | None = None,
+                    force: bool = False) -> list[Path]:
+    """The round-trip file of a session scored from a timeline (``expotion export``): the recorded sequence
+    read again with the take's delivered audio laid in; nothing for a session from a video file, and a warning
+    when the sequence file or its media can no longer be read."""
+    source = session.timeline
+    record = session.take(take_id) if take_id is not None else session.chosen()
+    if source is None or record is None:
+        return []
+    try:
+        timeline = replace(read_timeline(source.path, rate=source.rate), in_frame=source.in_frame,
+                           out_frame=source.out_frame)
+    except TimelineError as exc:
+        log.warning("The sequence is not delivered with the score: %s", exc)
+        return []
+    take = Take.load(record.folder)
+    tracks = score_tracks(session, take, record.folder, Path(folder))
+    return [deliver_roundtrip(timeline, tracks, folder, session.title or timeline.name, force=force)]
+
+
+__all__ = ["ROUNDTRIP", "ScoreTrack", "deliver_roundtrip", "deliver_session", "roundtrip_file", "roundtrip_text",
+           "score_tracks"]

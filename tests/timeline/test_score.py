@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -199,3 +200,21 @@ def test_without_delivered_audio_the_sequence_gets_the_takes_own_files(scored: P
         (f"Expotion {s['name']}", False, (scored / s["file"]).resolve()) for s in take["stems"]]
     assert [c.name for c in sequence.video_tracks()[0].find_clips()] == [p.name for p in
                                                                          read_timeline(roundtrip).media]
+
+
+def test_export_of_a_timeline_session_delivers_its_sequence_again(scored: Path, tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    session = next(scored.glob("*.expotion"))
+    assert main(["export", str(session), "-o", str(tmp_path / "again"), "--format", "audio"]) == 0
+
+    sequence = otio.adapters.read_from_file(str(next((tmp_path / "again").glob("*_sequence.otio"))))
+    mix = sequence.audio_tracks()[0].find_clips()[0]
+    assert url_path(mix.media_reference.target_url) == next((tmp_path / "again").glob("*_mix.wav")).resolve()
+    assert sequence.global_start_time.value == parse_frames("01:00:00:00", TimecodeRate(25))
+
+    moved = Session.load(session)  # the sequence file is gone: the delivery goes on without it, with a warning
+    moved.timeline = replace(moved.timeline, path=tmp_path / "gone.otio")
+    moved.save(tmp_path / "moved.expotion")
+    assert main(["export", str(tmp_path / "moved.expotion"), "-o", str(tmp_path / "third"), "--format", "audio"]) == 0
+    assert not list((tmp_path / "third").glob("*_sequence.*"))
+    assert "The sequence is not delivered with the score: " in caplog.text
