@@ -1,19 +1,22 @@
 """The score back into the editor's sequence: one file of the input timeline with the music as new audio tracks.
 
 The sequence is written in its own format (an EDL, which holds one track, as ``.otio``,
-its drop-frame timecode kept in ``metadata["expotion"]["timecode_rate"]``)
-with every original track, clip and marker as the file had them, plus one audio track
-per score file: the mix enabled, the stems beneath it disabled (so the music plays once
-and the stems are there to switch on), each clip starting at the scored range's in point
-on the sequence's own record time and lasting the scored range. ``.otio`` is edited in
-OpenTimelineIO's model (a media URL relative to the timeline's folder is made relative to
-the delivery folder: the same file); FCP 7 XML and FCPXML are edited in the file itself, so whatever
-the adapters do not model (effects, audio levels, roles, ids) stays as the editor wrote
-it. FCP 7 XML gets ``<track>`` elements under the sequence's ``<media><audio>`` with
-their own ``<file>`` (``file://localhost`` URL, timecode, sample rate and channels);
-FCPXML gets an ``asset`` per file (``media-rep`` from version 1.9, ``src`` before) and a
-connected ``asset-clip`` below the primary storyline (lanes -1, -2, ...), anchored to the
-spine element under the in point, every time on a frame of the sequence's
+its drop-frame timecode kept in ``metadata["expotion"]["timecode_rate"]``) with every
+original track, clip and marker as the file had them, plus one audio track per score
+file: the mix enabled, the stems beneath it disabled (so the music plays once and the
+stems are there to switch on), each clip starting at the scored range's in point on the
+sequence's own record time and lasting the scored range.
+
+``.otio`` is edited in OpenTimelineIO's model (a media URL relative to the timeline's
+folder is made relative to the delivery folder: the same file). FCP 7 XML and FCPXML are
+edited in the file itself, so whatever the adapters do not model (effects, audio levels,
+roles, ids) stays as the editor wrote it. FCP 7 XML gets ``<track>`` elements under the
+sequence's ``<media><audio>``, each clipitem with its own ``<file>`` (``file://localhost``
+URL, timecode, sample rate, depth and channels; a stereo file's track is marked stereo
+for Premiere). FCPXML gets an ``asset`` per file (``media-rep`` from version 1.9, ``src``
+before) and a connected ``asset-clip`` (role ``music``) below the primary storyline
+(lanes -1, -2, ...), anchored to the spine element under the in point and placed before
+its markers as the DTD orders them, every time on a frame of the sequence's
 ``frameDuration``. Audio URLs are absolute, as editors write them.
 """
 
@@ -56,12 +59,14 @@ ROUNDTRIP = {
 }
 #: metadata key (``.otio``) and id/name prefix (XML) that mark what Expotion added
 TAG = "expotion"
+#: WAV sample format -> bits per sample (FCP 7 XML's ``depth``)
+_BITS = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}
 #: FCPXML children that must come after a clip's connected clips (the DTD's order)
 _AFTER_ANCHORS = {"marker", "chapter-marker", "rating", "keyword", "analysis-marker", "audio-channel-source",
                   "audio-role-source", "filter-video", "filter-video-mask", "filter-audio", "metadata", "sync-source",
-                  "mc-source"}
-#: FCPXML spine elements a connected clip can hang from
-_ANCHORS = {"clip", "asset-clip", "ref-clip", "sync-clip", "mc-clip", "gap", "video", "audio", "title", "audition"}
+                  "mc-source", "reserved"}
+#: FCPXML spine elements a connected clip can hang from (the DTD's elements with anchored items; not an audition)
+_ANCHORS = {"clip", "asset-clip", "ref-clip", "sync-clip", "mc-clip", "gap", "video", "audio", "title"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class _Audio:
     track: ScoreTrack
     sample_rate: int
     channels: int
+    bit_depth: int
 
     @property
     def url(self) -> str:
@@ -99,7 +105,7 @@ def _audio(tracks: Sequence[ScoreTrack]) -> list[_Audio]:
         except (OSError, RuntimeError) as exc:
             raise TimelineError(f"{track.path}: cannot read the score's audio to lay it into the sequence ({exc}).") \
                 from None
-        found.append(_Audio(track, int(info.samplerate), int(info.channels)))
+        found.append(_Audio(track, int(info.samplerate), int(info.channels), _BITS.get(info.subtype, 32)))
     return found
 
 
@@ -165,7 +171,7 @@ def _fcp7_track(timeline: Timeline, item: _Audio, index: int) -> ET.Element:
     """A ``<track>`` holding one clipitem of the score file from the in point for the scored range."""
     rate, length = timeline.rate, timeline.range_out - timeline.in_frame
     enabled = "TRUE" if item.track.enabled else "FALSE"
-    track = ET.Element("track")
+    track = ET.Element("track", {"premiereTrackType": "Stereo"} if item.channels == 2 else {})
     clip = _sub(track, "clipitem")
     clip.set("id", f"{TAG}-clipitem-{index}")
     _sub(clip, "name", clean_line(item.track.name))
@@ -190,7 +196,7 @@ def _fcp7_track(timeline: Timeline, item: _Audio, index: int) -> ET.Element:
     _sub(timecode, "displayformat", "DF" if rate.drop_frame else "NDF")
     sound = _sub(_sub(file, "media"), "audio")
     characteristics = _sub(sound, "samplecharacteristics")
-    _sub(characteristics, "depth", 24)
+    _sub(characteristics, "depth", item.bit_depth)
     _sub(characteristics, "samplerate", item.sample_rate)
     _sub(sound, "channelcount", item.channels)
     source = _sub(clip, "sourcetrack")

@@ -151,6 +151,8 @@ def _check_xml(written: Path, timeline: Timeline, tracks: list[ScoreTrack], writ
         assert [(c.findtext("start"), c.findtext("end"), c.findtext("enabled")) for c in items] == [
             (str(IN), str(OUT), "TRUE" if enabled else "FALSE") for _, enabled in SCORE]
         assert [c.findtext("file/timecode/frame") for c in items] == [str(timeline.start_frame + IN)] * len(SCORE)
+        sound = [c.find("file/media/audio") for c in items]
+        assert {(a.findtext("samplecharacteristics/depth"), a.findtext("channelcount")) for a in sound} == {("24", "2")}
         assert root.findall(".//sequence/media/audio/track")[-len(SCORE):] == [
             t for t in root.iter("track") if any((c.get("id") or "").startswith(TAG) for c in t)]
         return
@@ -174,6 +176,25 @@ def _check_xml(written: Path, timeline: Timeline, tracks: list[ScoreTrack], writ
         assert (clip.get("name"), clip.get("enabled", "1")) == (name, "1" if enabled else "0")
         for value in (clip.get("offset"), clip.get("duration"), asset.get("start")):
             assert (fcpx_time(value) / frame).denominator == 1  # every time on a frame
+
+
+def test_fcpxml_music_starting_under_a_clip_with_a_marker_is_connected_before_it(
+        tmp_path: Path, shots_25: list[Path]) -> None:
+    for shot in shots_25:
+        shutil.copy(shot, tmp_path / shot.name)
+    built = write_timeline(build_timeline([tmp_path / s.name for s in shots_25], 25.0), tmp_path, "fcpx_xml", 25.0)
+    timeline = replace(read_timeline(built.path), in_frame=80, out_frame=110)  # inside the third shot
+    tracks = _score(tmp_path / "score", timeline.seconds(30))
+
+    root = ET.parse(deliver_roundtrip(timeline, tracks, tmp_path, "late")).getroot()
+
+    spine = list(root.find(".//project/sequence/spine"))
+    third = spine[2]
+    assert [c.tag for c in third] == ["video", "asset-clip", "asset-clip", "asset-clip", "marker"]
+    clip = third.find("asset-clip")
+    record = fcpx_time(third.get("offset")) + fcpx_time(clip.get("offset")) - (fcpx_time(third.get("start")) or 0)
+    assert record == fcpx_time(spine[0].get("offset")) + Fraction(80, 25)
+    assert read_timeline(tmp_path / "late_sequence.fcpxml").markers == timeline.markers
 
 
 def test_a_newer_fcpxml_gets_media_reps(tmp_path: Path, shots_25: list[Path]) -> None:
