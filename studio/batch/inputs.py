@@ -152,13 +152,17 @@ def timeline_jobs(path: Path, defaults: JobDefaults) -> list[BatchJob]:
     """
     import opentimelineio as otio
 
+    from studio.timeline.read import below_storyline
+
     options = {"rate": _edl_rate(path)} if path.suffix.lower() == ".edl" else {}
     try:
         timeline = otio.adapters.read_from_file(str(path), **options)
     except Exception as exc:  # noqa: BLE001 - OTIO's adapters raise many types for a bad file
         raise BatchError(f"{path}: OpenTimelineIO cannot read this timeline ({exc}).") from None
     jobs = []
-    clips = [clip for track in timeline.video_tracks() for clip in track.find_clips()]
+    fcpxml = path.suffix.lower() == ".fcpxml"  # its lanes below the storyline are music and sound, not picture
+    clips = [clip for track in timeline.video_tracks() if not (fcpxml and below_storyline(track))
+             for clip in track.find_clips()]
     for index, clip in enumerate(clips, start=1):
         reference = clip.media_reference
         url = getattr(reference, "target_url", None)

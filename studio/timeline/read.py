@@ -105,7 +105,7 @@ def load_sequence(path: Path, adapter: str, fps: float | None) -> otio.schema.Ti
     return result
 
 
-def _below_storyline(track: otio.schema.Track) -> bool:
+def below_storyline(track: otio.schema.Track) -> bool:
     """Whether an FCPXML lane read as a video track lies below the primary storyline (OpenTimelineIO's reader
     names each lane by its number and calls every lane video; the music and sound connected there are not
     the picture)."""
@@ -114,7 +114,7 @@ def _below_storyline(track: otio.schema.Track) -> bool:
 
 def _video_tracks(timeline: otio.schema.Timeline, adapter: str) -> list[otio.schema.Track]:
     tracks = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video and t.enabled
-              and not (adapter == "fcpx_xml" and _below_storyline(t))]
+              and not (adapter == "fcpx_xml" and below_storyline(t))]
     if not any(t.find_clips() for t in tracks):
         raise TimelineError(f"The sequence {timeline.name!r} has no video clips.")
     return tracks
@@ -328,4 +328,4 @@ def read_timeline(path: str | Path, *, rate: str | None = None) -> Timeline:
                     adapter=adapter)
 
 
-__all__ = ["ADAPTERS", "MARKER_COLORS", "is_timeline", "load_sequence", "read_timeline"]
+__all__ = ["ADAPTERS", "MARKER_COLORS", "below_storyline", "is_timeline", "load_sequence", "read_timeline"]

@@ -245,3 +245,17 @@ def test_the_session_records_the_sequence_and_older_sessions_load(tmp_path: Path
     (tmp_path / "bad.expotion").write_text(json.dumps(older))
     with pytest.raises(SessionError, match="bad.expotion: The timeline's start, in and out frames"):
         Session.load(tmp_path / "bad.expotion")
+
+
+def test_a_batch_over_a_round_trip_fcpxml_scores_the_shots_not_the_music(tmp_path: Path, shots_25: list[Path]) -> None:
+    from studio.batch.inputs import JobDefaults, timeline_jobs
+
+    for shot in shots_25:
+        shutil.copy(shot, tmp_path / shot.name)
+    built = write_timeline(build_timeline([tmp_path / s.name for s in shots_25], 25.0), tmp_path, "fcpx_xml", 25.0)
+    timeline = read_timeline(built.path)
+    written = deliver_roundtrip(timeline, _score(tmp_path / "score", timeline.seconds(timeline.duration)), tmp_path,
+                                "batch")
+
+    assert [job.video for job in timeline_jobs(written, JobDefaults())] == [(tmp_path / s.name).resolve()
+                                                                            for s in shots_25]
