@@ -1,10 +1,11 @@
 """``expotion conform SESSION NEW_TIMELINE --old OLD_TIMELINE -o OUT``: the session's music moved onto a recut.
 
 The session does not record the timeline it was scored from, so ``--old`` names it.
-Every span of the new sequence is mapped onto the old one; kept and moved spans keep
-the old take's samples, the rest comes from a take generated for the new sequence with
-the session's seed, preset and tempo. OUT receives the conformed take, a new session
-file, ``conform.json`` (the report also printed as a table) and the delivery folder.
+Every span of the new sequence is mapped onto the old one; the whole bars of kept and
+moved spans keep the old take's samples, the bridges between them at bar lines are
+re-planned with the session's seed and preset (procedural) or time-stretched from the
+old take's own bars (audio-only engines). OUT receives the conformed take, a new session
+file, ``conform.json`` (the report also printed as tables) and the delivery folder.
 """
 
 from __future__ import annotations
@@ -17,17 +18,23 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from expotion_engine.engines import get_engine
 from expotion_engine.errors import SessionError
 from expotion_engine.progress import check_cancel, sub_progress
 from expotion_engine.types import Marker, Take
 from studio.commands.score import DELIVERY_FOLDER, add_delivery_arguments, check_formats, check_output_folder
 from studio.export.job import safe_name
-from studio.pipeline import build_request, commit_take, export_take, finish_take
+from studio.pipeline import build_request, commit_take, export_take
 from studio.progress_bar import progress_and_cancel
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, utc_now
 from studio.timeline.conform import ConformPlan, conform_plan
-from studio.timeline.conform_audio import ConformResult, check_scored_from, conform_take, move_markers
+from studio.timeline.conform_audio import (
+    ConformResult,
+    Keep,
+    check_scored_from,
+    conform_take,
+    has_exact_notes,
+    move_markers,
+)
 from studio.timeline.controls import timeline_controls
 from studio.timeline.model import Timeline
 from studio.timeline.read import read_timeline
@@ -38,37 +45,64 @@ REPORT_NAME = "conform.json"
 
 
 def report_data(plan: ConformPlan, result: ConformResult, old: Timeline, new: Timeline) -> dict[str, Any]:
-    """The conform's report: spans (kept, moved, regenerated), dropped old frames, joins and lost hits."""
+    """The conform's report: the picture's spans, the music's kept bars and bridges, the tempo, each hit's fate."""
     fps = float(new.rate.rate)
-    spans = [{"action": p.action, "music": "copied from the old take" if p.source == "old" else "regenerated",
-              "new_frames": list(p.new_frames), "old_frames": None if p.old_frames is None else list(p.old_frames),
-              "samples": [p.start, p.end], "seconds": round((p.new_frames[1] - p.new_frames[0]) / fps, 3)}
-             for p in result.pieces]
+    rate = result.take.sample_rate
+    spans = [{"action": p.action, "new_frames": list(p.new_frames),
+              "old_frames": None if p.old_frames is None else list(p.old_frames),
+              "seconds": round((p.new_frames[1] - p.new_frames[0]) / fps, 3)} for p in result.pieces]
+    music = []
+    for seg in result.bars.segments:
+        entry: dict[str, Any] = {"samples": [seg.start, seg.end], "seconds": [round(seg.start / rate, 4),
+                                                                              round(seg.end / rate, 4)]}
+        if isinstance(seg, Keep):
+            entry.update(music="kept", action=seg.action, old_samples=[seg.start + seg.offset, seg.end + seg.offset],
+                         moved_s=round(-seg.offset / rate, 4), bars=len(seg.bars) - 1)
+        else:
+            entry.update(music="re-planned" if result.method == "replan" else "stretched", role=seg.role,
+                         beats=round(seg.beats, 3), bpm=[round(b, 2) for _, b in seg.tempos],
+                         bend=round(seg.bend, 4), hit_on_beat=seg.anchor)
+        music.append(entry)
+    fates = [asdict(h) for h in result.hits]
     return {
         "old_timeline": str(old.path), "new_timeline": str(new.path), "rate": new.rate.label,
-        "sample_rate": result.take.sample_rate, "n_samples": result.take.n_samples,
-        "new_duration_frames": new.range_out - new.in_frame, "spans": spans,
+        "method": result.method, "sample_rate": rate, "n_samples": result.take.n_samples,
+        "new_duration_frames": new.range_out - new.in_frame, "spans": spans, "music": music,
         "removed_old_frames": [list(r) for r in plan.removed],
         "joins": list(result.joins), "crossfade_samples": result.crossfade,
-        "hits_kept": result.kept_hits, "hits_lost": [asdict(h) for h in result.lost],
+        "hits_kept": [h for h in fates if h["fate"] == "kept"],
+        "hits_replanned": [h for h in fates if h["fate"] == "replanned"],
+        "hits_lost": [h for h in fates if h["fate"] == "lost"],
+        "tempo_map": result.take.tempo_map.to_dict(),
     }
 
 
 def print_report(data: dict[str, Any]) -> None:
-    """The report as a table on stderr."""
-    print(f"{'action':6} {'music':26} {'new frames':>12} {'old frames':>12} {'seconds':>8}", file=sys.stderr)
+    """The report as tables on stderr: the picture's changes, then the music's."""
+    print(f"{'picture':8} {'new frames':>12} {'old frames':>12} {'seconds':>8}", file=sys.stderr)
     for span in data["spans"]:
         old = "-" if span["old_frames"] is None else "{}-{}".format(*span["old_frames"])
-        print(f"{span['action']:6} {span['music']:26} {'{}-{}'.format(*span['new_frames']):>12} {old:>12} "
-              f"{span['seconds']:8.2f}", file=sys.stderr)
+        print(f"{span['action']:8} {'{}-{}'.format(*span['new_frames']):>12} {old:>12} {span['seconds']:8.2f}",
+              file=sys.stderr)
     for a, b in data["removed_old_frames"]:
-        print(f"{'cut':6} {'dropped with the picture':26} {'-':>12} {f'{a}-{b}':>12}", file=sys.stderr)
-    print(f"{len(data['joins'])} joins crossfaded over {data['crossfade_samples']} samples; "
-          f"{data['hits_kept']} hits kept, {len(data['hits_lost'])} lost", file=sys.stderr)
+        print(f"{'cut':8} {'-':>12} {f'{a}-{b}':>12}", file=sys.stderr)
+    print(f"{'music':11} {'new seconds':>15}  how", file=sys.stderr)
+    for seg in data["music"]:
+        where = "{:.2f}-{:.2f}".format(*seg["seconds"])
+        if seg["music"] == "kept":
+            how = f"{seg['bars']} bars of the old take, moved {seg['moved_s']:+.3f} s"
+        else:
+            how = (f"{seg['role']} of {seg['beats']:g} beats at {'/'.join(f'{b:g}' for b in seg['bpm'])} BPM "
+                   f"({seg['bend']:.1%} from the music around it)"
+                   + ("" if seg["hit_on_beat"] is None else f", hit at {seg['hit_on_beat']:.3f} s on a beat"))
+        print(f"{seg['music']:11} {where:>15}  {how}", file=sys.stderr)
+    print(f"{len(data['joins'])} joins at bar lines crossfaded over {data['crossfade_samples']} samples; "
+          f"hits: {len(data['hits_kept'])} kept, {len(data['hits_replanned'])} re-planned, "
+          f"{len(data['hits_lost'])} lost", file=sys.stderr)
     for marker in data["user_markers_lost"]:
         print(f"  lost user marker {marker['name']!r} at {marker['time']:.3f} s: its frames were cut", file=sys.stderr)
     for hit in data["hits_lost"]:
-        print(f"  lost hit {hit['name'] or hit['cause'] or 'hit'} at {hit['time']:.3f} s: {hit['reason']}",
+        print(f"  lost hit {hit['name'] or hit['cause'] or 'hit'} at {hit['old_time']:.3f} s: {hit['reason']}",
               file=sys.stderr)
 
 
@@ -116,14 +150,14 @@ def run(args: argparse.Namespace) -> int:
                                    formats=tuple(args.formats or fresh_session.export.formats))
     fresh_session.path = (out / f"{safe_name(title)}{SESSION_SUFFIX}").resolve()
     with progress_and_cancel("conform") as (progress, cancel):
-        controls = timeline_controls(new, fresh_session.analysis_settings(), picture=picture,
-                                     use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, 0.4),
-                                     cancel=cancel)
-        request = build_request(fresh_session, controls)
-        generated = get_engine(fresh_session.engine).generate(request, sub_progress(progress, 0.4, 0.8), cancel)
+        request = None
+        if has_exact_notes(old_take):  # the recut is re-planned: its controls give the new bars' hits
+            controls = timeline_controls(new, fresh_session.analysis_settings(), picture=picture,
+                                         use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, 0.4),
+                                         cancel=cancel)
+            request = build_request(fresh_session, controls)
+        result = conform_take(old_take, plan, old, new, request, sub_progress(progress, 0.4, 0.8), cancel)
         check_cancel(cancel)
-        generated = finish_take(generated, request.n_samples, cancel=cancel)
-        result = conform_take(old_take, generated, plan, old, new)
         commit_take(result.take, out, force=True)
         take_id = fresh_session.next_take_id()
         fresh_session.add_take(TakeRecord(id=take_id, folder=out.resolve(), engine=result.take.engine,
@@ -150,10 +184,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "conform",
         help="move a scored session's music onto a recut of its timeline",
-        description="Conform a session scored from timeline OLD onto the recut NEW_TIMELINE: kept and moved "
-                    "spans keep the old take's samples, new spans are regenerated with the same seed and "
-                    "preset, hits follow the picture. OUT receives the take, a session, conform.json and "
-                    "the delivery folder.",
+        description="Conform a session scored from timeline OLD onto the recut NEW_TIMELINE: the whole bars "
+                    "of kept and moved spans keep the old take's samples, the bridges between them are "
+                    "re-planned with the same seed (procedural) or time-stretched (audio-only engines), hits "
+                    "follow the picture. OUT receives the take, a session, conform.json and the delivery folder.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("session", type=Path, help="the .expotion session scored from the old timeline")

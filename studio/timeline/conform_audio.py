@@ -1,33 +1,42 @@
-"""A recut's take spliced from the old take and a fresh one: kept and moved spans copied sample for sample.
+"""A recut's take: the old take's whole bars where the picture is kept or moved, bridges between them.
 
-The new take is built piece by piece on the new sequence's sample axis: a span the
-conform plan keeps or moves is copied from the old take's mix and stems (the same
-samples, shifted with the picture); a new span, or an old span the old take does not
-cover, is taken from a fresh take generated for the new sequence with the same seed and
-preset. Where two pieces of different origin meet, a short equal-power crossfade centred
-on the join blends them; every other sample is a bit-for-bit copy of its source. Hits
-follow the picture through the plan's frame map; those whose frames the recut dropped
-are reported as lost.
+The conform plan says which new frames show old frames; :mod:`.conform_bars` turns that
+into kept bars (copied sample for sample from the old mix and stems, shifted with the
+picture) and bridges at bar lines between them. For an engine with exact notes
+(procedural) a bridge is re-planned: the recut is composed with the same seed on the
+bar plan's tempo map and the old notes in the kept bars
+(:mod:`expotion_engine.engines.procedural.replan`), rendered, and its bridges used. For
+an audio-only engine (MusicGen) a bridge is the old take's neighbouring bars
+time-stretched onto it (:mod:`.conform_stretch`). Where two segments meet, a short
+equal-power crossfade centred on the bar line blends them; every other sample of a kept
+bar is a bit-for-bit copy. Hits in kept bars move with their picture; the others are
+re-planned (a hit of the recut at the same place) or reported lost, with the reason.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
 
 from expotion_engine.errors import ExpotionError
-from expotion_engine.types import Marker, Note, Stem, Take
+from expotion_engine.progress import CancelEvent, ProgressFn
+from expotion_engine.types import GenerationRequest, Marker, Take
 from studio.timecode import TimecodeRate
 from studio.timeline.conform import ConformPlan
+from studio.timeline.conform_bars import BarPlan, Bridge, Keep, plan_bars
+from studio.timeline.conform_stretch import bridge_audio
 from studio.timeline.model import Timeline
 
-#: length of the equal-power crossfade at a join between pieces of different origin (seconds)
+#: length of the equal-power crossfade at a join between segments of different origin (seconds)
 CROSSFADE_S = 0.020
 #: take marker kinds that belong to the session (cues and user markers), not to the music
 _SESSION_KINDS = ("user", "cue")
+#: a recut's hit this close (s) to where an old hit moved to marks the same moment
+SAME_HIT_S = 0.045
 
 
 class ConformError(ExpotionError):
@@ -36,7 +45,7 @@ class ConformError(ExpotionError):
 
 @dataclass(frozen=True)
 class Piece:
-    """Samples ``start..end`` of the new take: the old take's from ``old_start`` on, or (None) the fresh take's."""
+    """Samples ``start..end`` of the new take showing old samples from ``old_start`` on (None: nothing old)."""
 
     start: int
     end: int
@@ -45,36 +54,38 @@ class Piece:
     new_frames: tuple[int, int]
     old_frames: tuple[int, int] | None
 
-    @property
-    def source(self) -> str:
-        """``old`` (copied from the old take) or ``fresh`` (the regenerated take)."""
-        return "fresh" if self.old_start is None else "old"
-
-    def offset(self) -> int:
-        """Samples to add to a new-take position to read the source (0 for the fresh take)."""
-        return 0 if self.old_start is None else self.old_start - self.start
-
 
 @dataclass(frozen=True)
-class LostHit:
-    """A hit of the old take that the recut could not keep, and why."""
+class HitFate:
+    """What became of one hit of the old take: ``kept`` (moved to ``time``), ``replanned`` or ``lost``, and why."""
 
-    time: float
+    old_time: float
     name: str
     cause: str | None
+    fate: str
+    time: float | None
     reason: str
 
 
 @dataclass(frozen=True)
 class ConformResult:
-    """The conformed take, the pieces it was built from, its joins (sample positions) and the hits it lost."""
+    """The conformed take, the picture's pieces, the bar plan, its joins (samples) and each old hit's fate."""
 
     take: Take
     pieces: tuple[Piece, ...]
+    bars: BarPlan
     joins: tuple[int, ...]
-    lost: tuple[LostHit, ...]
-    kept_hits: int
+    hits: tuple[HitFate, ...]
     crossfade: int
+    method: str  # "replan" (exact notes) or "stretch" (audio only)
+
+    @property
+    def lost(self) -> tuple[HitFate, ...]:
+        return tuple(h for h in self.hits if h.fate == "lost")
+
+    @property
+    def kept_hits(self) -> int:
+        return sum(h.fate == "kept" for h in self.hits)
 
 
 def sample_at(frames: int, rate: TimecodeRate, sample_rate: int) -> int:
@@ -88,7 +99,7 @@ def take_length(timeline: Timeline, sample_rate: int) -> int:
 
 
 def plan_pieces(plan: ConformPlan, old: Timeline, new: Timeline, sample_rate: int, old_samples: int) -> list[Piece]:
-    """The plan's spans inside the new scored range as sample pieces; old spans the old take lacks become fresh."""
+    """The plan's spans inside the new scored range as sample pieces (old spans the old take lacks count as new)."""
     pieces = []
     total = take_length(new, sample_rate)
     for span in plan.spans:
@@ -118,52 +129,43 @@ def _read(audio: np.ndarray, start: int, end: int) -> np.ndarray:
     return out
 
 
-def _continues(left: Piece, right: Piece) -> bool:
-    """Whether ``right`` reads on from where ``left`` stops in the same source (no join to blend)."""
-    return left.source == right.source and left.offset() == right.offset()
+#: reads samples ``a..b`` (new take positions) of track ``i`` (0 the mix, then the stems) of one segment's source
+Reader = Callable[[int, int, int], np.ndarray]
 
 
-def _splice(old: np.ndarray, fresh: np.ndarray, pieces: list[Piece], fade: int) -> np.ndarray:
-    """One signal built from ``pieces``, crossfaded over ``fade`` samples centred on each join."""
-    out = np.zeros_like(fresh)
-
-    def source(piece: Piece, start: int, end: int) -> np.ndarray:
-        audio = fresh if piece.old_start is None else old
-        return _read(audio, start + piece.offset(), end + piece.offset())
-
-    for piece in pieces:
-        out[:, piece.start:piece.end] = source(piece, piece.start, piece.end)
-    for left, right in zip(pieces, pieces[1:], strict=False):
-        if _continues(left, right):
+def _splice(n: int, channels: list[int], segments: list[tuple[int, int, Reader]], fade: int,
+            continues: list[bool]) -> list[np.ndarray]:
+    """Every track built from ``segments``, crossfaded over ``fade`` samples centred on each join."""
+    out = [np.zeros((c, n), np.float32) for c in channels]
+    for start, end, read in segments:
+        for i, track in enumerate(out):
+            track[:, start:end] = read(i, start, end)
+    for (l_start, _, left), (join, r_end, right), same in zip(segments, segments[1:], continues, strict=False):
+        a, b = max(join - fade // 2, l_start), min(join + fade - fade // 2, r_end)
+        if same or b <= a:
             continue
-        join = right.start
-        a, b = max(join - fade // 2, left.start), min(join + fade - fade // 2, right.end)
-        if b <= a:
-            continue
-        theta = (np.arange(a, b, dtype=np.float64) - (join - fade / 2) + 0.5) / fade * (math.pi / 2)
-        theta = np.clip(theta, 0.0, math.pi / 2)
-        out[:, a:b] = (source(left, a, b) * np.cos(theta) + source(right, a, b) * np.sin(theta)).astype(np.float32)
+        theta = np.clip((np.arange(a, b, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
+        for i, track in enumerate(out):
+            track[:, a:b] = (left(i, a, b) * np.cos(theta) + right(i, a, b) * np.sin(theta)).astype(np.float32)
     return out
 
 
-def _piece_at(pieces: list[Piece], sample: int) -> Piece | None:
-    """The piece holding new-take sample ``sample``, if any."""
-    for piece in pieces:
-        if piece.start <= sample < piece.end:
-            return piece
-    return None
+def _old_reader(tracks: list[np.ndarray], offset: int) -> Reader:
+    return lambda i, a, b: _read(tracks[i], a + offset, b + offset)
 
 
-def _moved_time(time: float, pieces: list[Piece], sample_rate: int, want: str) -> float | None:
-    """Where a time of the ``want`` source lands in the new take (None when no piece of that source shows it)."""
-    sample = time * sample_rate
-    for piece in pieces:
-        if piece.source != want:
-            continue
-        new = sample - piece.offset()
-        if piece.start <= new < piece.end:
-            return new / sample_rate
-    return None
+def _buffer_reader(tracks: list[np.ndarray], origin: int) -> Reader:
+    return lambda i, a, b: _read(tracks[i], a - origin, b - origin)
+
+
+def _keep_at(bars: BarPlan, sample: float) -> Keep | None:
+    """The kept span holding new-take position ``sample``."""
+    return next((k for k in bars.keeps if k.start <= sample < k.end), None)
+
+
+def _old_keep(bars: BarPlan, old_sample: float) -> Keep | None:
+    """The kept span that copies old-take position ``old_sample``."""
+    return next((k for k in bars.keeps if k.start <= old_sample - k.offset < k.end), None)
 
 
 def _is_edit(time: float, new_tl: Timeline) -> bool:
@@ -172,55 +174,48 @@ def _is_edit(time: float, new_tl: Timeline) -> bool:
     return any(abs(frame - edit) < Fraction(1, 2) for edit in new_tl.edit_frames)
 
 
-def _markers(old: Take, fresh: Take, pieces: list[Piece], plan: ConformPlan, old_tl: Timeline, new_tl: Timeline
-             ) -> tuple[list[Marker], list[LostHit], int]:
-    """The old take's musical markers moved with the picture, the fresh take's in fresh pieces and its edits.
-
-    An old edit hit is kept only where it lands on an edit point of the new cut; the new
-    cut's edit hits the old take lacks come from the fresh take (cues come from the new
-    timeline, not from either take).
-    """
+def _markers(old: Take, fresh: Take | None, bars: BarPlan, plan: ConformPlan, old_tl: Timeline, new_tl: Timeline
+             ) -> tuple[list[Marker], list[HitFate]]:
+    """Old musical markers in kept bars moved with them, the re-planned bridges' own; each old hit's fate."""
     rate = old.sample_rate
     markers: list[Marker] = []
-    lost: list[LostHit] = []
-    kept = 0
+    if fresh is not None:
+        markers += [m for m in fresh.markers if m.kind not in _SESSION_KINDS and _keep_at(bars, m.time * rate) is None]
+    fates: list[HitFate] = []
     for marker in old.markers:
         if marker.kind in _SESSION_KINDS:
             continue
-        moved = _moved_time(marker.time, pieces, rate, "old")
+        keep = _old_keep(bars, marker.time * rate)
+        moved = None if keep is None else marker.time - keep.offset / rate
         if moved is not None and (marker.cause != "edit" or _is_edit(moved, new_tl)):
             markers.append(replace(marker, time=moved))
-            kept += marker.kind == "hit"
-        elif marker.kind == "hit":
-            frame = old_tl.in_frame + math.floor(Fraction(marker.time) * old_tl.rate.rate)
-            reason = ("its frames were cut from the sequence" if plan.to_new(frame) is None
-                      else "its edit point is no longer in the cut" if moved is not None
-                      else "its music was regenerated")
-            lost.append(LostHit(marker.time, marker.name, marker.cause, reason))
-    for marker in fresh.markers:
-        if marker.kind in _SESSION_KINDS:
+            if marker.kind == "hit":
+                fates.append(HitFate(marker.time, marker.name, marker.cause, "kept", moved,
+                                     f"moved {moved - marker.time:+.3f} s with its picture"))
             continue
-        piece = _piece_at(pieces, round(marker.time * rate))
-        present = any(abs(m.time - marker.time) < 1e-3 and m.cause == marker.cause for m in markers)
-        if not present and (marker.cause == "edit" or (piece is not None and piece.source == "fresh")):
-            markers.append(marker)
-    return sorted(markers, key=lambda m: m.time), lost, kept
-
-
-def _notes(old: Stem, fresh: Stem, pieces: list[Piece], sample_rate: int) -> tuple[Note, ...]:
-    """Notes that start inside a piece of their source, moved with it and cut at the piece's end."""
-    notes = []
-    for stem, want in ((old, "old"), (fresh, "fresh")):
-        for note in stem.notes:
-            sample = note.start * sample_rate
-            for piece in pieces:
-                if piece.source == want and piece.start <= sample - piece.offset() < piece.end:
-                    shift = -piece.offset() / sample_rate
-                    end = min(note.end + shift, piece.end / sample_rate)
-                    if end > note.start + shift:
-                        notes.append(replace(note, start=note.start + shift, end=end))
-                    break
-    return tuple(sorted(notes, key=lambda n: (n.start, n.pitch)))
+        if marker.kind != "hit":
+            continue
+        frame = old_tl.in_frame + math.floor(Fraction(marker.time) * old_tl.rate.rate)
+        target = plan.to_new(frame)
+        if target is None:
+            fates.append(HitFate(marker.time, marker.name, marker.cause, "lost", None,
+                                 "its frames were cut from the sequence"))
+            continue
+        if moved is not None:
+            fates.append(HitFate(marker.time, marker.name, marker.cause, "lost", None,
+                                 "its edit point is no longer in the cut"))
+            continue
+        where = new_tl.seconds(target - new_tl.in_frame) + (marker.time - old_tl.seconds(frame - old_tl.in_frame))
+        again = [m for m in markers if m.kind == "hit" and abs(m.time - where) <= SAME_HIT_S]
+        if again:
+            fates.append(HitFate(marker.time, marker.name, marker.cause, "replanned", again[0].time,
+                                 "its bars were re-planned with an accent on the recut's hit"))
+        else:
+            fates.append(HitFate(marker.time, marker.name, marker.cause, "lost", None,
+                                 "its bars were re-planned and the recut has no hit there" if fresh is not None
+                                 else "its bars were bridged by stretched music (an audio-only take cannot "
+                                      "re-plan them)"))
+    return sorted(markers, key=lambda m: m.time), fates
 
 
 def move_markers(markers: list[Marker], plan: ConformPlan, old_tl: Timeline, new_tl: Timeline
@@ -246,33 +241,79 @@ def check_scored_from(take: Take, timeline: Timeline) -> None:
                            f"{expected}; is it the timeline this session was scored from?")
 
 
-def conform_take(old: Take, fresh: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timeline) -> ConformResult:
-    """The new sequence's take: ``old`` where the plan keeps or moves its picture, ``fresh`` elsewhere."""
+def has_exact_notes(take: Take) -> bool:
+    """Whether the take's engine knows its notes (procedural), so its bridges can be re-planned."""
+    return take.engine == "procedural" and any(s.notes for s in take.stems)
+
+
+def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timeline,
+                 request: GenerationRequest | None = None, progress: ProgressFn | None = None,
+                 cancel: CancelEvent | None = None) -> ConformResult:
+    """The recut's take from ``old``: kept bars copied, bridges re-planned (with ``request``) or time-stretched.
+
+    ``request`` is the recut's generation request (its controls, the old take's seed and
+    preset); with it a take with exact notes is re-planned, without it (or for an
+    audio-only take) bridges are stretched from the old take's own bars.
+    """
     rate = old.sample_rate
-    if fresh.sample_rate != rate:
-        raise ConformError(f"The old take runs at {rate} Hz and the regenerated one at {fresh.sample_rate} Hz.")
     check_scored_from(old, old_tl)
-    if fresh.n_samples != take_length(new_tl, rate):
-        raise ConformError(f"The regenerated take has {fresh.n_samples} samples, {new_tl.path.name} needs "
-                           f"{take_length(new_tl, rate)}.")
-    names = [s.name for s in old.stems]
-    if names != [s.name for s in fresh.stems] or old.mix.shape[0] != fresh.mix.shape[0]:
-        given = ", ".join(s.name for s in fresh.stems)
-        raise ConformError(f"The regenerated take has other stems or channels ({given}) than the session's "
-                           f"({', '.join(names)}); conform needs the same engine and preset.")
+    total = take_length(new_tl, rate)
     pieces = plan_pieces(plan, old_tl, new_tl, rate, old.n_samples)
+    copies = [(p.start, p.end, p.old_start, p.action) for p in pieces if p.old_start is not None]
+    replanning = request is not None and has_exact_notes(old)
     fade = max(2, round(CROSSFADE_S * rate))
-    mix = _splice(old.mix, fresh.mix, pieces, fade)
-    stems = tuple(replace(f, audio=_splice(o.audio, f.audio, pieces, fade), notes=_notes(o, f, pieces, rate))
-                  for o, f in zip(old.stems, fresh.stems, strict=True))
-    markers, lost, kept = _markers(old, fresh, pieces, plan, old_tl, new_tl)
-    joins = tuple(right.start for left, right in zip(pieces, pieces[1:], strict=False) if not _continues(left, right))
-    # the fresh take's hit report describes music that is only partly kept; the conform says where each part is from
-    info = {**{k: v for k, v in fresh.info.items() if k != "hit_fit"},
-            "conform": {"from_seed": old.seed, "joins": list(joins), "crossfade_samples": fade}}
-    take = replace(fresh, mix=mix, stems=stems, markers=tuple(markers), info=info)
-    return ConformResult(take, tuple(pieces), joins, tuple(lost), kept, fade)
+    old_tracks = [old.mix, *(s.audio for s in old.stems)]
+    fresh = None
+    if replanning:
+        from expotion_engine.engines.procedural.replan import Kept, hit_anchors, render_replan, replan
+
+        if request.sample_rate != rate:
+            raise ConformError(f"The old take runs at {rate} Hz and the recut's request at {request.sample_rate} Hz.")
+        if request.n_samples != total:
+            raise ConformError(f"The recut's request is {request.n_samples} samples long, {new_tl.path.name} "
+                               f"needs {total}.")
+        bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate, hit_anchors(request))
+        kept = [Kept(k.start / rate, k.end / rate, (k.start + k.offset) / rate) for k in bars.keeps]
+        score = replan(request, {s.name: s.notes for s in old.stems}, kept, bars.tempo_map)
+        loudness = float(old.info.get("loudness_target_lufs", -14.0))
+        fresh = render_replan(request, score, loudness, progress, cancel)
+        names = [s.name for s in old.stems]
+        if names != [s.name for s in fresh.stems] or old.mix.shape[0] != fresh.mix.shape[0]:
+            raise ConformError(f"The re-planned take has other stems or channels "
+                               f"({', '.join(s.name for s in fresh.stems)}) than the session's ({', '.join(names)}); "
+                               "conform needs the same preset.")
+        fresh_reader = _buffer_reader([fresh.mix, *(s.audio for s in fresh.stems)], 0)
+    else:
+        bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate)
+    segments: list[tuple[int, int, Reader]] = []
+    for index, seg in enumerate(bars.segments):
+        if isinstance(seg, Keep):
+            segments.append((seg.start, seg.end, _old_reader(old_tracks, seg.offset)))
+        elif fresh is not None:
+            segments.append((seg.start, seg.end, fresh_reader))
+        else:
+            pad = 2 * fade
+            segments.append((seg.start, seg.end, _buffer_reader(bridge_audio(old, bars, index, pad, fade),
+                                                                seg.start - pad)))
+    continues = [isinstance(a, Keep) and isinstance(b, Keep) and a.offset == b.offset
+                 for a, b in zip(bars.segments, bars.segments[1:], strict=False)]
+    audio = _splice(total, [t.shape[0] for t in old_tracks], segments, fade, continues)
+    joins = tuple(b.start for b, same in zip(bars.segments[1:], continues, strict=True) if not same)
+    markers, fates = _markers(old, fresh, bars, plan, old_tl, new_tl)
+    source = fresh if fresh is not None else old
+    stems = tuple(replace(s, audio=a, notes=s.notes if fresh is not None else ())
+                  for s, a in zip(source.stems, audio[1:], strict=True))
+    conform_info = {"from_seed": old.seed, "method": "replan" if fresh is not None else "stretch",
+                    "joins": list(joins), "crossfade_samples": fade,
+                    "bridges": [[b.start, b.end] for b in bars.bridges],
+                    "largest_bend": round(bars.largest_bend, 4)}
+    # the fresh take's hit report describes a score that is only partly kept; the conform says where each part is from
+    info = {**{k: v for k, v in source.info.items() if k != "hit_fit"}, "conform": conform_info}
+    take = replace(source, mix=audio[0], stems=stems, markers=tuple(markers), tempo_map=bars.tempo_map, info=info)
+    return ConformResult(take, tuple(pieces), bars, joins, tuple(fates), fade,
+                         "replan" if fresh is not None else "stretch")
 
 
-__all__ = ["CROSSFADE_S", "ConformError", "ConformResult", "LostHit", "Piece", "check_scored_from", "conform_take",
-           "move_markers", "plan_pieces", "sample_at", "take_length"]
+__all__ = ["CROSSFADE_S", "Bridge", "ConformError", "ConformResult", "HitFate", "Keep", "Piece",
+           "check_scored_from", "conform_take", "has_exact_notes", "move_markers", "plan_pieces", "sample_at",
+           "take_length"]

@@ -37,12 +37,13 @@ from expotion_engine.engines.procedural.parts.context import Context, monophonic
 from expotion_engine.engines.procedural.parts.drums import drum_notes
 from expotion_engine.engines.procedural.parts.melody import melody_notes
 from expotion_engine.engines.procedural.prompt import PromptSettings, parse_prompt
+from expotion_engine.engines.procedural.replan import fixed_fit
 from expotion_engine.engines.procedural.score import Automation, Part, Score
 from expotion_engine.engines.procedural.sections import find_sections
 from expotion_engine.engines.procedural.settings import PART_NAMES, STYLES, validate_preset
 from expotion_engine.engines.procedural.tempo import TempoChoice, choose_tempo_meter, motion_pulses
 from expotion_engine.errors import EngineError
-from expotion_engine.types import ControlTrack, GenerationRequest, Marker
+from expotion_engine.types import ControlTrack, GenerationRequest, Marker, TempoMap
 
 MIN_DURATION_S = 2.0
 AUTOMATION_RATE = 10.0
@@ -114,8 +115,8 @@ def _merge_words(preset: Mapping[str, Any], request: GenerationRequest) -> tuple
     return parse_prompt(str(preset.get("prompt", ""))), parse_prompt(request.prompt)
 
 
-def compose(request: GenerationRequest) -> Score:
-    """The Score for one request; deterministic for its seed."""
+def compose(request: GenerationRequest, tempo_map: TempoMap | None = None) -> Score:
+    """The Score for one request; deterministic for its seed (on ``tempo_map`` when given: a conform's re-plan)."""
     duration = request.duration
     if duration < MIN_DURATION_S:
         raise EngineError(f"The range is {duration:.2f} s long; the procedural engine needs at least "
@@ -132,10 +133,12 @@ def compose(request: GenerationRequest) -> Score:
     bpm, tempo_source, confidence, numerator = choice.bpm, choice.source, choice.confidence, choice.numerator
     fixed = tempo_source in ("request", "prompt", "preset")
     pulses = motion_pulses(request.controls, bpm, confidence, numerator) if tempo_source.startswith("motion") else []
-    fit = fit_tempo_map(duration, bpm, numerator, hits, max_bend=engine["max_bend"], pulses=pulses,
-                        rubato=HitSettings.from_preset(preset["hits"], style=style).rubato,
-                        search=0.0 if fixed else engine["max_bend"],
-                        bounds=(preset["tempo"]["min"], preset["tempo"]["max"]))
+    if tempo_map is not None:
+        numerator = tempo_map.meters[0].numerator
+    fit = fixed_fit(tempo_map, duration, hits) if tempo_map is not None else fit_tempo_map(
+        duration, bpm, numerator, hits, max_bend=engine["max_bend"], pulses=pulses,
+        rubato=HitSettings.from_preset(preset["hits"], style=style).rubato,
+        search=0.0 if fixed else engine["max_bend"], bounds=(preset["tempo"]["min"], preset["tempo"]["max"]))
     tempo_map = fit.tempo_map
     bpm = round(float(fit.report["base_bpm"]), 2)
     n_bars = int(math.ceil(tempo_map.beat_at(duration) / numerator - 1e-9))

@@ -1,0 +1,151 @@
+"""Conform of a procedural take: whole old bars kept sample for sample, the bars between re-planned with the same seed.
+
+Version A (five shots, 27 s) is scored by the procedural engine; version B trims shot 2 by
+12 frames, removes shot 3, swaps shots 4 and 5 and extends shot 4 by 20 frames. The
+recut's controls are A's moved with the picture (see :mod:`tests.timeline.recut`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from expotion_engine.engines.procedural.compose import compose
+from expotion_engine.engines.procedural.engine import ProceduralEngine
+from expotion_engine.types import Take
+from studio.timeline import Timeline
+from studio.timeline.conform import ConformPlan, conform_plan
+from studio.timeline.conform_audio import ConformResult, Keep, conform_take, take_length
+from studio.timeline.conform_bars import MAX_STRETCH
+from tests.timeline.recut import FPS, SR, VERSION_A, VERSION_B, cut, request
+
+#: an accent is heard "on" a hit within this (s)
+ON_HIT_S = 0.040
+
+
+@dataclass(frozen=True)
+class Conformed:
+    old: Take
+    result: ConformResult
+    plan: ConformPlan
+    old_tl: Timeline
+    new_tl: Timeline
+
+
+@pytest.fixture(scope="module")
+def conformed() -> Conformed:
+    old_tl, new_tl = cut(VERSION_A, "a"), cut(VERSION_B, "b")
+    old = ProceduralEngine().generate(request(VERSION_A))
+    plan = conform_plan(old_tl, new_tl)
+    return Conformed(old, conform_take(old, plan, old_tl, new_tl, request(VERSION_B)), plan, old_tl, new_tl)
+
+
+def _onsets(take: Take) -> np.ndarray:
+    return np.array(sorted({n.start for s in take.stems for n in s.notes}))
+
+
+def test_the_recut_has_b_s_length_to_the_sample_and_is_re_planned(conformed: Conformed) -> None:
+    take = conformed.result.take
+    assert take.n_samples == take_length(conformed.new_tl, SR) == round(583 / FPS * SR)
+    assert all(s.audio.shape[1] == take.n_samples for s in take.stems)
+    assert conformed.result.method == "replan" and take.info["conform"]["method"] == "replan"
+
+
+@pytest.mark.slow
+def test_kept_bars_are_the_old_take_sample_for_sample_outside_the_crossfades(conformed: Conformed) -> None:
+    old, result = conformed.old, conformed.result
+    half = result.crossfade // 2 + 1
+    keeps = result.bars.keeps
+    assert keeps[0].action == "keep" and {k.action for k in keeps[1:]} == {"move"}
+    for keep in keeps:
+        first = keep.start + (half if keep.start else 0)
+        last = keep.end - half
+        for got, want in [(result.take.mix, old.mix), *((n.audio, o.audio) for n, o in
+                                                         zip(result.take.stems, old.stems, strict=True))]:
+            assert np.array_equal(got[:, first:last], want[:, first + keep.offset:last + keep.offset])
+    # every moved or kept shot holding three whole old bars keeps some of them (a bridge takes at most a bar a side)
+    old_bars = [round(t * SR) for t in old.tempo_map.downbeat_times(old.duration)]
+    for piece in (p for p in result.pieces if p.old_start is not None):
+        whole = [b for b in old_bars if piece.old_start <= b <= piece.old_start + piece.end - piece.start]
+        if len(whole) >= 4:
+            assert any(k.offset == piece.old_start - piece.start for k in keeps)
+    assert sum(k.end - k.start for k in keeps) / result.take.n_samples > 0.4
+
+
+def test_joins_are_bar_lines_of_both_the_old_take_and_the_recut(conformed: Conformed) -> None:
+    old, result = conformed.old, conformed.result
+    old_bars = [round(t * SR) for t in old.tempo_map.downbeat_times(old.duration)]
+    new_bars = [round(t * SR) for t in result.take.tempo_map.downbeat_times(result.take.duration)]
+    for keep in result.bars.keeps:
+        for edge in (keep.start, keep.end):
+            if edge < result.take.n_samples:
+                assert min(abs(edge + keep.offset - b) for b in old_bars) <= 1
+                assert min(abs(edge - b) for b in new_bars) <= 2
+    for bridge in result.bars.bridges:
+        assert bridge.bend <= MAX_STRETCH
+        if bridge.role != "tail":
+            assert bridge.beats == int(bridge.beats) >= 1
+    assert result.joins and set(result.joins) <= {s.start for s in result.bars.segments}
+
+
+def test_every_surviving_hit_has_an_accent_within_40_ms(conformed: Conformed) -> None:
+    take = conformed.result.take
+    onsets = _onsets(take)
+    hits = [m for m in take.markers if m.kind == "hit"]
+    distances = [float(np.min(np.abs(onsets - m.time))) for m in hits]
+    assert len(hits) >= 6 and max(distances) <= ON_HIT_S
+    # the recut's edits are all hits of the conformed take (moved with a kept bar or re-planned onto a beat)
+    edits = {round(m.time * FPS, 6) for m in hits if m.cause == "edit"}
+    assert edits == {float(f) for f in conformed.new_tl.edit_frames}
+
+
+def test_hits_move_with_their_picture_and_the_report_says_what_became_of_each(conformed: Conformed) -> None:
+    result = conformed.result
+    fates = {h.name + f"@{h.old_time:g}": h for h in result.hits}
+    old_hits = [m for m in conformed.old.markers if m.kind == "hit"]
+    assert len(fates) == len(old_hits)
+    for hit in result.hits:
+        frame = int(round(hit.old_time * FPS))
+        target = conformed.plan.to_new(frame)
+        if hit.fate == "lost":
+            assert hit.reason
+        else:
+            assert target is not None and hit.time == pytest.approx(target / FPS, abs=0.045)
+    # the trimmed head of shot 2 took A's first edit with it; shot 3's frames were removed
+    assert fates["edit 1@6"].fate == "lost" and "cut" in fates["edit 1@6"].reason
+    assert fates["edit 2@12"].fate == "lost"
+    assert result.kept_hits >= 2
+
+
+def test_kept_bars_keep_the_old_notes_and_bridges_have_the_same_seed_s_new_notes(conformed: Conformed) -> None:
+    old, result = conformed.old, conformed.result
+    fresh = compose(request(VERSION_B), tempo_map=result.take.tempo_map)
+    for stem in result.take.stems:
+        for keep in result.bars.keeps:
+            shift = -keep.offset / SR
+            got = [(n.pitch, round(n.start, 6)) for n in stem.notes if keep.start <= n.start * SR < keep.end]
+            want = [(n.pitch, round(n.start + shift, 6)) for n in old.stem(stem.name).notes
+                    if keep.start <= (n.start + shift) * SR < keep.end]
+            assert got == want
+        bridged = [b for b in result.bars.bridges]
+        got = [(n.pitch, round(n.start, 6)) for n in stem.notes
+               if any(b.start <= n.start * SR < b.end for b in bridged)]
+        want = [(n.pitch, round(n.start, 6)) for n in fresh.part(stem.name).notes
+                if any(b.start <= n.start * SR < b.end for b in bridged)]
+        assert got and set(got) <= set(want)
+
+
+def test_the_tempo_map_is_the_kept_bars_own_and_bridges_within_the_limits(conformed: Conformed) -> None:
+    old, result = conformed.old, conformed.result
+    tempo_map = result.take.tempo_map
+    for keep in result.bars.keeps:
+        middle = (keep.start + keep.end) / 2
+        assert tempo_map.bpm_at(middle / SR) == pytest.approx(old.tempo_map.bpm_at((middle + keep.offset) / SR))
+    for bridge in result.bars.bridges:
+        if bridge.role == "join":  # against the beat before it and the tempo it leads into
+            before = tempo_map.bpm_at(tempo_map.time_at(tempo_map.beat_at(bridge.start / SR) - 1.0))
+            ref = 0.5 * (before + tempo_map.bpm_at(bridge.end / SR))
+            assert all(abs(bpm / ref - 1.0) <= MAX_STRETCH + 1e-9 for _, bpm in bridge.tempos)
+    assert isinstance(result.bars.segments[0], Keep)
