@@ -20,7 +20,7 @@ from typing import Any
 
 from expotion_engine.errors import SessionError
 from expotion_engine.progress import check_cancel, sub_progress
-from expotion_engine.types import Marker, Take
+from expotion_engine.types import Marker, Take, atomic_write_bytes, atomic_write_json
 from studio.commands.score import DELIVERY_FOLDER, add_delivery_arguments, check_formats, check_output_folder
 from studio.export.job import safe_name
 from studio.pipeline import build_request, commit_take, export_take
@@ -42,6 +42,7 @@ from studio.timeline.render import render_picture
 from studio.timeline.score import timeline_cues
 
 REPORT_NAME = "conform.json"
+REPORT_TEXT = "conform.txt"
 
 
 def report_data(plan: ConformPlan, result: ConformResult, old: Timeline, new: Timeline) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def report_data(plan: ConformPlan, result: ConformResult, old: Timeline, new: Ti
         else:
             entry.update(music="re-planned" if result.method == "replan" else "stretched", role=seg.role,
                          beats=round(seg.beats, 3), bpm=[round(b, 2) for _, b in seg.tempos],
-                         bend=round(seg.bend, 4), hit_on_beat=seg.anchor)
+                         bend=round(seg.bend, 4), hits_on_beats=[round(t, 4) for t in seg.anchors])
         music.append(entry)
     fates = [asdict(h) for h in result.hits]
     return {
@@ -73,37 +74,37 @@ def report_data(plan: ConformPlan, result: ConformResult, old: Timeline, new: Ti
         "hits_kept": [h for h in fates if h["fate"] == "kept"],
         "hits_replanned": [h for h in fates if h["fate"] == "replanned"],
         "hits_lost": [h for h in fates if h["fate"] == "lost"],
+        "recut_hits_without_accent": [round(t, 4) for t in result.unaccented],
         "tempo_map": result.take.tempo_map.to_dict(),
     }
 
 
-def print_report(data: dict[str, Any]) -> None:
-    """The report as tables on stderr: the picture's changes, then the music's."""
-    print(f"{'picture':8} {'new frames':>12} {'old frames':>12} {'seconds':>8}", file=sys.stderr)
+def report_lines(data: dict[str, Any]) -> list[str]:
+    """The report as tables for people: the picture's changes, then the music's, then the hits."""
+    lines = [f"{'picture':8} {'new frames':>12} {'old frames':>12} {'seconds':>8}"]
     for span in data["spans"]:
         old = "-" if span["old_frames"] is None else "{}-{}".format(*span["old_frames"])
-        print(f"{span['action']:8} {'{}-{}'.format(*span['new_frames']):>12} {old:>12} {span['seconds']:8.2f}",
-              file=sys.stderr)
-    for a, b in data["removed_old_frames"]:
-        print(f"{'cut':8} {'-':>12} {f'{a}-{b}':>12}", file=sys.stderr)
-    print(f"{'music':11} {'new seconds':>15}  how", file=sys.stderr)
+        lines.append(f"{span['action']:8} {'{}-{}'.format(*span['new_frames']):>12} {old:>12} {span['seconds']:8.2f}")
+    lines += [f"{'cut':8} {'-':>12} {f'{a}-{b}':>12}" for a, b in data["removed_old_frames"]]
+    lines.append(f"{'music':11} {'new seconds':>15}  how")
     for seg in data["music"]:
-        where = "{:.2f}-{:.2f}".format(*seg["seconds"])
         if seg["music"] == "kept":
             how = f"{seg['bars']} bars of the old take, moved {seg['moved_s']:+.3f} s"
         else:
             how = (f"{seg['role']} of {seg['beats']:g} beats at {'/'.join(f'{b:g}' for b in seg['bpm'])} BPM "
                    f"({seg['bend']:.1%} from the music around it)"
-                   + ("" if seg["hit_on_beat"] is None else f", hit at {seg['hit_on_beat']:.3f} s on a beat"))
-        print(f"{seg['music']:11} {where:>15}  {how}", file=sys.stderr)
-    print(f"{len(data['joins'])} joins at bar lines crossfaded over {data['crossfade_samples']} samples; "
-          f"hits: {len(data['hits_kept'])} kept, {len(data['hits_replanned'])} re-planned, "
-          f"{len(data['hits_lost'])} lost", file=sys.stderr)
-    for marker in data["user_markers_lost"]:
-        print(f"  lost user marker {marker['name']!r} at {marker['time']:.3f} s: its frames were cut", file=sys.stderr)
-    for hit in data["hits_lost"]:
-        print(f"  lost hit {hit['name'] or hit['cause'] or 'hit'} at {hit['old_time']:.3f} s: {hit['reason']}",
-              file=sys.stderr)
+                   + "".join(f", hit at {t:.3f} s on a beat" for t in seg["hits_on_beats"]))
+        lines.append(f"{seg['music']:11} {'{:.2f}-{:.2f}'.format(*seg['seconds']):>15}  {how}")
+    lines.append(f"{len(data['joins'])} joins at bar lines crossfaded over {data['crossfade_samples']} samples; "
+                 f"hits: {len(data['hits_kept'])} kept, {len(data['hits_replanned'])} re-planned, "
+                 f"{len(data['hits_lost'])} lost")
+    lines += [f"  lost user marker {m['name']!r} at {m['time']:.3f} s: its frames were cut"
+              for m in data["user_markers_lost"]]
+    lines += [f"  lost hit {h['name'] or h['cause'] or 'hit'} at {h['old_time']:.3f} s: {h['reason']}"
+              for h in data["hits_lost"]]
+    why = "it falls inside kept bars" if data["method"] == "replan" else "an audio-only take cannot add one"
+    lines += [f"  the recut's hit at {t:.3f} s has no accent: {why}" for t in data["recut_hits_without_accent"]]
+    return lines
 
 
 def _old_take(session: Session, take_id: str | None) -> tuple[TakeRecord, Take]:
@@ -168,11 +169,16 @@ def run(args: argparse.Namespace) -> int:
         data = report_data(plan, result, old, new)
         data["user_markers_lost"] = [{"time": m.time, "name": m.name} for m in users_lost]
         (out / REPORT_NAME).write_text(json.dumps(data, indent=2) + "\n")
+        lines = report_lines(data)
         exported = [] if args.no_delivery else export_take(
             fresh_session, out / DELIVERY_FOLDER, take_id=take_id, force=args.force,
             video_tracks=args.video_audio, timeline_audio=args.timeline_audio, midi_start=args.midi_start,
             progress=sub_progress(progress, 0.8, 1.0), cancel=cancel)
-    print_report(data)
+    if not args.no_delivery:  # the report travels with the delivery, for whoever imports it
+        atomic_write_json(out / DELIVERY_FOLDER / REPORT_NAME, data)
+        atomic_write_bytes(out / DELIVERY_FOLDER / REPORT_TEXT, ("\n".join(lines) + "\n").encode())
+    for line in lines:
+        print(line, file=sys.stderr)
     print(f"wrote {out}: mix.wav ({result.take.n_samples} samples at {result.take.sample_rate} Hz), "
           f"{len(result.take.stems)} stems, {REPORT_NAME}; session {fresh_session.path}", file=sys.stderr)
     print(f"delivery: {len(exported)} files in {out / DELIVERY_FOLDER}" if not args.no_delivery

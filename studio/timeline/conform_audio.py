@@ -78,6 +78,7 @@ class ConformResult:
     hits: tuple[HitFate, ...]
     crossfade: int
     method: str  # "replan" (exact notes) or "stretch" (audio only)
+    unaccented: tuple[float, ...] = ()  # the recut's hits (s) that its music does not mark
 
     @property
     def lost(self) -> tuple[HitFate, ...]:
@@ -272,7 +273,8 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
         if request.n_samples != total:
             raise ConformError(f"The recut's request is {request.n_samples} samples long, {new_tl.path.name} "
                                f"needs {total}.")
-        bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate, hit_anchors(request))
+        anchors = hit_anchors(request)
+        bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate, anchors)
         kept = [Kept(k.start / rate, k.end / rate, (k.start + k.offset) / rate) for k in bars.keeps]
         score = replan(request, {s.name: s.notes for s in old.stems}, kept, bars.tempo_map)
         loudness = float(old.info.get("loudness_target_lufs", -14.0))
@@ -285,6 +287,9 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
         fresh_reader = _buffer_reader([fresh.mix, *(s.audio for s in fresh.stems)], 0)
     else:
         bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate)
+        # an audio-only take cannot add accents: the recut's edit points are its hits to account for
+        anchors = [(new_tl.seconds(f - new_tl.in_frame), 1.0) for f in new_tl.edit_frames
+                   if new_tl.in_frame < f < new_tl.range_out]
     segments: list[tuple[int, int, Reader]] = []
     for index, seg in enumerate(bars.segments):
         if isinstance(seg, Keep):
@@ -300,6 +305,9 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
     audio = _splice(total, [t.shape[0] for t in old_tracks], segments, fade, continues)
     joins = tuple(b.start for b, same in zip(bars.segments[1:], continues, strict=True) if not same)
     markers, fates = _markers(old, fresh, bars, plan, old_tl, new_tl)
+    marked = [m.time for m in markers if m.kind == "hit"]
+    unaccented = tuple(sorted(t for t, _ in anchors if (fresh is None or _keep_at(bars, t * rate) is not None)
+                              and all(abs(t - m) > SAME_HIT_S for m in marked)))
     source = fresh if fresh is not None else old
     stems = tuple(replace(s, audio=a, notes=s.notes if fresh is not None else ())
                   for s, a in zip(source.stems, audio[1:], strict=True))
@@ -311,7 +319,7 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
     info = {**{k: v for k, v in source.info.items() if k != "hit_fit"}, "conform": conform_info}
     take = replace(source, mix=audio[0], stems=stems, markers=tuple(markers), tempo_map=bars.tempo_map, info=info)
     return ConformResult(take, tuple(pieces), bars, joins, tuple(fates), fade,
-                         "replan" if fresh is not None else "stretch")
+                         "replan" if fresh is not None else "stretch", unaccented)
 
 
 __all__ = ["CROSSFADE_S", "Bridge", "ConformError", "ConformResult", "HitFate", "Keep", "Piece",

@@ -39,13 +39,14 @@ class Keep:
 
 @dataclass(frozen=True)
 class Bridge:
-    """New samples ``start..end`` between kept bars: ``beats`` beats at the ``tempos`` (time s, BPM) it starts."""
+    """New samples ``start..end`` between kept bars: ``beats`` beats at the ``tempos`` (time s, BPM) it starts,
+    the recut's hits it puts on a beat (``anchors``, s) and its largest tempo change against the music it joins."""
 
     start: int
     end: int
     beats: float
     tempos: tuple[tuple[float, float], ...]
-    anchor: float | None
+    anchors: tuple[float, ...]
     bend: float
     role: str  # "head", "join" or "tail"
 
@@ -96,32 +97,48 @@ def _bpm_near(old_map: TempoMap, keep: Keep, at_end: bool, rate: int) -> float:
     return old_map.bpm_at((keep.start + keep.offset) / rate)
 
 
-def _bridge(start: int, end: int, ref: float, role: str, numerator: int, rate: int,
-            anchors: Sequence[tuple[float, float]]) -> Bridge | None:
-    """The bridge over ``start..end`` near tempo ``ref``, a hit on a beat where one fits; None when none fits."""
-    t0, t1 = start / rate, end / rate
-    length = t1 - t0
-    if role == "tail":  # the ending keeps the tempo (whether its cadence has room is checked on the whole map)
-        if length < TAIL_S:
+def _tempos(t0: float, t1: float, points: Sequence[float], ref: float, free_end: bool
+            ) -> tuple[tuple[tuple[float, float], ...], float, float] | None:
+    """Tempo changes, beats and largest bend that put whole beats between ``t0``, each point and ``t1`` near ``ref``
+    (the stretch after the last point free with ``free_end``); None when a stretch cannot within the limits."""
+    edges = [t0, *points, t1]
+    changes: list[tuple[float, float]] = []
+    beats = bend = 0.0
+    for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False)):
+        if free_end and i == len(edges) - 2:
+            changes.append((a, ref))
+            beats += (b - a) * ref / 60.0
+            continue
+        count = round((b - a) * ref / 60.0)
+        if count < 1:
             return None
-        return Bridge(start, end, length * ref / 60.0, ((t0, ref),), None, 0.0, role)
-    beats = round(length * ref / 60.0)
-    if beats < 1:
+        bpm = 60.0 * count / (b - a)
+        if abs(bpm / ref - 1.0) > MAX_STRETCH:
+            return None
+        changes.append((a, bpm))
+        beats += count
+        bend = max(bend, abs(bpm / ref - 1.0))
+    return tuple(changes), beats, bend
+
+
+def _bridge(start: int, end: int, ref: float, role: str, rate: int, anchors: Sequence[tuple[float, float]]
+            ) -> Bridge | None:
+    """The bridge over ``start..end`` near tempo ``ref`` with as many hits on beats as fit (strongest first);
+    None when no tempo within the limits fits."""
+    t0, t1 = start / rate, end / rate
+    tail = role == "tail"  # the ending is free after its last hit; whether its cadence has room is checked later
+    if tail and t1 - t0 < TAIL_S:
         return None
     margin = ANCHOR_MARGIN_BEATS * 60.0 / ref
-    inside = [(time, strength) for time, strength in anchors if t0 + margin <= time <= t1 - margin]
-    for time, _ in sorted(inside, key=lambda a: -a[1]):
-        first, second = round((time - t0) * ref / 60.0), round((t1 - time) * ref / 60.0)
-        if first < 1 or second < 1:
-            continue
-        tempos = (60.0 * first / (time - t0), 60.0 * second / (t1 - time))
-        bend = max(abs(b / ref - 1.0) for b in tempos)
-        if bend <= MAX_STRETCH:
-            return Bridge(start, end, float(first + second), ((t0, tempos[0]), (time, tempos[1])), time, bend, role)
-    bpm = 60.0 * beats / length
-    if abs(bpm / ref - 1.0) > MAX_STRETCH:
+    chosen: list[float] = []
+    for time, _ in sorted(anchors, key=lambda a: -a[1]):
+        if t0 + margin <= time <= t1 - margin and _tempos(t0, t1, sorted([*chosen, time]), ref, tail) is not None:
+            chosen = sorted([*chosen, time])
+    fit = _tempos(t0, t1, chosen, ref, tail)
+    if fit is None:
         return None
-    return Bridge(start, end, float(beats), ((t0, bpm),), None, abs(bpm / ref - 1.0), role)
+    tempos, beats, bend = fit
+    return Bridge(start, end, beats, tempos, tuple(chosen), bend, role)
 
 
 def _bridge_bars(beat: float, bridge: Bridge, numerator: int) -> list[tuple[float, int]]:
@@ -221,13 +238,13 @@ def plan_bars(copies: Sequence[tuple[int, int, int, str]], old_map: TempoMap, ol
                 else:
                     ref = 0.5 * (_bpm_near(old_map, keeps[i - 1], True, rate)
                                  + _bpm_near(old_map, keeps[i], False, rate))
-                bridge = _bridge(cursor, end, ref, role, numerator, rate, anchors)
+                bridge = _bridge(cursor, end, ref, role, rate, anchors)
                 if bridge is None:
                     if keeps:
                         failed = i
                         break
                     bridge = Bridge(cursor, end, (end - cursor) / rate * ref / 60.0, ((cursor / rate, ref),),
-                                    None, 0.0, "tail")
+                                    (), 0.0, "tail")
                 segments.append(bridge)
             if i < len(keeps):
                 segments.append(keeps[i])

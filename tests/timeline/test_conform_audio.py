@@ -174,6 +174,10 @@ def test_the_report_lists_the_picture_s_changes_and_what_the_music_did(conformed
         assert np.array_equal(new_mix[first:last], old_mix[old_start + first - start:old_start + last - start])
     for seg in (m for m in music if m["music"] == "re-planned"):
         assert seg["bend"] <= 0.10
+    delivered = json.loads((b / "delivery" / "conform.json").read_text())
+    assert delivered["spans"] == report["spans"] and delivered["music"] == music
+    text = (b / "delivery" / "conform.txt").read_text()
+    assert "removed" not in text and text.count("\ncut ") == 2 and "lost user marker 'gone'" in text
 
 
 @pytest.mark.slow

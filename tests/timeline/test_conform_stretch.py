@@ -100,3 +100,7 @@ def test_every_kept_hit_is_still_heard_within_40_ms(audio_only: tuple[Take, Conf
     lost = [h for h in result.hits if h.fate == "lost"]
     assert lost and all(h.reason for h in lost)
     assert {round(h.time * FPS) for h in kept} <= {round(m.time * FPS) for m in hits}
+    # every edit of the recut is heard (a kept old hit) or reported as a hit the stretched music cannot mark
+    heard = {round(m.time * FPS) for m in hits}
+    for frame in cut(VERSION_B, "b").edit_frames:
+        assert frame in heard or any(round(t * FPS) == frame for t in result.unaccented)
