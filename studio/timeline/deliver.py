@@ -15,9 +15,11 @@ sequence's ``<media><audio>``, each clipitem with its own ``<file>`` (``file://l
 URL, timecode, sample rate, depth and channels; a stereo file's track is marked stereo
 for Premiere). FCPXML gets an ``asset`` per file (``media-rep`` from version 1.9, ``src``
 before) and a connected ``asset-clip`` (role ``music``) below the primary storyline
-(lanes -1, -2, ...), anchored to the spine element under the in point and placed before
-its markers as the DTD orders them, every time on a frame of the sequence's
-``frameDuration``. Audio URLs are absolute, as editors write them.
+(lanes -1, -2, ..., under any lane already connected there), anchored to the spine
+element under the in point and placed before its markers as the DTD orders them, every
+time on a frame of the sequence's ``frameDuration``. Audio URLs are absolute, as editors
+write them. Ids are new (``expotion1``, ``expotion-clipitem-1``, ...; a round trip of a
+round trip takes the next free ones).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -167,7 +169,7 @@ def _fcp7_rate(parent: ET.Element, rate: TimecodeRate) -> None:
     _sub(element, "ntsc", "TRUE" if rate.ntsc else "FALSE")
 
 
-def _fcp7_track(timeline: Timeline, item: _Audio, index: int) -> ET.Element:
+def _fcp7_track(timeline: Timeline, item: _Audio, index: str) -> ET.Element:
     """A ``<track>`` holding one clipitem of the score file from the in point for the scored range."""
     rate, length = timeline.rate, timeline.range_out - timeline.in_frame
     enabled = "TRUE" if item.track.enabled else "FALSE"
@@ -231,6 +233,14 @@ def _insert(root: ET.Element, parent: ET.Element, index: int, element: ET.Elemen
     parent.insert(index, element)
 
 
+def _free(taken: set[str | None], names: Callable[[int], set[str]]) -> str:
+    """The first number whose ``names`` are all unused in the file (a round trip of a round trip adds more);
+    they are marked used."""
+    number = next(n for n in range(1, len(taken) + 2) if not names(n) & taken)
+    taken |= names(number)
+    return str(number)
+
+
 def _parse(path: Path) -> ET.Element:
     try:
         return ET.parse(path, parser=ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))).getroot()
@@ -259,8 +269,10 @@ def _fcp7_text(timeline: Timeline, audio: list[_Audio]) -> str:
         _insert(root, media, len(media), sound)
     tracks = sound.findall("track")
     place = list(sound).index(tracks[-1]) + 1 if tracks else len(sound)
+    taken = {element.get("id") for element in root.iter() if element.get("id")}
     for offset, item in enumerate(audio):
-        _insert(root, sound, place + offset, _fcp7_track(timeline, item, offset + 1))
+        index = _free(taken, lambda n: {f"{TAG}-clipitem-{n}", f"{TAG}-file-{n}"})
+        _insert(root, sound, place + offset, _fcp7_track(timeline, item, index))
     return _xml_text(root, "xmeml")
 
 
@@ -316,9 +328,10 @@ def _fcpx_text(timeline: Timeline, audio: list[_Audio]) -> str:
     local = (fcpx_time(parent.get("start")) or Fraction(0)) + at - (fcpx_time(parent.get("offset")) or Fraction(0))
     taken = {element.get("id") for element in root.iter() if element.get("id")}
     with_media_rep = _version(root) >= (1, 9)
-    for lane, item in enumerate(audio, start=1):
-        ident = next(f"{TAG}{n}" for n in range(lane, lane + len(taken) + 2) if f"{TAG}{n}" not in taken)
-        taken.add(ident)
+    lanes = [int(c.get("lane", "0")) for c in parent if c.get("lane", "").lstrip("-").isdigit()]
+    below = min([0, *lanes])  # under whatever is connected there already (an earlier score's round trip)
+    for lane, item in enumerate(audio, start=1 - below):
+        ident = f"{TAG}{_free(taken, lambda n: {f'{TAG}{n}'})}"
         asset = ET.Element("asset", {
             "id": ident, "name": clean_line(item.track.name), "start": _fcpx(music), "duration": _fcpx(length),
             "hasAudio": "1", "hasVideo": "0", "audioSources": "1", "audioChannels": str(item.channels),

@@ -259,3 +259,29 @@ def test_a_batch_over_a_round_trip_fcpxml_scores_the_shots_not_the_music(tmp_pat
 
     assert [job.video for job in timeline_jobs(written, JobDefaults())] == [(tmp_path / s.name).resolve()
                                                                             for s in shots_25]
+
+
+@pytest.mark.parametrize("adapter", ["fcp_xml", "fcpx_xml", "otio_json"])
+def test_a_round_trip_of_a_round_trip_adds_new_tracks_beside_the_old_score(adapter: str, tmp_path: Path,
+                                                                           shots_25: list[Path]) -> None:
+    for shot in shots_25:
+        shutil.copy(shot, tmp_path / shot.name)
+    built = write_timeline(build_timeline([tmp_path / s.name for s in shots_25], 25.0), tmp_path, adapter, 25.0)
+    timeline = read_timeline(built.path)
+    first = deliver_roundtrip(timeline, _score(tmp_path / "one", timeline.seconds(timeline.duration)), tmp_path,
+                              "one")
+    again = read_timeline(first)  # the editor recut nothing and asked for another score
+    second = deliver_roundtrip(again, _score(tmp_path / "two", timeline.seconds(timeline.duration)), tmp_path, "two")
+
+    assert (read_timeline(second).clips, read_timeline(second).markers) == (timeline.clips, timeline.markers)
+    sequence = _sequence(second, ROUNDTRIP[adapter][0])
+    media = sorted(url_path(c.media_reference.target_url).parent.name for c in sequence.find_clips()
+                   if c.media_reference.target_url.endswith(".wav"))
+    assert media == ["one"] * len(SCORE) + ["two"] * len(SCORE)
+    if adapter != "otio_json":
+        root = ET.parse(second).getroot()
+        ids = [e.get("id") for e in root.iter() if e.get("id")]
+        assert len(ids) == len(set(ids))
+    if adapter == "fcpx_xml":
+        lanes = [c.get("lane") for c in ET.parse(second).getroot().iter("asset-clip") if c.get("lane")]
+        assert lanes == [str(-n) for n in range(1, 2 * len(SCORE) + 1)]
