@@ -1,6 +1,7 @@
-"""``expotion conform SESSION NEW_TIMELINE --old OLD_TIMELINE -o OUT``: the session's music moved onto a recut.
+"""``expotion conform SESSION NEW_TIMELINE [--old OLD_TIMELINE] -o OUT``: the session's music moved onto a recut.
 
-The session does not record the timeline it was scored from, so ``--old`` names it.
+``--old`` names the timeline the session was scored from (default: the sequence the
+session records, with its scored range).
 Every span of the new sequence is mapped onto the old one; the whole bars of kept and
 moved spans keep the old take's samples, the bridges between them at bar lines are
 re-planned with the session's seed and preset (procedural) or time-stretched from the
@@ -26,6 +27,7 @@ from studio.export.job import safe_name
 from studio.pipeline import build_request, commit_take, export_take
 from studio.progress_bar import progress_and_cancel
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, utc_now
+from studio.timecode import frame_seconds
 from studio.timeline.conform import ConformPlan, conform_plan
 from studio.timeline.conform_audio import (
     ConformResult,
@@ -36,10 +38,11 @@ from studio.timeline.conform_audio import (
     move_markers,
 )
 from studio.timeline.controls import timeline_controls
+from studio.timeline.deliver import deliver_roundtrip, score_tracks
 from studio.timeline.model import Timeline
 from studio.timeline.read import read_timeline
 from studio.timeline.render import render_picture
-from studio.timeline.score import timeline_cues
+from studio.timeline.score import timeline_cues, timeline_source
 
 REPORT_NAME = "conform.json"
 REPORT_TEXT = "conform.txt"
@@ -115,15 +118,30 @@ def _old_take(session: Session, take_id: str | None) -> tuple[TakeRecord, Take]:
     return record, Take.load(record.folder)
 
 
+def _old_timeline(session: Session, path: Path | None) -> Timeline:
+    """The timeline the take was scored from: ``--old``, else the sequence the session records, in its range."""
+    if path is not None:
+        return read_timeline(path)
+    source = session.timeline
+    if source is None:
+        raise SessionError(f"{session.path.name if session.path else 'The session'} does not record the timeline "
+                           "it was scored from; name it with --old.")
+    return replace(read_timeline(source.path, rate=source.rate), in_frame=source.in_frame, out_frame=source.out_frame)
+
+
 def _new_session(session: Session, record: TakeRecord, old_take: Take, picture: Path, users: list[Marker],
-                 new: Timeline) -> Session:
-    """The session for the recut: the old one's choices, the take's seed and tempo, the new picture and cues."""
+                 old: Timeline, new: Timeline) -> Session:
+    """The session for the recut: the old one's choices, the take's seed and tempo, the new picture, sequence, cues
+    and (unless the old session chose another) the recut's start timecode."""
     fresh = copy.deepcopy(session)
+    if abs(session.timecode_start - frame_seconds(old.start_frame, old.rate)) < 1e-6:
+        fresh.timecode_start = frame_seconds(new.start_frame, new.rate)
     fresh.set_video(picture, keep_title=True, keep_rate=True)
     fresh.video_in, fresh.video_out = new.seconds(new.in_frame), None
     fresh.seed = record.seed
     fresh.bpm = session.bpm or old_take.tempo_map.tempos[0].bpm
     fresh.markers = sorted([*timeline_cues(new), *users], key=lambda m: m.time)
+    fresh.timeline = timeline_source(new)
     fresh.takes, fresh.chosen_take = [], None
     return fresh
 
@@ -135,14 +153,14 @@ def run(args: argparse.Namespace) -> int:
     check_formats(args.formats)
     session = Session.load(args.session)
     record, old_take = _old_take(session, args.take)
-    old, new = read_timeline(args.old), read_timeline(args.new_timeline)
+    old, new = _old_timeline(session, args.old), read_timeline(args.new_timeline)
     check_scored_from(old_take, old)
     plan = conform_plan(old, new)
     out.mkdir(parents=True, exist_ok=True)
     title = session.title or new.name
     picture = render_picture(new, out / f"{safe_name(title)}_picture.mp4")
     users, users_lost = move_markers([m for m in session.markers if m.kind == "user"], plan, old, new)
-    fresh_session = _new_session(session, record, old_take, picture, users, new)
+    fresh_session = _new_session(session, record, old_take, picture, users, old, new)
     if args.sample_rate and args.sample_rate != old_take.sample_rate:
         raise SessionError(f"The take runs at {old_take.sample_rate} Hz; conform keeps it, so --sample-rate "
                            f"{args.sample_rate} cannot apply.")
@@ -174,6 +192,9 @@ def run(args: argparse.Namespace) -> int:
             fresh_session, out / DELIVERY_FOLDER, take_id=take_id, force=args.force,
             video_tracks=args.video_audio, timeline_audio=args.timeline_audio, midi_start=args.midi_start,
             progress=sub_progress(progress, 0.8, 1.0), cancel=cancel)
+        if not args.no_delivery:  # the recut with the conformed score's tracks, for the editor to import as one file
+            tracks = score_tracks(fresh_session, result.take, out.resolve(), out / DELIVERY_FOLDER)
+            exported.append(deliver_roundtrip(new, tracks, out / DELIVERY_FOLDER, title, force=args.force))
     if not args.no_delivery:  # the report travels with the delivery, for whoever imports it
         atomic_write_json(out / DELIVERY_FOLDER / REPORT_NAME, data)
         atomic_write_bytes(out / DELIVERY_FOLDER / REPORT_TEXT, ("\n".join(lines) + "\n").encode())
@@ -198,8 +219,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("session", type=Path, help="the .expotion session scored from the old timeline")
     p.add_argument("new_timeline", type=Path, help="the recut (.otio, FCP 7 .xml, .fcpxml, .edl)")
-    p.add_argument("--old", type=Path, required=True,
-                   help="the timeline the session was scored from (the session does not record it)")
+    p.add_argument("--old", type=Path, default=None,
+                   help="the timeline the session was scored from (default: the sequence the session records)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder (empty, or use --force)")
     p.add_argument("--take", default=None, help="take id to conform (default: the session's chosen take)")
     p.add_argument("--no-cache", action="store_true", help="analyse the new sequence's clips anew")

@@ -146,7 +146,7 @@ def conformed(tmp_path_factory: pytest.TempPathFactory, shots_25: list[Path]) ->
         for name, frame in USER_MARKERS.items():
             scored.add_marker(frame / FPS, name)
         scored.save()
-        assert main(["conform", str(session), str(new), "--old", str(old), "-o", str(folder / "b"),
+        assert main(["conform", str(session), str(new), "-o", str(folder / "b"),  # the session records A
                      "--format", "audio", "markers", "midi"]) == 0
     yield folder / "a", folder / "b"
 
@@ -181,7 +181,8 @@ def test_the_report_lists_the_picture_s_changes_and_what_the_music_did(conformed
 
 
 @pytest.mark.slow
-def test_the_conformed_delivery_has_the_recuts_length_markers_and_tempo_map(conformed: tuple[Path, Path]) -> None:
+def test_the_conformed_delivery_has_the_recuts_length_markers_and_tempo_map(conformed: tuple[Path, Path],
+                                                                            shots_25: list[Path]) -> None:
     _, b = conformed
     length = sample_at(78, PAL, SR)
     session = Session.load(next(b.glob("*.expotion")))
@@ -194,6 +195,13 @@ def test_the_conformed_delivery_has_the_recuts_length_markers_and_tempo_map(conf
     assert [m["name"] for m in json.loads((b / "conform.json").read_text())["user_markers_lost"]] == ["gone"]
     edits = {round(m["time"] * FPS, 6) for m in take["markers"] if m.get("cause") == "edit"}
     assert edits and edits <= {25.0, 43.0, 58.0}  # the recut's edit points, none of the old cut's alone
+    sequence = otio.adapters.read_from_file(str(next((b / "delivery").glob("*_sequence.otio"))))
+    video, *audio = sequence.tracks
+    assert [(c.name, c.source_range.start_time.value, c.source_range.duration.value) for c in video] == [
+        (shots_25[i].name, float(source_in), float(frames)) for i, source_in, frames in VERSION_B]
+    assert audio[0].name == "Expotion Mix" and audio[0].duration().value == 78  # the conformed mix under B
+    assert session.timeline is not None
+    assert session.timeline.path.name == "scene12_b.otio"
     midi = mido.MidiFile(next((b / "delivery").rglob("*.mid")))
     tempos = [msg.tempo for track in midi.tracks for msg in track if msg.type == "set_tempo"]
     assert tempos[0] == mido.bpm2tempo(take["tempo_map"]["tempos"][0]["bpm"])
