@@ -4,12 +4,14 @@ The delivery's re-muxed video, the desktop app and ``expotion export`` all need 
 picture file; ffmpeg (imageio-ffmpeg's binary) trims each clip's exact source frames,
 scales them to the first clip's size and concatenates them at the sequence rate. ffmpeg
 runs in its own process group and dies with its parent (as the delivery's re-mux does), so a
-stopped or killed run leaves no encoder behind.
+stopped or killed run leaves no encoder behind; it reports its frames as progress and is
+killed when the run is cancelled.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from expotion_engine.media.probe import probe_video
+from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress
 from studio.export.video import die_with_parent, kill_group
 from studio.timeline.model import Timeline, TimelineError
 
@@ -30,21 +33,29 @@ def _even(value: int) -> int:
     return value + value % 2
 
 
-def _run(command: list[str]) -> tuple[int, str]:
-    """Run ffmpeg in its own process group, dying with its parent; killed with its group if this run stops."""
+def _run(command: list[str], frames: int, progress: ProgressFn, cancel: CancelEvent | None) -> tuple[int, str]:
+    """Run ffmpeg in its own process group, dying with its parent, reporting the frames it has written;
+    killed with its group when ``cancel`` is set or this run stops."""
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
-                                   start_new_session=True, preexec_fn=die_with_parent)
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
+                                   text=True, start_new_session=True, preexec_fn=die_with_parent)
         try:
+            for line in process.stdout or ():
+                check_cancel(cancel)
+                key, _, value = line.strip().partition("=")
+                if key == "frame" and value.isdigit():
+                    progress(min(int(value) / max(frames, 1), 1.0), "rendering the sequence")
             code = process.wait()
         finally:
             if process.poll() is None:
                 kill_group(process)
+        check_cancel(cancel)
         errors.seek(0)
         return code, errors.read().decode(errors="replace")
 
 
-def render_picture(timeline: Timeline, output: Path) -> Path:
+def render_picture(timeline: Timeline, output: Path, *, progress: ProgressFn | None = None,
+                   cancel: CancelEvent | None = None) -> Path:
     """Write the whole sequence's picture to ``output`` (H.264 MP4, no audio) and return it."""
     media = timeline.media
     if not media:
@@ -74,13 +85,21 @@ def render_picture(timeline: Timeline, output: Path) -> Path:
     joined = "".join(f"[v{i}]" for i in range(len(timeline.clips)))
     filters.append(f"{joined}concat=n={len(timeline.clips)}:v=1:a=0[picture]")
     output.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
+    os.close(fd)
+    partial = Path(name)  # the picture appears whole or not at all; a crash's leftover is removed next run
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *inputs,
                "-filter_complex", ";".join(filters), "-map", "[picture]", "-r", rate, "-c:v", "libx264",
-               "-preset", "veryfast", "-crf", CRF, "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(output)]
-    code, errors = _run(command)
-    if code != 0:
-        tail = " | ".join(errors.strip().splitlines()[-2:])
-        raise TimelineError(f"{timeline.path.name}: ffmpeg could not render the sequence's picture ({tail}).")
+               "-preset", "veryfast", "-crf", CRF, "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+               "-progress", "pipe:1", "-nostats", "-f", "mp4", str(partial)]
+    try:
+        code, errors = _run(command, timeline.duration, progress or no_progress, cancel)
+        if code != 0:
+            tail = " | ".join(errors.strip().splitlines()[-2:])
+            raise TimelineError(f"{timeline.path.name}: ffmpeg could not render the sequence's picture ({tail}).")
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
     log.info("rendered the sequence's picture (%d frames at %s) to %s", timeline.duration, timeline.rate.label, output)
     return output
 

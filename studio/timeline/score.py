@@ -107,7 +107,9 @@ def score_timeline(args: argparse.Namespace) -> int:
     with FolderLock(out):  # one writer per folder, as for a video; staging an interrupted run left is removed
         remove_stale(out)
         check_output_folder(out, args.force)
-        picture = render_picture(timeline, out / f"{safe_name(title)}_picture.mp4")
+        with progress_and_cancel("picture") as (progress, cancel):
+            picture = render_picture(timeline, out / f"{safe_name(title)}_picture.mp4", progress=progress,
+                                     cancel=cancel)
         print(f"picture: the sequence rendered to {picture.name}; the delivery's video is cut from it", file=sys.stderr)
         session = Session.for_video(
             picture, title=title, frame_rate=timeline.rate.fps,

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,6 +20,7 @@ import opentimelineio as otio
 import pytest
 import soundfile as sf
 
+from expotion_engine.errors import Cancelled
 from expotion_engine.media.probe import probe_video
 from expotion_engine.vision import AnalysisSettings
 from studio.cli import main
@@ -28,6 +30,7 @@ from studio.timecode import TimecodeRate, frame_seconds, parse_frames
 from studio.timeline import read_timeline
 from studio.timeline.controls import timeline_controls
 from studio.timeline.relink import url_path
+from studio.timeline.render import render_picture
 from tests.timeline.build import (
     CLIP_MARKER,
     CLIP_MARKER_RECORD,
@@ -218,3 +221,20 @@ def test_export_of_a_timeline_session_delivers_its_sequence_again(scored: Path, 
     assert main(["export", str(tmp_path / "moved.expotion"), "-o", str(tmp_path / "third"), "--format", "audio"]) == 0
     assert not list((tmp_path / "third").glob("*_sequence.*"))
     assert "The sequence is not delivered with the score: " in caplog.text
+
+
+def test_the_picture_reports_its_frames_and_a_cancelled_render_leaves_nothing(tmp_path: Path,
+                                                                               shots_25: list[Path]) -> None:
+    built = write_timeline(build_timeline(shots_25, FPS), shots_25[0].parent, "otio_json", FPS)
+    timeline = read_timeline(built.path)
+    reports: list[float] = []
+
+    picture = render_picture(timeline, tmp_path / "picture.mp4", progress=lambda f, _: reports.append(f))
+
+    assert reports and reports == sorted(reports) and reports[-1] == 1.0
+    assert round(probe_video(picture).duration * FPS) == LENGTH
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        render_picture(timeline, tmp_path / "cancelled.mp4", cancel=cancel)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["picture.mp4"]  # no picture, no hidden .part file
