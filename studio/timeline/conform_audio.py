@@ -22,9 +22,10 @@ from fractions import Fraction
 
 import numpy as np
 
+from expotion_engine.engines.procedural.replan import Kept, splice_notes
 from expotion_engine.errors import ExpotionError
 from expotion_engine.progress import CancelEvent, ProgressFn
-from expotion_engine.types import GenerationRequest, Marker, Take
+from expotion_engine.types import GenerationRequest, Marker, Note, Stem, Take
 from studio.timecode import TimecodeRate
 from studio.timeline.conform import ConformPlan
 from studio.timeline.conform_bars import BarPlan, Bridge, Keep, plan_bars
@@ -234,6 +235,38 @@ def move_markers(markers: list[Marker], plan: ConformPlan, old_tl: Timeline, new
     return moved, lost
 
 
+def _kept(bars: BarPlan, rate: int) -> list[Kept]:
+    """The kept bars as the re-planner takes them (music time of the recut and of the old take, seconds)."""
+    return [Kept(k.start / rate, k.end / rate, (k.start + k.offset) / rate) for k in bars.keeps]
+
+
+def _replanned(old: Take, request: GenerationRequest, bars: BarPlan, progress: ProgressFn | None,
+               cancel: CancelEvent | None) -> Take:
+    """The recut composed on the bar plan's map with the old notes in the kept bars, rendered at the old loudness."""
+    from expotion_engine.engines.procedural.replan import render_replan, replan
+
+    score = replan(request, {s.name: s.notes for s in old.stems}, _kept(bars, old.sample_rate), bars.tempo_map)
+    fresh = render_replan(request, score, float(old.info.get("loudness_target_lufs", -14.0)), progress, cancel)
+    names = [s.name for s in old.stems]
+    if names != [s.name for s in fresh.stems] or old.mix.shape[0] != fresh.mix.shape[0]:
+        raise ConformError(f"The re-planned take has other stems or channels "
+                           f"({', '.join(s.name for s in fresh.stems)}) than the session's ({', '.join(names)}); "
+                           "conform needs the same preset.")
+    return fresh
+
+
+def _level_match(old: Take, fresh: Take, bars: BarPlan, fade: int) -> float:
+    """The gain that brings the re-planned rendering to the old take's level, measured where both play the same
+    kept bars (one loudness normalisation over a different score lands a little apart), kept under the old peak."""
+    spans = [(k.start + fade, k.end - fade, k.offset) for k in bars.keeps if k.end - k.start > 2 * fade]
+    new_energy = sum(float(np.sum(fresh.mix[:, a:b].astype(np.float64) ** 2)) for a, b, _ in spans)
+    old_energy = sum(float(np.sum(old.mix[:, a + o:b + o].astype(np.float64) ** 2)) for a, b, o in spans)
+    if new_energy <= 0.0 or old_energy <= 0.0:
+        return 1.0
+    peak = float(np.max(np.abs(fresh.mix))) or 1.0
+    return min(math.sqrt(old_energy / new_energy), float(np.max(np.abs(old.mix))) / peak, 2.0)
+
+
 def check_scored_from(take: Take, timeline: Timeline) -> None:
     """Refuse a take whose length is not the timeline's scored range (the wrong ``--old`` timeline)."""
     expected = take_length(timeline, take.sample_rate)
@@ -264,27 +297,19 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
     replanning = request is not None and has_exact_notes(old)
     fade = max(2, round(CROSSFADE_S * rate))
     old_tracks = [old.mix, *(s.audio for s in old.stems)]
-    fresh = None
+    fresh, gain = None, 1.0
     if replanning:
-        from expotion_engine.engines.procedural.replan import Kept, hit_anchors, render_replan, replan
+        if request.sample_rate != rate or request.n_samples != total:
+            raise ConformError(f"The recut's request is {request.n_samples} samples at {request.sample_rate} Hz; "
+                               f"{new_tl.path.name} needs {total} at the old take's {rate} Hz.")
+        from expotion_engine.engines.procedural.replan import hit_anchors
 
-        if request.sample_rate != rate:
-            raise ConformError(f"The old take runs at {rate} Hz and the recut's request at {request.sample_rate} Hz.")
-        if request.n_samples != total:
-            raise ConformError(f"The recut's request is {request.n_samples} samples long, {new_tl.path.name} "
-                               f"needs {total}.")
         anchors = hit_anchors(request)
         bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate, anchors)
-        kept = [Kept(k.start / rate, k.end / rate, (k.start + k.offset) / rate) for k in bars.keeps]
-        score = replan(request, {s.name: s.notes for s in old.stems}, kept, bars.tempo_map)
-        loudness = float(old.info.get("loudness_target_lufs", -14.0))
-        fresh = render_replan(request, score, loudness, progress, cancel)
-        names = [s.name for s in old.stems]
-        if names != [s.name for s in fresh.stems] or old.mix.shape[0] != fresh.mix.shape[0]:
-            raise ConformError(f"The re-planned take has other stems or channels "
-                               f"({', '.join(s.name for s in fresh.stems)}) than the session's ({', '.join(names)}); "
-                               "conform needs the same preset.")
-        fresh_reader = _buffer_reader([fresh.mix, *(s.audio for s in fresh.stems)], 0)
+        if bars.bridges:  # nothing to re-plan when every bar is kept
+            fresh = _replanned(old, request, bars, progress, cancel)
+            gain = _level_match(old, fresh, bars, fade)
+            fresh_reader = _buffer_reader([fresh.mix * gain, *(s.audio * gain for s in fresh.stems)], 0)
     else:
         bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate)
         # an audio-only take cannot add accents: the recut's edit points are its hits to account for
@@ -309,17 +334,24 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
     unaccented = tuple(sorted(t for t, _ in anchors if (fresh is None or _keep_at(bars, t * rate) is not None)
                               and all(abs(t - m) > SAME_HIT_S for m in marked)))
     source = fresh if fresh is not None else old
-    stems = tuple(replace(s, audio=a, notes=s.notes if fresh is not None else ())
-                  for s, a in zip(source.stems, audio[1:], strict=True))
-    conform_info = {"from_seed": old.seed, "method": "replan" if fresh is not None else "stretch",
+    duration = total / rate
+
+    def notes(stem: Stem) -> tuple[Note, ...]:
+        if fresh is not None:
+            return stem.notes
+        return tuple(splice_notes(stem.notes, (), _kept(bars, rate), duration)) if replanning else ()
+
+    stems = tuple(replace(s, audio=a, notes=notes(s)) for s, a in zip(source.stems, audio[1:], strict=True))
+    method = "replan" if replanning else "stretch"
+    conform_info = {"from_seed": old.seed, "method": method,
+                    "replan_gain_db": round(20 * math.log10(gain), 2) if fresh is not None else None,
                     "joins": list(joins), "crossfade_samples": fade,
                     "bridges": [[b.start, b.end] for b in bars.bridges],
                     "largest_bend": round(bars.largest_bend, 4)}
     # the fresh take's hit report describes a score that is only partly kept; the conform says where each part is from
     info = {**{k: v for k, v in source.info.items() if k != "hit_fit"}, "conform": conform_info}
     take = replace(source, mix=audio[0], stems=stems, markers=tuple(markers), tempo_map=bars.tempo_map, info=info)
-    return ConformResult(take, tuple(pieces), bars, joins, tuple(fates), fade,
-                         "replan" if fresh is not None else "stretch", unaccented)
+    return ConformResult(take, tuple(pieces), bars, joins, tuple(fates), fade, method, unaccented)
 
 
 __all__ = ["CROSSFADE_S", "Bridge", "ConformError", "ConformResult", "HitFate", "Keep", "Piece",

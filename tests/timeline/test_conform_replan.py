@@ -149,3 +149,15 @@ def test_the_tempo_map_is_the_kept_bars_own_and_bridges_within_the_limits(confor
             ref = 0.5 * (before + tempo_map.bpm_at(bridge.end / SR))
             assert all(abs(bpm / ref - 1.0) <= MAX_STRETCH + 1e-9 for _, bpm in bridge.tempos)
     assert isinstance(result.bars.segments[0], Keep)
+
+
+def test_an_unchanged_cut_gives_the_old_take_bit_for_bit_without_re_planning(conformed: Conformed) -> None:
+    old = conformed.old
+    result = conform_take(old, conform_plan(conformed.old_tl, conformed.old_tl), conformed.old_tl, conformed.old_tl,
+                          request(VERSION_A))
+    assert not result.bars.bridges and not result.joins
+    assert np.array_equal(result.take.mix, old.mix)
+    assert all(np.array_equal(n.audio, o.audio) and n.notes == o.notes
+               for n, o in zip(result.take.stems, old.stems, strict=True))
+    assert result.take.tempo_map.tempos == old.tempo_map.tempos
+    assert [h.fate for h in result.hits] == ["kept"] * len(result.hits) and not result.unaccented
