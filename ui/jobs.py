@@ -68,12 +68,18 @@ def analysis_cached(session: Session) -> bool:
 
 @dataclass(frozen=True, eq=False)
 class GeneratedTake:
-    """A finished take, its record for the session, its waveform, and the analysis it was made from."""
+    """A finished take, its record for the session, its waveforms (mix, stems), and the analysis it was made from."""
 
     record: TakeRecord
     take: Take
     peaks: Peaks
     controls: ControlTrack
+    stem_peaks: dict[str, Peaks]
+
+
+def stem_peaks(take: Take) -> dict[str, Peaks]:
+    """Each stem's waveform, by name (for the timeline's stem lanes)."""
+    return {stem.name: compute_peaks(stem.audio, take.sample_rate) for stem in take.stems}
 
 
 def generate_take(session: Session, controls: ControlTrack | None, *, progress: ProgressFn,
@@ -85,13 +91,15 @@ def generate_take(session: Session, controls: ControlTrack | None, *, progress: 
     assert made.record is not None
     take = Take.load(made.record.folder)
     check_cancel(cancel)
-    return GeneratedTake(made.record, take, compute_peaks(take.mix, take.sample_rate), made.controls)
+    return GeneratedTake(made.record, take, compute_peaks(take.mix, take.sample_rate), made.controls,
+                         stem_peaks(take))
 
 
-def load_take(record: TakeRecord, *, progress: ProgressFn, cancel: CancelEvent) -> tuple[TakeRecord, Take, Peaks]:
-    """Read a saved take's audio from its folder."""
+def load_take(record: TakeRecord, *, progress: ProgressFn,
+              cancel: CancelEvent) -> tuple[TakeRecord, Take, Peaks, dict[str, Peaks]]:
+    """Read a saved take's audio from its folder, with the waveforms of its mix and stems."""
     take = Take.load(record.folder)
-    return record, take, compute_peaks(take.mix, take.sample_rate)
+    return record, take, compute_peaks(take.mix, take.sample_rate), stem_peaks(take)
 
 
 def export_take(session: Session, take_id: str, folder: Path, formats: tuple[str, ...], force: bool,
@@ -188,7 +196,8 @@ class JobRunner(QObject):
         self.busyChanged.emit(False)
         self.jobFinished.emit(title)
 
-    def load_take(self, record: TakeRecord, on_loaded: Callable[[TakeRecord, Take, Peaks], None]) -> None:
+    def load_take(self, record: TakeRecord,
+                  on_loaded: Callable[[TakeRecord, Take, Peaks, dict[str, Peaks]], None]) -> None:
         """Read a take's audio in the background (alongside any running job)."""
         if record.id in self._loading:
             return

@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.jobs = jobs.JobRunner(self)
         self.clock = jobs.ClockRunner(self)
         self.peaks: dict[str, Peaks] = {}
+        self.stem_peaks: dict[str, dict[str, Peaks]] = {}
         self.mixer_states: dict[str, MixerState] = {}
         self.ab_slots: dict[str, int | None] = {"A": None, "B": None}
 
@@ -205,6 +206,9 @@ class MainWindow(QMainWindow):
         self.act_zoom_in = a("Zoom &In", lambda: self.timeline.zoom(0.5), "=")
         self.act_zoom_out = a("Zoom &Out", lambda: self.timeline.zoom(2.0), "-")
         self.act_zoom_fit = a("Zoom to &Fit", self.timeline.zoom_to_fit, "\\")
+        self.act_bars_ruler = a("Ruler in &Bars and Beats", self.set_bars_ruler, None,
+                                "Count the time ruler in the take's bars and beats instead of timecode")
+        self.act_bars_ruler.setCheckable(True)
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         self.act_clock = a("Send MIDI &Clock", self.toggle_clock)
         self.act_clock.setCheckable(True)
@@ -229,6 +233,8 @@ class MainWindow(QMainWindow):
                          self.act_next_marker, self.act_prev_marker, self.act_snap])
         view = bar.addMenu("&View")
         view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
+        view.addSeparator()
+        view.addAction(self.act_bars_ruler)
         play = bar.addMenu("&Playback")
         play.addActions([self.act_play, self.act_back, self.act_pause, self.act_forward])
         play.addSeparator()
@@ -381,6 +387,7 @@ class MainWindow(QMainWindow):
         take = self.document.take(record.id) if record is not None else None
         if take is None:
             self.timeline.set_take(None, None)
+            self.timeline.set_stems([])
             self.takes_panel.mixer.set_take(None)
             self.take_audio.set_take(None)
             if record is not None:
@@ -389,9 +396,13 @@ class MainWindow(QMainWindow):
         start = take_start(take, self.session.video_in)
         state = self.mixer_state(record)
         self.timeline.set_take(self.peaks.get(record.id), take.tempo_map, take.markers, start)
+        stems = self.stem_peaks.get(record.id, {})
+        self.timeline.set_stems([(s.name, stems.get(s.name)) for s in take.stems],
+                                state.gains([s.name for s in take.stems]))
         if self.take_audio.take is not take:
             self.takes_panel.mixer.set_take(take, state)
             self.take_audio.set_take(take, start, state)
+            self._show_levels(self.transport.position)
 
     def mixer_state(self, record: TakeRecord) -> MixerState:
         """The take's mixer strips: as moved in this window, else as saved with the session."""
@@ -422,11 +433,13 @@ class MainWindow(QMainWindow):
         take = self.take_audio.take
         if take is not None:
             self.takes_panel.mixer.set_position(video_time - take_start(take, self.session.video_in))
+            self.timeline.set_levels(self.takes_panel.mixer.levels)
 
-    def _on_take_loaded(self, record: TakeRecord, take: Take, peaks: Peaks) -> None:
+    def _on_take_loaded(self, record: TakeRecord, take: Take, peaks: Peaks, stems: dict[str, Peaks]) -> None:
         if record not in self.document.records:  # read for a session that is no longer open
             return
         self.peaks[record.id] = peaks
+        self.stem_peaks[record.id] = stems
         self.document.set_loaded_take(record.id, take)
 
     def _update_title(self) -> None:
@@ -522,6 +535,7 @@ class MainWindow(QMainWindow):
         self.take_audio.set_take(None)
         self.undo_stack.clear()
         self.peaks.clear()
+        self.stem_peaks.clear()
         self.mixer_states.clear()
         self.ab_slots = {"A": None, "B": None}
         self.document.replace(session, controls)
@@ -757,6 +771,13 @@ class MainWindow(QMainWindow):
     def _set_snap(self, on: bool) -> None:
         self.timeline.snap_to_hits = on
 
+    @Slot(bool)
+    def set_bars_ruler(self, on: bool) -> None:
+        """View ▸ Ruler in Bars and Beats (remembered): the ruler counts the take's bars, else timecode."""
+        self.timeline.set_ruler("bars" if on else "timecode")
+        self.act_bars_ruler.setChecked(on)
+        self.settings.setValue("view/ruler", self.timeline.ruler)
+
     @Slot()
     def show_shortcuts(self) -> None:
         """Help > Keyboard Shortcuts: every action with a key, in a table."""
@@ -865,6 +886,7 @@ class MainWindow(QMainWindow):
         if result.controls is not self.document.controls:
             self.document.set_controls(result.controls)
         self.peaks[result.record.id] = result.peaks
+        self.stem_peaks[result.record.id] = result.stem_peaks
         self.document.add_take(result.record, result.take)
         self.side.setCurrentWidget(self.takes_panel)
         self.statusBar().showMessage(f"{result.record.id}: {result.take.duration:.1f} s, "
@@ -905,6 +927,12 @@ class MainWindow(QMainWindow):
             self.mixer_states[take_id] = state
             self.document.set_take_mixer(take_id, state.to_dict())
             self.take_audio.set_state(state)
+            take = self.document.take(take_id)
+            if take is not None:
+                stems = self.stem_peaks.get(take_id, {})
+                self.timeline.set_stems([(s.name, stems.get(s.name)) for s in take.stems],
+                                        state.gains([s.name for s in take.stems]))
+                self.timeline.set_levels(self.takes_panel.mixer.levels)
             self._update_title()
 
     # ------------------------------------------------------------------ export and clock
@@ -978,6 +1006,7 @@ class MainWindow(QMainWindow):
 
     def _restore_layout(self) -> None:
         """Window geometry and splitter positions as the last window left them."""
+        self.set_bars_ruler(self.settings.value("view/ruler", "timecode") == "bars")
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)

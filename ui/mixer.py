@@ -28,6 +28,7 @@ class MixerPanel(QWidget):
         self._rows: dict[str, tuple[QPushButton, QPushButton, QSlider, QLabel, QProgressBar]] = {}
         self._take: Take | None = None
         self._position = 0.0
+        self._levels: dict[str, float] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self._empty = QLabel("Stems of the current take appear here.")
@@ -92,6 +93,11 @@ class MixerPanel(QWidget):
             self._rows[stem.name] = (mute, solo, slider, value, meter)
         self._grid.setColumnStretch(4, 1)
 
+    @property
+    def levels(self) -> dict[str, float]:
+        """Each stem's level (peak dBFS, after its strip) at the last position shown."""
+        return dict(self._levels)
+
     def stem_names(self) -> list[str]:
         """The stems that have a strip, top to bottom."""
         return list(self._rows)
@@ -112,8 +118,10 @@ class MixerPanel(QWidget):
         """Show each stem's level at music time ``seconds`` (the playhead) on its meter."""
         self._position = float(seconds)
         if self._take is None or not self._rows:
+            self._levels = {}
             return
-        for name, level in stem_levels(self._take, self._state, seconds).items():
+        self._levels = stem_levels(self._take, self._state, seconds)
+        for name, level in self._levels.items():
             if name in self._rows:
                 self._rows[name][4].setValue(int(round(level * 10)))
 

@@ -1,11 +1,12 @@
 """Screenshots of the app at work: ``python -m ui.screenshots OUT_DIR [--video FILE] [--offscreen]``.
 
 Starts the app under a private Xvfb X server (or Qt's offscreen platform when there is no
-Xvfb, or with ``--offscreen``), opens the demo video, analyses it, adds and moves markers,
-picks a preset, generates a procedural take and saves a PNG of the main window after each
-step (and, when the jobs run long enough to catch, the analysis running in the background while a
-marker is added and the task panel while the take is made). The session and its take are written
-into ``OUT_DIR/session``.
+Xvfb, or with ``--offscreen``), opens the demo video, analyses it (with an empty analysis
+cache, so the analysis really runs), adds and moves markers, picks a preset, generates a
+procedural take, shows its stem lanes and meters with the bars ruler, and saves a PNG of
+the main window after each step (and, when the jobs run long enough to catch, the analysis
+running in the background while a marker is added and the task panel while the take is
+made). The session and its take are written into ``OUT_DIR/session``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -150,6 +152,14 @@ def take_screenshots(out_dir: Path, video: Path) -> list[Path]:
     _wait(app, lambda: window.take_audio.current_path is not None, 30, "the take's audio")
     window.transport.seek(window.session.video_in + duration * 0.45)
     shot("take")
+    # the stem lanes with their meters, the mixer beside them (one stem muted: its lane dims), bars ruler
+    window.side.setCurrentWidget(window.takes_panel)
+    window.set_bars_ruler(True)
+    stems = window.takes_panel.mixer.stem_names()
+    if stems:
+        window.takes_panel.mixer.mute_button(stems[-1]).setChecked(True)
+    window.transport.seek(window.session.video_in + duration * 0.55)
+    shot("stems")
     window.save()
     window.close()
     window.deleteLater()
@@ -164,8 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from studio.demo import demo_video_path
 
     video = (args.video or demo_video_path()).resolve()
-    with virtual_display(args.offscreen) as platform:
+    with virtual_display(args.offscreen) as platform, tempfile.TemporaryDirectory() as cache:
         log.info("Qt platform: %s", platform)
+        os.environ["EXPOTION_CACHE_DIR"] = cache  # a cached analysis would finish before it can be shown running
         shots = take_screenshots(args.out_dir.resolve(), video)
     for path in shots:
         print(path)

@@ -1,10 +1,13 @@
-"""The timeline: time ruler, bars/beats ruler, markers, analysis curves and the take's waveform.
+"""The timeline: time ruler, bars/beats ruler, markers, analysis curves, the take's waveform and its stems.
 
 Everything is drawn in *video file time* (seconds into the file). Analysis curves sit at
 the analysed range's start; markers and the take are in music time (seconds from the in
 point) and are shifted by the in point, or by the take's own start. The widget only
 shows data and reports what the user did through signals; edits go through the window's
-undo stack, never straight into the model.
+undo stack, never straight into the model. Under the take's mix, one lane per stem shows
+its waveform (dimmed when the mixer silences it) and, in the lane's header, a level meter
+of the stem at the playhead; the time ruler counts in timecode or in the take's bars and
+beats (:meth:`TimelineWidget.set_ruler`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ BEATS_H = 18
 MARKERS_H = 22
 CURVE_H = 42
 WAVE_H = 60
+STEM_H = 26
+#: the level meters' range (dBFS): the floor shows an empty meter
+METER_FLOOR_DB = -60.0
 GRAB_PX = 8
 #: a dragged marker jumps to a hit point, section or beat this close (pixels) when snapping is on
 SNAP_PX = 8
@@ -106,6 +112,7 @@ class TimelineWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._stems: list[tuple[str, Peaks | None]] = []
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumHeight(self.sizeHint().height())
         self.setMouseTracking(True)
@@ -129,12 +136,15 @@ class TimelineWidget(QWidget):
         self._layers: QPixmap | None = None
         self._fps = 25.0
         self._tc: tuple[float, TimecodeRate] | None = None  # ruler in timecode: (start, rate)
+        self._ruler = "timecode"
+        self._stem_gains: dict[str, float] = {}
+        self._levels: dict[str, float] = {}
         self.snap_to_hits = True
 
     # ------------------------------------------------------------------ data in
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(900, RULER_H + BEATS_H + MARKERS_H + CURVE_H * len(LANES) + WAVE_H + 2)
+        return QSize(900, self._stem_top(len(self._stems)) + 2)
 
     def set_duration(self, seconds: float) -> None:
         """Length of the video; resets the view to show all of it."""
@@ -249,6 +259,48 @@ class TimelineWidget(QWidget):
         self._take_duration = peaks.duration if peaks is not None else 0.0
         self._invalidate()
 
+    def set_stems(self, stems: Sequence[tuple[str, Peaks | None]], gains: dict[str, float] | None = None) -> None:
+        """One lane per stem (name and waveform, top to bottom) under the take; ``gains``: each stem's linear
+        gain in the mix (0 draws the lane dimmed: muted, or silenced by another stem's solo)."""
+        count = len(self._stems)
+        self._stems = list(stems)
+        self._stem_gains = dict(gains or {})
+        self._levels = {name: level for name, level in self._levels.items() if any(n == name for n, _ in stems)}
+        if len(self._stems) != count:
+            self.setMinimumHeight(self.sizeHint().height())
+            self.updateGeometry()
+        self._invalidate()
+
+    def stem_names(self) -> list[str]:
+        """The stems that have a lane, top to bottom."""
+        return [name for name, _ in self._stems]
+
+    def set_levels(self, levels: dict[str, float]) -> None:
+        """Each stem's level at the playhead (peak dBFS), shown by the meters in the stem lanes' headers."""
+        if levels == self._levels:
+            return
+        self._levels = dict(levels)
+        if self._stems:
+            self.update(0, self._stem_top(0), HEADER_W, STEM_H * len(self._stems))
+
+    def meter_fraction(self, name: str) -> float:
+        """How full stem ``name``'s meter is drawn (0 at the floor, 1 at 0 dBFS)."""
+        level = self._levels.get(name, METER_FLOOR_DB)
+        return min(max((level - METER_FLOOR_DB) / -METER_FLOOR_DB, 0.0), 1.0)
+
+    @property
+    def ruler(self) -> str:
+        """What the time ruler counts in: ``"timecode"`` or ``"bars"`` (the take's bars and beats)."""
+        return self._ruler
+
+    def set_ruler(self, mode: str) -> None:
+        """Count the time ruler in ``"timecode"`` or ``"bars"`` (bars and beats of the current take's tempo map;
+        timecode where there is no take)."""
+        if mode not in ("timecode", "bars"):
+            raise ValueError(f"ruler mode must be 'timecode' or 'bars', not {mode!r}")
+        self._ruler = mode
+        self._invalidate()
+
     @property
     def duration(self) -> float:
         """Length of the video shown (s)."""
@@ -286,6 +338,13 @@ class TimelineWidget(QWidget):
 
     def value_text(self, x: float, y: float) -> str | None:
         """The tooltip at pixel ``(x, y)``: a lane's curves, their values there and their scale (legend)."""
+        stem = int((y - self._stem_top(0)) // STEM_H) if y >= self._stem_top(0) else -1
+        if 0 <= stem < len(self._stems):
+            name = self._stems[stem][0]
+            silent = " (silent in the mix)" if self._stem_gains.get(name, 1.0) <= 0 else ""
+            level = self._levels.get(name, METER_FLOOR_DB)
+            shown = f"{level:.1f} dBFS" if level > METER_FLOOR_DB else "silent"
+            return f"{name} stem{silent}; level at the playhead {shown}"
         index = int((y - self._lane_top(0)) // CURVE_H)
         if not 0 <= index < len(LANES) or y < self._lane_top(0):
             return None
@@ -311,6 +370,9 @@ class TimelineWidget(QWidget):
 
     def _wave_top(self) -> int:
         return self._lane_top(len(LANES))
+
+    def _stem_top(self, index: int) -> int:
+        return self._wave_top() + WAVE_H + index * STEM_H
 
     def _marker_origin(self) -> float:
         return self._in
@@ -353,6 +415,7 @@ class TimelineWidget(QWidget):
         p = QPainter(self)
         p.drawPixmap(event.rect(), self._layers, QRectF(event.rect().topLeft() * ratio,
                                                          event.rect().size() * ratio).toRect())
+        self._paint_meters(p)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self._paint_playhead(p)
         p.end()
@@ -369,6 +432,7 @@ class TimelineWidget(QWidget):
         for i, lane in enumerate(LANES):
             self._paint_lane(p, i, lane)
         self._paint_waveform(p)
+        self._paint_stems(p)
         self._paint_markers(p)
         self._paint_headers(p)
 
@@ -379,9 +443,11 @@ class TimelineWidget(QWidget):
         if self._tempo is not None:
             meter = self._tempo.meter_at(0.0)
             bars = f"{self._tempo.bpm_at(0.0):.0f} bpm {meter.numerator}/{meter.denominator}"
-        rows = [(0, RULER_H, "Time"), (RULER_H, BEATS_H, bars), (RULER_H + BEATS_H, MARKERS_H, "Markers")]
+        ruler = "Bars" if self._ruler == "bars" and self._tempo is not None else "Time"
+        rows = [(0, RULER_H, ruler), (RULER_H, BEATS_H, bars), (RULER_H + BEATS_H, MARKERS_H, "Markers")]
         rows += [(self._lane_top(i), CURVE_H, lane.title) for i, lane in enumerate(LANES)]
         rows.append((self._wave_top(), WAVE_H, "Take"))
+        rows += [(self._stem_top(i), STEM_H, name) for i, (name, _) in enumerate(self._stems)]
         for top, height, title in rows:
             p.drawText(QRectF(6, top, HEADER_W - 8, height), Qt.AlignmentFlag.AlignVCenter, title)
             p.setPen(QColor(COLORS["grid"]))
@@ -407,12 +473,47 @@ class TimelineWidget(QWidget):
         t0, t1 = self._view
         if t1 <= t0:
             return
+        if self._ruler == "bars" and self._tempo is not None and self._take_duration > 0:
+            self._paint_bars_ruler(p)
+            return
         step = tick_step((t1 - t0) / self._plot_width(), 70.0 if self._tc is None else 100.0)
         p.setPen(QColor(TEXT))
         for t in ticks(t0, min(t1, self._duration), step):
             x = self.time_to_x(t)
             p.drawLine(QPointF(x, RULER_H - 8), QPointF(x, RULER_H - 4))
             p.drawText(QPointF(x + 3, RULER_H - 9), self.ruler_label(t, step))
+
+    def bar_ticks(self) -> list[tuple[float, str]]:
+        """The bars ruler's ticks: (video time, label) at every bar (``"5"``), and at every beat (``"5.3"``)
+        when beats are at least 40 px apart; only the bars a label fits under are labelled."""
+        if self._tempo is None or self._take_duration <= 0:
+            return []
+        beats = self._tempo.beat_times(self._take_duration)
+        bars = self._tempo.downbeat_times(self._take_duration)
+        px_per_s = self._plot_width() / max(self._view[1] - self._view[0], 1e-9)
+        beat_px = px_per_s * 60.0 / self._tempo.bpm_at(0.0)
+        bar_px = beat_px * max(self._tempo.meter_at(0.0).numerator, 1)
+        every = max(1, int(math.ceil(48.0 / max(bar_px, 1e-3))))
+        result: list[tuple[float, str]] = []
+        for b in beats:
+            bar = int(np.searchsorted(bars, b + 1e-6))  # 1-based: downbeats at or before b
+            if bar == 0:
+                continue
+            beat = int(np.searchsorted(beats, b + 1e-6) - np.searchsorted(beats, bars[bar - 1] - 1e-6))
+            if beat == 1 and (bar - 1) % every == 0:
+                result.append((self._take_start + float(b), str(bar)))
+            elif beat > 1 and beat_px >= 40:
+                result.append((self._take_start + float(b), f"{bar}.{beat}"))
+        return result
+
+    def _paint_bars_ruler(self, p: QPainter) -> None:
+        t0, t1 = self._view
+        p.setPen(QColor(TEXT))
+        for t, label in self.bar_ticks():
+            if t0 <= t <= t1:
+                x = self.time_to_x(t)
+                p.drawLine(QPointF(x, RULER_H - 8), QPointF(x, RULER_H - 4))
+                p.drawText(QPointF(x + 3, RULER_H - 9), label)
 
     def ruler_label(self, seconds: float, step: float = 1.0) -> str:
         """The ruler's label at video time ``seconds``: source timecode when set, else m:ss."""
@@ -429,7 +530,7 @@ class TimelineWidget(QWidget):
         bars = self._tempo.downbeat_times(end)
         px_per_beat = (self.time_to_x(self._take_start + 60.0 / self._tempo.bpm_at(0))
                        - self.time_to_x(self._take_start))
-        wave_bottom = self._wave_top() + WAVE_H
+        wave_bottom = self._stem_top(len(self._stems))
         if px_per_beat >= 4:
             p.setPen(QPen(color("beat"), 1))
             for b in beats:
@@ -504,6 +605,20 @@ class TimelineWidget(QWidget):
             p.drawText(QRectF(HEADER_W + 8, top, 400, height), Qt.AlignmentFlag.AlignVCenter,
                        "No take yet: choose a preset and press Generate")
             return
+        fill = color("waveform")
+        fill.setAlpha(190)
+        self._paint_peaks(p, peaks, top, height, fill)
+
+    def _paint_stems(self, p: QPainter) -> None:
+        for i, (name, peaks) in enumerate(self._stems):
+            if peaks is None or len(peaks.low) == 0:
+                continue
+            fill = color("waveform").darker(115)
+            fill.setAlpha(170 if self._stem_gains.get(name, 1.0) > 0 else 45)
+            self._paint_peaks(p, peaks, self._stem_top(i) + 2, STEM_H - 4, fill)
+
+    def _paint_peaks(self, p: QPainter, peaks: Peaks, top: float, height: float, fill: QColor) -> None:
+        """A waveform (``peaks`` from the take's start) in the lane from ``top``, one line per pixel column."""
         mid = top + height / 2
         x0 = max(self.time_to_x(self._take_start), HEADER_W)
         x1 = min(self.time_to_x(self._take_start + peaks.duration), self.width())
@@ -518,13 +633,23 @@ class TimelineWidget(QWidget):
         high = np.maximum.reduceat(np.append(peaks.high, 0.0), bounds)[:-1]
         low = np.minimum.reduceat(np.append(peaks.low, 0.0), bounds)[:-1]
         scale = height / 2 / max(float(max(np.abs(peaks.low).max(), np.abs(peaks.high).max())), 1e-3)
-        fill = color("waveform")
-        fill.setAlpha(190)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(QPen(fill, 1))
         # one vertical line per column, as point pairs (top, bottom)
         p.drawLines(polygon(np.repeat(columns, 2), np.column_stack((mid - high * scale, mid - low * scale)).ravel()))
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+
+    def _paint_meters(self, p: QPainter) -> None:
+        """Each stem lane's level meter: a bar along the bottom of its header, green, amber from -12 dB, red from -3."""
+        for i, (name, _) in enumerate(self._stems):
+            rect = QRectF(6, self._stem_top(i) + STEM_H - 8, HEADER_W - 14, 4)
+            p.fillRect(rect, QColor("#15161a"))
+            fraction = self.meter_fraction(name)
+            if fraction <= 0:
+                continue
+            level = self._levels.get(name, METER_FLOOR_DB)
+            shade = "#e0533d" if level > -3 else "#e0b43d" if level > -12 else "#4cc46b"
+            p.fillRect(QRectF(rect.left(), rect.top(), rect.width() * fraction, rect.height()), QColor(shade))
 
     def _paint_markers(self, p: QPainter) -> None:
         top = RULER_H + BEATS_H

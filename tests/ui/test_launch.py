@@ -72,7 +72,7 @@ def test_screenshot_tool_writes_the_steps(face_clip: Clip, tmp_path: Path) -> No
     steps = [name[3:-4] for name in names]
     # the background analysis and the generating task are caught only when they run long enough
     assert [s for s in steps if s not in ("analysing", "generating")] == [
-        "video", "analysis", "markers", "score", "timecode", "shortcuts", "take"]
+        "video", "analysis", "markers", "score", "timecode", "shortcuts", "take", "stems"]
     assert [int(name[:2]) for name in names] == list(range(1, len(names) + 1))
     take = QImage(str(out / names[-1]))
     assert (take.width(), take.height()) == (1500, 900)
