@@ -41,8 +41,8 @@ STRUCK = ("rhythmic", "soft", "stinger")
 #: an unfitted hit at least this strong gets the stinger (where there are drums) rather than only a swell
 OFF_GRID_STINGER = 0.5
 #: an unfitted hit gets its accent on a 16th of the map up to this late (s), or this early (sound before picture
-#: is what viewers notice most)
-SNAP_S, SNAP_EARLY_S = 0.025, 0.01
+#: is what viewers notice most); off the grid, a strong hit's stinger comes as close to the grid as these allow
+SNAP_S, SNAP_EARLY_S = 0.03, 0.01
 #: percussive onsets closer than this (s) are a flam; onsets closer than ALIGN_S were meant together; no note
 #: starts in the CLEAR_BEFORE_S before an accent
 FLAM_S, ALIGN_S, CLEAR_BEFORE_S = 0.09, 0.03, 0.15
@@ -92,6 +92,7 @@ def plan_accents(ctx: Context, placements: Sequence[Placement]) -> list[Accent]:
     """The onset and kind of every hit's accent: rhythmic on the grid, stinger or swell off it, none after the
     cadence (a hit on the cadence is marked by the cadence)."""
     drums = "drums" in ctx.parts and ctx.style not in SOFT_STYLES
+    on_grid = "soft" if ctx.style in SOFT_STYLES else "rhythmic"
     cadence = ctx.cadence_time
     out = []
     for p in placements:
@@ -104,13 +105,14 @@ def plan_accents(ctx: Context, placements: Sequence[Placement]) -> list[Accent]:
             out.append(Accent(p, None, "after cadence" if hit.accent_time > cadence else "merged", offset))
             continue
         if p.fitted:
-            out.append(Accent(p, ctx.time(p.beat), "soft" if ctx.style in SOFT_STYLES else "rhythmic", offset))
+            out.append(Accent(p, ctx.time(p.beat), on_grid, offset))
             continue
         snapped = grid_time(ctx, hit.accent_time)
-        if -SNAP_EARLY_S <= snapped - hit.accent_time <= SNAP_S and snapped < cadence - FLAM_S:
-            out.append(Accent(p, snapped, "soft" if ctx.style in SOFT_STYLES else "rhythmic", offset))
-        elif drums and hit.strength >= OFF_GRID_STINGER:
-            out.append(Accent(p, hit.accent_time, "stinger", offset))
+        nearest = min(max(snapped, hit.accent_time - SNAP_EARLY_S), hit.accent_time + SNAP_S, cadence - FLAM_S)
+        if abs(nearest - snapped) < 1e-9:
+            out.append(Accent(p, snapped, on_grid, offset))
+        elif hit.strong or (drums and hit.strength >= OFF_GRID_STINGER):
+            out.append(Accent(p, nearest, "stinger" if drums or ctx.style not in SOFT_STYLES else "soft", offset))
         else:
             out.append(Accent(p, hit.accent_time, "swell", offset))
     return out
@@ -149,7 +151,11 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
                 added["harmony"] += change
             swells.append((t, s))
         elif accent.kind == "stinger":
-            added["drums"] += _stinger(ctx, t, s)
+            if "drums" in notes:
+                added["drums"] += _stinger(ctx, t, s)
+            elif "bass" in notes:
+                notes["bass"], stab = _bass_accent(ctx, notes["bass"], t, s)
+                added["bass"] += stab
             if "harmony" in notes:
                 notes["harmony"], stab = _chord_stab(ctx, notes["harmony"], t, s)
                 added["harmony"] += stab
@@ -379,8 +385,8 @@ def hit_report(ctx: Context, accents: Sequence[Accent], parts: Sequence[Part]) -
         })
     return {
         "selected": len(accents),
-        "landed_30ms": int(sum(abs(a.grid_offset) <= 0.03 for a in accents)),
-        "landed_60ms": int(sum(abs(a.grid_offset) <= 0.06 for a in accents)),
+        "landed_30ms": int(sum(abs(round(a.grid_offset, 4)) <= 0.03 for a in accents)),
+        "landed_60ms": int(sum(abs(round(a.grid_offset, 4)) <= 0.06 for a in accents)),
         "accented": int(sum(a.time is not None for a in accents)),
         "accent_kinds": kinds,
         "grid": "16th",

@@ -27,8 +27,19 @@ GRID_COSTS = (0.0, 0.15, 0.35, 0.6)
 #: weights: bending, tempo steps between neighbouring segments, leaving a hit unfitted (per unit of strength),
 #: leaving a user cue unfitted, moving the base tempo over the whole search range
 W_BEND, W_SMOOTH, W_SKIP, W_CUE, W_BASE = 1.0, 0.5, 3.0, 20.0, 1.5
+#: with strong hits to land, the base tempo may move this far (fraction, inside the preset's range) where that fits
+#: them better; moving it by BASE_NORM costs W_BASE
+HIT_SEARCH, BASE_NORM = 0.2, 0.12
 #: cost of leaving a motion pulse (weight 1) off the beat
 W_PULSE = 0.8
+#: where a fitted hit's accent may sit against its accent time (s): on it, or a little late (never more than 10 ms
+#: early, sound before picture being what viewers notice), each shift costing up to W_SHIFT; leaving a strong hit
+#: unfitted costs W_STRONG more
+ACCENT_SHIFTS_S, W_SHIFT, W_STRONG = (-0.01, 0.0, 0.01, 0.02, 0.03), 1.0, 2.0
+#: a stretch between two fitted points may move its end this much (s) against a steady tempo even where that bends
+#: it more than ``max_bend``: a short push or pull, as a conductor gives a hit, never a lasting tempo change (none
+#: where ``max_bend`` is 0: the grid is then rigid)
+NUDGE_S = 0.04
 #: how many earlier hits a segment may reach back over (the ones between are left unfitted)
 LOOKBACK = 6
 #: shortest stretch (beats) between two fitted hits, and how far (beats) from the unbent grid a hit may move
@@ -37,6 +48,8 @@ MIN_SEGMENT_BEATS, WINDOW_BEATS = 0.5, 1.5
 CADENCE_HIT, CADENCE_BONUS = 0.5, 2.0
 #: the stretch into a cadence on a hit may bend this many times ``max_bend`` (the last bars are already slowing)
 CADENCE_STRETCH = 1.5
+#: the final cadence comes at least this long (s) after the last strong hit when it does not fall on it
+CLEAR_CADENCE_S = 0.12
 #: tolerance (s) of the legacy "on a beat" count of the report
 ON_BEAT_S = 0.025
 
@@ -82,10 +95,13 @@ def fit_tempo_map(duration: float, bpm: float, numerator: int, hits: Sequence[Hi
     motion's own rhythm the beats should fall on where the hits allow (never accented).
     """
     if search > 0 and hits:
-        candidates = np.unique(np.clip(bpm * (1.0 + np.linspace(-search, search, 17)), *bounds))
+        reach = max(search, HIT_SEARCH) if any(h.strong for h in hits) else search
+        candidates = np.unique(np.clip(bpm * (1.0 + np.linspace(-reach, reach, 1 + 2 * math.ceil(reach / 0.0075))),
+                                       *bounds))
         results = [_fit(duration, float(b), numerator, hits, max_bend, ritardando, rubato, pulses)
                    for b in candidates]
-        result = min(results, key=lambda r: r.report["cost"] + W_BASE * ((r.report["base_bpm"] / bpm - 1) / search)
+        norm = max(search, BASE_NORM)
+        result = min(results, key=lambda r: r.report["cost"] + W_BASE * ((r.report["base_bpm"] / bpm - 1) / norm)
                      ** 2)
     else:
         result = _fit(duration, bpm, numerator, hits, max_bend, ritardando, rubato, pulses)
@@ -114,6 +130,7 @@ class _Tables:
 
     cost: list[np.ndarray]
     tempo: list[np.ndarray]
+    reach: list[np.ndarray]
     back: list[list[tuple[int, int]]]
     prefix: np.ndarray
 
@@ -121,41 +138,49 @@ class _Tables:
         """Skip cost of every hit after hit ``i``."""
         return float(self.prefix[-1] - self.prefix[i])
 
-    def chain(self, end: tuple[int, int], cands: list[np.ndarray]) -> list[tuple[int, float]]:
-        """(hit index, beat) of the fitted hits on the best path into ``end``, in time order."""
+    def chain(self, end: tuple[int, int]) -> list[tuple[int, int]]:
+        """(point index, candidate index) of the fitted points on the best path into ``end``, in time order."""
         out = []
         i, c = end
         while i > 0:
-            out.append((i, float(cands[i][c])))
+            out.append((i, c))
             i, c = self.back[i][c]
         return out[::-1]
 
 
-def _dp(times: list[float], cands: list[np.ndarray], grid: list[np.ndarray], skip: np.ndarray, bpm: float,
+def _dp(times: list[np.ndarray], cands: list[np.ndarray], grid: list[np.ndarray], skip: np.ndarray, bpm: float,
         max_bend: float) -> _Tables:
-    """Least cost of a path from the start (index 0) to each (hit, beat), fitting some of the hits between."""
+    """Least cost of a path from the start (index 0) to each (point, candidate), fitting some of the points between;
+    a candidate is a 16th ``cands[i][c]`` at the time ``times[i][c]``."""
     n = len(times)
     norm = max(max_bend, 1e-3)
+    nudge = NUDGE_S if max_bend > 0 else 0.0
     tables = _Tables(cost=[np.array([0.0])] + [np.full(len(c), math.inf) for c in cands[1:]],
                      tempo=[np.array([bpm])] + [np.zeros(len(c)) for c in cands[1:]],
+                     reach=[np.array([norm])] + [np.full(len(c), norm) for c in cands[1:]],
                      back=[[(-1, -1)]] + [[(-1, -1)] * len(c) for c in cands[1:]],
                      prefix=np.concatenate([[0.0], np.cumsum(skip)]))  # prefix[m]: skip cost of hits 1..m
-    cost, tempo, back, prefix = tables.cost, tables.tempo, tables.back, tables.prefix
+    cost, tempo, reach, back, prefix = tables.cost, tables.tempo, tables.reach, tables.back, tables.prefix
     for i in range(1, n):
         ci = cands[i]
         for j in range(i - 1, max(-1, i - 1 - LOOKBACK), -1):
             if not np.isfinite(cost[j]).any():
                 continue
             seg = ci[None, :] - cands[j][:, None]
-            t = seg * 60.0 / (times[i] - times[j])
+            span = times[i][None, :] - times[j][:, None]
+            t = seg * 60.0 / np.maximum(span, 1e-6)
             bend = t / bpm - 1.0
-            total = (cost[j][:, None] + (prefix[i - 1] - prefix[j]) + W_BEND * (bend / norm) ** 2
-                     + W_SMOOTH * ((t - tempo[j][:, None]) / (bpm * norm)) ** 2 + grid[i][None, :])
-            total = np.where((seg >= MIN_SEGMENT_BEATS - 1e-9) & (np.abs(bend) <= max_bend + 1e-9), total, math.inf)
+            limit = np.maximum(norm, nudge / np.maximum(span, 1e-6))  # a short stretch may push or pull by nudge s
+            total = (cost[j][:, None] + (prefix[i - 1] - prefix[j]) + W_BEND * (bend / limit) ** 2
+                     + W_SMOOTH * ((t - tempo[j][:, None]) / (bpm * np.maximum(limit, reach[j][:, None]))) ** 2
+                     + grid[i][None, :])
+            total = np.where((seg >= MIN_SEGMENT_BEATS - 1e-9) & (span > 1e-6) & (np.abs(bend) <= limit + 1e-9),
+                             total, math.inf)
             arg = np.argmin(total, axis=0)
             value = total[arg, np.arange(len(ci))]
             for c in np.flatnonzero(value < cost[i]):
-                cost[i][c], tempo[i][c], back[i][c] = value[c], t[arg[c], c], (j, int(arg[c]))
+                a = int(arg[c])
+                cost[i][c], tempo[i][c], reach[i][c], back[i][c] = value[c], t[a, c], limit[a, c], (j, a)
     return tables
 
 
@@ -172,48 +197,59 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
     max_tail = min(max(4 * beat_s, 3.5), 0.35 * duration)
     early, late = duration - max_tail, duration - min_tail
     ordered = sorted(hits, key=lambda h: h.accent_time)
+    # every strong hit comes before the cadence or is the cadence: a late one moves the cadence window after it
+    floor = max((h.accent_time for h in ordered if h.strong), default=0.0)
+    last_strong = next((h for h in reversed(ordered) if h.strong), None) if floor > early else None
+    early = max(early, floor + CLEAR_CADENCE_S)
+    late = max(late, early)
     # the points the map may be bent to, in time order: hits (any 16th) and motion pulses (whole beats only)
     points: list[tuple[float, Hit | None, float]] = [(h.accent_time, h, h.strength) for h in ordered
-                                                      if 0.0 < h.accent_time < late - beat_s]
+                                                      if 0.0 < h.accent_time < max(late - beat_s, floor - 0.5 * beat_s)]
     points += [(t, None, w) for t, w in pulses
                if 0.0 < t < early - beat_s and all(abs(t - h.accent_time) > 0.5 * beat_s for h in ordered)]
     points.sort(key=lambda p: p[0])
     fittable = [hit for _, hit, _ in points]
-    times = [0.0] + [t for t, _, _ in points]
-    cands, grid, skip_costs = [np.array([0.0])], [np.array([0.0])], []
+    times, cands, grid, skip_costs = [np.array([0.0])], [np.array([0.0])], [np.array([0.0])], []
     for t, hit, weight in points:
         nominal = t / beat_s
         if hit is not None:
             q = np.arange(math.ceil((nominal - WINDOW_BEATS) * 4), math.floor((nominal + WINDOW_BEATS) * 4) + 1) / 4.0
             q = q[q > 0]
-            grid.append(np.array([grid_cost(b, numerator) for b in q]) * (0.5 + weight))
-            skip_costs.append(W_SKIP * weight + (W_CUE if hit.is_cue else 0.0))
+            shifts = np.array([0.0] + [d for d in ACCENT_SHIFTS_S if d != 0.0 and t + d > 0.0])
+            q, shift = np.repeat(q, len(shifts)), np.tile(shifts, len(q))
+            cost = np.array([grid_cost(b, numerator) for b in q]) * (0.5 + weight)
+            grid.append(cost + W_SHIFT * (shift / np.where(shift < 0, ACCENT_SHIFTS_S[0], ACCENT_SHIFTS_S[-1])) ** 2)
+            skip_costs.append(W_SKIP * weight + (W_CUE if hit.is_cue else 0.0) + (W_STRONG if hit.strong else 0.0))
+            times.append(t + shift)
         else:
             q = np.arange(max(math.ceil(nominal - WINDOW_BEATS), 1), math.floor(nominal + WINDOW_BEATS) + 1.0)
             grid.append(np.zeros(len(q)))
             skip_costs.append(W_PULSE * weight)
+            times.append(np.full(len(q), t))
         cands.append(q)
     skip = np.array(skip_costs)
     tables = _dp(times, cands, grid, skip, bpm, max_bend)
     cost, end, cadence = math.inf, (0, 0), None
-    for i, t_i in enumerate(times):
+    for i in range(len(times)):
         for c in np.flatnonzero(np.isfinite(tables.cost[i])):
             path = float(tables.cost[i][c]) + tables.rest(i)
             if path >= cost:
                 continue
-            ending, option = _cadence(bpm, numerator, t_i, float(cands[i][c]), early, late, ritardando, max_bend)
+            ending, option = _cadence(bpm, numerator, float(times[i][c]), float(cands[i][c]), early, late, ritardando,
+                                      max_bend)
             if path + ending < cost:
                 cost, end, cadence = path + ending, (i, int(c)), option
-    late_hits = [h for h in ordered if h.strength >= CADENCE_HIT and early <= h.accent_time <= late]
+    late_hits = [last_strong] if last_strong is not None else \
+        [h for h in ordered if h.strength >= CADENCE_HIT and early <= h.accent_time <= late]
     if late_hits:
         target = max(late_hits, key=lambda h: (h.strength, h.accent_time))
         own = float(skip[fittable.index(target)]) if target in fittable else 0.0
         best = _cadence_on_hit(target, own, tables, times, cands, bpm, numerator, max_bend, ritardando)
         if best is not None and best[0] < cost:
             cost, end, cadence = best
-    chain = tables.chain(end, cands)
-    fixed = [(0.0, 0.0)] + [(times[i], b) for i, b in chain]
-    placed = {id(fittable[i - 1]): b for i, b in chain if fittable[i - 1] is not None}
+    chain = tables.chain(end)
+    fixed = [(0.0, 0.0)] + [(float(times[i][c]), float(cands[i][c])) for i, c in chain]
+    placed = {id(fittable[i - 1]): float(cands[i][c]) for i, c in chain if fittable[i - 1] is not None}
     bends = [abs((b1 - b0) * 60.0 / (t1 - t0) / bpm - 1.0) for (t0, b0), (t1, b1) in zip(fixed, fixed[1:],
                                                                                           strict=False)]
     changes: list[TempoChange] = []
@@ -251,7 +287,7 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
 _Cadence = tuple[int, float, float, int, "Hit | None"]
 
 
-def _cadence_on_hit(hit: Hit, own_skip: float, tables: _Tables, times: list[float], cands: list[np.ndarray],
+def _cadence_on_hit(hit: Hit, own_skip: float, tables: _Tables, times: list[np.ndarray], cands: list[np.ndarray],
                     bpm: float, numerator: int, max_bend: float, ritardando: float
                     ) -> tuple[float, tuple[int, int], _Cadence] | None:
     """The cheapest path whose final cadence (a downbeat after a ritardando) falls exactly on ``hit`` (hits after it
@@ -259,11 +295,13 @@ def _cadence_on_hit(hit: Hit, own_skip: float, tables: _Tables, times: list[floa
     rit = _rit(numerator, ritardando)
     norm = max(max_bend, 1e-3)
     best = None
-    for i, t_i in enumerate(times):
-        if t_i > hit.accent_time - 60.0 / bpm:
+    for i in range(len(times)):
+        if float(times[i].min()) > hit.accent_time - 60.0 / bpm:
             break
         for c in np.flatnonzero(np.isfinite(tables.cost[i])):
-            b = float(cands[i][c])
+            b, t_i = float(cands[i][c]), float(times[i][c])
+            if t_i > hit.accent_time - 60.0 / bpm:
+                continue
             nominal = b + (hit.accent_time - t_i) * bpm / 60.0
             for k in range(numerator * math.floor(nominal / numerator), numerator * math.ceil(nominal / numerator) + 1,
                            numerator):

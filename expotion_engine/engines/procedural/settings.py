@@ -96,8 +96,9 @@ ENGINE: dict[str, Field] = {
     "register_shift": Field(int, 0, -12, 12, help="semitones all pitched parts move"),
 }
 HITS: dict[str, Field] = {
-    "density": Field(NUMBER, 12.0, 0, 240, help="detected hits marked per minute, strongest first (cues always)"),
-    "min_spacing": Field(NUMBER, 1.0, 0, 10, help="least time between two marked hits (s)"),
+    "strong": Field(NUMBER, 0.6, 0, 1, help="hits at least this strong (0..1) are always marked and always heard"),
+    "density": Field(NUMBER, 12.0, 0, 240, help="hits marked per minute: strong ones always, weaker ones up to it"),
+    "min_spacing": Field(NUMBER, 1.0, 0, 10, help="least time between a weaker marked hit and any other (s)"),
     "anticipation": Field(NUMBER, 0.0, 0, 0.1, help="seconds the accent of a cut comes before the cut"),
     "rubato": Field(NUMBER, None, 0, 0.2, help="how much the tempo eases into each fitted hit (fraction); "
                     "otherwise 0.06 in the ambient and solo styles, 0 in the others"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from expotion_engine.engines.procedural.fit import fit_tempo_map, grid_cost
+from expotion_engine.engines.procedural.fit import ACCENT_SHIFTS_S, fit_tempo_map, grid_cost
 from expotion_engine.engines.procedural.hits import Hit
 from expotion_engine.engines.procedural.tempo import choose_tempo_meter, estimate_tempo, fold_tempo
 from tests.factories import make_control_track
@@ -91,16 +91,17 @@ def test_meter_follows_a_sway_in_threes_unless_the_preset_fixes_it() -> None:
 IRREGULAR = [1.93, 3.41, 4.02, 6.77, 8.15, 10.58, 11.31, 13.9]
 
 
-def test_irregular_hits_land_exactly_on_16ths_within_the_bend_limit() -> None:
+def test_irregular_hits_land_on_16ths_within_the_bend_limit() -> None:
     hits = [Hit(t, s) for t, s in zip(IRREGULAR, [1.0, 0.6, 0.8, 0.9, 0.5, 1.0, 0.7, 0.8], strict=True)]
     straight = fit_tempo_map(20.0, 100.0, 4, hits, max_bend=0.0)
     fit = fit_tempo_map(20.0, 100.0, 4, hits, max_bend=0.06, search=0.06, bounds=(80.0, 120.0))
     fitted = [p for p in fit.placements if p.fitted]
     assert len(fitted) >= 7 and fit.report["hits_fitted"] == len(fitted)
-    for p in fitted:
-        assert fit.tempo_map.time_at(p.beat) == pytest.approx(p.hit.accent_time, abs=1e-6)
+    for p in fitted:  # each accent on its 16th, at the hit or at most 30 ms after it (10 ms before)
+        shift = fit.tempo_map.time_at(p.beat) - p.hit.accent_time
+        assert ACCENT_SHIFTS_S[0] - 1e-6 <= shift <= ACCENT_SHIFTS_S[-1] + 1e-6
         assert p.beat * 4 == pytest.approx(round(p.beat * 4))
-        assert _on_16th(fit.tempo_map, p.hit.accent_time) < 1e-6
+    assert sum(_on_16th(fit.tempo_map, p.hit.accent_time) < 1e-6 for p in fitted) >= 4
     assert sum(_on_16th(straight.tempo_map, t) < 0.03 for t in IRREGULAR) < len(fitted)
     base = fit.report["base_bpm"]
     before = [c.bpm for c in fit.tempo_map.tempos if c.time < fit.cadence_time - 2.5]
@@ -156,7 +157,7 @@ def test_rubato_eases_into_each_fitted_hit_and_still_lands_it() -> None:
     fit = fit_tempo_map(14.0, 80.0, 4, hits, max_bend=0.06, rubato=0.08)
     tempo_map = fit.tempo_map
     for p in fit.placements:
-        assert tempo_map.time_at(p.beat) == pytest.approx(p.hit.accent_time, abs=1e-6)
+        assert ACCENT_SHIFTS_S[0] - 1e-6 <= tempo_map.time_at(p.beat) - p.hit.accent_time <= ACCENT_SHIFTS_S[-1] + 1e-6
         into = tempo_map.bpm_at(p.hit.accent_time - 0.05)
         earlier = tempo_map.bpm_at(p.hit.accent_time - 60.0 / 80.0 * 1.5)
         after = tempo_map.bpm_at(p.hit.accent_time + 0.05)
