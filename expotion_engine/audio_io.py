@@ -24,8 +24,9 @@ from expotion_engine.errors import AudioError
 
 #: frames read or written per step when audio is walked in blocks (about 5 s at 48 kHz)
 BLOCK = 1 << 18
-#: a take's WAV files larger than this are kept on disk when it is loaded, not read whole
-LAZY_BYTES = 32 * 2**20
+#: audio longer than this (seconds) lives on disk: the procedural engine renders it there and a take's
+#: WAV files this long are not read whole when it is loaded
+ON_DISK_ABOVE_S = 120.0
 _WAV_LIMIT = 2**32 - 4096  # above this a RIFF WAV cannot hold the data: RF64 then
 
 
@@ -102,6 +103,34 @@ class WavAudio:
     @property
     def T(self) -> np.ndarray:  # noqa: N802 - numpy's name
         return np.asarray(self).T
+
+    def astype(self, dtype: Any, copy: bool = True) -> np.ndarray:
+        return np.asarray(self).astype(dtype, copy=copy)
+
+    # arithmetic loads the whole file: for code written for arrays, on audio short enough to hold
+    def __mul__(self, other: Any) -> np.ndarray:
+        return np.asarray(self) * other
+
+    def __rmul__(self, other: Any) -> np.ndarray:
+        return other * np.asarray(self)
+
+    def __add__(self, other: Any) -> np.ndarray:
+        return np.asarray(self) + other
+
+    def __radd__(self, other: Any) -> np.ndarray:
+        return other + np.asarray(self)
+
+    def __sub__(self, other: Any) -> np.ndarray:
+        return np.asarray(self) - other
+
+    def __rsub__(self, other: Any) -> np.ndarray:
+        return other - np.asarray(self)
+
+    def __truediv__(self, other: Any) -> np.ndarray:
+        return np.asarray(self) / other
+
+    def __neg__(self) -> np.ndarray:
+        return -np.asarray(self)
 
 
 def is_lazy(audio: Any) -> bool:
@@ -199,8 +228,9 @@ def place_file(source: Path, target: Path) -> None:
 class Spool:
     """A private folder for audio being made; removed when nothing refers to it any more (or on :meth:`close`)."""
 
-    def __init__(self, parent: str | os.PathLike[str] | None = None, prefix: str = "expotion-render-") -> None:
-        self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    def __init__(self, parent: str | os.PathLike[str] | None = None, prefix: str = "expotion-render-",
+                 suffix: str = "") -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True)
 
     def file(self, name: str) -> Path:
@@ -214,5 +244,5 @@ class Spool:
         self._finalizer()
 
 
-__all__ = ["BLOCK", "LAZY_BYTES", "Spool", "WavAudio", "WavWriter", "is_lazy", "iter_blocks", "place_file",
+__all__ = ["BLOCK", "ON_DISK_ABOVE_S", "Spool", "WavAudio", "WavWriter", "is_lazy", "iter_blocks", "place_file",
            "write_wav_blocks"]

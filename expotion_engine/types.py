@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from expotion_engine.audio_io import LAZY_BYTES, WavAudio, is_lazy, place_file, write_wav_blocks
+from expotion_engine.audio_io import ON_DISK_ABOVE_S, WavAudio, is_lazy, place_file, write_wav_blocks
 from expotion_engine.errors import ControlError, ExpotionError
 
 MARKER_KINDS = ("hit", "section", "cue", "user")
@@ -686,7 +686,7 @@ class Take:
                 raise AudioError(f"{path}: not a regular file, so it cannot be read as audio.")
             try:
                 info = sf.info(str(path))
-                if info.samplerate == sample_rate and path.stat().st_size > LAZY_BYTES:
+                if info.samplerate == sample_rate and info.frames > ON_DISK_ABOVE_S * sample_rate:
                     return WavAudio(path)  # a long take stays on disk
                 audio, _ = sf.read(path, dtype="float32", always_2d=True)
             except (OSError, RuntimeError, ValueError, TypeError) as exc:

@@ -11,18 +11,20 @@ app's worker threads.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from expotion_engine.audio_io import Spool
 from expotion_engine.engines import Engine, get_engine
 from expotion_engine.errors import EngineError, ExportError, SessionError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress, sub_progress
@@ -35,6 +37,8 @@ from studio.presets import load_preset
 from studio.session import SESSION_MARKER_KINDS, Session, TakeRecord, utc_now
 
 log = logging.getLogger(__name__)
+
+AudioFn = Callable[[int, np.ndarray], None]
 
 #: share of the whole run each stage reports over, in order
 STAGE_WEIGHTS: dict[str, float] = {"analyse": 0.35, "generate": 0.50, "save": 0.03, "export": 0.12}
@@ -134,6 +138,28 @@ def finish_take(take: Take, n_samples: int, progress: ProgressFn | None = None,
     return replace(take, stems=tuple(stems), info={**take.info, "stems": "separated by the pipeline"})
 
 
+def _spool_beside(target: Path) -> Spool:
+    """A hidden staging folder on the take's disk for an engine's audio files (``.<name>.XXXXXXXX.partial``)."""
+    target = target.absolute()
+    parent = target if target.is_dir() else target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return Spool(parent, prefix=f".{target.name}.", suffix=".partial")
+
+
+def _generate(engine: Engine, request: GenerationRequest, progress: ProgressFn, cancel: CancelEvent | None,
+              on_audio: AudioFn | None, spool: Spool) -> Take:
+    """``engine.generate``, with ``on_audio`` and the ``spool`` for engines that take them."""
+    accepts = inspect.signature(engine.generate).parameters
+    extra: dict[str, Any] = {}
+    if "spool" in accepts:
+        extra["spool"] = spool
+    if on_audio is not None and "on_audio" in accepts:
+        extra["on_audio"] = on_audio
+    elif on_audio is not None:
+        log.info("the %s engine does not report its audio while it works", getattr(engine, "id", "chosen"))
+    return engine.generate(request, progress, cancel, **extra)
+
+
 def commit_take(take: Take, folder: str | os.PathLike[str], *, force: bool = True) -> Path:
     """Write ``take`` into ``folder`` all at once: into a temporary folder first, then renamed into place.
 
@@ -177,24 +203,36 @@ def generate_take(
     progress: ProgressFn | None = None,
     cancel: CancelEvent | None = None,
     engine: Engine | None = None,
+    on_audio: AudioFn | None = None,
 ) -> tuple[TakeRecord, Take]:
     """Generate a take, write it (into ``folder``, default the session's takes folder) and add it to the session.
 
     The session object changes only when the take is complete on disk; saving the session
     file is left to the caller. ``force`` False refuses to replace files already in ``folder``.
+    ``on_audio(start_sample, block)`` hears the mix while it is made, where the engine offers it.
+    A long take the engine renders to disk is spooled beside ``folder`` (a hidden staging folder,
+    so a crash leaves nothing the next run does not remove), linked into place, and returned
+    reading the committed files.
     """
     request = build_request(session, controls)
     engine = engine or get_engine(session.engine)
     started = time.perf_counter()
-    take = engine.generate(request, _stage(sub_progress(progress, 0.0, 0.9), "generate"), cancel)
-    check_cancel(cancel)
-    take = finish_take(take, request.n_samples, sub_progress(progress, 0.9, 0.97), cancel)
-    check_cancel(cancel)
     take_id = session.next_take_id()
     target = Path(folder) if folder is not None else session.takes_dir / take_id
-    _stage(progress, "save")(0.97, f"writing {target}")
-    take = replace(take, timings={**take.timings, "pipeline_generate_s": time.perf_counter() - started})
-    commit_take(take, target, force=force)
+    spool = _spool_beside(target)
+    try:
+        take = _generate(engine, request, _stage(sub_progress(progress, 0.0, 0.9), "generate"), cancel, on_audio,
+                         spool)
+        check_cancel(cancel)
+        take = finish_take(take, request.n_samples, sub_progress(progress, 0.9, 0.97), cancel)
+        check_cancel(cancel)
+        _stage(progress, "save")(0.97, f"writing {target}")
+        take = replace(take, timings={**take.timings, "pipeline_generate_s": time.perf_counter() - started})
+        commit_take(take, target, force=force)
+        if take.on_disk:  # refer to the committed files, not the spool
+            take = Take.load(target)
+    finally:
+        spool.close()
     record = TakeRecord(
         id=take_id,
         folder=target.resolve(),
@@ -297,6 +335,7 @@ def run_pipeline(
     save: bool = True,
     progress: ProgressFn | None = None,
     cancel: CancelEvent | None = None,
+    on_audio: AudioFn | None = None,
 ) -> PipelineResult:
     """Analyse, generate and save a take, save the session (when it has a file and ``save``), then export.
 
@@ -309,7 +348,8 @@ def run_pipeline(
                                cancel=cancel)
     check_cancel(cancel)
     record, take = generate_take(session, controls, folder=take_folder, force=force,
-                                 progress=sub_progress(progress, _span("generate")[0], generate_end), cancel=cancel)
+                                 progress=sub_progress(progress, _span("generate")[0], generate_end), cancel=cancel,
+                                 on_audio=on_audio)
     if save and session.path is not None:
         session.save()
     exported: list[Path] = []

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from expotion_engine.audio_io import Spool, WavAudio, WavWriter, is_lazy
 from expotion_engine.errors import ExportError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress
 from studio.export.job import DeliveryFolder, ExportJob
@@ -187,11 +188,18 @@ def write_bwf(
     return clipped
 
 
-def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
-    """``audio`` ``(channels, samples)`` at ``target_rate`` (soxr, very high quality), length to the sample."""
+def resample(audio: np.ndarray | WavAudio, source_rate: int, target_rate: int) -> np.ndarray | WavAudio:
+    """``audio`` ``(channels, samples)`` at ``target_rate`` (soxr, very high quality), length to the sample.
+
+    Audio on disk (a long take's :class:`WavAudio`) is resampled block by block into a temporary float WAV
+    (removed when the returned :class:`WavAudio` is no longer referred to), never read whole.
+    """
     if source_rate == target_rate:
         return audio
     import soxr
+
+    if is_lazy(audio):
+        return _resample_to_disk(audio, source_rate, target_rate)
 
     out = soxr.resample(np.ascontiguousarray(audio.T, dtype=np.float32), source_rate, target_rate, quality="VHQ")
     length = int(round(audio.shape[1] * target_rate / source_rate))
@@ -199,6 +207,30 @@ def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarra
     if out.shape[0] < length:
         out = np.pad(out, ((0, length - out.shape[0]), (0, 0)))
     return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+def _resample_to_disk(audio: WavAudio, source_rate: int, target_rate: int) -> WavAudio:
+    """:func:`resample` of audio on disk, block by block into a float WAV in a temporary spool."""
+    import soxr
+
+    channels, frames = audio.shape
+    length = int(round(frames * target_rate / source_rate))
+    spool = Spool()
+    path = spool.file("resampled.wav")
+    stream = soxr.ResampleStream(source_rate, target_rate, channels, dtype="float32", quality="VHQ")
+    written = 0
+    with WavWriter(path, target_rate, channels, length) as writer:
+        blocks = list(range(0, frames, _BLOCK))
+        for start in blocks:
+            block = audio[:, start:start + _BLOCK]
+            out = stream.resample_chunk(np.ascontiguousarray(block.T), last=start == blocks[-1])
+            out = out[: max(0, length - written)]
+            if out.shape[0]:
+                writer.write(out.T)
+                written += out.shape[0]
+        if written < length:
+            writer.write(np.zeros((channels, length - written), dtype=np.float32))
+    return spool.audio(path)
 
 
 def _coding_history(sample_rate: int, bit_depth: int, channels: int) -> str:

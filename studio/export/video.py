@@ -36,6 +36,7 @@ from pathlib import Path
 
 import soundfile as sf
 
+from expotion_engine.audio_io import is_lazy
 from expotion_engine.errors import Cancelled, ExportError, VideoError
 from expotion_engine.media.probe import VideoInfo, probe_video
 from expotion_engine.progress import CancelEvent, ProgressFn, no_progress
@@ -235,8 +236,11 @@ def write_video(
         log.warning("%s: the in point %.4f s is not on a frame; the picture starts on the nearest frame, "
                     "%.1f ms from the music's start", video, job.video_in, offset * 1000)
     with tempfile.TemporaryDirectory(prefix="expotion-mux-") as scratch:
-        audio = Path(scratch) / "mix.wav"
-        sf.write(audio, mix.T, rate, subtype="FLOAT")
+        if is_lazy(mix):  # a long take's mix is a WAV already: ffmpeg reads it from disk
+            audio = mix.path
+        else:
+            audio = Path(scratch) / "mix.wav"
+            sf.write(audio, mix.T, rate, subtype="FLOAT")
         report(0.0, "Muxing video")
         with folder.open_temp(relative) as tmp:
             _run(_command(job, video, info, audio, tmp), job.take.duration, report, cancel)

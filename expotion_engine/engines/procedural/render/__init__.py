@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from expotion_engine.audio_io import Spool, WavAudio
+from expotion_engine.audio_io import ON_DISK_ABOVE_S, Spool, WavAudio
 from expotion_engine.engines.procedural.render import bus
 from expotion_engine.engines.procedural.render.effects import AUTOMATION, EFFECTS, channel_strip, check_part
 from expotion_engine.engines.procedural.render.instruments import ALIASES as SYNTH_ALIASES
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 STEM_PEAK_DB = -1.0  # the stems and the premix peak no higher than this (dBFS)
 #: takes longer than this (seconds) are rendered block by block to disk (:mod:`.stream`)
-TO_DISK_ABOVE_S = 120.0
+TO_DISK_ABOVE_S = ON_DISK_ABOVE_S
 _AUDIO_BLOCK = 1 << 16  # samples per ``on_audio`` block of a take rendered in memory
 ROOM = 0.5  # every part but the bass plays in a short stereo room at this send (times the width, at most 1)
 MAX_WIDTH = 2.0
