@@ -65,7 +65,7 @@ def report_data(plan: ConformPlan, result: ConformResult, old: Timeline, new: Ti
         else:
             entry.update(music="re-planned" if result.method == "replan" else "stretched", role=seg.role,
                          beats=round(seg.beats, 3), bpm=[round(b, 2) for _, b in seg.tempos],
-                         bend=round(seg.bend, 4), hits_on_beats=[round(t, 4) for t in seg.anchors])
+                         bend=round(seg.bend, 4), hits_on_grid=[round(t, 4) for t in seg.anchors])
         music.append(entry)
     fates = [asdict(h) for h in result.hits]
     return {
@@ -96,7 +96,7 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         else:
             how = (f"{seg['role']} of {seg['beats']:g} beats at {'/'.join(f'{b:g}' for b in seg['bpm'])} BPM "
                    f"({seg['bend']:.1%} from the music around it)"
-                   + "".join(f", hit at {t:.3f} s on a beat" for t in seg["hits_on_beats"]))
+                   + "".join(f", hit at {t:.3f} s on the grid" for t in seg["hits_on_grid"]))
         lines.append(f"{seg['music']:11} {'{:.2f}-{:.2f}'.format(*seg['seconds']):>15}  {how}")
     lines.append(f"{len(data['joins'])} joins at bar lines crossfaded over {data['crossfade_samples']} samples; "
                  f"hits: {len(data['hits_kept'])} kept, {len(data['hits_replanned'])} re-planned, "

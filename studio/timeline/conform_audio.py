@@ -235,6 +235,15 @@ def move_markers(markers: list[Marker], plan: ConformPlan, old_tl: Timeline, new
     return moved, lost
 
 
+def _ending(old: Take) -> float | None:
+    """Where the old score's ending begins: the bar before its final cadence (None when the take does not say)."""
+    cadence = old.info.get("cadence_time")
+    if cadence is None:
+        return None
+    tempo_map = old.tempo_map
+    return tempo_map.time_at(tempo_map.beat_at(float(cadence)) - tempo_map.meter_at(float(cadence)).numerator)
+
+
 def _kept(bars: BarPlan, rate: int) -> list[Kept]:
     """The kept bars as the re-planner takes them (music time of the recut and of the old take, seconds)."""
     return [Kept(k.start / rate, k.end / rate, (k.start + k.offset) / rate) for k in bars.keeps]
@@ -305,7 +314,7 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
         from expotion_engine.engines.procedural.replan import hit_anchors
 
         anchors = hit_anchors(request)
-        bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate, anchors)
+        bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate, anchors, _ending(old))
         if bars.bridges:  # nothing to re-plan when every bar is kept
             fresh = _replanned(old, request, bars, progress, cancel)
             gain = _level_match(old, fresh, bars, fade)

@@ -4,8 +4,8 @@ A span the conform plan keeps or moves is kept from its first old bar line to it
 (its music stays whole bars, so it stays musically continuous); what lies between two
 kept spans, before the first or after the last, is a *bridge*: a whole number of beats
 at a tempo within :data:`MAX_STRETCH` of the music around it (a short last bar takes a
-meter change), so the next kept span starts on its own downbeat. Where a bridge holds a
-hit of the recut, it bends in two tempos so the hit lands on a beat. Where no tempo
+meter change), so the next kept span starts on its own downbeat. Where a bridge holds
+hits of the recut, it bends into a tempo per stretch so each lands on a 16th of its grid. Where no tempo
 within the limits fits, the bridge grows by a bar of its longer neighbour. The tempo map
 of the recut is the kept spans' own map, shifted with them, and the bridges' tempos.
 """
@@ -20,8 +20,8 @@ from expotion_engine.types import MeterChange, TempoChange, TempoMap
 
 #: the most a bridge's tempo may differ from the music it joins (fraction): a tempo change a listener accepts
 MAX_STRETCH = 0.10
-#: a hit lands on a bridge's beat only this far (beats) from the bridge's ends
-ANCHOR_MARGIN_BEATS = 0.75
+#: a hit lands on a bridge's 16th only this far (beats) from the bridge's ends
+ANCHOR_MARGIN_BEATS = 0.125
 #: the re-planned ending needs a bar and this much (s) after the last kept bar for its cadence and release
 TAIL_S = 1.2
 
@@ -40,7 +40,7 @@ class Keep:
 @dataclass(frozen=True)
 class Bridge:
     """New samples ``start..end`` between kept bars: ``beats`` beats at the ``tempos`` (time s, BPM) it starts,
-    the recut's hits it puts on a beat (``anchors``, s) and its largest tempo change against the music it joins."""
+    the recut's hits it puts on a 16th (``anchors``, s) and its largest tempo change against the music it joins."""
 
     start: int
     end: int
@@ -73,15 +73,17 @@ class BarPlan:
 
 
 def _keeps(copies: Sequence[tuple[int, int, int, str]], old_map: TempoMap, old_n: int, new_n: int,
-           rate: int) -> list[Keep]:
-    """Each copied span cut down to the whole old bars it holds (the old ending too where it ends the recut)."""
+           rate: int, ending: float | None) -> list[Keep]:
+    """Each copied span cut down to the whole old bars it holds; the old ending (its bars from ``ending`` s on, and
+    the tail after the last bar) only where the span also ends the recut."""
     bar_lines = sorted({0, *(round(t * rate) for t in old_map.downbeat_times(old_n / rate) if t * rate < old_n)})
     keeps = []
     for start, end, old_start, action in copies:
         offset = old_start - start
         lo, hi = old_start, old_start + end - start
-        inside = [b for b in bar_lines if lo <= b <= hi]
-        if hi == old_n and end == new_n and (not inside or inside[-1] != old_n):
+        ends = hi == old_n and end == new_n
+        inside = [b for b in bar_lines if lo <= b <= hi and (ends or ending is None or b <= ending * rate)]
+        if ends and (not inside or inside[-1] != old_n):
             inside.append(old_n)
         if len(inside) >= 2:
             keeps.append(Keep(inside[0] - offset, inside[-1] - offset, offset, action,
@@ -99,18 +101,23 @@ def _bpm_near(old_map: TempoMap, keep: Keep, at_end: bool, rate: int) -> float:
 
 def _tempos(t0: float, t1: float, points: Sequence[float], ref: float, free_end: bool
             ) -> tuple[tuple[tuple[float, float], ...], float, float] | None:
-    """Tempo changes, beats and largest bend that put whole beats between ``t0``, each point and ``t1`` near ``ref``
-    (the stretch after the last point free with ``free_end``); None when a stretch cannot within the limits."""
+    """Tempo changes, beats and largest bend near ``ref`` that put each point on a 16th and ``t1`` on a whole beat
+    after ``t0`` (the stretch after the last point free with ``free_end``); None when a stretch cannot within the
+    limits."""
     edges = [t0, *points, t1]
     changes: list[tuple[float, float]] = []
     beats = bend = 0.0
     for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False)):
-        if free_end and i == len(edges) - 2:
+        last = i == len(edges) - 2
+        if free_end and last:
             changes.append((a, ref))
             beats += (b - a) * ref / 60.0
             continue
-        count = round((b - a) * ref / 60.0)
-        if count < 1:
+        if last:  # the bridge ends on a whole beat, the bar line of what follows
+            count = round(beats + (b - a) * ref / 60.0) - beats
+        else:
+            count = round((b - a) * ref / 60.0 * 4) / 4
+        if count < (1.0 if len(edges) == 2 else 0.25):
             return None
         bpm = 60.0 * count / (b - a)
         if abs(bpm / ref - 1.0) > MAX_STRETCH:
@@ -215,13 +222,15 @@ def _grow(keeps: list[Keep], gap: int) -> None:
 
 
 def plan_bars(copies: Sequence[tuple[int, int, int, str]], old_map: TempoMap, old_n: int, new_n: int, rate: int,
-              anchors: Sequence[tuple[float, float]] = ()) -> BarPlan:
+              anchors: Sequence[tuple[float, float]] = (), ending: float | None = None) -> BarPlan:
     """Kept bars and bridges for the copied spans ``(new start, new end, old start, action)`` of a recut.
 
-    ``anchors`` are the recut's hits ``(time s, strength)`` a bridge should land on a beat.
+    ``anchors`` are the recut's hits ``(time s, strength)`` a bridge should land on its grid;
+    ``ending`` is where the old take's ending begins (its slowing into the final cadence,
+    s): those bars are kept only at the end of the recut.
     """
     numerator = old_map.meters[0].numerator
-    keeps = sorted(_keeps(copies, old_map, old_n, new_n, rate), key=lambda k: k.start)
+    keeps = sorted(_keeps(copies, old_map, old_n, new_n, rate, ending), key=lambda k: k.start)
     while True:
         segments: list[Keep | Bridge] = []
         cursor, failed = 0, None

@@ -90,6 +90,24 @@ def test_joins_are_bar_lines_of_both_the_old_take_and_the_recut(conformed: Confo
     assert result.joins and set(result.joins) <= {s.start for s in result.bars.segments}
 
 
+def test_the_recut_s_edits_in_bridges_land_on_the_grid_and_the_old_ending_stays_at_the_end(conformed: Conformed
+                                                                                          ) -> None:
+    old, result = conformed.old, conformed.result
+    tempo_map = result.take.tempo_map
+    edits = [f / FPS for f in conformed.new_tl.edit_frames]
+    for bridge in result.bars.bridges:
+        inside = [t for t in edits if bridge.start / SR + 0.1 < t < bridge.end / SR - 0.1]
+        assert set(inside) <= set(bridge.anchors)
+        for time in bridge.anchors:  # on a 16th to within a sample (the kept bars' beats are whole to a sample)
+            grid = tempo_map.time_at(round(tempo_map.beat_at(time) * 4) / 4)
+            assert abs(grid - time) < 1 / SR
+    # the old take's slowing into its cadence (its last bars) is kept only where it still ends the music
+    cadence = float(old.info["cadence_time"])
+    for keep in result.bars.keeps:
+        if keep.end < result.take.n_samples:
+            assert (keep.end + keep.offset) / SR <= cadence - 60.0 / old.tempo_map.bpm_at(cadence)
+
+
 def test_every_surviving_hit_has_an_accent_within_40_ms(conformed: Conformed) -> None:
     take = conformed.result.take
     onsets = _onsets(take)
