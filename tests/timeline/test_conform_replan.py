@@ -101,6 +101,10 @@ def test_the_recut_s_edits_in_bridges_land_on_the_grid_and_the_old_ending_stays_
         for time in bridge.anchors:  # on a 16th to within a sample (the kept bars' beats are whole to a sample)
             grid = tempo_map.time_at(round(tempo_map.beat_at(time) * 4) / 4)
             assert abs(grid - time) < 1 / SR
+        # past its opening short bar, the bridge's bar lines are the composer's (whole 4/4 bars from the start)
+        downbeats = [t for t in tempo_map.downbeat_times(result.take.duration)
+                     if bridge.start / SR + 1e-3 < t < bridge.end / SR - 1e-3]
+        assert all(abs(tempo_map.beat_at(t) / 4 - round(tempo_map.beat_at(t) / 4)) < 1e-3 for t in downbeats)
     # the old take's slowing into its cadence (its last bars) is kept only where it still ends the music
     cadence = float(old.info["cadence_time"])
     for keep in result.bars.keeps:
