@@ -1,4 +1,4 @@
-"""Analysis and generation in a child process, so their Python work never holds the window's GIL.
+"""Analysis, generation, timelines and conform in a child process: their Python work never holds the window's GIL.
 
 A worker thread of the window calls :func:`run_in_child`: it writes the job (the session as
 JSON, the analysis as NPZ) into a temporary folder, starts ``python -m ui.job_child`` in a
@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from expotion_engine import errors
 from expotion_engine.errors import Cancelled, ExpotionError
@@ -30,6 +31,7 @@ from expotion_engine.types import ControlTrack, atomic_write_json
 from studio.export.video import kill_group
 from studio.session import Session, TakeRecord
 from ui.job_child import CONTROLS_FILE, JOB_FILE, RESULT_FILE
+from ui.timeline_media import MediaStatus, MissingMediaError
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +46,29 @@ class ChildJobError(ExpotionError):
 
 @dataclass(frozen=True, eq=False)
 class ChildResult:
-    """What a child job made: the analysis it used, and for a generation the new take's record."""
+    """What a child job made: the analysis it made or used, a generation's new take record, the result's JSON."""
 
-    controls: ControlTrack
+    controls: ControlTrack | None
     record: TakeRecord | None
+    data: dict[str, Any]
 
 
-def run_in_child(kind: str, session: Session, controls: ControlTrack | None, *, progress: ProgressFn,
-                 cancel: CancelEvent, started: Callable[[int], None] | None = None) -> ChildResult:
-    """Run ``kind`` ("analyse" or "generate") for ``session`` in a child process and return what it made.
+def run_in_child(kind: str, session: Session | None, controls: ControlTrack | None = None, *, progress: ProgressFn,
+                 cancel: CancelEvent, started: Callable[[int], None] | None = None, **options: Any) -> ChildResult:
+    """Run ``kind`` in a child process and return what it made.
 
-    ``controls`` None analyses first. For "generate" the session must have been saved (takes go
-    beside its file); the take is written there by the child, the session given is not changed.
+    "analyse" and "generate" work on ``session`` (``controls`` None analyses first; a generation
+    needs a saved session: the child writes the take beside its file, the session given is not
+    changed). "open_timeline" (options ``timeline``, ``session_file``) and "conform" (the saved
+    ``session``; options ``new_timeline``, ``output``, ``take``) are described in :mod:`ui.job_child`.
     ``started`` is told the child's process id (its process group's too).
     """
     with tempfile.TemporaryDirectory(prefix="expotion-job-") as name:
         folder = Path(name)
-        job = {"kind": kind, "session_path": str(session.path) if session.path is not None else "",
-               "session": session.to_dict(None), "controls": None}
+        path = session.path if session is not None else None
+        job = {"kind": kind, "session_path": str(path) if path is not None else "",
+               "session": session.to_dict(None) if session is not None else None, "controls": None,
+               "options": options}
         if controls is not None:
             controls.save(folder / CONTROLS_FILE)
             job["controls"] = CONTROLS_FILE
@@ -72,10 +79,9 @@ def run_in_child(kind: str, session: Session, controls: ControlTrack | None, *, 
             controls = ControlTrack.load(folder / CONTROLS_FILE)
         record = None
         if kind == "generate":
-            made = Session.from_dict(result["session"], session.path)
+            made = Session.from_dict(result["session"], path)
             record = made.take(str(result["take_id"]))
-        assert controls is not None
-        return ChildResult(controls, record)
+        return ChildResult(controls, record, result)
 
 
 def _run(folder: Path, progress: ProgressFn, cancel: CancelEvent, started: Callable[[int], None] | None) -> None:
@@ -139,11 +145,21 @@ def _parse(line: str) -> dict:
 
 
 def _error(outcome: dict) -> ExpotionError:
-    """The child's error as the same ExpotionError class (ExpotionError for anything else), its traceback as a note."""
+    """The child's error as the same ExpotionError class (ExpotionError for anything else; MissingMediaError
+    when a timeline's media are missing), its traceback as a note."""
+    message = str(outcome.get("message") or "The background job failed.")
+    if outcome.get("media"):
+        error: ExpotionError = MissingMediaError(message, [MediaStatus.from_dict(m) for m in outcome["media"]])
+        error.add_note(f"In the background process:\n{outcome.get('details', '')}")
+        return error
     cls = getattr(errors, str(outcome.get("error")), None)
+    if cls is None and outcome.get("error") == "TimelineError":
+        from studio.timeline.model import TimelineError  # imports OpenTimelineIO: only when one is needed
+
+        cls = TimelineError
     if not (isinstance(cls, type) and issubclass(cls, ExpotionError)):
         cls = ExpotionError
-    error = cls(str(outcome.get("message") or "The background job failed."))
+    error = cls(message)
     error.add_note(f"In the background process:\n{outcome.get('details', '')}")
     return error
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from ui.job_process import run_in_child
 from ui.mixdown import MixerState, mixed_take
 from ui.score_panel import PresetInfo
 from ui.task_panel import TaskPanel
+from ui.timeline_media import MissingMediaError
 from ui.waveform import Peaks, compute_peaks
 from ui.workers import Worker, abort_all
 
@@ -51,7 +53,7 @@ def new_session(video: Path, *, progress: ProgressFn, cancel: CancelEvent) -> Se
 def analyse_session(session: Session, *, progress: ProgressFn, cancel: CancelEvent) -> ControlTrack:
     """The analysis of the session's range: read from studio's cache here, else made in a child process."""
     session = copy.deepcopy(session)
-    if analysis_cached(session):
+    if session.timeline is None and analysis_cached(session):
         return pipeline.analyze_session(session, progress=progress, cancel=cancel)
     return run_in_child("analyse", session, None, progress=progress, cancel=cancel).controls
 
@@ -93,6 +95,43 @@ def generate_take(session: Session, controls: ControlTrack | None, *, progress: 
     check_cancel(cancel)
     return GeneratedTake(made.record, take, compute_peaks(take.mix, take.sample_rate), made.controls,
                          stem_peaks(take))
+
+
+@dataclass(frozen=True, eq=False)
+class OpenedTimeline:
+    """A new session made from an editor's timeline (saved, its picture rendered beside it) and its analysis."""
+
+    session: Session
+    controls: ControlTrack
+
+
+def open_timeline(path: Path, session_file: Path, *, progress: ProgressFn, cancel: CancelEvent) -> OpenedTimeline:
+    """Read an editor's timeline, render its picture and analyse its clips into a new session (child process)."""
+    made = run_in_child("open_timeline", None, progress=progress, cancel=cancel, timeline=str(path),
+                        session_file=str(session_file))
+    assert made.controls is not None
+    return OpenedTimeline(Session.load(made.data["session_file"]), made.controls)
+
+
+@dataclass(frozen=True)
+class Conformed:
+    """A session's take conformed onto a recut: the new session file and the report, line by line."""
+
+    session_file: Path
+    report: list[str]
+
+
+def conform_session(session: Session, new_timeline: Path, output: Path, take_id: str, *, progress: ProgressFn,
+                    cancel: CancelEvent) -> Conformed:
+    """``expotion conform`` of the saved ``session``'s take ``take_id`` onto ``new_timeline`` into the new folder
+    ``output`` (child process); a conform that fails or is cancelled leaves no folder behind."""
+    try:
+        made = run_in_child("conform", session, progress=progress, cancel=cancel, new_timeline=str(new_timeline),
+                            output=str(output), take=take_id)
+    except BaseException:
+        shutil.rmtree(output, ignore_errors=True)
+        raise
+    return Conformed(Path(made.data["session_file"]), [str(line) for line in made.data["report"]])
 
 
 def load_take(record: TakeRecord, *, progress: ProgressFn,
@@ -188,6 +227,11 @@ class JobRunner(QObject):
 
     def _on_error(self, title: str, exc: BaseException) -> None:
         self.last_error = exc
+        if isinstance(exc, MissingMediaError):  # the list of files matters more than the traceback
+            from ui.timeline_dialogs import MissingMediaDialog
+
+            MissingMediaDialog(exc, self._parent).open()
+            return
         show_error(f"{title} failed", exc, self._parent)
 
     def _on_finished(self, title: str) -> None:

@@ -59,6 +59,7 @@ MAX_RECENT = 8
 AUTOSAVE_MS = 60_000
 VIDEO_FILTER = "Videos (" + " ".join(f"*{s}" for s in VIDEO_SUFFIXES) + ")"
 SESSION_FILTER = f"Expotion sessions (*{SESSION_SUFFIX})"
+TIMELINE_FILTER = "Editor timelines (*.otio *.xml *.fcpxml *.edl)"
 
 
 def take_start(take: Take, fallback: float) -> float:
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.stem_peaks: dict[str, dict[str, Peaks]] = {}
         self.mixer_states: dict[str, MixerState] = {}
         self.ab_slots: dict[str, int | None] = {"A": None, "B": None}
+        self.conform_report = None  # the last conform's report dialog
 
         self.video_view = VideoView()
         self.transport = Transport(self.video_view.video_item, self)
@@ -163,6 +165,11 @@ class MainWindow(QMainWindow):
         a = self._action
         self.act_open_video = a("Open &Video…", self.choose_video, "Ctrl+O")
         self.act_open_session = a("Open &Session…", self.choose_session, "Ctrl+Shift+O")
+        self.act_open_timeline = a("Open &Timeline…", self.choose_timeline, "Ctrl+Alt+O",
+                                   "Score an editor's sequence (.otio, FCP 7 XML, FCPXML, EDL): its cuts, markers "
+                                   "and timecode")
+        self.act_conform = a("&Conform to New Timeline…", self.choose_conform_timeline, None,
+                             "Move the chosen take onto a recut of the sequence this session was scored from")
         self.act_save = a("&Save Session", self.save, "Ctrl+S")
         self.act_save_as = a("Save Session &As…", self.save_as, "Ctrl+Shift+S")
         self.act_export = a("&Export…", self.open_export_dialog, "Ctrl+E", "Write stems, MIDI, markers and projects")
@@ -218,7 +225,7 @@ class MainWindow(QMainWindow):
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.act_open_video, self.act_open_session])
+        file_menu.addActions([self.act_open_video, self.act_open_session, self.act_open_timeline])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
         file_menu.addActions([self.act_save, self.act_save_as])
@@ -244,6 +251,8 @@ class MainWindow(QMainWindow):
         play.addActions([self.act_prev, self.act_next, self.act_prev10, self.act_next10])
         score = bar.addMenu("&Score")
         score.addActions([self.act_analyse, self.act_generate, self.act_ab])
+        score.addSeparator()
+        score.addAction(self.act_conform)
         score.addSeparator()
         score.addAction(self.act_clock)
         bar.addMenu("&Help").addAction(self.act_shortcuts)
@@ -457,6 +466,8 @@ class MainWindow(QMainWindow):
             action.setEnabled(has_video and not busy)
         self.act_generate.setEnabled(self.document.controls is not None and not busy)
         self.act_export.setEnabled(self.document.chosen_index() >= 0 and not busy)
+        self.act_conform.setEnabled(self.session.timeline is not None and self.document.chosen_index() >= 0
+                                    and not busy)
         self.analysis_panel.analyse_button.setEnabled(has_video and not busy)
         self.score_panel.generate_button.setEnabled(self.document.controls is not None and not busy)
         self.score_panel.generate_button.setToolTip(
@@ -501,6 +512,75 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open Session", self._last_folder(), SESSION_FILTER)
         if path:
             self.open_session(Path(path))
+
+    @Slot()
+    def choose_timeline(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Timeline", self._last_folder(), TIMELINE_FILTER)
+        if path:
+            self.open_timeline(Path(path))
+
+    def open_timeline(self, path: Path, session_file: Path | None = None) -> jobs.Worker | None:
+        """A new session for an editor's timeline: asks where to save it (the sequence's picture is rendered
+        beside it), then reads, renders and analyses the sequence in the background. Missing media are listed."""
+        if self._refuse_while_busy() or not self._may_discard():
+            return None
+        path = Path(path)
+        if session_file is None:
+            suggested = path.with_suffix(SESSION_SUFFIX)
+            chosen, _ = QFileDialog.getSaveFileName(self, "Save the Timeline's Session", str(suggested),
+                                                    SESSION_FILTER)
+            if not chosen:
+                return None
+            session_file = Path(chosen if chosen.endswith(SESSION_SUFFIX) else chosen + SESSION_SUFFIX)
+        self.settings.setValue("last_folder", str(path.parent))
+        return self.jobs.run(f"Opening the timeline {path.name}", jobs.open_timeline, path, Path(session_file),
+                             on_result=self._on_timeline_opened)
+
+    def _on_timeline_opened(self, opened: jobs.OpenedTimeline) -> None:
+        self._reset_for(opened.session, opened.controls)
+        self._add_recent(opened.session.path)
+        source = opened.session.timeline
+        edits = sum(1 for m in opened.controls.markers if m.cause == "edit")
+        self.statusBar().showMessage(f"Opened {source.path.name if source else 'the timeline'}: {edits} edits, "
+                                     f"{len(opened.session.markers)} markers; choose a preset and press Generate.",
+                                     10000)
+
+    @Slot()
+    def choose_conform_timeline(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Conform to New Timeline", self._last_folder(), TIMELINE_FILTER)
+        if path:
+            self.conform_to(Path(path))
+
+    def conform_to(self, new_timeline: Path) -> jobs.Worker | None:
+        """Conform the chosen take onto ``new_timeline`` (a recut of the session's sequence) in the background;
+        the conformed session opens when done and its report is shown."""
+        self.commit_edits()
+        index = self.document.chosen_index()
+        if self._refuse_while_busy() or index < 0 or self.session.timeline is None:
+            return None
+        if (self.document.modified or not self.undo_stack.isClean()) and not self.save():
+            return None
+        new_timeline = Path(new_timeline)
+        base = self.session.path.parent / f"{self.session.path.stem}_conform_{new_timeline.stem}"
+        output = next(p for p in (base.with_name(f"{base.name}{f'_{n}' if n else ''}") for n in range(1000))
+                      if not p.exists())
+        take_id = self.document.records[index].id
+        return self.jobs.run(f"Conforming to {new_timeline.name}", jobs.conform_session, self.session, new_timeline,
+                             output, take_id,
+                             on_result=lambda done: self._on_conformed(done, take_id, new_timeline))
+
+    def _on_conformed(self, done: jobs.Conformed, take_id: str, new_timeline: Path) -> None:
+        def open_conformed(_title: str) -> None:  # once the conform's job has ended: opening analyses
+            self.jobs.jobFinished.disconnect(open_conformed)
+            self.open_session(done.session_file)
+
+        from ui.timeline_dialogs import ConformReportDialog
+
+        self.jobs.jobFinished.connect(open_conformed)
+        self.conform_report = ConformReportDialog(
+            f"Take {take_id} moved onto {new_timeline.name}; the conformed session is {done.session_file}.",
+            done.report, self)
+        self.conform_report.open()
 
     def _last_folder(self) -> str:
         return str(self.settings.value("last_folder", str(Path.home())))
