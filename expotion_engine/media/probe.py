@@ -13,13 +13,13 @@ import functools
 import logging
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
 from expotion_engine.errors import VideoError
+from expotion_engine.media.children import run_child
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def _stream_starts(path: str, size: int, mtime_ns: int) -> StreamStarts:
         "-map", "0:v:0", "-map", "0:a:0?", "-frames:v", "1", "-frames:a", "1",
         "-filter:v", "showinfo", "-filter:a", "ashowinfo", "-f", "null", "-",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False, timeout=60)
+    result = run_child(command, text=True, errors="replace", timeout=60)  # its own group, dies with us
     text = result.stderr
     starts: dict[str, float] = {}
     base = _TIME_BASE.search(text)

@@ -22,6 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from expotion_engine.media.children import kill_group, popen_child, run_child
+
 log = logging.getLogger(__name__)
 
 ENCODERS = ("ffmpeg", "opencv")
@@ -39,7 +41,7 @@ def ffmpeg_exe() -> str:
 def run_ffmpeg(args: Sequence[str], *, stdin: bytes | None = None) -> None:
     """Run ffmpeg with ``args``; raise ``RuntimeError`` with its last error lines if it fails."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *(["-nostdin"] if stdin is None else []), *args]
-    result = subprocess.run(cmd, input=stdin, capture_output=True, check=False)
+    result = run_child(cmd, input=stdin)  # its own group, dies with us
     if result.returncode != 0:
         tail = result.stderr.decode(errors="replace").strip().splitlines()[-3:]
         raise RuntimeError(f"ffmpeg failed ({result.returncode}): {' | '.join(tail)}")
@@ -123,7 +125,7 @@ def _write_ffmpeg(tmp: Path, frames: Iterable[np.ndarray], fps: float, crf: int,
            *_x264_args(crf, preset, fps), "-f", "mp4", str(tmp)]
     count = 0
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors)
+        proc = popen_child(cmd, stdin=subprocess.PIPE, stderr=errors)  # its own group, dies with us
         try:
             for frame in _chain(first, it):
                 _check_frame(frame, size)
@@ -131,8 +133,12 @@ def _write_ffmpeg(tmp: Path, frames: Iterable[np.ndarray], fps: float, crf: int,
                 count += 1
         except BrokenPipeError:
             pass
+        except BaseException:
+            kill_group(proc)
+            raise
         finally:
-            proc.stdin.close()
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
             code = proc.wait()
         if code != 0:
             errors.seek(0)

@@ -23,14 +23,9 @@ the temporary file.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import math
-import os
-import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -38,6 +33,8 @@ import soundfile as sf
 
 from expotion_engine.audio_io import is_lazy
 from expotion_engine.errors import Cancelled, ExportError, VideoError
+from expotion_engine.media.children import die_with_parent as die_with_parent  # re-exported: timeline, app
+from expotion_engine.media.children import kill_group, popen_child
 from expotion_engine.media.probe import VideoInfo, probe_video
 from expotion_engine.progress import CancelEvent, ProgressFn, no_progress
 from studio.export.bwf import resample
@@ -58,23 +55,6 @@ def _container(job: ExportJob) -> tuple[str, str]:
     if job.settings.video_audio == "pcm" and muxer == "mp4":
         return ".mov", "mov"
     return suffix, muxer
-
-
-#: ``prctl`` option: the signal a child gets when its parent dies
-_PR_SET_PDEATHSIG = 1
-
-
-def _load_prctl() -> object | None:
-    """libc's ``prctl``, looked up once in the parent (the child only calls it); None off Linux."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
 
 
 def video_files(job: ExportJob) -> list[str]:
@@ -179,26 +159,10 @@ def _command(job: ExportJob, video: Path, info: VideoInfo, audio: Path, output: 
     ]
 
 
-def die_with_parent() -> None:
-    """In the child, before ffmpeg starts: ask Linux to kill it when its parent dies (even by SIGKILL)."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
-
-
-def kill_group(process: subprocess.Popen) -> None:
-    """Kill ``process`` and its whole process group (it runs in its own session), then reap it."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        process.kill()
-    process.wait()
-
-
 def _run(command: list[str], duration: float, progress: ProgressFn, cancel: CancelEvent | None) -> None:
     """Run ffmpeg, reporting its progress; kill it when ``cancel`` is set."""
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
-                                   start_new_session=True, preexec_fn=die_with_parent)
+        process = popen_child(command, stdout=subprocess.PIPE, stderr=errors, text=True)
         try:
             for line in process.stdout or ():
                 if cancel is not None and cancel.is_set():
