@@ -208,7 +208,8 @@ def _markers(old: Take, fresh: Take | None, bars: BarPlan, plan: ConformPlan, ol
                                  "its edit point is no longer in the cut"))
             continue
         where = new_tl.seconds(target - new_tl.in_frame) + (marker.time - old_tl.seconds(frame - old_tl.in_frame))
-        again = [m for m in markers if m.kind == "hit" and abs(m.time - where) <= SAME_HIT_S]
+        again = [m for m in (fresh.markers if fresh is not None else ())
+                 if m.kind == "hit" and abs(m.time - where) <= SAME_HIT_S and _keep_at(bars, m.time * rate) is None]
         if again:
             fates.append(HitFate(marker.time, marker.name, marker.cause, "replanned", again[0].time,
                                  "its bars were re-planned with an accent on the recut's hit"))

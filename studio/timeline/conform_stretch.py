@@ -61,7 +61,9 @@ def _material(old_map: TempoMap, old_n: int, rate: int, bridge: Bridge, left: Ke
         return [(0, old_at(beats), bridge.start, bridge.end)]
     after = old_map.beat_at((left.end + left.offset) / rate)
     before = old_map.beat_at((right.start + right.offset) / rate) if right is not None else old_beats
-    first = math.ceil(beats / 2)
+    bar = old_map.meter_at(old_map.time_at(after)).numerator
+    half = math.ceil(beats / 2)
+    first = half // bar * bar or half  # whole bars of what followed the left span, where the bridge has room
     if after + first > old_beats:  # nothing follows the left span: all of it leads into the right one
         first = 0
     if before - (beats - first) < 0:
