@@ -22,7 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from expotion_engine.engines.procedural.replan import Kept, splice_notes
+from expotion_engine.engines.procedural.replan import Kept, hit_anchors, render_replan, replan, splice_notes
 from expotion_engine.errors import ExpotionError
 from expotion_engine.progress import CancelEvent, ProgressFn
 from expotion_engine.types import GenerationRequest, Marker, Note, Stem, Take
@@ -253,8 +253,6 @@ def _kept(bars: BarPlan, rate: int) -> list[Kept]:
 def _replanned(old: Take, request: GenerationRequest, bars: BarPlan, progress: ProgressFn | None,
                cancel: CancelEvent | None) -> Take:
     """The recut composed on the bar plan's map with the old notes in the kept bars, rendered at the old loudness."""
-    from expotion_engine.engines.procedural.replan import render_replan, replan
-
     score = replan(request, {s.name: s.notes for s in old.stems}, _kept(bars, old.sample_rate), bars.tempo_map)
     fresh = render_replan(request, score, float(old.info.get("loudness_target_lufs", -14.0)), progress, cancel)
     names = [s.name for s in old.stems]
@@ -275,6 +273,46 @@ def _level_match(old: Take, fresh: Take, bars: BarPlan, fade: int) -> float:
         return 1.0
     peak = float(np.max(np.abs(fresh.mix))) or 1.0
     return min(math.sqrt(old_energy / new_energy), float(np.max(np.abs(old.mix))) / peak, 2.0)
+
+
+def _music_plan(old: Take, request: GenerationRequest | None, copies: list[tuple[int, int, int, str]],
+                new_tl: Timeline, fade: int, progress: ProgressFn | None, cancel: CancelEvent | None
+                ) -> tuple[BarPlan, list[tuple[float, float]], Take | None, float]:
+    """The bar plan, the recut's hits ``(s, strength)`` it accounts for, and (re-planning with ``request``) the
+    re-planned rendering with the gain that matches its level; an audio-only plan's hits are the recut's edits."""
+    rate, total = old.sample_rate, take_length(new_tl, old.sample_rate)
+    if request is None:
+        anchors = [(new_tl.seconds(f - new_tl.in_frame), 1.0) for f in new_tl.edit_frames
+                   if new_tl.in_frame < f < new_tl.range_out]
+        return plan_bars(copies, old.tempo_map, old.n_samples, total, rate), anchors, None, 1.0
+    if request.sample_rate != rate or request.n_samples != total:
+        raise ConformError(f"The recut's request is {request.n_samples} samples at {request.sample_rate} Hz; "
+                           f"{new_tl.path.name} needs {total} at the old take's {rate} Hz.")
+    anchors = hit_anchors(request)
+    bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate, anchors, _ending(old))
+    if not bars.bridges:  # nothing to re-plan when every bar is kept
+        return bars, anchors, None, 1.0
+    fresh = _replanned(old, request, bars, progress, cancel)
+    return bars, anchors, fresh, _level_match(old, fresh, bars, fade)
+
+
+def _sources(old: Take, fresh: Take | None, gain: float, bars: BarPlan, fade: int) -> list[tuple[int, int, Reader]]:
+    """Each segment's samples and where they come from: the old take shifted, the re-planned rendering (at
+    ``gain``) or the bridge's stretched old bars."""
+    old_tracks = [old.mix, *(s.audio for s in old.stems)]
+    if fresh is not None:
+        replanned = _buffer_reader([fresh.mix * gain, *(s.audio * gain for s in fresh.stems)], 0)
+    pad = 2 * fade
+    segments: list[tuple[int, int, Reader]] = []
+    for index, seg in enumerate(bars.segments):
+        if isinstance(seg, Keep):
+            segments.append((seg.start, seg.end, _old_reader(old_tracks, seg.offset)))
+        elif fresh is not None:
+            segments.append((seg.start, seg.end, replanned))
+        else:
+            stretched = bridge_audio(old, bars, index, pad, fade)
+            segments.append((seg.start, seg.end, _buffer_reader(stretched, seg.start - pad)))
+    return segments
 
 
 def check_scored_from(take: Take, timeline: Timeline) -> None:
@@ -306,38 +344,12 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
     copies = [(p.start, p.end, p.old_start, p.action) for p in pieces if p.old_start is not None]
     replanning = request is not None and has_exact_notes(old)
     fade = max(2, round(CROSSFADE_S * rate))
-    old_tracks = [old.mix, *(s.audio for s in old.stems)]
-    fresh, gain = None, 1.0
-    if replanning:
-        if request.sample_rate != rate or request.n_samples != total:
-            raise ConformError(f"The recut's request is {request.n_samples} samples at {request.sample_rate} Hz; "
-                               f"{new_tl.path.name} needs {total} at the old take's {rate} Hz.")
-        from expotion_engine.engines.procedural.replan import hit_anchors
-
-        anchors = hit_anchors(request)
-        bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate, anchors, _ending(old))
-        if bars.bridges:  # nothing to re-plan when every bar is kept
-            fresh = _replanned(old, request, bars, progress, cancel)
-            gain = _level_match(old, fresh, bars, fade)
-            fresh_reader = _buffer_reader([fresh.mix * gain, *(s.audio * gain for s in fresh.stems)], 0)
-    else:
-        bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate)
-        # an audio-only take cannot add accents: the recut's edit points are its hits to account for
-        anchors = [(new_tl.seconds(f - new_tl.in_frame), 1.0) for f in new_tl.edit_frames
-                   if new_tl.in_frame < f < new_tl.range_out]
-    segments: list[tuple[int, int, Reader]] = []
-    for index, seg in enumerate(bars.segments):
-        if isinstance(seg, Keep):
-            segments.append((seg.start, seg.end, _old_reader(old_tracks, seg.offset)))
-        elif fresh is not None:
-            segments.append((seg.start, seg.end, fresh_reader))
-        else:
-            pad = 2 * fade
-            segments.append((seg.start, seg.end, _buffer_reader(bridge_audio(old, bars, index, pad, fade),
-                                                                seg.start - pad)))
+    bars, anchors, fresh, gain = _music_plan(old, request if replanning else None, copies, new_tl, fade, progress,
+                                             cancel)
     continues = [isinstance(a, Keep) and isinstance(b, Keep) and a.offset == b.offset
                  for a, b in zip(bars.segments, bars.segments[1:], strict=False)]
-    audio = _splice(total, [t.shape[0] for t in old_tracks], segments, fade, continues)
+    audio = _splice(total, [old.mix.shape[0], *(s.audio.shape[0] for s in old.stems)],
+                    _sources(old, fresh, gain, bars, fade), fade, continues)
     joins = tuple(b.start for b, same in zip(bars.segments[1:], continues, strict=True) if not same)
     markers, fates = _markers(old, fresh, bars, plan, old_tl, new_tl)
     marked = [m.time for m in markers if m.kind == "hit"]

@@ -8,11 +8,13 @@ frames at its head, removes shot 3, swaps shots 4 and 5 and extends shot 4 by 20
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from expotion_engine.types import ControlTrack, GenerationRequest, Marker, VideoSource
+from expotion_engine.engines.procedural.engine import ProceduralEngine
+from expotion_engine.types import ControlTrack, GenerationRequest, Marker, Take, VideoSource
 from studio.timecode import TimecodeRate
 from studio.timeline import Timeline, TimelineClip
 from tests.engines.procedural.hit_tracks import synth_preset
@@ -63,3 +65,9 @@ def request(shots: tuple[tuple[str, int, int], ...], bpm: float | None = 120.0, 
     """The procedural request for ``shots`` (the cinematic preset on its synthesised voices, one seed)."""
     return GenerationRequest(controls=controls(shots), preset=synth_preset("cinematic"), seed=seed, sample_rate=SR,
                              bpm=bpm)
+
+
+@cache
+def scored_a() -> Take:
+    """Version A scored by the procedural engine (once per test run; takes are immutable values)."""
+    return ProceduralEngine().generate(request(VERSION_A))

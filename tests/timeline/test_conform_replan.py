@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 
 from expotion_engine.engines.procedural.compose import compose
-from expotion_engine.engines.procedural.engine import ProceduralEngine
 from expotion_engine.types import Take
 from studio.timeline import Timeline
 from studio.timeline.conform import ConformPlan, conform_plan
 from studio.timeline.conform_audio import ConformResult, Keep, conform_take, take_length
 from studio.timeline.conform_bars import MAX_STRETCH
-from tests.timeline.recut import FPS, SR, VERSION_A, VERSION_B, cut, request
+from tests.timeline.recut import FPS, SR, VERSION_A, VERSION_B, cut, request, scored_a
 
 #: an accent is heard "on" a hit within this (s)
 ON_HIT_S = 0.040
@@ -37,7 +36,7 @@ class Conformed:
 @pytest.fixture(scope="module")
 def conformed() -> Conformed:
     old_tl, new_tl = cut(VERSION_A, "a"), cut(VERSION_B, "b")
-    old = ProceduralEngine().generate(request(VERSION_A))
+    old = scored_a()
     plan = conform_plan(old_tl, new_tl)
     return Conformed(old, conform_take(old, plan, old_tl, new_tl, request(VERSION_B)), plan, old_tl, new_tl)
 

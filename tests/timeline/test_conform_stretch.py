@@ -13,13 +13,12 @@ import librosa
 import numpy as np
 import pytest
 
-from expotion_engine.engines.procedural.engine import ProceduralEngine
 from expotion_engine.types import Take
 from studio.timeline.conform import conform_plan
 from studio.timeline.conform_audio import ConformResult, conform_take, has_exact_notes, take_length
 from studio.timeline.conform_bars import MAX_STRETCH
 from studio.timeline.conform_stretch import stretch
-from tests.timeline.recut import FPS, SR, VERSION_A, VERSION_B, cut, request
+from tests.timeline.recut import FPS, SR, VERSION_A, VERSION_B, cut, scored_a
 
 ON_HIT_S = 0.040
 
@@ -27,7 +26,7 @@ ON_HIT_S = 0.040
 @pytest.fixture(scope="module")
 def audio_only() -> tuple[Take, ConformResult]:
     old_tl, new_tl = cut(VERSION_A, "a"), cut(VERSION_B, "b")
-    rendered = ProceduralEngine().generate(request(VERSION_A, seed=11))
+    rendered = scored_a()
     old = replace(rendered, engine="musicgen", stems=tuple(replace(s, notes=()) for s in rendered.stems))
     return old, conform_take(old, conform_plan(old_tl, new_tl), old_tl, new_tl)
 
