@@ -252,3 +252,18 @@ def test_the_wrong_old_timeline_is_one_sentence(conformed: tuple[Path, Path], tm
     assert code == 2 and len(error) == 1
     assert "is it the timeline this session was scored from?" in error[0]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_session_that_records_no_timeline_needs_old(conformed: tuple[Path, Path], tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = conformed
+    session = Session.load(next(a.glob("*.expotion")))
+    session.timeline = None
+    session.path = tmp_path / "scored.expotion"
+    session.save()
+    recut = json.loads((b / "conform.json").read_text())["new_timeline"]
+    code = main(["conform", str(session.path), recut, "-o", str(tmp_path / "out")])
+    error = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(error) == 1 and "name it with --old" in error[0]
+    assert not (tmp_path / "out").exists()
