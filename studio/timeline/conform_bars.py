@@ -76,7 +76,7 @@ def _keeps(copies: Sequence[tuple[int, int, int, str]], old_map: TempoMap, old_n
            rate: int, ending: float | None) -> list[Keep]:
     """Each copied span cut down to the whole old bars it holds; the old ending (its bars from ``ending`` s on, and
     the tail after the last bar) only where the span also ends the recut."""
-    bar_lines = sorted({0, *(round(t * rate) for t in old_map.downbeat_times(old_n / rate) if t * rate < old_n)})
+    bar_lines = sorted(round(t * rate) for t in old_map.downbeat_times(old_n / rate) if t * rate < old_n)
     keeps = []
     for start, end, old_start, action in copies:
         offset = old_start - start
@@ -179,8 +179,11 @@ def _tempo_map(segments: Sequence[Keep | Bridge], old_map: TempoMap, numerator: 
             shift = old_map.time_at(round(old_map.beat_at(old_t0))) - seg.start / rate
             changes.append(TempoChange(seg.start / rate, old_map.bpm_at(old_t0)))
             changes += [TempoChange(c.time - shift, c.bpm) for c in old_map.tempos if old_t0 < c.time < old_t1]
+            first = old_map.beat_at(old_t0)
             bars.append((beat, old_map.meter_at(old_t0).numerator))
-            beat += round(old_map.beat_at(old_t1) - old_map.beat_at(old_t0), 6)
+            bars += [(beat + old_map.beat_at(m.time) - first, m.numerator) for m in old_map.meters
+                     if old_t0 < m.time < old_t1]
+            beat += round(old_map.beat_at(old_t1) - first, 6)
         else:
             changes += [TempoChange(t, bpm) for t, bpm in seg.tempos]
             bars += _bridge_bars(beat, seg, numerator)

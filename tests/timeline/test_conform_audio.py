@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import librosa
@@ -19,7 +20,7 @@ import opentimelineio as otio
 import pytest
 import soundfile as sf
 
-from expotion_engine.types import Marker, Stem, Take, TempoChange, TempoMap
+from expotion_engine.types import Marker, MeterChange, Stem, Take, TempoChange, TempoMap
 from studio.cli import main
 from studio.session import Session
 from studio.timecode import TimecodeRate
@@ -88,6 +89,16 @@ def test_a_trim_off_the_bar_lines_is_bridged_in_whole_beats() -> None:
     kept_starts = {k.start for k in result.bars.keeps}
     bars = {round(t * SR) for t in tempo_map.downbeat_times(result.take.duration)}
     assert all(min(abs(k - b) for b in bars) <= 1 for k in kept_starts)
+
+
+def test_a_kept_span_keeps_its_meter_changes() -> None:
+    new = cut((B_MEDIA, 0, 100), (C_MEDIA, 0, 100))  # A removed: B and C move 4 s earlier, whole bars
+    old_take = noise_take(take_length(OLD, SR), 1)
+    three = TempoMap((TempoChange(0.0, 120.0),), (MeterChange(0.0, 4), MeterChange(6.0, 3), MeterChange(7.5, 4)))
+    result = conform_take(replace(old_take, tempo_map=three), conform_plan(OLD, new), OLD, new)
+    meters = [(m.time, m.numerator) for m in result.take.tempo_map.meters]
+    assert meters == [(0.0, 4), (2.0, 3), (3.5, 4)]
+    assert result.take.tempo_map.downbeat_times(8.0).tolist() == [0.0, 2.0, 3.5, 5.5, 7.5]
 
 
 def test_at_2997_the_length_is_exact_to_the_sample() -> None:
