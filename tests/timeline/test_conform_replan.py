@@ -182,3 +182,23 @@ def test_an_unchanged_cut_gives_the_old_take_bit_for_bit_without_re_planning(con
                for n, o in zip(result.take.stems, old.stems, strict=True))
     assert result.take.tempo_map.tempos == old.tempo_map.tempos
     assert [h.fate for h in result.hits] == ["kept"] * len(result.hits) and not result.unaccented
+
+
+@pytest.mark.slow
+def test_a_conformed_take_conforms_again(conformed: Conformed) -> None:
+    version_c = (("a", 0, 150), ("e", 0, 125), ("b", 12, 138), ("d", 0, 170))  # shots 2 and 3 of B swapped
+    new_tl = cut(version_c, "c")
+    first = conformed.result.take
+    result = conform_take(first, conform_plan(conformed.new_tl, new_tl), conformed.new_tl, new_tl,
+                          request(version_c))
+    take = result.take
+    half = result.crossfade // 2 + 1
+    assert result.bars.keeps and take.n_samples == take_length(new_tl, SR)
+    for keep in result.bars.keeps:
+        first_sample, last = keep.start + (half if keep.start else 0), keep.end - half
+        assert np.array_equal(take.mix[:, first_sample:last], first.mix[:, first_sample + keep.offset:
+                                                                           last + keep.offset])
+    times = [m.time for m in take.tempo_map.meters]
+    assert times == sorted(set(times))
+    onsets = _onsets(take)
+    assert max(float(np.min(np.abs(onsets - m.time))) for m in take.markers if m.kind == "hit") <= ON_HIT_S
