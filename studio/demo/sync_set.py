@@ -175,14 +175,20 @@ def _truth_of(moves: Sequence[Move], cuts: Sequence[tuple[float, str, bool]], ti
     return tuple(sorted(events, key=lambda e: e.time))
 
 
+def _performance_moves(fps: float, seed: int, duration: float, start: float) -> tuple[tuple[float, ...], list[Move]]:
+    """Frame times and the moves of a performance clip."""
+    rng = np.random.default_rng(seed)
+    times = _uniform_times(duration, fps)
+    moves: list[Move] = []
+    _schedule(rng, times, [(start + 0.35, duration)], list(_MOVES), FaceParams(), moves)
+    return times, moves
+
+
 def performance_clip(path: str | os.PathLike[str], *, fps: float = 25.0, seed: int = 0, duration: float = 5.0,
                      size: Size = (320, 240), start: float = 0.0, grain: float = GRAIN) -> SyncClip:
     """One person making single moves at irregular moments, to be analysed from ``start`` s."""
-    rng = np.random.default_rng(seed)
-    times = _uniform_times(duration, fps)
+    times, moves = _performance_moves(fps, seed, duration, start)
     rest = FaceParams()
-    moves: list[Move] = []
-    _schedule(rng, times, [(start + 0.35, duration)], list(_MOVES), rest, moves)
     timeline = Timeline(tuple(moves), rest)
     shots = (Shot(0.0, (Actor(timeline, Placement(0.32, (0.5, 0.42))),), "studio", seed % 3),)
     path = Path(path)
@@ -215,10 +221,20 @@ _SCENE: tuple[tuple[str, float, tuple[float, float], tuple[float, float, float],
 )
 
 
-def scene_cuts_clip(path: str | os.PathLike[str], *, fps: float = 25.0, seed: int = 0, shot_length: float = 1.3,
-                    size: Size = (320, 240), start: float = 0.0, grain: float = GRAIN) -> SyncClip:
-    """A two-person dialogue scene: cuts within the room (other framing, moved camera,
-    reverse shot), one hard cut to another room, and a move or two inside each shot."""
+@dataclass(frozen=True)
+class _ScenePlan:
+    """What a dialogue scene clip shows: frame times, length, shot starts, each person's moves and the cuts."""
+
+    times: tuple[float, ...]
+    duration: float
+    cut_starts: list[float]
+    timelines: dict[str, Timeline]
+    moves: list[Move]
+    cuts: list[tuple[float, str, bool]]
+
+
+def _scene_plan(fps: float, seed: int, shot_length: float) -> _ScenePlan:
+    """The shots, moves and cuts of a dialogue scene clip."""
     rng = np.random.default_rng(1000 + seed)
     lengths = shot_length * rng.uniform(0.85, 1.2, len(_SCENE))
     bounds = np.concatenate([[0.0], np.cumsum(lengths)])
@@ -237,11 +253,21 @@ def scene_cuts_clip(path: str | os.PathLike[str], *, fps: float = 25.0, seed: in
         _schedule(rng, times, windows[who], kinds, rests[who], moves)
         timelines[who] = Timeline(tuple(moves), rests[who])
         all_moves += moves
+    cuts = [(cut_starts[i], f"cut {i}", _SCENE[i][5]) for i in range(1, len(_SCENE))]
+    return _ScenePlan(times, duration, cut_starts, timelines, all_moves, cuts)
+
+
+def scene_cuts_clip(path: str | os.PathLike[str], *, fps: float = 25.0, seed: int = 0, shot_length: float = 1.3,
+                    size: Size = (320, 240), start: float = 0.0, grain: float = GRAIN) -> SyncClip:
+    """A two-person dialogue scene: cuts within the room (other framing, moved camera,
+    reverse shot), one hard cut to another room, and a move or two inside each shot."""
+    plan = _scene_plan(fps, seed, shot_length)
+    times, duration, cut_starts, timelines, cuts = plan.times, plan.duration, plan.cut_starts, plan.timelines, \
+        plan.cuts
     shots = tuple(
         Shot(cut_starts[i], (Actor(timelines[who], Placement(height, centre), who),), palette, 0, camera)
         for i, (who, height, centre, camera, palette, _same) in enumerate(_SCENE)
     )
-    cuts = [(cut_starts[i], f"cut {i}", _SCENE[i][5]) for i in range(1, len(_SCENE))]
     path = Path(path)
     changed = _render(path, shots, size, times, fps, grain, seed)
     events = [e for who in timelines for e in timelines[who].events()]
@@ -249,7 +275,7 @@ def scene_cuts_clip(path: str | os.PathLike[str], *, fps: float = 25.0, seed: in
     clip = Clip(path, fps, duration, size, times, tuple(sorted(events, key=lambda e: e.time)),
                 _face_truths(shots, size, duration), cut_time=cuts[0][0],
                 description=f"dialogue scene with cuts in one room and to another, {fps:g} fps")
-    return SyncClip(clip, _truth_of(all_moves, cuts, times, changed), start, f"scene cuts {fps:g} fps #{seed}")
+    return SyncClip(clip, _truth_of(plan.moves, cuts, times, changed), start, f"scene cuts {fps:g} fps #{seed}")
 
 
 def stream_offset_copy(clip: SyncClip, path: str | os.PathLike[str], offset: float = 0.85) -> SyncClip:
@@ -264,6 +290,49 @@ def stream_offset_copy(clip: SyncClip, path: str | os.PathLike[str], offset: flo
 FRAME_RATES = (10.0, 12.5, 25.0, 30000 / 1001)
 
 
+@dataclass(frozen=True)
+class PlannedClip:
+    """A clip of the sync set as planned, not rendered: its length, in point and the frames its events should show on
+    (the first frame after each move starts, the first frame of each shot), for tests that need the event times
+    without the video (the rendered truth can differ where a move's first frame changes too few pixels)."""
+
+    label: str
+    duration: float
+    start: float
+    events: tuple[SyncEvent, ...]
+
+    def expected(self, margin: float = 0.3) -> tuple[SyncEvent, ...]:
+        """Events at least ``margin`` s after the in point, timed from it (as an analysis of the clip counts)."""
+        return tuple(SyncEvent(e.time - self.start, e.cause, e.name, e.same_scene) for e in self.events
+                     if e.time >= self.start + margin)
+
+
+def _planned(moves: Sequence[Move], cuts: Sequence[tuple[float, str, bool]], times: Sequence[float]
+             ) -> tuple[SyncEvent, ...]:
+    every = [True] * len(times)
+    return _truth_of(moves, cuts, times, every)
+
+
+def planned_sync_set(*, seeds: Sequence[int] = (0,), rates: Sequence[float] = FRAME_RATES) -> list[PlannedClip]:
+    """The clips :func:`build_sync_set` renders (less the stream-offset copies, whose events are their source's), as
+    planned: no video is written."""
+    out = []
+    for seed in seeds:
+        for i, fps in enumerate(rates):
+            offset = _in_point(seed, i)
+            times, moves = _performance_moves(fps, seed * 7 + i, 5.0, offset)
+            out.append(PlannedClip(f"performance {fps:g} fps #{seed * 7 + i}", 5.0, offset, _planned(moves, (), times)))
+            plan = _scene_plan(fps, seed * 7 + i, 1.3)
+            out.append(PlannedClip(f"scene cuts {fps:g} fps #{seed * 7 + i}", plan.duration, offset,
+                                   _planned(plan.moves, plan.cuts, plan.times)))
+    return out
+
+
+def _in_point(seed: int, index: int) -> float:
+    """Where the sync set analyses clip ``index`` of ``seed`` from: every other clip from a non-zero in point."""
+    return 0.0 if (index + seed) % 2 == 0 else round(0.2 + 0.37 * ((seed + index) % 3), 3)
+
+
 def build_sync_set(folder: str | os.PathLike[str], *, seeds: Sequence[int] = (0,),
                    rates: Sequence[float] = FRAME_RATES, size: Size = (320, 240)) -> list[SyncClip]:
     """Both clip kinds at every rate and seed, every other clip analysed from a non-zero in
@@ -273,7 +342,7 @@ def build_sync_set(folder: str | os.PathLike[str], *, seeds: Sequence[int] = (0,
     out = []
     for seed in seeds:
         for i, fps in enumerate(rates):
-            offset = 0.0 if (i + seed) % 2 == 0 else round(0.2 + 0.37 * ((seed + i) % 3), 3)
+            offset = _in_point(seed, i)
             tag = f"{fps:.2f}".replace(".", "_")
             out.append(performance_clip(folder / f"perf_{tag}_{seed}.mp4", fps=fps, seed=seed * 7 + i,
                                         size=size, start=offset))

@@ -10,9 +10,9 @@ The parts write only their regular content; this pass decides how each hit sound
   (gain rising into the hit);
 - then no two percussive onsets (drum kit and accent notes) lie within :data:`FLAM_S`
   of each other (the accent wins; groove notes meant together with it are aligned, the
-  others dropped), no note starts in the :data:`CLEAR_BEFORE_S` before a struck accent,
-  tonal notes starting within :data:`FLAM_S` of it move onto it, and nothing starts
-  after the final cadence except the cadence itself.
+  others dropped), no note starts in the :data:`CLEAR_BEFORE_S` before a struck accent
+  or the :data:`CLEAR_AFTER_S` after it, tonal notes starting within :data:`FLAM_S` of it
+  move onto it, and nothing starts after the final cadence except the cadence itself.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ OFF_GRID_STINGER = 0.5
 #: is what viewers notice most); off the grid, a strong hit's stinger comes as close to the grid as these allow
 SNAP_S, SNAP_EARLY_S = 0.03, 0.01
 #: percussive onsets closer than this (s) are a flam; onsets closer than ALIGN_S were meant together; no note
-#: starts in the CLEAR_BEFORE_S before an accent
-FLAM_S, ALIGN_S, CLEAR_BEFORE_S = 0.09, 0.03, 0.15
+#: starts in the CLEAR_BEFORE_S before an accent nor in the CLEAR_AFTER_S after it (more than a flam's width, so
+#: the hit stands clear even as a listener, or an onset detector a frame or two early, hears it)
+FLAM_S, ALIGN_S, CLEAR_BEFORE_S, CLEAR_AFTER_S = 0.09, 0.03, 0.15, 0.12
 #: loudest velocity of an accent in the soft styles
 SOFT_VELOCITY = 96
 #: swell: rise before the hit (s, at least one beat), peak gain (dB at full strength), fall after it (s)
@@ -262,8 +263,9 @@ def _voicing_change(ctx: Context, notes: list[Note], t: float, s: float) -> tupl
 
 
 def _clear_near(notes: list[Note], onsets: list[float], part: str) -> list[Note]:
-    """Regular notes near an accent: within :data:`FLAM_S` drums are dropped and tonal notes move onto it; any note
-    starting in the :data:`CLEAR_BEFORE_S` before it is dropped, so the hit stands clear."""
+    """Regular notes near an accent: within :data:`FLAM_S` drums are dropped and tonal notes move onto it; any other
+    note starting in the :data:`CLEAR_BEFORE_S` before it or the :data:`CLEAR_AFTER_S` after it is dropped, so the
+    hit stands clear."""
     if not onsets:
         return notes
     times = np.array(onsets)
@@ -271,7 +273,7 @@ def _clear_near(notes: list[Note], onsets: list[float], part: str) -> list[Note]
     for n in notes:
         k = int(np.argmin(np.abs(times - n.start)))
         gap = n.start - times[k]
-        if abs(gap) < 1e-6 or gap >= FLAM_S or gap <= -CLEAR_BEFORE_S:
+        if abs(gap) < 1e-6 or gap >= CLEAR_AFTER_S or gap <= -CLEAR_BEFORE_S:
             out.append(n)
         elif abs(gap) < FLAM_S and part != "drums" and n.end - times[k] >= 0.05:
             out.append(replace(n, start=float(times[k])))
