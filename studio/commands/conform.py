@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from expotion_engine.errors import SessionError
-from expotion_engine.progress import check_cancel, sub_progress
+from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
 from expotion_engine.types import Marker, Take, atomic_write_bytes, atomic_write_json
 from studio.commands.score import DELIVERY_FOLDER, add_delivery_arguments, check_formats, check_output_folder
 from studio.export.job import safe_name
+from studio.fsutil import remove_stale
+from studio.lock import FolderLock
 from studio.pipeline import build_request, commit_take, export_take
+from studio.preflight import preflight
 from studio.progress_bar import progress_and_cancel
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, utc_now
 from studio.timecode import frame_seconds
@@ -153,58 +155,66 @@ def run(args: argparse.Namespace) -> int:
     check_formats(args.formats)
     session = Session.load(args.session)
     record, old_take = _old_take(session, args.take)
-    old, new = _old_timeline(session, args.old), read_timeline(args.new_timeline)
-    check_scored_from(old_take, old)
-    plan = conform_plan(old, new)
-    out.mkdir(parents=True, exist_ok=True)
-    title = session.title or new.name
-    picture = render_picture(new, out / f"{safe_name(title)}_picture.mp4")
-    users, users_lost = move_markers([m for m in session.markers if m.kind == "user"], plan, old, new)
-    fresh_session = _new_session(session, record, old_take, picture, users, old, new)
     if args.sample_rate and args.sample_rate != old_take.sample_rate:
         raise SessionError(f"The take runs at {old_take.sample_rate} Hz; conform keeps it, so --sample-rate "
                            f"{args.sample_rate} cannot apply.")
-    fresh_session.export = replace(fresh_session.export, sample_rate=old_take.sample_rate,
-                                   bit_depth=args.bit_depth or fresh_session.export.bit_depth,
-                                   formats=tuple(args.formats or fresh_session.export.formats))
-    fresh_session.path = (out / f"{safe_name(title)}{SESSION_SUFFIX}").resolve()
-    with progress_and_cancel("conform") as (progress, cancel):
-        request = None
-        if has_exact_notes(old_take):  # the recut is re-planned: its controls give the new bars' hits
-            controls = timeline_controls(new, fresh_session.analysis_settings(), picture=picture,
-                                         use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, 0.4),
-                                         cancel=cancel)
-            request = build_request(fresh_session, controls)
-        result = conform_take(old_take, plan, old, new, request, sub_progress(progress, 0.4, 0.8), cancel)
-        check_cancel(cancel)
-        commit_take(result.take, out, force=True)
-        take_id = fresh_session.next_take_id()
-        fresh_session.add_take(TakeRecord(id=take_id, folder=out.resolve(), engine=result.take.engine,
-                                          seed=record.seed, prompt=record.prompt, preset=record.preset,
-                                          params={**record.params, "conformed_from": record.id},
-                                          created=utc_now(), label=f"conform of {record.id}"))
-        fresh_session.save()
-        data = report_data(plan, result, old, new)
-        data["user_markers_lost"] = [{"time": m.time, "name": m.name} for m in users_lost]
-        (out / REPORT_NAME).write_text(json.dumps(data, indent=2) + "\n")
-        lines = report_lines(data)
-        exported = [] if args.no_delivery else export_take(
-            fresh_session, out / DELIVERY_FOLDER, take_id=take_id, force=args.force,
-            video_tracks=args.video_audio, timeline_audio=args.timeline_audio, midi_start=args.midi_start,
-            progress=sub_progress(progress, 0.8, 1.0), cancel=cancel)
-        if not args.no_delivery:  # the recut with the conformed score's tracks, for the editor to import as one file
-            tracks = score_tracks(fresh_session, result.take, out.resolve(), out / DELIVERY_FOLDER)
-            exported.append(deliver_roundtrip(new, tracks, out / DELIVERY_FOLDER, title, force=args.force))
-    if not args.no_delivery:  # the report travels with the delivery, for whoever imports it
-        atomic_write_json(out / DELIVERY_FOLDER / REPORT_NAME, data)
-        atomic_write_bytes(out / DELIVERY_FOLDER / REPORT_TEXT, ("\n".join(lines) + "\n").encode())
-    for line in lines:
+    old, new = _old_timeline(session, args.old), read_timeline(args.new_timeline)
+    check_scored_from(old_take, old)
+    plan = conform_plan(old, new)
+    title = session.title or new.name
+    with FolderLock(out):  # one writer per folder, as for score; staging an interrupted run left is removed
+        remove_stale(out)
+        check_output_folder(out, args.force)
+        picture = render_picture(new, out / f"{safe_name(title)}_picture.mp4")
+        users, users_lost = move_markers([m for m in session.markers if m.kind == "user"], plan, old, new)
+        fresh_session = _new_session(session, record, old_take, picture, users, old, new)
+        fresh_session.export = replace(fresh_session.export, sample_rate=old_take.sample_rate,
+                                       bit_depth=args.bit_depth or fresh_session.export.bit_depth,
+                                       formats=tuple(args.formats or fresh_session.export.formats))
+        fresh_session.path = (out / f"{safe_name(title)}{SESSION_SUFFIX}").resolve()
+        preflight(fresh_session, out, delivery=not args.no_delivery)
+        with progress_and_cancel("conform") as (progress, cancel):
+            request = None
+            if has_exact_notes(old_take):  # the recut is re-planned: its controls give the new bars' hits
+                controls = timeline_controls(new, fresh_session.analysis_settings(), picture=picture,
+                                             use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, 0.4),
+                                             cancel=cancel)
+                request = build_request(fresh_session, controls)
+            result = conform_take(old_take, plan, old, new, request, sub_progress(progress, 0.4, 0.8), cancel)
+            check_cancel(cancel)
+            commit_take(result.take, out, force=True)
+            take_id = fresh_session.next_take_id()
+            fresh_session.add_take(TakeRecord(id=take_id, folder=out.resolve(), engine=result.take.engine,
+                                              seed=record.seed, prompt=record.prompt, preset=record.preset,
+                                              params={**record.params, "conformed_from": record.id},
+                                              created=utc_now(), label=f"conform of {record.id}"))
+            fresh_session.save()
+            data = {**report_data(plan, result, old, new),
+                    "user_markers_lost": [{"time": m.time, "name": m.name} for m in users_lost]}
+            atomic_write_json(out / REPORT_NAME, data)
+            exported = [] if args.no_delivery else _deliver(args, fresh_session, take_id, result.take, new, title,
+                                                            data, sub_progress(progress, 0.8, 1.0), cancel)
+    for line in report_lines(data):
         print(line, file=sys.stderr)
     print(f"wrote {out}: mix.wav ({result.take.n_samples} samples at {result.take.sample_rate} Hz), "
           f"{len(result.take.stems)} stems, {REPORT_NAME}; session {fresh_session.path}", file=sys.stderr)
     print(f"delivery: {len(exported)} files in {out / DELIVERY_FOLDER}" if not args.no_delivery
           else "delivery folder skipped", file=sys.stderr)
     return 0
+
+
+def _deliver(args: argparse.Namespace, session: Session, take_id: str, take: Take, new: Timeline, title: str,
+             data: dict[str, Any], progress: ProgressFn, cancel: CancelEvent) -> list[Path]:
+    """The delivery as ``score`` writes it, the recut sequence with the score's tracks, and the report beside them."""
+    folder = args.output / DELIVERY_FOLDER
+    exported = export_take(session, folder, take_id=take_id, force=args.force, video_tracks=args.video_audio,
+                           timeline_audio=args.timeline_audio, midi_start=args.midi_start, progress=progress,
+                           cancel=cancel)
+    tracks = score_tracks(session, take, args.output.resolve(), folder)
+    exported.append(deliver_roundtrip(new, tracks, folder, title, force=args.force))
+    atomic_write_json(folder / REPORT_NAME, data)
+    atomic_write_bytes(folder / REPORT_TEXT, ("\n".join(report_lines(data)) + "\n").encode())
+    return [*exported, folder / REPORT_NAME, folder / REPORT_TEXT]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
