@@ -19,14 +19,20 @@ with its cause.
 Then the full chain: the procedural engine scores each clip's controls, and an
 independent onset detector (librosa.onset.onset_detect with backtracking) listens to the
 mix: the share of strong hits (strength >= 0.6) with an onset within 40 ms (of all, and of
-those the engine selected by its density, as its take reports them), the share of
-accent onsets (those within 40 ms of a hit) and of all onsets within 20 ms of the take's
-16th-note grid, and flams (two onsets less than 90 ms apart).
+those the engine selected, as its take reports them), the share of accent onsets (those
+within 40 ms of a hit) and of all onsets within 20 ms of the take's 16th-note grid, and
+flams (two onsets less than 90 ms apart). The same figures follow for the previous
+release's engine (``--previous REV``, default the commit before strong hits were always
+marked: its expotion_engine/ from ``git archive``, run in a subprocess on the same
+analysed controls), which thinned every hit to the preset's density.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import pickle
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +43,10 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the engine the music figures run on: this checkout, or (in the subprocess) the previous release's tree
+ENGINE_ROOT = Path(os.environ.get("EXPOTION_SYNC_ENGINE_ROOT") or ROOT)
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ENGINE_ROOT))
 
 import expotion_engine.controls.build as control_build  # noqa: E402
 from expotion_engine.media.reader import iter_frames  # noqa: E402
@@ -46,6 +55,8 @@ from expotion_engine.vision import AnalysisSettings  # noqa: E402
 from expotion_engine.vision.analyze import analyze_video  # noqa: E402
 from studio.demo.sync_set import SyncClip, SyncEvent, build_sync_set  # noqa: E402
 
+#: the engine before strong hits were always marked (hits thinned to the density, strongest first)
+PREVIOUS = "b224a5c7d4b6c94f7ea045efc56fbbc3a3a272c4"
 TOLERANCE = 0.040
 NEAR = 0.100
 STRONG = 0.6
@@ -174,7 +185,7 @@ def analyse(clip: SyncClip) -> tuple[ControlTrack, list[Marker], float]:
     return track, previous, seconds
 
 
-def music_figures(tracks: list[ControlTrack], preset_name: str) -> None:
+def music_figures(tracks: list[ControlTrack], preset_name: str, label: str = "current engine") -> None:
     """Score every track with the procedural engine and measure the mixes with librosa."""
     import librosa
 
@@ -212,11 +223,11 @@ def music_figures(tracks: list[ControlTrack], preset_name: str) -> None:
                 accents += 1
                 accents_on_grid += on_grid
         flams += int(np.sum(np.diff(onsets) < FLAM))
-    print(f"\nprocedural engine, preset {preset_name!r}, {len(tracks)} takes in {time.perf_counter() - started:.0f} s; "
-          "onsets by librosa.onset.onset_detect(backtrack=True, hop 256)")
+    print(f"\n{label}: procedural engine, preset {preset_name!r}, {len(tracks)} takes in "
+          f"{time.perf_counter() - started:.0f} s; onsets by librosa.onset.onset_detect(backtrack=True, hop 256)")
     print(f"  strong hits (>= {STRONG}) with an onset within 40 ms: {strong_heard}/{strong} "
           f"({100 * strong_heard / max(strong, 1):.1f} %)")
-    print(f"  ... of those the engine selected (take's per_hit):  {chosen_heard}/{chosen} "
+    print(f"  ... of those the engine marked (take's per_hit):    {chosen_heard}/{chosen} "
           f"({100 * chosen_heard / max(chosen, 1):.1f} %)")
     print(f"  accent onsets within 20 ms of the 16th grid:        {accents_on_grid}/{accents} "
           f"({100 * accents_on_grid / max(accents, 1):.1f} %)")
@@ -225,12 +236,33 @@ def music_figures(tracks: list[ControlTrack], preset_name: str) -> None:
     print(f"  flams (two onsets < 90 ms apart):                   {flams}")
 
 
+def previous_music_figures(tracks: list[ControlTrack], preset_name: str, rev: str) -> None:
+    """The music figures of the engine at ``rev`` (its expotion_engine/ and studio/ from git archive) on ``tracks``."""
+    with tempfile.TemporaryDirectory(prefix="expotion-sync-previous-") as folder:
+        tree = Path(folder) / "tree"
+        tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "expotion_engine", "studio", "presets"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        data = Path(folder) / "tracks.pkl"
+        data.write_bytes(pickle.dumps(tracks))
+        env = {**os.environ, "EXPOTION_SYNC_ENGINE_ROOT": str(tree)}
+        subprocess.run([sys.executable, __file__, "--music-only", str(data), "--preset", preset_name,
+                        "--label", f"previous release ({rev[:7]})"], check=True, env=env)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="sync set seeds (8 clips each)")
     parser.add_argument("--preset", default="cinematic", help="preset for the engine run")
     parser.add_argument("--skip-music", action="store_true", help="only the analysis figures")
+    parser.add_argument("--previous", default=PREVIOUS, help="git revision of the previous engine ('' skips it)")
+    parser.add_argument("--music-only", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--label", default="current engine", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.music_only:
+        music_figures(pickle.loads(args.music_only.read_bytes()), args.preset, args.label)
+        return 0
     with tempfile.TemporaryDirectory(prefix="expotion-sync-") as folder:
         started = time.perf_counter()
         clips = build_sync_set(folder, seeds=args.seeds)
@@ -255,6 +287,8 @@ def main() -> int:
         print(previous.row("previous (slope peak)"))
         if not args.skip_music:
             music_figures(tracks, args.preset)
+            if args.previous:
+                previous_music_figures(tracks, args.preset, args.previous)
     return 0
 
 
