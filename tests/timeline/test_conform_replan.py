@@ -202,3 +202,10 @@ def test_a_conformed_take_conforms_again(conformed: Conformed) -> None:
     assert times == sorted(set(times))
     onsets = _onsets(take)
     assert max(float(np.min(np.abs(onsets - m.time))) for m in take.markers if m.kind == "hit") <= ON_HIT_S
+
+
+@pytest.mark.slow
+def test_the_conform_is_deterministic(conformed: Conformed) -> None:
+    again = conform_take(conformed.old, conformed.plan, conformed.old_tl, conformed.new_tl, request(VERSION_B))
+    assert np.array_equal(again.take.mix, conformed.result.take.mix)
+    assert again.take.markers == conformed.result.take.markers
