@@ -127,6 +127,7 @@ class Marker:
     color: str | None = None
     strength: float = 1.0
     cause: str | None = None
+    comment: str = ""  # the user's note on a marker; exported where a format has comments
 
     def __post_init__(self) -> None:
         if self.kind not in MARKER_KINDS:
@@ -135,7 +136,10 @@ class Marker:
             raise ValueError(f"Marker time must be finite, got {self.time!r}.")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.comment:  # files without comments stay as they were
+            del data["comment"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Marker:
@@ -146,6 +150,7 @@ class Marker:
             color=data.get("color"),
             strength=float(data.get("strength", 1.0)),
             cause=None if data.get("cause") is None else str(data["cause"]),
+            comment=str(data.get("comment") or ""),
         )
 
 

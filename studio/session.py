@@ -636,6 +636,7 @@ def _parse(data: dict[str, Any], file: Path) -> Session:
             marker = Marker(
                 time=item.number("time"), name=item.get("name", (str,)), kind=item.get("kind", (str,)),  # type: ignore[arg-type]
                 color=item.get("color", (str, type(None)), None), strength=item.number("strength", 1.0),  # type: ignore[arg-type]
+                comment=item.get("comment", (str,), ""),  # type: ignore[arg-type]
             )
             _check_marker(marker)
         except (ValueError, SessionError) as exc:

@@ -89,6 +89,15 @@ class RecolorMarker(_MarkersCommand):
         super().__init__(model, markers, f"Colour marker “{markers[index].name}”")
 
 
+class CommentMarker(_MarkersCommand):
+    """Give user marker ``index`` a comment ("" removes it); exports that carry comments write it."""
+
+    def __init__(self, model: MarkerModel, index: int, comment: str) -> None:
+        markers = list(model.user_markers)
+        markers[index] = replace(markers[index], comment=comment)
+        super().__init__(model, markers, f"Comment on marker “{markers[index].name}”")
+
+
 class DeleteMarker(_MarkersCommand):
     """Delete user marker ``index``."""
 

@@ -36,7 +36,7 @@ from studio.session import SESSION_SUFFIX, Session, TakeRecord, autosave_path, f
 from studio.timecode import RateChoice, TimecodeError, choose_rate, parse_timecode
 from ui import jobs
 from ui.analysis_panel import AnalysisPanel
-from ui.commands import AddMarker, DeleteMarker, MoveMarker, RecolorMarker, RenameMarker, SetSetting
+from ui.commands import AddMarker, CommentMarker, DeleteMarker, MoveMarker, RecolorMarker, RenameMarker, SetSetting
 from ui.document import SessionDocument
 from ui.engines import PROCEDURAL, EngineChoice, availability_summary, engine_choices
 from ui.error_dialog import show_error
@@ -185,6 +185,9 @@ class MainWindow(QMainWindow):
         self.addActions([self.act_undo, self.act_redo])
         self.act_add_marker = a("Add &Marker at Playhead", self.add_marker_at_playhead, "M")
         self.act_rename_marker = a("Rename Marker…", self.rename_selected_marker, "F2")
+        self.act_comment_marker = a("Comment on Marker…", self.comment_selected_marker, "Shift+F2",
+                                    "A note on the selected marker, saved in the session and exported where "
+                                    "formats have comments")
         self.act_delete_marker = a("Delete Marker", self.delete_selected_marker, "Delete")
         self.act_play = a("Play / Pause", self.transport.toggle, "Space")
         self.act_back = a("Play Backward (J)", self.transport.shuttle_backward, "J")
@@ -236,7 +239,7 @@ class MainWindow(QMainWindow):
         edit = bar.addMenu("&Edit")
         edit.addActions([self.act_undo, self.act_redo])
         edit.addSeparator()
-        edit.addActions([self.act_add_marker, self.act_rename_marker, self.act_delete_marker,
+        edit.addActions([self.act_add_marker, self.act_rename_marker, self.act_comment_marker, self.act_delete_marker,
                          self.act_next_marker, self.act_prev_marker, self.act_snap])
         view = bar.addMenu("&View")
         view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
@@ -284,6 +287,7 @@ class MainWindow(QMainWindow):
         tl.markerRenameRequested.connect(self.rename_marker)
         tl.markerDeleteRequested.connect(self.delete_marker)
         tl.markerRecolorRequested.connect(self.recolor_marker)
+        tl.markerCommentRequested.connect(self.ask_marker_comment)
         tl.inPointRequested.connect(self.set_in)
         tl.outPointRequested.connect(self.set_out)
 
@@ -889,6 +893,21 @@ class MainWindow(QMainWindow):
             self.undo_stack.push(RecolorMarker(self.document, index, color))
 
     @Slot(int)
+    def ask_marker_comment(self, index: int) -> None:
+        """Ask for user marker ``index``'s comment (several lines; empty removes it)."""
+        marker = self.document.user_markers[index]
+        text, ok = QInputDialog.getMultiLineText(self, "Marker Comment", f"Comment on “{marker.name}”:",
+                                                 marker.comment)
+        if ok:
+            self.comment_marker(index, text)
+
+    def comment_marker(self, index: int, comment: str) -> None:
+        """Give user marker ``index`` a comment (undoable; saved in the session, exported where formats can)."""
+        comment = comment.strip()
+        if self.document.user_markers[index].comment != comment:
+            self.undo_stack.push(CommentMarker(self.document, index, comment))
+
+    @Slot(int)
     def delete_marker(self, index: int) -> None:
         self.undo_stack.push(DeleteMarker(self.document, index))
         self.timeline.select_marker(-1)
@@ -897,6 +916,11 @@ class MainWindow(QMainWindow):
     def rename_selected_marker(self) -> None:
         if self.timeline.selected_marker >= 0:
             self.rename_marker(self.timeline.selected_marker)
+
+    @Slot()
+    def comment_selected_marker(self) -> None:
+        if self.timeline.selected_marker >= 0:
+            self.ask_marker_comment(self.timeline.selected_marker)
 
     @Slot()
     def delete_selected_marker(self) -> None:

@@ -105,6 +105,7 @@ class TimelineWidget(QWidget):
     markerRenameRequested = Signal(int)
     markerDeleteRequested = Signal(int)
     markerRecolorRequested = Signal(int, object)  # user-marker index, "#rrggbb" or None
+    markerCommentRequested = Signal(int)
     markerSelected = Signal(int)  # -1 when none
     inPointRequested = Signal(float)  # video time
     viewChanged = Signal(float, float)  # visible video time: start, end
@@ -364,6 +365,12 @@ class TimelineWidget(QWidget):
             label = curve.name.removeprefix("face_").replace("_", " ")
             parts.append(f"{label} {curve.raw[i]:.2f}" if curve.valid[i] else f"{label}: nobody seen")
         return f"{lane.title} at {self.ruler_label(seconds, 0.1)}: {', '.join(parts)} ({scale})"
+
+    def marker_text(self, index: int) -> str:
+        """User marker ``index``'s tooltip: name, timecode and comment."""
+        marker = self._user_markers[index]
+        text = f"{marker.name} at {self.ruler_label(self._marker_origin() + marker.time, 0.1)}"
+        return f"{text}\n{marker.comment}" if marker.comment else text
 
     def _lane_top(self, index: int) -> int:
         return RULER_H + BEATS_H + MARKERS_H + index * CURVE_H
@@ -673,10 +680,11 @@ class TimelineWidget(QWidget):
             c = QColor(marker.color) if marker.color else color("user")
             selected = i == self._selected
             self._marker_line(p, x, c, top, bottom, 230 if selected else 140, 2 if selected else 1)
-            flag = QRectF(x, top + 2, max(p.fontMetrics().horizontalAdvance(marker.name) + 8, 10), 13)
+            label = f"{marker.name} ✎" if marker.comment else marker.name  # the pencil: it has a comment
+            flag = QRectF(x, top + 2, max(p.fontMetrics().horizontalAdvance(label) + 8, 10), 13)
             p.fillRect(flag, c if selected else c.darker(150))
             p.setPen(QColor("#10141a") if selected else QColor(TEXT))
-            p.drawText(flag.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, marker.name)
+            p.drawText(flag.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, label)
 
     @staticmethod
     def _marker_line(p: QPainter, x: float, c: QColor, top: float, bottom: float, alpha: int,
@@ -717,9 +725,11 @@ class TimelineWidget(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         x = event.position().x()
         if self._drag is None:
-            over = x >= HEADER_W and self._user_marker_at(x) >= 0
-            self.setCursor(Qt.CursorShape.SizeHorCursor if over else Qt.CursorShape.ArrowCursor)
-            self.setToolTip(self.value_text(x, event.position().y()) or "")
+            marker = self._user_marker_at(x) if x >= HEADER_W else -1
+            self.setCursor(Qt.CursorShape.SizeHorCursor if marker >= 0 else Qt.CursorShape.ArrowCursor)
+            text = self.marker_text(marker) if marker >= 0 and event.position().y() < RULER_H + BEATS_H + MARKERS_H \
+                else self.value_text(x, event.position().y())
+            self.setToolTip(text or "")
             return
         kind, index, _ = self._drag
         if kind == "marker":
@@ -774,9 +784,11 @@ class TimelineWidget(QWidget):
             self.select_marker(hit)
             rename = QAction("Rename marker…", menu)
             rename.triggered.connect(lambda: self.markerRenameRequested.emit(hit))
+            comment = QAction("Comment…", menu)
+            comment.triggered.connect(lambda: self.markerCommentRequested.emit(hit))
             delete = QAction("Delete marker", menu)
             delete.triggered.connect(lambda: self.markerDeleteRequested.emit(hit))
-            menu.addActions([rename, delete])
+            menu.addActions([rename, comment, delete])
             colours = menu.addMenu("Colour")
             for label, value in MARKER_COLOURS:
                 action = colours.addAction(label)

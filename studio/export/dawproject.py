@@ -101,7 +101,7 @@ def project_xml(job: ExportJob) -> bytes:
         markers = ET.SubElement(arrangement, "Markers", {"id": ids(), "timeUnit": "seconds"})
         for cue in items:
             ET.SubElement(markers, "Marker", {"time": _num(cue.start), "name": cue.label, "color": cue.hex,
-                                              "comment": cue.marker.kind})
+                                              "comment": cue.marker.comment or cue.marker.kind})
 
     tempo = ET.SubElement(arrangement, "TempoAutomation", {"id": ids(), "timeUnit": "seconds", "unit": "bpm"})
     ET.SubElement(tempo, "Target", {"parameter": tempo_id})

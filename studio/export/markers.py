@@ -23,7 +23,7 @@ _DESCRIPTIONS = {"section": "Section start", "hit": "Hit point", "cue": "Cue", "
 
 
 def _csv_row(cue: Cue, job: ExportJob) -> dict[str, str]:
-    description = _DESCRIPTIONS[cue.marker.kind]
+    description = cue.marker.comment or _DESCRIPTIONS[cue.marker.kind]  # the user's comment where there is one
     if cue.marker.kind == "hit":
         description += f" (strength {cue.marker.strength:.2f})"
     return {

@@ -87,7 +87,7 @@ def _marker(cue: Cue, origin: float, tc: TimecodeRate, rate: float, *, relative:
             }
         },
     )
-    marker.comment = cue.marker.kind
+    marker.comment = cue.marker.comment or cue.marker.kind  # the user's comment where there is one
     return marker
 
 

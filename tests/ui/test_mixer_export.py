@@ -103,3 +103,39 @@ def test_marker_colour_from_the_timeline_menu_reaches_the_export(loaded, qtbot, 
         project = ET.fromstring(archive.read("project.xml"))
     door = [m for m in project.iter("Marker") if m.get("name") == "door"]
     assert len(door) == 1 and door[0].get("color") == "#e03c31"
+
+
+def test_marker_comment_is_undoable_saved_and_exported(loaded, qtbot, wait_job, session_copy: Path,
+                                                        tmp_path: Path, monkeypatch) -> None:
+    import csv
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    import opentimelineio as otio
+
+    window = loaded
+    note = "Door slams: hold the strings\nthen stab"
+    monkeypatch.setattr("ui.main_window.QInputDialog.getMultiLineText", lambda *a, **k: (note, True))
+    window.timeline.select_marker(0)
+    qtbot.keyClick(window, Qt.Key.Key_F2, Qt.KeyboardModifier.ShiftModifier)
+    assert window.session.user_markers[0].comment == note
+    assert note in window.timeline.marker_text(0)
+    window.undo_stack.undo()
+    assert window.session.user_markers[0].comment == ""
+    window.undo_stack.redo()
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert Session.load(session_copy).user_markers[0].comment == note
+
+    out = tmp_path / "delivery"
+    wait_job(window.export(out, ("markers", "dawproject", "otio"), 48000, 24, open_folder=False))
+    assert window.jobs.last_error is None
+    with open(next(out.rglob("*_markers.csv")), newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["Marker Name"] == "door"]
+    assert [r["Description"] for r in rows] == [note]
+    with zipfile.ZipFile(next(out.rglob("*.dawproject"))) as archive:
+        project = ET.fromstring(archive.read("project.xml"))
+    assert [m.get("comment") for m in project.iter("Marker") if m.get("name") == "door"] == [note]
+    timeline = otio.adapters.read_from_file(str(next(out.rglob("*.otio"))))
+    comments = [m.comment for m in timeline.tracks.find_children(descended_from_type=otio.schema.Marker)
+                if m.name == "door"] + [m.comment for m in timeline.tracks.markers if m.name == "door"]
+    assert comments == [note]
