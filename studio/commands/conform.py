@@ -133,14 +133,17 @@ def _old_timeline(session: Session, path: Path | None) -> Timeline:
 
 def _new_session(session: Session, record: TakeRecord, old_take: Take, picture: Path, users: list[Marker],
                  old: Timeline, new: Timeline) -> Session:
-    """The session for the recut: the old one's choices, the take's seed and tempo, the new picture, sequence, cues
-    and (unless the old session chose another) the recut's start timecode."""
+    """The session for the recut: the old one's choices, the take's seed, preset, prompt, engine and tempo, the new
+    picture, sequence, cues and (unless the old session chose another) the recut's start timecode."""
     fresh = copy.deepcopy(session)
     if abs(session.timecode_start - frame_seconds(old.start_frame, old.rate)) < 1e-6:
         fresh.timecode_start = frame_seconds(new.start_frame, new.rate)
     fresh.set_video(picture, keep_title=True, keep_rate=True)
     fresh.video_in, fresh.video_out = new.seconds(new.in_frame), None
-    fresh.seed = record.seed
+    fresh.seed = record.seed  # the take's own choices, should the session have changed since
+    fresh.preset = record.preset or session.preset
+    fresh.prompt = record.prompt
+    fresh.engine, fresh.engine_options = record.engine, dict(record.params.get("options", session.engine_options))
     fresh.bpm = session.bpm or old_take.tempo_map.tempos[0].bpm
     fresh.markers = sorted([*timeline_cues(new), *users], key=lambda m: m.time)
     fresh.timeline = timeline_source(new)

@@ -156,6 +156,7 @@ def conformed(tmp_path_factory: pytest.TempPathFactory, shots_25: list[Path]) ->
         scored = Session.load(session)
         for name, frame in USER_MARKERS.items():
             scored.add_marker(frame / FPS, name)
+        scored.preset = "piano-solo"  # changed after scoring: the conform keeps the take's own preset
         scored.save()
         assert main(["conform", str(session), str(new), "-o", str(folder / "b"),  # the session records A
                      "--format", "audio", "markers", "midi"]) == 0
@@ -213,6 +214,7 @@ def test_the_conformed_delivery_has_the_recuts_length_markers_and_tempo_map(conf
     assert audio[0].name == "Expotion Mix" and audio[0].duration().value == 78  # the conformed mix under B
     assert session.timeline is not None
     assert session.timeline.path.name == "scene12_b.otio"
+    assert session.preset == session.takes[0].preset != "piano-solo"
     midi = mido.MidiFile(next((b / "delivery").rglob("*.mid")))
     tempos = [msg.tempo for track in midi.tracks for msg in track if msg.type == "set_tempo"]
     assert tempos[0] == mido.bpm2tempo(take["tempo_map"]["tempos"][0]["bpm"])
