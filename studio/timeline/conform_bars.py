@@ -3,11 +3,11 @@
 A span the conform plan keeps or moves is kept from its first old bar line to its last
 (its music stays whole bars, so it stays musically continuous); what lies between two
 kept spans, before the first or after the last, is a *bridge*: a whole number of beats
-at a tempo within :data:`MAX_STRETCH` of the music around it (a short last bar takes a
-meter change), so the next kept span starts on its own downbeat. Where a bridge holds
-hits of the recut, it bends into a tempo per stretch so each lands on a 16th of its grid. Where no tempo
-within the limits fits, the bridge grows by a bar of its longer neighbour. The tempo map
-of the recut is the kept spans' own map, shifted with them, and the bridges' tempos.
+at a tempo within :data:`MAX_STRETCH` of the music around it (short bars take meter
+changes), so the next kept span starts on its own downbeat. Where a bridge holds hits of
+the recut, it bends into a tempo per stretch so each lands on a 16th of its grid. Where
+no tempo within the limits fits, the bridge grows by a bar of its longer neighbour. The
+tempo map of the recut is the kept spans' own map, shifted with them, and the bridges'.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from expotion_engine.types import MeterChange, TempoChange, TempoMap
 MAX_STRETCH = 0.10
 #: a hit lands on a bridge's 16th only this far (beats) from the bridge's ends
 ANCHOR_MARGIN_BEATS = 0.125
-#: the re-planned ending needs a bar and this much (s) after the last kept bar for its cadence and release
+#: the shortest ending after the last kept bar (s); its cadence also needs a bar line this far before the end
 TAIL_S = 1.2
 
 
@@ -102,8 +102,8 @@ def _bpm_near(old_map: TempoMap, keep: Keep, at_end: bool, rate: int) -> float:
 def _tempos(t0: float, t1: float, points: Sequence[float], ref: float, free_end: bool
             ) -> tuple[tuple[tuple[float, float], ...], float, float] | None:
     """Tempo changes, beats and largest bend near ``ref`` that put each point on a 16th and ``t1`` on a whole beat
-    after ``t0`` (the stretch after the last point free with ``free_end``); None when a stretch cannot within the
-    limits."""
+    after ``t0`` (the stretch after the last point free with ``free_end``); None when a stretch does not fit within
+    the limits."""
     edges = [t0, *points, t1]
     changes: list[tuple[float, float]] = []
     beats = bend = 0.0
@@ -130,7 +130,7 @@ def _tempos(t0: float, t1: float, points: Sequence[float], ref: float, free_end:
 
 def _bridge(start: int, end: int, ref: float, role: str, rate: int, anchors: Sequence[tuple[float, float]]
             ) -> Bridge | None:
-    """The bridge over ``start..end`` near tempo ``ref`` with as many hits on beats as fit (strongest first);
+    """The bridge over ``start..end`` near tempo ``ref`` with as many hits on its 16ths as fit (strongest first);
     None when no tempo within the limits fits."""
     t0, t1 = start / rate, end / rate
     tail = role == "tail"  # the ending is free after its last hit; whether its cadence has room is checked later
@@ -175,11 +175,13 @@ def _tempo_map(segments: Sequence[Keep | Bridge], old_map: TempoMap, numerator: 
     for seg in segments:
         if isinstance(seg, Keep):
             old_t0, old_t1 = (seg.start + seg.offset) / rate, (seg.end + seg.offset) / rate
+            near = 1.0 / rate  # a tempo or meter change within a sample of the bar line is that bar's
             # the old tempos move with the exact old bar line, not its sample, so the kept bars keep whole beats
             shift = old_map.time_at(round(old_map.beat_at(old_t0))) - seg.start / rate
-            changes.append(TempoChange(seg.start / rate, old_map.bpm_at(old_t0)))
-            changes += [TempoChange(c.time - shift, c.bpm) for c in old_map.tempos if old_t0 < c.time < old_t1]
-            first, near = old_map.beat_at(old_t0), 1.0 / rate  # a meter change within a sample is on the bar line
+            changes.append(TempoChange(seg.start / rate, old_map.bpm_at(old_t0 + near)))
+            changes += [TempoChange(c.time - shift, c.bpm) for c in old_map.tempos
+                        if old_t0 + near < c.time < old_t1]
+            first = old_map.beat_at(old_t0)
             bars.append((beat, old_map.meter_at(old_t0 + near).numerator))
             bars += [(beat + old_map.beat_at(m.time) - first, m.numerator) for m in old_map.meters
                      if old_t0 + near < m.time < old_t1 - near]
