@@ -81,6 +81,40 @@ class PrefixAttention(nn.Module):
         """Keys and values ``(B, F, hidden)`` of every frame of ``memory`` ``(B, F, dim)``."""
         return self.key(memory), self.value(memory)
 
+    def band(self, memory: torch.Tensor, valid: torch.Tensor) -> Band:
+        """A window's keys and values laid out for :meth:`step` (computed once per window when sampling)."""
+        keys, values = self.project(memory)
+        batch, frames, hidden = keys.shape
+        pad = (0, 0, self.back, self.ahead)
+
+        def heads(x: torch.Tensor) -> torch.Tensor:
+            return F.pad(x, pad).view(batch, -1, self.heads, self.head_dim).transpose(1, 2).contiguous()
+
+        mask = torch.zeros(batch, frames, dtype=keys.dtype, device=keys.device).masked_fill(~valid, float("-inf"))
+        mask = F.pad(mask, (self.back, self.ahead), value=float("-inf"))[:, None, None]
+        return Band((keys, values), heads(keys).transpose(-1, -2).contiguous(), heads(values), mask)
+
+    def step(self, query: torch.Tensor, memory: torch.Tensor, valid: torch.Tensor, start: int,
+             band: Band) -> torch.Tensor:
+        """:meth:`forward` for one query step (a sampling step) with a precomputed :meth:`band`.
+
+        The band of step ``s`` is the slice ``s .. s + back + ahead`` of the padded keys, so a
+        step is two small matrix products instead of gathering offsets and masks per layer;
+        the null key's logit joins the softmax as the first column. Other shapes fall back
+        to :meth:`forward`.
+        """
+        batch, length, hidden = query.shape
+        width = self.back + self.ahead + 1
+        if length != 1 or start < 0 or start + width > band.keys.shape[-1]:
+            return self.forward(query, memory, valid, start, band.projected)
+        q = query.view(batch, 1, self.heads, self.head_dim).transpose(1, 2) * self.head_dim**-0.5
+        scores = q @ band.keys[..., start : start + width]
+        scores = scores + self.position_bias[None, :, None].to(q.dtype) + band.mask[..., start : start + width]
+        sink = q @ self.null_key[None, :, :, None].to(q.dtype)
+        weights = torch.softmax(torch.cat([sink, scores], dim=-1), dim=-1)[..., 1:]
+        out = weights @ band.values[:, :, start : start + width]
+        return out.transpose(1, 2).reshape(batch, 1, hidden)
+
     def forward(self, query: torch.Tensor, memory: torch.Tensor, valid: torch.Tensor, start: int,
                 projected: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """Attend from ``query`` ``(B, L, hidden)`` at steps ``start..start+L`` to ``memory`` ``(B, F, dim)``.
@@ -114,6 +148,18 @@ class PrefixAttention(nn.Module):
 
 
 @dataclass(eq=False)
+class Band:
+    """One layer's control keys and values for a window: as projected ``(B, F, hidden)``, and per
+    head, padded by ``back`` and ``ahead`` frames, keys ``(B, H, head_dim, P)`` and values
+    ``(B, H, P, head_dim)``, with an additive mask ``(B, 1, 1, P)`` (-inf: padding or invalid)."""
+
+    projected: tuple[torch.Tensor, torch.Tensor]
+    keys: torch.Tensor
+    values: torch.Tensor
+    mask: torch.Tensor
+
+
+@dataclass(eq=False)
 class _Memory:
     embedding: torch.Tensor  # (B, F, dim)
     valid: torch.Tensor  # (B, F)
@@ -141,7 +187,7 @@ class ControlAdapter(nn.Module):
         self.query_start = 0
         self._memory: _Memory | None = None
         self._queries: dict[int, torch.Tensor] = {}
-        self._projected: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._bands: dict[int, Band] = {}
         self._handles: list[Any] = []
 
     # -------------------------------------------------------------- wiring
@@ -181,12 +227,13 @@ class ControlAdapter(nn.Module):
                 )
             prefix = self.prefixes[str(layer)]
             dtype = prefix.gate.dtype
-            projected = None
-            if not torch.is_grad_enabled():  # sampling: the controls' keys and values are fixed for the window
-                projected = self._projected.get(layer)
-                if projected is None:
-                    projected = self._projected[layer] = prefix.project(memory.embedding)
-            added = prefix(query.to(dtype), memory.embedding, memory.valid, self.query_start, projected)
+            if torch.is_grad_enabled():
+                added = prefix(query.to(dtype), memory.embedding, memory.valid, self.query_start)
+            else:  # sampling: the controls' keys and values are fixed for the window
+                band = self._bands.get(layer)
+                if band is None:
+                    band = self._bands[layer] = prefix.band(memory.embedding, memory.valid)
+                added = prefix.step(query.to(dtype), memory.embedding, memory.valid, self.query_start, band)
             return (args[0] + (prefix.gate * added).to(args[0].dtype), *args[1:])
 
         return pre_hook
@@ -203,14 +250,14 @@ class ControlAdapter(nn.Module):
     ) -> Iterator[None]:
         """Within the block, decoder calls see these controls; ``query_start`` is the first step."""
         self._memory = _Memory(self.embed(values, mask, keep), frame_valid)
-        self._projected.clear()
+        self._bands.clear()
         self.query_start = 0
         try:
             yield
         finally:
             self._memory = None
             self._queries.clear()
-            self._projected.clear()
+            self._bands.clear()
 
     def keep_flags(self, batch: int, modalities: Sequence[str] | None, device: torch.device) -> torch.Tensor:
         """``(batch, M)`` True for the modalities to use (all when ``modalities`` is None)."""

@@ -22,6 +22,7 @@ import torch
 from expotion_engine.engines.musicgen.adapter import ControlAdapter
 from expotion_engine.engines.musicgen.conditioning import Conditions, decoder_step
 from expotion_engine.engines.musicgen.delay import UNKNOWN, codebook_delays, delayed_grid, undelay
+from expotion_engine.engines.musicgen.kvcache import window_cache
 from expotion_engine.engines.musicgen.loading import LoadedModel
 from expotion_engine.errors import EngineError
 from expotion_engine.progress import CancelEvent, check_cancel
@@ -116,17 +117,17 @@ def sample_codes(
     prompt = prompt.to(lm.device)
     known = prompt.shape[-1]
     grid = delayed_grid(prompt, n_frames, delays, lm.special_token)
-    cache = None
+    cache = window_cache(lm, conditions.prefix_length + grid.shape[-1])
+    first = True
     position = known  # the step whose output predicts grid position ``position + 1``
     inputs = grid[..., : known + 1]
     while position < grid.shape[-1] - 1:
         check_cancel(cancel)
-        first = cache is None
         if adapter is not None:
             adapter.query_start = (position - inputs.shape[-1] + 1) - (conditions.prefix_length if first else 0)
         ids = inputs.reshape(batch * books, -1).repeat(len(rows), 1)
         out = decoder_step(lm, ids, conditions, cache, first)
-        cache = out.cache
+        first = False
         logits = out.logits[:, -1].to(dtype=torch.float32)
         scores = settings.guide(dict(zip(rows, logits.split(batch * books), strict=True)))
         probs = torch.softmax(settings.warp(scores), dim=-1)

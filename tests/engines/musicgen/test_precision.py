@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
+from expotion_engine.engines.musicgen.adapter import PrefixAttention
 from expotion_engine.engines.musicgen.checkpoint import new_adapter, save_adapter
 from expotion_engine.engines.musicgen.conditioning import Conditions, build_conditions, decoder_step
 from expotion_engine.engines.musicgen.config import AdapterConfig
@@ -162,6 +163,32 @@ def test_control_keys_are_projected_once_per_window_and_match_the_per_step_path(
     torch.testing.assert_close(cached, per_step.detach(), rtol=1e-4, atol=1e-4)
     baseline = decoder_step(lm, ids, conditions, None, True, use_cache=False).logits
     assert not torch.allclose(cached, baseline)  # the open gates really changed the output
+
+
+def test_one_step_band_attention_equals_the_general_attention_at_every_step() -> None:
+    torch.manual_seed(0)
+    prefix = PrefixAttention(dim=8, hidden=32, heads=4, back=5, ahead=3)
+    with torch.no_grad():
+        for parameter in prefix.parameters():
+            parameter.normal_()
+    frames = 12
+    memory = torch.randn(3, frames, 8)
+    valid = torch.ones(3, frames, dtype=torch.bool)
+    valid[1, 7:] = False  # a row whose controls end early
+    valid[2, 2:4] = False
+    band = prefix.band(memory, valid)
+    general = prefix.forward
+    fallbacks: list[int] = []
+    prefix.forward = lambda query, *args: fallbacks.append(query.shape[1]) or general(query, *args)  # type: ignore
+    with torch.no_grad():
+        for start in range(-2, frames + 5):
+            query = torch.randn(3, 1, 32)
+            expected = general(query, memory, valid, start)
+            torch.testing.assert_close(prefix.step(query, memory, valid, start, band), expected, rtol=1e-5, atol=1e-5)
+        assert len(fallbacks) == 7  # the steps before the first frame and past the last pad
+        block = torch.randn(3, 4, 32)  # several queries at once take the general path
+        torch.testing.assert_close(prefix.step(block, memory, valid, 2, band), general(block, memory, valid, 2))
+    assert fallbacks[-1] == 4
 
 
 def test_int8_engine_with_a_lora_adapter_keeps_lora_in_float_and_generates(
