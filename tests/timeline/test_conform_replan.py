@@ -8,12 +8,17 @@ recut's controls are A's moved with the picture (see :mod:`tests.timeline.recut`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
+import soundfile as sf
 
 from expotion_engine.engines.procedural.compose import compose
 from expotion_engine.types import Take
+from studio.export.job import ExportJob, ExportSettings
+from studio.export.registry import export_delivery
 from studio.timeline import Timeline
 from studio.timeline.conform import ConformPlan, conform_plan
 from studio.timeline.conform_audio import ConformResult, Keep, conform_take, take_length
@@ -209,3 +214,21 @@ def test_the_conform_is_deterministic(conformed: Conformed) -> None:
     again = conform_take(conformed.old, conformed.plan, conformed.old_tl, conformed.new_tl, request(VERSION_B))
     assert np.array_equal(again.take.mix, conformed.result.take.mix)
     assert again.take.markers == conformed.result.take.markers
+
+
+@pytest.mark.slow
+def test_every_delivery_format_carries_the_conformed_tempo_map(conformed: Conformed, tmp_path: Path) -> None:
+    take = conformed.result.take
+    job = ExportJob(take=take, title="Recut", timecode_start=3600.0, fps=FPS, markers=take.markers,
+                    settings=ExportSettings(sample_rate=2 * SR))
+    export_delivery(job, tmp_path, formats=["audio", "midi", "markers", "reaper", "dawproject"])
+    assert sf.info(tmp_path / "Recut_mix.wav").frames == 2 * take.n_samples  # the recut's length, resampled
+    midi = mido.MidiFile(tmp_path / "Recut.mid")
+    signatures = [m.numerator for track in midi.tracks for m in track if m.type == "time_signature"]
+    tempos = [m.tempo for track in midi.tracks for m in track if m.type == "set_tempo"]
+    assert signatures == [m.numerator for m in take.tempo_map.meters] and len(set(signatures)) > 1
+    assert tempos == [mido.bpm2tempo(c.bpm) for c in take.tempo_map.tempos]
+    envelope = [line.split() for line in (tmp_path / "Recut.rpp").read_text().splitlines()
+                if line.strip().startswith("PT ")]
+    meter_points = [p for p in envelope if len(p) > 4]
+    assert len(meter_points) == len(take.tempo_map.meters)
