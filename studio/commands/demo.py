@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from studio.commands.score import score_into
+from studio.commands.score import add_preview_argument, score_into
 from studio.session import DEFAULT_PRESET, Session
 
 
@@ -22,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("demo_out"), help="output folder")
     p.add_argument("--preset", default=DEFAULT_PRESET, help="preset name or .toml path")
     p.add_argument("--force", action="store_true", help="overwrite the files of an earlier demo run")
+    add_preview_argument(p)
     p.set_defaults(run=run)
 
 
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.output
     print(f"demo video: {video}", file=sys.stderr)
     session = Session.for_video(video, title="demo", preset=args.preset)
-    result = score_into(session, out, force=args.force, use_cache=True, description="score demo")
+    result = score_into(session, out, force=args.force, use_cache=True, description="score demo",
+                        preview=args.preview)
     controls = result.controls.save(out / "demo_controls.npz")
     plot = plot_control_track(result.controls, out / "demo_controls.png")
     print(f"wrote {controls}, {controls.with_suffix('.json')} and {plot}", file=sys.stderr)

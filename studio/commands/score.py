@@ -21,6 +21,7 @@ from studio.fsutil import remove_stale, stale_parts, stale_staging
 from studio.lock import LOCK_NAME, FolderLock
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
 from studio.preflight import preflight
+from studio.preview import Preview
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET, SESSION_SUFFIX, DeliveryPrefs, Session
 from studio.timecode import TimecodeError, check_delivery_rate, parse_rate, parse_timecode
@@ -106,11 +107,12 @@ def say_timecode(session: Session) -> None:
 
 def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, description: str,
                delivery: bool = True, video_tracks: str = "keep", timeline_audio: str = TIMELINE_AUDIO[0],
-               midi_start: str = MIDI_START[0]) -> PipelineResult:
+               midi_start: str = MIDI_START[0], preview: bool = False) -> PipelineResult:
     """Run the whole pipeline for ``session`` into folder ``out`` and report what was written.
 
     The folder is locked for the whole run (a second run into it stops with one sentence), staging
     an interrupted run left there is removed, and the preflight checks run before any analysis.
+    ``preview``: the take's first seconds play (and grow in ``out/preview.wav``) while the rest is made.
     """
     check_output_folder(out, force)
     check_formats(session.export.formats)
@@ -124,10 +126,19 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
         preflight(session, out, delivery=delivery)
         session.path = (out / f"{safe_name(session.title)}{SESSION_SUFFIX}").resolve()
         export_dir = out / DELIVERY_FOLDER if delivery else None
-        with progress_and_cancel(description) as (progress, cancel):
-            result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
-                                  video_tracks=video_tracks, timeline_audio=timeline_audio, midi_start=midi_start,
-                                  use_cache=use_cache, progress=progress, cancel=cancel)
+        listener = Preview(out, session.export.sample_rate) if preview else None
+        try:
+            with progress_and_cancel(description) as (progress, cancel):
+                result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
+                                      video_tracks=video_tracks, timeline_audio=timeline_audio,
+                                      midi_start=midi_start, use_cache=use_cache, progress=progress, cancel=cancel,
+                                      on_audio=listener)
+        except BaseException:
+            if listener is not None:
+                listener.close(complete=False)
+            raise
+        if listener is not None:
+            listener.close(complete=True)
     take = result.take
     print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
           f"{len(take.stems)} stems ({', '.join(s.name for s in take.stems)}), take.json", file=sys.stderr)
@@ -138,6 +149,13 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
     else:
         print(f"delivery: {len(result.exported)} files in {export_dir}", file=sys.stderr)
     return result
+
+
+def add_preview_argument(parser: argparse.ArgumentParser) -> None:
+    """``--preview``, shared by ``score`` and ``demo``."""
+    parser.add_argument("--preview", action="store_true",
+                        help="play the take's first seconds while the rest is generated (and keep them growing in "
+                             "OUT/preview.wav until the take is written)")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -169,6 +187,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="timecode of the video's first frame, HH:MM:SS:FF at the timecode rate or seconds "
                         "(e.g. 01:00:00:00)")
     p.add_argument("--no-delivery", action="store_true", help="write the take and session only")
+    add_preview_argument(p)
     add_delivery_arguments(p)
     add_analysis_arguments(p)
     p.set_defaults(run=run)
@@ -213,5 +232,5 @@ def run(args: argparse.Namespace) -> int:
     session.timecode_start = start_timecode(args.timecode_start, session)
     score_into(session, args.output, force=args.force, use_cache=not args.no_cache, description="score",
                delivery=not args.no_delivery, video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
-               midi_start=args.midi_start)
+               midi_start=args.midi_start, preview=args.preview)
     return 0

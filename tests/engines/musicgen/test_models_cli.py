@@ -1,6 +1,6 @@
 """The musicgen engine from the command line: ``expotion models list|pull`` (where each
 model is installed; one clear error, exit code 2, when a download cannot happen) and
-``expotion score --engine musicgen``."""
+``expotion score --engine musicgen`` (with ``--preview``)."""
 
 from __future__ import annotations
 
@@ -45,9 +45,15 @@ def test_score_with_the_musicgen_engine_delivers_like_any_engine(
     monkeypatch.setenv("EXPOTION_CACHE_DIR", str(offline / "cache"))
     out = offline / "scored"
     assert main(["score", str(face_clip.path), "-o", str(out), "--engine", "musicgen", "--prompt", "soft piano",
-                 "--model", "musicgen-small", "--device", "cpu", "--start", "1.0", "--end", "2.5"]) == 0
+                 "--model", "musicgen-small", "--device", "cpu", "--start", "1.0", "--end", "2.5", "--preview"]) == 0
     take = Take.load(out)
     assert take.engine == "musicgen" and take.info["model"] == "musicgen-small"
     assert take.n_samples == round(1.5 * take.sample_rate)
     assert take.info["prompts"][0].startswith("soft piano") and len(take.stems) == 3
-    assert any((out / "delivery").rglob("*.mid")) and "delivery:" in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert any((out / "delivery").rglob("*.mid")) and "delivery:" in err
+    # --preview: the take's audio was heard (or written, without an audio output) before the take was written,
+    # and mix.wav has replaced preview.wav
+    said = f"preview: the first 1.5 s are in {out / 'preview.wav'}"
+    assert said in err and err.index(said) < err.index(f"wrote {out}")
+    assert not (out / "preview.wav").exists()
