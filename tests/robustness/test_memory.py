@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -52,12 +53,12 @@ CHILD = textwrap.dedent("""
 def _peak_mb(seconds: float, out: Path) -> float:
     """Peak RSS (MB) of a child process that scores ``seconds`` of music into ``out``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, "-c", CHILD, str(seconds), str(out), str(RATE)], cwd=ROOT, env=env,
-                               stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    errors = process.stderr.read().decode(errors="replace")
-    process.stderr.close()
-    assert os.waitstatus_to_exitcode(status) == 0, errors[-2000:]
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe, which a chatty child could fill and block on
+        process = subprocess.Popen([sys.executable, "-c", CHILD, str(seconds), str(out), str(RATE)], cwd=ROOT,
+                                   env=env, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        errors.seek(0)
+        assert os.waitstatus_to_exitcode(status) == 0, errors.read().decode(errors="replace")[-2000:]
     return usage.ru_maxrss / 1024.0
 
 
