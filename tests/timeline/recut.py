@@ -45,7 +45,7 @@ def controls(shots: tuple[tuple[str, int, int], ...]) -> ControlTrack:
     energy, markers, record = [], [], 0
     for index, (media, source_in, duration) in enumerate(shots):
         frames = np.arange(source_in, source_in + duration)
-        phase = "abcde".index(media)
+        phase = sorted(MEDIA).index(media)
         energy.append(0.45 + 0.25 * np.sin(frames / 17.0 + phase))
         markers += [Marker((record + frame - source_in) / FPS, f"{media} motion", "hit", strength=strength,
                            cause="motion")
