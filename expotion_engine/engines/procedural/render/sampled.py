@@ -145,7 +145,12 @@ def _synth(font: Any, sample_rate: int) -> Any:
 
 class _Player:
     """Note events ``(sample, on, channel, pitch, velocity)`` in time order played by a copy of ``font``, window by
-    window (:meth:`render`), so a long part never needs its whole length in memory."""
+    window (:meth:`render`), so a long part never needs its whole length in memory.
+
+    The synth is always asked for the same pieces (up to each event, in calls of at most 8192 frames) whatever
+    the windows: its envelopes step in 64-frame blocks counted from each call, so cutting a call at a window's
+    end would change every note sounding across it. A piece running past a window is kept for the next one.
+    """
 
     def __init__(self, font: Any, events: list[tuple[int, int, int, int, int]], programs: dict[int, BankPreset],
                  drums: bool, sample_rate: int) -> None:
@@ -156,35 +161,44 @@ class _Player:
         self.events = events
         self._block = np.zeros((_BLOCK, 2), dtype=np.float32)  # the binding writes interleaved frames
         self._view = memoryview(self._block).cast("B")
-        self._next = 0
-        self.at = 0
+        self._pieces = self._play()
+        self._carry = np.zeros((2, 0), dtype=np.float32)
+        self.at = 0  # frames handed out so far
+        self._cancel: CancelEvent | None = None
 
-    def render(self, b: int, cancel: CancelEvent | None = None) -> np.ndarray:
-        """Stereo float32 from where the last call ended up to sample ``b``."""
-        out = np.zeros((2, b - self.at), dtype=np.float32)
-        origin = self.at
+    def _piece(self, m: int) -> np.ndarray:
+        self.synth.render(self._view[: m * 8], False)
+        return self._block[:m].T.copy()
 
-        def advance(to: int) -> None:
-            while self.at < to:
-                m = min(_BLOCK, to - self.at)
-                self.synth.render(self._view[: m * 8], False)
-                out[:, self.at - origin: self.at - origin + m] = self._block[:m].T
-                self.at += m
-
-        while self._next < len(self.events):
-            when, on, channel, pitch, velocity = self.events[self._next]
-            if when >= b:
-                break
-            if self._next % 256 == 0:
-                check_cancel(cancel)
-            advance(when)
+    def _play(self) -> Any:
+        """Every piece the synth renders, in order: up to each event (then the event), then on without end."""
+        at = 0
+        for index, (when, on, channel, pitch, velocity) in enumerate(self.events):
+            if index % 256 == 0:
+                check_cancel(self._cancel)
+            while at < when:
+                m = min(_BLOCK, when - at)
+                yield self._piece(m)
+                at += m
             if on:
                 self.synth.channel_note_on(channel, pitch, velocity / 127.0)
             else:
                 self.synth.channel_note_off(channel, pitch)
-            self._next += 1
-        advance(b)
-        return out
+        while True:
+            yield self._piece(_BLOCK)
+
+    def render(self, b: int, cancel: CancelEvent | None = None) -> np.ndarray:
+        """Stereo float32 from where the last call ended up to sample ``b``."""
+        self._cancel = cancel
+        pieces, have = [self._carry], self._carry.shape[1]
+        while have < b - self.at:
+            piece = next(self._pieces)
+            pieces.append(piece)
+            have += piece.shape[1]
+        joined = np.concatenate(pieces, axis=1) if len(pieces) > 1 else self._carry
+        out, self._carry = joined[:, :b - self.at], joined[:, b - self.at:]
+        self.at = b
+        return np.ascontiguousarray(out)
 
 
 def _play(font: Any, events: list[tuple[int, int, int, int, int]], programs: dict[int, BankPreset], drums: bool,
