@@ -71,6 +71,7 @@ class _Raw:
         self.frames += block.shape[-1]
 
     def finish(self) -> None:
+        """Close the file for writing (again is harmless)."""
         self._handle.close()
 
     def read(self, a: int, b: int) -> np.ndarray:
@@ -132,17 +133,229 @@ def _source(part: Part, kind: str, *, plugin: Any, bank: Any, synth: Part | None
 
 
 class _Part:
-    """One part being streamed: where its dry audio comes from, its strip and its raw stem file."""
+    """One part being streamed: where its dry audio comes from, its strip, its raw stem file, its bus filter state."""
 
-    def __init__(self, part: Part, make_source: Callable[[], Callable], make_strip: Callable[[], StripStream],
-                 raw: _Raw) -> None:
+    def __init__(self, part: Part, make_source: Callable[[], tuple[Callable, dict[str, str]]],
+                 make_strip: Callable[[], StripStream], raw: _Raw) -> None:
         self.part, self.make_source, self.raw = part, make_source, raw
         self.source, self.sound = make_source()
         self.strip = make_strip()
-        if self.strip.drive:
-            self.measure = make_strip()
+        self.measure = make_strip() if self.strip.drive else None
         self.scale = 1.0
+        self.peak = 0.0
         self.air_state: np.ndarray | None = None
+
+    def block(self, a: int, b: int) -> np.ndarray:
+        """Samples ``a`` .. ``b`` of the raw stem with its width cap."""
+        return widen(self.raw.read(a, b), self.scale)
+
+
+class _DiskRender:
+    """The passes of :func:`render_to_disk` over one score, in order; each method is one pass."""
+
+    def __init__(self, parts: list[_Part], n: int, sample_rate: int, spool: Spool, pool: ThreadPoolExecutor,
+                 report: ProgressFn, cancel: CancelEvent | None) -> None:
+        self.parts, self.n, self.sample_rate, self.spool = parts, n, sample_rate, spool
+        self.pool, self.report, self.cancel = pool, report, cancel
+        self.blocks = [(a, min(n, a + BLOCK)) for a in range(0, n, BLOCK)]
+        self.segments = [(a, min(n, a + SEGMENT)) for a in range(0, n, SEGMENT)]
+        self.sos = bus._air_sos(sample_rate)
+        self.info: dict[str, Any] = {}
+        self._raws = [p.raw for p in parts]
+
+    def raw(self, name: str) -> _Raw:
+        """A new intermediate file in the spool (removed by :meth:`clean_up`)."""
+        self._raws.append(_Raw(self.spool.file(name)))
+        return self._raws[-1]
+
+    def clean_up(self) -> None:
+        """Remove every intermediate file at once (the spool keeps only the finished WAVs)."""
+        for raw in self._raws:
+            raw.finish()
+            raw.remove()
+
+    def each(self, function: Callable[[_Part], Any]) -> list[Any]:
+        """``function`` of every part, on the pool, results in part order."""
+        return [f.result() for f in [self.pool.submit(function, p) for p in self.parts]]
+
+    def measure_drive(self) -> None:
+        """A part with drive is played once first: drive changes colour, not level, over the whole part."""
+        for p in self.parts:
+            if p.measure is None:
+                continue
+            self.report(0.0, f"measuring the drive of {p.part.name}")
+            source, _ = p.make_source()
+            for a, b in self.blocks:
+                check_cancel(self.cancel)
+                p.measure.measure_drive(source(a, b, self.cancel))
+            p.strip.use_drive_level(p.measure)
+            p.measure = None
+
+    def render_parts(self) -> None:
+        """Pass 1: every part's stem, block by block in time order, into its raw file."""
+        for done, (a, b) in enumerate(self.blocks):
+            check_cancel(self.cancel)
+
+            def render(p: _Part, a: int = a, b: int = b) -> None:
+                p.raw.append(p.strip.process(p.source(a, b, self.cancel), a))
+
+            self.each(render)
+            self.report(0.75 * (done + 1) / len(self.blocks),
+                        f"rendered {b / self.sample_rate:.0f} s of {self.n / self.sample_rate:.0f} s")
+        for p in self.parts:
+            p.raw.finish()
+            p.scale = p.strip.side_scale()
+            p.source = None
+
+    def normalise(self, loudness_lufs: float) -> tuple[_Raw, np.float32]:
+        """Pass 2: the capped stems summed (into a file), the premix's loudness and every peak: the normalisation
+        gain that brings the premix to ``loudness_lufs`` without a stem or the premix above -1 dBFS."""
+        self.report(0.76, "measuring the premix")
+        meter = bus.LoudnessMeter(self.n, self.sample_rate)
+        total = self.raw("total.f32")
+        total_peak = 0.0
+        for a, b in self.blocks:
+            check_cancel(self.cancel)
+            summed = np.zeros((2, b - a), dtype=np.float32)
+            for p, block in zip(self.parts, self.each(lambda p, a=a, b=b: p.block(a, b)), strict=True):
+                p.peak = max(p.peak, float(np.abs(block).max(initial=0.0)))
+                summed += block
+            total_peak = max(total_peak, float(np.abs(summed).max(initial=0.0)))
+            meter.add(summed)
+            total.append(summed)
+        total.finish()
+        level = meter.result()
+        gain_db = loudness_lufs - level if math.isfinite(level) else 0.0
+        peak = max([total_peak, *(p.peak for p in self.parts)])
+        if peak > 0:  # stems and premix keep headroom (they never clip); the bus makes up the rest
+            gain_db = min(gain_db, STEM_PEAK_DB - 20.0 * math.log10(peak))
+        self.info["normalisation_gain_db"] = gain_db
+        self.info["premix_lufs"] = level + gain_db if math.isfinite(level) else None
+        return total, np.float32(10.0 ** (gain_db / 20.0))
+
+    def bus_filter(self, total: _Raw, gain: np.float32, loudness_lufs: float,
+                   compression: float) -> tuple[_Raw, bus.GlueCurve, float]:
+        """Pass 3: the normalised premix through the bus's low-pass (into a file), the glue detector fed on the
+        way; the compressor's curve, and the first guess of the make-up (one more read of the filtered premix)."""
+        self.report(0.8, "mix bus")
+        state = np.zeros((self.sos.shape[0], 2, 2), dtype=np.float32)
+        filtered = self.raw("bus.f32")
+        glue = bus.GlueCurve(2)
+        premix_energy = premix_peak = 0.0
+        for a, b in self.blocks:
+            check_cancel(self.cancel)
+            premix = total.read(a, b)
+            premix *= gain
+            premix_energy += float(np.vdot(premix, premix))
+            premix_peak = max(premix_peak, float(np.abs(premix).max(initial=0.0)))
+            block, state = sosfilt(self.sos, premix, axis=-1, zi=state)
+            block = block.astype(np.float32, copy=False)
+            glue.add(block)
+            filtered.append(block)
+        filtered.finish()
+        total.remove()
+        start = loudness_lufs if self.info["premix_lufs"] is None else self.info["premix_lufs"]
+        glue.finish(self.sample_rate, *bus.glue_settings(start, compression))
+        compressed_energy = 0.0
+        for a, b in self.blocks:
+            block = filtered.read(a, b)
+            block *= glue.gain(a, b)
+            compressed_energy += float(np.vdot(block, block))
+        self.info["premix_peak"] = premix_peak
+        self.info["glue_max_reduction_db"] = glue.max_reduction_db
+        return filtered, glue, bus.first_makeup(loudness_lufs, start, premix_energy, compressed_energy)
+
+    def limited(self, filtered: _Raw, glue: bus.GlueCurve, ceiling_db: float, makeup_db: float) -> Any:
+        """``(a, b, mix, limiter gain, true peak)`` of each bus segment, limited with margins either side (so the
+        limiter's look-ahead and release see the neighbours) and cut to the segment."""
+        for a, b in self.segments:
+            check_cancel(self.cancel)
+            lo, hi = max(0, a - MARGIN), min(self.n, b + MARGIN)
+            window = filtered.read(lo, hi)
+            window *= glue.gain(lo, hi)
+            mix, limiter, peak = bus.limit(window, self.sample_rate, ceiling_db, makeup_db)
+            yield a, b, mix[:, a - lo:b - lo], limiter[a - lo:b - lo], peak
+
+    def search_makeup(self, filtered: _Raw, glue: bus.GlueCurve, ceiling_db: float, loudness_lufs: float,
+                      makeup_db: float) -> float:
+        """Pass 4: :func:`.bus.search_makeup`, each try one limited pass measured block by block."""
+        tries = 0
+
+        def measure(gain_db: float) -> float:
+            nonlocal tries
+            tries += 1
+            self.report(min(0.9, 0.82 + 0.01 * tries), f"make-up try {tries}")
+            meter = bus.LoudnessMeter(self.n, self.sample_rate)
+            for _, _, mix, _, _ in self.limited(filtered, glue, ceiling_db, gain_db):
+                meter.add(mix)
+            return meter.result()
+
+        makeup, level = bus.search_makeup(measure, loudness_lufs, makeup_db)
+        self.info["loudness_lufs"] = level if math.isfinite(level) else None
+        self.info["bus_makeup_db"] = makeup
+        self.info["make_up_tries"] = tries
+        return makeup
+
+    def write(self, filtered: _Raw, glue: bus.GlueCurve, ceiling_db: float, makeup_db: float, gain: np.float32,
+              on_audio: AudioFn | None) -> tuple[dict[str, Path], Path]:
+        """Pass 5: limited once more with the chosen make-up; the mix and every finished stem (through the same
+        low-pass and gain curve, so they sum to the mix) written as float WAVs; the mix handed to ``on_audio``."""
+        self.report(0.92, "writing the mix and stems")
+        makeup = np.float32(10.0 ** (makeup_db / 20.0))
+        mix_path = self.spool.file("mix.wav")
+        paths = {p.part.name: self.spool.file(f"stem{i}.wav") for i, p in enumerate(self.parts)}
+        writers = [WavWriter(paths[p.part.name], self.sample_rate, 2, self.n) for p in self.parts]
+        mix_writer = WavWriter(mix_path, self.sample_rate, 2, self.n)
+        for p in self.parts:
+            p.air_state = np.zeros((self.sos.shape[0], 2, 2), dtype=np.float32)
+            p.peak = 0.0
+        mix_energy = residual_energy = true_peak = reduction_max = reduction_sum = 0.0
+        reduced_count = 0
+        try:
+            for a, b, mix, limiter, peak in self.limited(filtered, glue, ceiling_db, makeup_db):
+                true_peak = max(true_peak, peak)
+                reduced = limiter[limiter < 1.0]
+                if reduced.size:
+                    db = -20.0 * np.log10(np.maximum(reduced, 1e-9))
+                    reduction_max, reduction_sum = max(reduction_max, float(db.max())), reduction_sum + float(db.sum())
+                    reduced_count += reduced.size
+                curve = limiter * glue.gain(a, b)
+                curve *= makeup
+
+                def finish(p: _Part, a: int = a, b: int = b, curve: np.ndarray = curve) -> np.ndarray:
+                    stem = p.block(a, b)
+                    stem *= gain
+                    stem, p.air_state = sosfilt(self.sos, stem, axis=-1, zi=p.air_state)
+                    return np.multiply(stem, curve, dtype=np.float32)
+
+                residual = mix.astype(np.float64)
+                for p, writer, stem in zip(self.parts, writers, self.each(finish), strict=True):
+                    writer.write(stem)
+                    p.peak = max(p.peak, float(np.abs(stem).max(initial=0.0)))
+                    residual -= stem
+                mix_energy += float(np.vdot(mix.astype(np.float64), mix.astype(np.float64)))
+                residual_energy += float(np.vdot(residual, residual))
+                mix_writer.write(mix)
+                if on_audio is not None:
+                    on_audio(a, np.ascontiguousarray(mix, dtype=np.float32))
+                self.report(0.92 + 0.08 * b / self.n,
+                            f"wrote {b / self.sample_rate:.0f} s of {self.n / self.sample_rate:.0f} s")
+            mix_writer.close()
+            for writer in writers:
+                writer.close()
+        except BaseException:
+            for writer in (mix_writer, *writers):
+                writer.abort()
+            raise
+        n = max(self.n, 1)
+        self.info.update({
+            "true_peak_db": 20.0 * math.log10(true_peak) if true_peak > 0 else None,
+            "limiter_max_reduction_db": reduction_max,
+            "limiter_mean_reduction_db": reduction_sum / n,
+            "limiter_active_fraction": reduced_count / n,
+            "stems_null_db": 10.0 * math.log10(max(residual_energy, 1e-30) / mix_energy) if mix_energy > 0 else None,
+        })
+        return paths, mix_path
 
 
 def render_to_disk(score: Any, sample_rate: int, n: int, plan: dict[str, tuple[str, Any, Any, Part | None]],
@@ -151,7 +364,8 @@ def render_to_disk(score: Any, sample_rate: int, n: int, plan: dict[str, tuple[s
                    report: ProgressFn, cancel: CancelEvent | None, on_audio: AudioFn | None,
                    workers: int = 2) -> tuple[dict[str, Path], Path, dict[str, Any]]:
     """Render ``score`` (``n`` samples) into ``spool``: the finished stems' and the mix's float WAV paths, and the
-    measurements (as :func:`.render_score`'s info, the parts' entries without their sound names).
+    measurements (as :func:`.render_score`'s info; the parts' entries without their sound names, but a SoundFont
+    part's).
 
     ``plan`` names each part's voice: ``(kind, plugin, bank, synth part)`` with kind ``plugin``,
     ``sampled`` or ``synth``.
@@ -170,187 +384,27 @@ def render_to_disk(score: Any, sample_rate: int, n: int, plan: dict[str, tuple[s
             return StripStream(part, sample_rate, n, bpm, voicing, width, rooms[part.name])
 
         parts.append(_Part(part, make_source, make_strip, _Raw(spool.file(f"part{index}.f32"))))
-    blocks = [(a, min(n, a + BLOCK)) for a in range(0, n, BLOCK)]
-
+    ceiling = true_peak_db - 0.1
     with ThreadPoolExecutor(max_workers=workers) as pool:  # numpy, scipy and pedalboard release the GIL
-        def each(function: Callable[[_Part], Any]) -> list[Any]:
-            return [f.result() for f in [pool.submit(function, p) for p in parts]]
-
-        driven = [p for p in parts if p.strip.drive]
-        if driven:  # drive changes colour, not level: its level change over the whole part comes first
-            report(0.0, "measuring drive")
-            for p in driven:
-                measure_source, _ = p.make_source()
-                for a, b in blocks:
-                    check_cancel(cancel)
-                    p.measure.measure_drive(measure_source(a, b, cancel))
-                p.strip.use_drive_level(p.measure)
-                del p.measure
-
-        for done, (a, b) in enumerate(blocks):  # 1: every part's stem, block by block, into its raw file
-            check_cancel(cancel)
-
-            def render(p: _Part, a: int = a, b: int = b) -> None:
-                p.raw.append(p.strip.process(p.source(a, b, cancel), a))
-
-            each(render)
-            report(0.75 * (done + 1) / len(blocks), f"rendered {b / sample_rate:.0f} s of {n / sample_rate:.0f} s")
-        for p in parts:
-            p.raw.finish()
-            p.scale = p.strip.side_scale()
-            p.source = None
-
-        def stem_block(p: _Part, a: int, b: int) -> np.ndarray:
-            return widen(p.raw.read(a, b), p.scale)
-
-        report(0.76, "measuring the premix")
-        meter = bus.LoudnessMeter(n, sample_rate)  # 2: the premix's loudness and every peak
-        peaks = dict.fromkeys((p.part.name for p in parts), 0.0)
-        total_peak = 0.0
-        total = _Raw(spool.file("total.f32"))
-        for a, b in blocks:
-            check_cancel(cancel)
-            summed = np.zeros((2, b - a), dtype=np.float32)
-            for p, block in zip(parts, each(lambda p, a=a, b=b: stem_block(p, a, b)), strict=True):
-                peaks[p.part.name] = max(peaks[p.part.name], float(np.abs(block).max(initial=0.0)))
-                summed += block
-            total_peak = max(total_peak, float(np.abs(summed).max(initial=0.0)))
-            meter.add(summed)
-            total.append(summed)
-        total.finish()
-        level = meter.result()
-        gain_db = loudness_lufs - level if math.isfinite(level) else 0.0
-        peak = max([total_peak, *peaks.values()])
-        if peak > 0:  # stems and premix keep headroom (they never clip); the bus makes up the rest
-            gain_db = min(gain_db, STEM_PEAK_DB - 20.0 * math.log10(peak))
-        gain = np.float32(10.0 ** (gain_db / 20.0))
-        premix_lufs = level + gain_db if math.isfinite(level) else None
-
-        report(0.8, "mix bus")  # 3: the normalised premix through the bus's low-pass, the glue detector fed
-        sos = bus._air_sos(sample_rate)
-        air_state = np.zeros((sos.shape[0], 2, 2), dtype=np.float32)
-        filtered = _Raw(spool.file("bus.f32"))
-        glue = bus.GlueCurve(2)
-        premix_energy = premix_peak = 0.0
-        for a, b in blocks:
-            check_cancel(cancel)
-            premix = total.read(a, b)
-            premix *= gain
-            premix_energy += float(np.vdot(premix, premix))
-            premix_peak = max(premix_peak, float(np.abs(premix).max(initial=0.0)))
-            block, air_state = sosfilt(sos, premix, axis=-1, zi=air_state)
-            block = block.astype(np.float32, copy=False)
-            glue.add(block)
-            filtered.append(block)
-        filtered.finish()
-        total.remove()
-        start = loudness_lufs if premix_lufs is None else premix_lufs
-        glue.finish(sample_rate, *bus.glue_settings(start, compression))
-        compressed_energy = 0.0
-        for a, b in blocks:
-            block = filtered.read(a, b)
-            block *= glue.gain(a, b)
-            compressed_energy += float(np.vdot(block, block))
-        makeup = bus.first_makeup(loudness_lufs, start, premix_energy, compressed_energy)
-        ceiling = true_peak_db - 0.1
-        segments = [(a, min(n, a + SEGMENT)) for a in range(0, n, SEGMENT)]
-
-        def limited(gain_db: float) -> Any:
-            """``(a, b, mix, limiter gain, true peak)`` of each segment, limited with margins either side."""
-            for a, b in segments:
-                check_cancel(cancel)
-                lo, hi = max(0, a - MARGIN), min(n, b + MARGIN)
-                window = filtered.read(lo, hi)
-                window *= glue.gain(lo, hi)
-                mix, limiter, peak = bus.limit(window, sample_rate, ceiling, gain_db)
-                yield a, b, mix[:, a - lo:b - lo], limiter[a - lo:b - lo], peak
-
-        tries = [0]
-
-        def measure(gain_db: float) -> float:  # 4: the make-up search, one limited pass per try
-            tries[0] += 1
-            report(min(0.9, 0.82 + 0.01 * tries[0]), f"make-up try {tries[0]}")
-            level_meter = bus.LoudnessMeter(n, sample_rate)
-            for _, _, mix, _, _ in limited(gain_db):
-                level_meter.add(mix)
-            return level_meter.result()
-
-        makeup, mix_level = bus.search_makeup(measure, loudness_lufs, makeup)
-
-        report(0.92, "writing the mix and stems")  # 5: limited once more; the mix and the finished stems written
-        makeup_gain = np.float32(10.0 ** (makeup / 20.0))
-        mix_path = spool.file("mix.wav")
-        stem_paths = {p.part.name: spool.file(f"stem{i}.wav") for i, p in enumerate(parts)}
-        writers = {p.part.name: WavWriter(stem_paths[p.part.name], sample_rate, 2, n) for p in parts}
-        mix_writer = WavWriter(mix_path, sample_rate, 2, n)
-        for p in parts:
-            p.air_state = np.zeros((sos.shape[0], 2, 2), dtype=np.float32)
-        stem_peaks = dict.fromkeys(peaks, 0.0)
-        mix_energy = residual_energy = 0.0
-        true_peak = 0.0
-        reduction_max = reduction_sum = 0.0
-        reduced_count = 0
+        render = _DiskRender(parts, n, sample_rate, spool, pool, report, cancel)
         try:
-            for a, b, mix, limiter, peak in limited(makeup):
-                true_peak = max(true_peak, peak)
-                reduced = limiter[limiter < 1.0]
-                if reduced.size:
-                    db = -20.0 * np.log10(np.maximum(reduced, 1e-9))
-                    reduction_max, reduction_sum = max(reduction_max, float(db.max())), reduction_sum + float(db.sum())
-                    reduced_count += reduced.size
-                curve = limiter * glue.gain(a, b)
-                curve *= makeup_gain
-
-                def finish(p: _Part, a: int = a, b: int = b, curve: np.ndarray = curve) -> np.ndarray:
-                    stem = stem_block(p, a, b)
-                    stem *= gain
-                    stem, p.air_state = sosfilt(sos, stem, axis=-1, zi=p.air_state)
-                    return np.multiply(stem, curve, dtype=np.float32)
-
-                residual = mix.astype(np.float64)
-                for p, stem in zip(parts, each(finish), strict=True):
-                    writers[p.part.name].write(stem)
-                    stem_peaks[p.part.name] = max(stem_peaks[p.part.name], float(np.abs(stem).max(initial=0.0)))
-                    residual -= stem
-                mix_energy += float(np.vdot(mix.astype(np.float64), mix.astype(np.float64)))
-                residual_energy += float(np.vdot(residual, residual))
-                mix_writer.write(mix)
-                if on_audio is not None:
-                    on_audio(a, np.ascontiguousarray(mix, dtype=np.float32))
-                report(0.92 + 0.08 * b / n, f"wrote {b / sample_rate:.0f} s of {n / sample_rate:.0f} s")
-            mix_writer.close()
-            for writer in writers.values():
-                writer.close()
-        except BaseException:
-            mix_writer.abort()
-            for writer in writers.values():
-                writer.abort()
-            raise
+            render.measure_drive()
+            render.render_parts()
+            total, gain = render.normalise(loudness_lufs)
+            filtered, glue, makeup = render.bus_filter(total, gain, loudness_lufs, compression)
+            makeup = render.search_makeup(filtered, glue, ceiling, loudness_lufs, makeup)
+            stem_paths, mix_path = render.write(filtered, glue, ceiling, makeup, gain, on_audio)
         finally:
-            filtered.remove()
-            for p in parts:
-                p.raw.remove()
-
+            render.clean_up()
     info = {
-        "normalisation_gain_db": gain_db,
-        "premix_lufs": premix_lufs,
-        "premix_peak": premix_peak,
-        "loudness_lufs": mix_level if math.isfinite(mix_level) else None,
-        "true_peak_db": 20.0 * math.log10(true_peak) if true_peak > 0 else None,
-        "bus_makeup_db": makeup,
-        "glue_max_reduction_db": glue.max_reduction_db,
-        "limiter_max_reduction_db": reduction_max,
-        "limiter_mean_reduction_db": reduction_sum / n if n else 0.0,
-        "limiter_active_fraction": reduced_count / n if n else 0.0,
-        "stems_null_db": 10.0 * math.log10(max(residual_energy, 1e-30) / mix_energy) if mix_energy > 0 else None,
+        **render.info,
         "parts": {p.part.name: {**p.sound, "notes": len(p.part.notes), **p.strip.info(),
-                                "peak_db": 20.0 * math.log10(stem_peaks[p.part.name])
-                                if stem_peaks[p.part.name] > 0 else None} for p in parts},
+                                "peak_db": 20.0 * math.log10(p.peak) if p.peak > 0 else None} for p in parts},
         "streamed": {"block_samples": BLOCK, "segment_samples": SEGMENT, "margin_samples": MARGIN,
-                     "make_up_tries": tries[0], "seconds": time.perf_counter() - started},
+                     "make_up_tries": render.info.pop("make_up_tries", 0), "seconds": time.perf_counter() - started},
     }
-    log.info("streamed render of %.0f s: %d blocks, %d make-up tries, %.1f s", n / sample_rate, len(blocks),
-             tries[0], time.perf_counter() - started)
+    log.info("rendered %.0f s to disk in %d blocks, %d make-up tries, %.1f s", n / sample_rate, len(render.blocks),
+             info["streamed"]["make_up_tries"], info["streamed"]["seconds"])
     return stem_paths, mix_path, info
 
 
