@@ -59,8 +59,6 @@ class MixerPanel(QWidget):
             name = QLabel(stem.name)
             name.setObjectName("title")
             name.setToolTip(f"{stem.name}: {stem.origin} stem" + (f", {len(stem.notes)} notes" if stem.notes else ""))
-            origin = QLabel(stem.origin)
-            origin.setObjectName("secondary")
             mute = QPushButton("M")
             mute.setCheckable(True)
             mute.setFixedWidth(28)
@@ -88,10 +86,11 @@ class MixerPanel(QWidget):
             mute.toggled.connect(lambda on, n=stem.name: self._change(n, mute=on))
             solo.toggled.connect(lambda on, n=stem.name: self._change(n, solo=on))
             slider.valueChanged.connect(lambda v, n=stem.name: self._change(n, gain_db=v / 2.0))
-            for col, widget in enumerate((name, origin, mute, solo, slider, value, meter)):
+            # the stem's origin is in the name's tooltip: a column for it left the gain slider no room
+            for col, widget in enumerate((name, mute, solo, slider, value, meter)):
                 self._grid.addWidget(widget, row, col)
             self._rows[stem.name] = (mute, solo, slider, value, meter)
-        self._grid.setColumnStretch(4, 1)
+        self._grid.setColumnStretch(3, 1)
 
     @property
     def levels(self) -> dict[str, float]:
