@@ -23,6 +23,7 @@ from expotion_engine.errors import Cancelled, ExpotionError
 from studio.commands import COMMANDS
 from studio.fsutil import os_error_sentence
 from studio.native_logs import silence_native_stderr
+from studio.warmup import warm_up
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
@@ -94,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = get_parser(argv).parse_args(argv)
+    warm_up(chosen_command(argv))
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     quiet = silence_native_stderr() if args.verbose < 2 else contextlib.nullcontext()

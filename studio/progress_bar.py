@@ -45,10 +45,13 @@ class TerminalProgress:
 
 
 @contextmanager
-def progress_and_cancel(description: str) -> Iterator[tuple[ProgressFn, threading.Event]]:
-    """Yield ``(progress, cancel)`` for one CLI job; Ctrl-C sets ``cancel``, SIGTERM/SIGHUP also interrupt."""
+def progress_and_cancel(description: str, delay: float = 1.0) -> Iterator[tuple[ProgressFn, threading.Event]]:
+    """Yield ``(progress, cancel)`` for one CLI job; Ctrl-C sets ``cancel``, SIGTERM/SIGHUP also interrupt.
+
+    The bar appears after ``delay`` seconds (0: at once, for jobs that always take a while).
+    """
     cancel = threading.Event()
-    bar = TerminalProgress(description)
+    bar = TerminalProgress(description, delay)
     previous: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
 

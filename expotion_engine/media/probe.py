@@ -76,9 +76,29 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """Open ``path``, decode its first frame and return its :class:`VideoInfo`.
 
     Raises :class:`VideoError` for a missing or empty file, a file that is not a video,
-    a codec that cannot be decoded, or a video without frames.
+    a codec that cannot be decoded, or a video without frames. A file probed before with
+    the same size, modification time and inode is not opened again (one scoring run asks
+    about its video about ten times).
     """
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is not None and path.is_file() and stat.st_size > 0:
+        info = _probe_file(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    else:
+        info = _probe(path)  # the missing, empty or odd file's one sentence
+    _warn_if_truncated(path, info.duration, info.frame_count / info.fps, info.container_duration)
+    return info
+
+
+@functools.lru_cache(maxsize=64)
+def _probe_file(path: str, size: int, mtime_ns: int, inode: int) -> VideoInfo:
+    return _probe(Path(path))
+
+
+def _probe(path: Path) -> VideoInfo:
     capture = open_capture(path)
     starts = stream_starts(path)
     if _is_image(starts.container):
@@ -102,7 +122,6 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         height, width = frame.shape[:2]
     finally:
         capture.release()
-    _warn_if_truncated(path, duration, frame_count / fps, starts.duration)
     return VideoInfo(
         path, fps, frame_count, width, height, duration, rotation, codec, starts.video, starts.audio,
         starts.audio_streams, starts.duration,

@@ -148,6 +148,7 @@ def measure_frames(
     span = source.range_duration
     started = time.monotonic()
     changes: dict[str, list[Any]] = {"t": [], "grid": [], "hist": [], "res": []}
+    progress(0.0, "starting the face and pose models")
     with FaceAnalyzer() as face, PoseAnalyzer() as pose, ThreadPoolExecutor(1, "expotion-pose") as pool:
         motion = MotionEnergy(settings.flow_width)
         meter = ChangeMeter()

@@ -128,7 +128,7 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
         export_dir = out / DELIVERY_FOLDER if delivery else None
         listener = Preview(out, session.export.sample_rate) if preview else None
         try:
-            with progress_and_cancel(description) as (progress, cancel):
+            with progress_and_cancel(description, delay=0.0) as (progress, cancel):
                 result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
                                       video_tracks=video_tracks, timeline_audio=timeline_audio,
                                       midi_start=midi_start, use_cache=use_cache, progress=progress, cancel=cancel,

@@ -29,11 +29,32 @@ def test_parser_for_one_command_builds_only_that_one() -> None:
     assert all(c in get_parser([]).format_help() for c in COMMANDS)
 
 
-def test_demo_and_score_parsers_do_not_import_torch() -> None:
-    assert not _imports_torch("from studio.cli import get_parser; get_parser(['demo']); get_parser(['score'])")
-    assert _imports_torch("from studio.cli import get_parser; get_parser([])")  # stems, train: torch is needed
-
-
-def test_finding_a_soundfont_does_not_import_torch() -> None:
-    assert not _imports_torch("from expotion_engine.engines.procedural.render.soundfont import models_folder; "
+def test_demo_and_score_and_finding_a_soundfont_do_not_import_torch() -> None:
+    assert not _imports_torch("from studio.cli import get_parser; get_parser(['demo']); get_parser(['score'])\n"
+                              "from expotion_engine.engines.procedural.render.soundfont import models_folder\n"
                               "models_folder()")
+
+
+def test_warm_up_imports_the_renderer_and_mediapipe_on_a_background_thread() -> None:
+    code = ("import sys\nfrom studio.warmup import warm_up\nassert warm_up('models') is None\n"
+            "thread = warm_up('demo')\nassert thread.daemon\nthread.join()\n"
+            "print(all(m in sys.modules for m in ('expotion_engine.engines.procedural.render', 'mediapipe')))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip().splitlines()[-1] == "True"
+
+
+def test_a_video_is_probed_once_until_it_changes(face_clip, tmp_path, monkeypatch) -> None:
+    import os
+    import shutil
+
+    from expotion_engine.media import probe
+
+    video = shutil.copy(face_clip.path, tmp_path / "clip.mp4")
+    opened: list[str] = []
+    real = probe.open_capture
+    monkeypatch.setattr(probe, "open_capture", lambda path: opened.append(str(path)) or real(path))
+    first = probe.probe_video(video)
+    assert probe.probe_video(video) == first and len(opened) == 1
+    stat = os.stat(video)
+    os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert probe.probe_video(video) == first and len(opened) == 2  # touched: probed again
