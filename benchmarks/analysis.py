@@ -1,6 +1,15 @@
-"""Video analysis speed and memory.
+"""Video analysis speed and memory, and its CPU beside a bare mediapipe loop over the same frames.
 
-    .venv/bin/python benchmarks/analysis.py [--long-minutes 10] [--skip-long]
+    .venv/bin/python benchmarks/analysis.py [--long-minutes 10] [--skip-long] [--cpu-only] [--rounds 2]
+
+First (``--cpu-only`` stops after it) the CPU seconds of Expotion's analysis of the demo at
+720p beside a bare loop over the same frames in the same process, interleaved over
+``--rounds``: OpenCV decoding at the analysis rate (only the picked frames retrieved),
+the same downscale and BGR-to-RGB conversion, then mediapipe's face mesh (refined
+landmarks, one face) and pose (complexity 1) on each frame, one after the other, and
+nothing else. What Expotion does beyond that loop (face detection for small faces and
+the face crop, optical flow, a signature of every decoded frame for cut detection, the
+pose worker thread, building the control track) is the ratio's excess over 1.
 
 Prints analysis speed as a multiple of real time for the demo video scaled to 720p and
 1080p (default analysis rate), and for the demo looped four times at 720p (a minute, so
@@ -18,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -51,6 +61,103 @@ def decode_seconds(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def bare_loop_cpu(path: Path, settings: AnalysisSettings) -> float:
+    """CPU seconds of decoding ``path`` at the analysis rate and running face mesh + pose on each frame."""
+    import mediapipe as mp
+
+    started = time.process_time()
+    mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
+    pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True)
+    capture = cv2.VideoCapture(str(path))
+    next_pick = 0.0
+    while capture.grab():
+        stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if stamp + 1e-6 < next_pick:
+            continue
+        next_pick += 1.0 / settings.analysis_fps
+        ok, image = capture.retrieve()
+        if not ok:
+            continue
+        height, width = image.shape[:2]
+        scale = settings.max_side / max(height, width)
+        if scale < 1.0:
+            image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        mesh.process(rgb)
+        pose.process(rgb)
+    capture.release()
+    mesh.close()
+    pose.close()
+    return time.process_time() - started
+
+
+def analysis_cpu(path: Path, settings: AnalysisSettings) -> float:
+    """CPU seconds (every thread of this process) of Expotion's whole analysis of ``path``."""
+    started = time.process_time()
+    analyze_video(path, settings)
+    return time.process_time() - started
+
+
+def compare_cpu(clip: Path, rounds: int) -> None:
+    """Print Expotion's analysis CPU beside the bare loop's, measured interleaved in this process."""
+    settings = AnalysisSettings()
+    bare, ours = [], []
+    for _ in range(rounds):
+        bare.append(bare_loop_cpu(clip, settings))
+        ours.append(analysis_cpu(clip, settings))
+    ratios = [o / b for o, b in zip(ours, bare, strict=True)]
+    print(f"CPU, demo at 720p ({rounds} interleaved rounds): bare face mesh + pose loop "
+          f"{' '.join(f'{b:.1f}' for b in bare)} s; Expotion {' '.join(f'{o:.1f}' for o in ours)} s; "
+          f"ratio {' '.join(f'{r:.2f}' for r in ratios)} (median {sorted(ratios)[len(ratios) // 2]:.2f}; goal <= 1.1)")
+    excess_breakdown(clip, settings)
+
+
+def excess_breakdown(path: Path, settings: AnalysisSettings) -> None:
+    """CPU seconds of each thing Expotion does beyond the bare loop, measured one at a time on ``path``."""
+    import mediapipe as mp
+
+    from expotion_engine.media.reader import _scaled, signature
+    from expotion_engine.vision.changes import ChangeMeter
+    from expotion_engine.vision.face import FaceAnalyzer
+    from expotion_engine.vision.flow import MotionEnergy
+
+    def cpu(work: Callable[[], object]) -> tuple[float, object]:
+        started = time.process_time()
+        result = work()
+        return time.process_time() - started, result
+
+    def decode(every: bool) -> list[tuple[float, object]]:
+        capture, frames, next_pick = cv2.VideoCapture(str(path)), [], 0.0
+        while capture.grab():
+            stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            picked = stamp + 1e-6 >= next_pick
+            if picked:
+                next_pick += 1.0 / settings.analysis_fps
+            if picked or every:
+                frames.append((stamp, capture.retrieve()[1]))
+        capture.release()
+        return frames
+
+    picked_only, _ = cpu(lambda: decode(False))
+    every_frame, frames = cpu(lambda: decode(True))
+    sigs_cpu, sigs = cpu(lambda: [signature(image, t) for t, image in frames])
+    meter = ChangeMeter()
+    meter_cpu, _ = cpu(lambda: [meter(sig) for sig in sigs])
+    rgbs = [_scaled(image, settings.max_side) for _, image in decode(False)]
+    motion = MotionEnergy(settings.flow_width)
+    flow_cpu, _ = cpu(lambda: [motion(rgb, i / settings.analysis_fps) for i, rgb in enumerate(rgbs)])
+    face = FaceAnalyzer()
+    face_cpu, _ = cpu(lambda: [face(rgb) for rgb in rgbs])
+    face.close()
+    mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
+    mesh_cpu, _ = cpu(lambda: [mesh.process(rgb) for rgb in rgbs])
+    mesh.close()
+    print("  beyond the bare loop, one at a time (CPU s): "
+          f"retrieving every decoded frame for the cut signatures {every_frame - picked_only:.2f}; "
+          f"face detector and crop over a bare face mesh {face_cpu - mesh_cpu:.2f}; "
+          f"signatures {sigs_cpu:.2f}; frame-to-frame change meter {meter_cpu:.2f}; optical flow {flow_cpu:.2f}")
+
+
 def analysis_seconds(path: Path) -> tuple[float, float]:
     """Wall time of a full analysis and the video's duration."""
     started = time.perf_counter()
@@ -78,10 +185,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--long-minutes", type=float, default=10.0, help="length of the memory test clip")
     parser.add_argument("--skip-long", action="store_true", help="skip the long-clip memory test")
+    parser.add_argument("--cpu-only", action="store_true", help="only the CPU comparison with the bare loop")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of the CPU comparison")
     args = parser.parse_args()
     demo = demo_video_path()
     with tempfile.TemporaryDirectory() as tmp:
         print(f"demo video: {demo}")
+        compare_cpu(scaled_copy(demo, 720, Path(tmp) / "demo_720p_cpu.mp4"), args.rounds)
+        if args.cpu_only:
+            return
         for height, loops in ((720, 1), (1080, 1), (720, 4)):
             clip = scaled_copy(demo, height, Path(tmp) / f"demo_{height}p_x{loops}.mp4", loops=loops)
             decode = decode_seconds(clip)
