@@ -34,6 +34,8 @@ DRUM_CHANNEL = 9
 FILL_PITCHES = (SNARE, TOM_HIGH, TOM_MID, TOM_LOW)
 #: hit strength (0..1) from which a hit gets a crash and a lead-in; least time between two crashes on the grid
 BIG_HIT, CRASH_GAP_S = 0.7, 1.5
+#: a struck accent less than this (s) after another is part of a flurry: one drum marks it, no crash or lead-in
+FLURRY_S = 0.5
 #: hits at least this strong (0..1) get a chord stab (every hit does when there are no drums or bass)
 STAB_HIT = 0.6
 #: accent kinds struck with notes on the hit (a swell has no onset of its own; the cadence has its own notes)
@@ -125,7 +127,7 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
     notes = {p.name: list(p.notes) for p in parts}
     added: dict[str, list[Note]] = {name: [] for name in notes}
     swells: list[tuple[float, float]] = []
-    last_crash = -1e9
+    last_crash, last_struck = -1e9, -1e9
     for accent in accents:
         if accent.time is None:
             continue
@@ -134,12 +136,14 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
             if "drums" in notes and ctx.style not in SOFT_STYLES:
                 added["drums"] += _drum_accent(ctx, t, s, crash=True)
             continue
+        flurry, last_struck = t - last_struck < FLURRY_S, t if accent.kind in STRUCK else last_struck
         if accent.kind == "rhythmic":
             if "drums" in notes:
-                crash = s >= BIG_HIT and t - last_crash >= CRASH_GAP_S
+                crash = s >= BIG_HIT and t - last_crash >= CRASH_GAP_S and not flurry
                 last_crash = t if crash else last_crash
-                notes["drums"] = _lead_in(ctx, notes["drums"], accent)
-                added["drums"] += _drum_accent(ctx, t, s, crash)
+                if not flurry:
+                    notes["drums"] = _lead_in(ctx, notes["drums"], accent)
+                added["drums"] += _drum_accent(ctx, t, s, crash, alone=flurry)
             if "bass" in notes:
                 notes["bass"], stab = _bass_accent(ctx, notes["bass"], t, s)
                 added["bass"] += stab
@@ -164,6 +168,8 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
             swells.append((t, s))
     onsets = sorted({round(a.time, 6) for a in accents if a.kind in STRUCK})
     final = {name: _clear_near(notes[name], onsets, name) + added[name] for name in notes}
+    if "melody" in final and "drums" in notes and ctx.style not in SOFT_STYLES:
+        final["melody"] = _answer_after(ctx, final["melody"], onsets)
     final = {name: _unique(ns) for name, ns in final.items()}
     final = _no_flams(final, added, ctx.cadence_time)
     final = {name: _close_at_cadence(ctx, ns) for name, ns in final.items()}
@@ -201,10 +207,13 @@ def _lead_in(ctx: Context, notes: list[Note], accent: Accent) -> list[Note]:
     return kept
 
 
-def _drum_accent(ctx: Context, t: float, s: float, crash: bool) -> list[Note]:
+def _drum_accent(ctx: Context, t: float, s: float, crash: bool, alone: bool = False) -> list[Note]:
     """The hit's drums: a kick, with a crash for a big hit or a snare (a low tom in cinematic styles) for a middling
-    one."""
-    pitches = [KICK] + ([CRASH] if crash else [TOM_LOW if ctx.style == "cinematic" else SNARE] if s >= 0.35 else [])
+    one; in a flurry of hits (``alone``) the snare (low tom) alone, the sharpest attack of the kit."""
+    body = TOM_LOW if ctx.style == "cinematic" else SNARE
+    if alone:
+        return [n for n in (ctx.note_seconds(body, t, 0.5, 84 + 42 * s, channel=DRUM_CHANNEL),) if n is not None]
+    pitches = [KICK] + ([CRASH] if crash else [body] if s >= 0.35 else [])
     notes = [ctx.note_seconds(pitch, t, 0.5, 84 + 42 * s, channel=DRUM_CHANNEL) for pitch in pitches]
     return [n for n in notes if n is not None]
 
@@ -280,6 +289,28 @@ def _clear_near(notes: list[Note], onsets: list[float], part: str) -> list[Note]
     if part in ("bass", "melody"):
         out = _one_line(out)
     return out
+
+
+def _answer_after(ctx: Context, notes: list[Note], onsets: list[float]) -> list[Note]:
+    """The melody's notes that would start on a struck accent start on the first 16th clear of every accent (at
+    least :data:`CLEAR_AFTER_S` after and :data:`CLEAR_BEFORE_S` before one) instead, or go when too short: the line
+    answers the hit rather than blur it, a lead's softer attack peaking tens of ms after the drums' being heard as
+    a second onset."""
+    struck = set(onsets)
+    times = np.array(onsets)
+    out = []
+    for n in notes:
+        if round(n.start, 6) not in struck:
+            out.append(n)
+            continue
+        sixteenth = np.ceil(ctx.tempo_map.beat_at(n.start + CLEAR_AFTER_S) * 4 - 1e-6) / 4
+        later = ctx.time(sixteenth)
+        while n.end - later >= 0.1 and np.any((times > later - CLEAR_AFTER_S) & (times < later + CLEAR_BEFORE_S)):
+            sixteenth += 0.25
+            later = ctx.time(sixteenth)
+        if n.end - later >= 0.1:
+            out.append(replace(n, start=round(later, 6)))
+    return _one_line(out)
 
 
 def _unique(notes: Iterable[Note]) -> list[Note]:
