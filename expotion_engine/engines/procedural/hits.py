@@ -27,7 +27,7 @@ STRONG_HIT = 0.6
 #: of two strong hits closer than this (s) only the stronger is marked: one accent cannot be two without a flam
 STRONG_SPACING_S = 0.18
 #: a strong hit up to this close (s) to the range end is still marked (the final cadence falls on it)
-STRONG_TAIL_S = 0.6
+STRONG_TAIL_S = 0.5
 #: styles whose hits become swells, rubato and voicing changes instead of drums and stabs, and their rubato
 SOFT_STYLES, SOFT_RUBATO = ("ambient", "solo"), 0.06
 
