@@ -15,6 +15,14 @@ and with text 3 + control 1.5 guidance through a visual-control adapter, and the
 again on the int8 model for reference. The int8 rows are measured on the CPU only (the
 quantised kernels are CPU kernels).
 
+With ``--rounds N`` (N > 1) the int8 text and text + control runs are repeated, interleaved,
+and their CPU-time ratio is printed per round (the steadiest figure on a shared machine).
+Last, the self-attention KV cache at the end of a 30 s window (1 500 cached steps, 24
+layers, 16 heads of 64): the library's growing ``DynamicCache`` layer (``torch.cat`` of
+the whole past at every step) beside Expotion's preallocated layer, per decoder step, for
+two and three guidance rows; this cost grows with the window, so the short runs above
+barely show it.
+
 Reported per configuration: seconds of wall time and of CPU time per second of audio
 generated, their ratios to the baseline measured in the same process on the same machine
 (on a shared machine the CPU-time ratio is the steadier one), decoder steps per second,
@@ -58,9 +66,9 @@ MODEL = "musicgen-small"
 PROMPT = "warm piano and soft strings, calm, slow tempo"
 
 
-def random_model(device: torch.device, dtype: torch.dtype) -> LoadedModel:
-    """musicgen-small's architecture with seeded random weights, frozen, as the loader leaves a checkpoint."""
-    variant = get_variant(MODEL)
+def random_model(device: torch.device, dtype: torch.dtype, name: str = MODEL) -> LoadedModel:
+    """A catalogue model's architecture (musicgen-small by default) with seeded random weights, frozen."""
+    variant = get_variant(name)
     started = time.perf_counter()
     model = build_random_model(variant.architecture, seed=0).to(dtype)
     model.audio_encoder.to(torch.float32)
@@ -68,9 +76,9 @@ def random_model(device: torch.device, dtype: torch.dtype) -> LoadedModel:
     model.eval().to(device)
     params = sum(p.numel() for p in model.parameters()) / 1e6
     decoder = sum(p.numel() for p in model.decoder.parameters()) / 1e6
-    print(f"{MODEL} architecture, random weights: {params:.0f} M parameters ({decoder:.0f} M in the decoder), "
+    print(f"{name} architecture, random weights: {params:.0f} M parameters ({decoder:.0f} M in the decoder), "
           f"built in {time.perf_counter() - started:.0f} s")
-    source = ResolvedModel(f"{MODEL} (random weights)", ROOT, "random", variant.repo_id, None)
+    source = ResolvedModel(f"{name} (random weights)", ROOT, "random", variant.repo_id, None)
     return LoadedModel(model=model, tokenizer=build_tokenizer(), source=source, device=device, dtype=dtype)
 
 
@@ -120,9 +128,40 @@ def measure(run: Callable[[], int], device: torch.device) -> dict[str, float]:
     return {"wall": wall, "cpu": cpu, "steps": steps, "peak_mb": peak}
 
 
+def cache_step_ms(layer_factory: Callable[[], object], rows: int, past: int = 1500, steps: int = 10) -> float:
+    """CPU ms per decoder step of appending one step to 24 cache layers holding ``past`` steps and attending."""
+    import torch.nn.functional as F
+
+    layers = [layer_factory() for _ in range(24)]
+    history = torch.randn(rows, 16, past, 64)
+    for layer in layers:
+        layer.update(history, history)
+    query, new = torch.randn(rows, 16, 1, 64), torch.randn(rows, 16, 1, 64)
+    started = time.process_time()
+    for _ in range(steps):
+        for layer in layers:
+            keys, values = layer.update(new, new)
+            F.scaled_dot_product_attention(query, keys, values)
+    return (time.process_time() - started) / steps * 1e3
+
+
+def compare_caches() -> None:
+    """Print the per-step cost of the library's growing cache beside the preallocated one."""
+    from transformers.cache_utils import DynamicLayer
+
+    from expotion_engine.engines.musicgen.kvcache import PreallocatedLayer
+
+    for rows, label in ((2, "text guidance"), (3, "text + control guidance")):
+        dynamic = cache_step_ms(DynamicLayer, rows)
+        preallocated = cache_step_ms(lambda: PreallocatedLayer(1600), rows)
+        print(f"KV cache at step 1500 of a window, {label} ({rows} rows): growing DynamicCache {dynamic:.1f} ms "
+              f"CPU per step, preallocated {preallocated:.1f} ms ({dynamic / preallocated:.1f}x less)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=2.0, help="seconds of audio per run")
+    parser.add_argument("--model", default=MODEL, help="catalogue architecture to build (e.g. musicgen-medium)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
     parser.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: float32 on CPU, "
                                                       "half precision on a GPU)")
@@ -130,6 +169,8 @@ def main() -> None:
                         help="torch CPU threads (default: every core, as the engine does); on a shared, loaded "
                              "machine 1 can be steadier, since a descheduled worker thread stalls parallel kernels")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of the int8 text and text + "
+                                                              "control runs (CPU only)")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -138,7 +179,7 @@ def main() -> None:
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     torch.manual_seed(0)
-    lm = random_model(device, dtype)
+    lm = random_model(device, dtype, args.model)
     adapter = new_adapter(AdapterConfig(), lm).to(dtype)
     controls = ControlInput(to_frames(control_track(args.seconds), adapter.config.channels, lm.frame_rate))
     n_samples = int(round(args.seconds * lm.sampling_rate))
@@ -179,6 +220,15 @@ def main() -> None:
         results["expotion int8, text guidance 3"] = measure(ours(3.0, None), device)
         results["expotion int8, text 3 + control 1.5 guidance"] = measure(ours(3.0, 1.5), device)
         results["transformers generate, int8, text guidance 3 (reference)"] = measure(library, device)
+        ratios = [results["expotion int8, text 3 + control 1.5 guidance"]["cpu"]
+                  / results["expotion int8, text guidance 3"]["cpu"]]
+        for _ in range(args.rounds - 1):
+            text, control = measure(ours(3.0, None), device), measure(ours(3.0, 1.5), device)
+            ratios.append(control["cpu"] / text["cpu"])
+            print(f"int8 round: text {text['cpu'] / args.seconds:.2f} CPU s per audio s, text + control "
+                  f"{control['cpu'] / args.seconds:.2f}")
+        print(f"int8 text + control over text alone, CPU, per round: {' '.join(f'{r:.2f}' for r in ratios)} "
+              "(goal <= 1.2)")
     base = results[baseline]
     print(f"{'configuration':<58} {'wall s/s':>9} {'cpu s/s':>8} {'x base wall':>12} {'x base cpu':>11} "
           f"{'steps/s':>8} {'peak MB':>8}")
@@ -192,6 +242,8 @@ def main() -> None:
               f"{row['steps'] / row['wall']:8.1f} {row['peak_mb']:8.0f}")
     process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak resident memory (model included): {process_peak:.0f} MB")
+    if device.type == "cpu":
+        compare_caches()
     if args.json is not None:
         args.json.write_text(json.dumps({"device": str(device), "dtype": str(dtype), "seconds": args.seconds,
                                          "threads": torch.get_num_threads(), "runs": results,
