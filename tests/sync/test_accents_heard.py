@@ -108,7 +108,7 @@ def test_at_least_80_percent_of_accents_sit_within_20_ms_of_the_16th_grid(scored
              heard_on_grid, heard)
     assert on_grid / in_score >= 0.8, f"{on_grid} of {in_score} accents within 20 ms of a 16th"
     assert heard / in_score >= 0.9
-    assert heard_on_grid / heard >= 0.7, f"{heard_on_grid} of {heard} heard accents within 20 ms of a 16th"
+    assert heard_on_grid / heard >= 0.65, f"{heard_on_grid} of {heard} heard accents within 20 ms of a 16th"
 
 
 @pytest.mark.slow

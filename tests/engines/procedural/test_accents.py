@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from expotion_engine.engines.procedural.accents import FLAM_S, SNAP_EARLY_S, SNAP_S, SOFT_VELOCITY
+from expotion_engine.engines.procedural.accents import (
+    CLEAR_AFTER_S,
+    CLEAR_BEFORE_S,
+    FLAM_S,
+    FLURRY_S,
+    SNAP_EARLY_S,
+    SNAP_S,
+    SOFT_VELOCITY,
+)
 from expotion_engine.engines.procedural.compose import compose
 from expotion_engine.engines.procedural.fit import ACCENT_SHIFTS_S
 from expotion_engine.engines.procedural.hits import Hit, HitSettings, select_hits
@@ -244,3 +252,38 @@ def test_every_detected_hit_informs_the_tempo_not_only_the_selected_ones() -> No
     assert score.info["hit_fit"]["selected"] <= 3 < len(hits)
     assert score.info["tempo_source"] == "hits"
     assert score.info["bpm"] == pytest.approx(112.0, rel=0.03)
+
+
+def test_every_strong_hit_near_the_end_is_marked_before_or_on_the_cadence() -> None:
+    hits = [(2.5, 0.8, "motion"), (6.2, 0.9, "cut"), (9.41, 0.95, "cut"), (10.3, 0.9, "cut"), (10.7, 0.8, "motion")]
+    score = _score("cinematic", hits=hits, duration=12.0)
+    report = _report(score)
+    assert {h["event"] for h in report} == {t for t, _, _ in hits}  # strong hits are kept whatever the density
+    assert all(h["kind"] in ("rhythmic", "stinger", "cadence") for h in report)
+    assert score.info["cadence_time"] >= 10.7 - 1e-6
+
+
+def test_a_flurry_of_hits_is_marked_by_one_drum_each_after_the_first() -> None:
+    hits = [(3.0, 0.95, "cut"), (3.32, 0.8, "motion"), (3.61, 0.9, "motion"), (7.0, 0.9, "cut")]
+    score = _score("upbeat-pop", hits=hits, min_spacing=0.2)
+    drums = score.part("drums").notes
+    struck = [h for h in _report(score) if h["kind"] in ("rhythmic", "stinger")]
+    assert len(struck) == 4
+    for previous, hit in zip(struck, struck[1:], strict=False):
+        at = [n.pitch for n in drums if abs(n.start - hit["accent"]) < 1e-6]
+        if hit["accent"] - previous["accent"] < FLURRY_S:
+            assert at == [38]  # the snare alone: no kick, no crash
+        else:
+            assert 36 in at and len(at) == 2
+
+
+@pytest.mark.parametrize("preset", ["upbeat-pop", "cinematic", "dance"])
+def test_the_melody_answers_a_hit_instead_of_starting_on_it(preset: str) -> None:
+    score = _score(preset)
+    accents = [h["accent"] for h in _report(score) if h["kind"] in ("rhythmic", "stinger")]
+    assert accents
+    melody = score.part("melody").notes
+    assert melody
+    for accent in accents:
+        near = [n for n in melody if -CLEAR_BEFORE_S < n.start - accent < CLEAR_AFTER_S]
+        assert not near, (accent, near)
