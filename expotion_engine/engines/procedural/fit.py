@@ -30,6 +30,8 @@ W_BEND, W_SMOOTH, W_SKIP, W_CUE, W_BASE = 1.0, 0.5, 3.0, 20.0, 1.5
 #: with strong hits to land, the base tempo may move this far (fraction, inside the preset's range) where that fits
 #: them better; moving it by BASE_NORM costs W_BASE
 HIT_SEARCH, BASE_NORM = 0.2, 0.12
+#: the base tempo is searched in steps of about this fraction, then in quarter steps around the best
+COARSE_STEP = 0.025
 #: cost of leaving a motion pulse (weight 1) off the beat
 W_PULSE = 0.8
 #: where a fitted hit's accent may sit against its accent time (s): on it, or a little late (never more than 10 ms
@@ -96,13 +98,21 @@ def fit_tempo_map(duration: float, bpm: float, numerator: int, hits: Sequence[Hi
     """
     if search > 0 and hits:
         reach = max(search, HIT_SEARCH) if any(h.strong for h in hits) else search
-        candidates = np.unique(np.clip(bpm * (1.0 + np.linspace(-reach, reach, 1 + 2 * math.ceil(reach / 0.0075))),
-                                       *bounds))
-        results = [_fit(duration, float(b), numerator, hits, max_bend, ritardando, rubato, pulses)
-                   for b in candidates]
         norm = max(search, BASE_NORM)
-        result = min(results, key=lambda r: r.report["cost"] + W_BASE * ((r.report["base_bpm"] / bpm - 1) / norm)
-                     ** 2)
+
+        def fits(tempi: np.ndarray) -> list[FitResult]:
+            tempi = np.unique(np.clip(tempi, *bounds))
+            return [_fit(duration, float(b), numerator, hits, max_bend, ritardando, rubato, pulses) for b in tempi]
+
+        def score(r: FitResult) -> float:
+            return r.report["cost"] + W_BASE * ((r.report["base_bpm"] / bpm - 1) / norm) ** 2
+
+        # coarse steps over the whole reach, then finer ones around the best of them
+        step = reach / max(math.ceil(reach / COARSE_STEP), 1)
+        results = fits(bpm * (1.0 + np.arange(-reach, reach + 1e-9, step)))
+        best = min(results, key=score).report["base_bpm"]
+        results += fits(best * (1.0 + np.array([-0.75, -0.5, -0.25, 0.25, 0.5, 0.75]) * step))
+        result = min(results, key=score)
     else:
         result = _fit(duration, bpm, numerator, hits, max_bend, ritardando, rubato, pulses)
     result.report.update(beat_report(result.tempo_map, hits, duration))
@@ -131,7 +141,7 @@ class _Tables:
     cost: list[np.ndarray]
     tempo: list[np.ndarray]
     reach: list[np.ndarray]
-    back: list[list[tuple[int, int]]]
+    back: list[np.ndarray]
     prefix: np.ndarray
 
     def rest(self, i: int) -> float:
@@ -144,7 +154,7 @@ class _Tables:
         i, c = end
         while i > 0:
             out.append((i, c))
-            i, c = self.back[i][c]
+            i, c = (int(v) for v in self.back[i][c])
         return out[::-1]
 
 
@@ -158,7 +168,7 @@ def _dp(times: list[np.ndarray], cands: list[np.ndarray], grid: list[np.ndarray]
     tables = _Tables(cost=[np.array([0.0])] + [np.full(len(c), math.inf) for c in cands[1:]],
                      tempo=[np.array([bpm])] + [np.zeros(len(c)) for c in cands[1:]],
                      reach=[np.array([norm])] + [np.full(len(c), norm) for c in cands[1:]],
-                     back=[[(-1, -1)]] + [[(-1, -1)] * len(c) for c in cands[1:]],
+                     back=[np.full((len(c), 2), -1) for c in cands],
                      prefix=np.concatenate([[0.0], np.cumsum(skip)]))  # prefix[m]: skip cost of hits 1..m
     cost, tempo, reach, back, prefix = tables.cost, tables.tempo, tables.reach, tables.back, tables.prefix
     for i in range(1, n):
@@ -178,9 +188,10 @@ def _dp(times: list[np.ndarray], cands: list[np.ndarray], grid: list[np.ndarray]
                              total, math.inf)
             arg = np.argmin(total, axis=0)
             value = total[arg, np.arange(len(ci))]
-            for c in np.flatnonzero(value < cost[i]):
-                a = int(arg[c])
-                cost[i][c], tempo[i][c], reach[i][c], back[i][c] = value[c], t[a, c], limit[a, c], (j, a)
+            cols = np.flatnonzero(value < cost[i])
+            rows = arg[cols]
+            cost[i][cols], tempo[i][cols], reach[i][cols] = value[cols], t[rows, cols], limit[rows, cols]
+            back[i][cols, 0], back[i][cols, 1] = j, rows
     return tables
 
 
