@@ -74,3 +74,19 @@ def test_blocks_are_played_in_order_and_gaps_are_refused(tmp_path: Path) -> None
         preview(48001, audio)
     preview.close(complete=True)
     assert device.closed and not (tmp_path / PREVIEW_NAME).exists()
+
+
+def test_a_procedural_take_previewed_is_the_take(tmp_path: Path) -> None:
+    """The procedural engine's blocks, through the preview file, are the take's mix."""
+    from expotion_engine.engines import get_engine
+    from expotion_engine.types import GenerationRequest
+    from tests.factories import make_control_track
+
+    request = GenerationRequest(controls=make_control_track(3.0, energy=lambda t: t / 3.0, valence=0.5),
+                                seed=4, sample_rate=RATE)
+    preview = Preview(tmp_path, RATE, say=lambda message: None, player_factory=lambda rate, channels: None)
+    take = get_engine("procedural").generate(request, on_audio=preview)
+    assert preview.seconds == take.duration
+    preview.close(complete=False)
+    on_disk, _ = sf.read(tmp_path / PREVIEW_NAME, always_2d=True, dtype="float32")
+    np.testing.assert_array_equal(on_disk.T, np.asarray(take.mix))
