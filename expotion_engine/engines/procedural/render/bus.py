@@ -39,6 +39,7 @@ _GLUE_RATIO_SPAN = 3.0  # and this much more at compression 1
 _GLUE_ATTACK_S = 0.025
 _GLUE_RELEASE_S = 0.25
 _GLUE_BLOCK = 64  # the compressor's detector measures blocks of this many samples
+_GLUE_STEPS = 1 << 16  # detector blocks turned into reduction at a time
 
 
 def _k_weighting(sample_rate: int) -> np.ndarray:
@@ -319,23 +320,25 @@ class GlueCurve:
                attack: float = _GLUE_ATTACK_S, release: float = _GLUE_RELEASE_S) -> None:
         """Run the detector over every block's level (one-pole ``attack``/``release``, reduction by ``ratio`` above
         ``threshold_db``)."""
-        power = np.concatenate(self._powers) if self._powers else np.zeros(0)
+        reduction = np.concatenate(self._powers) if self._powers else np.zeros(0)  # the powers, then reduced
         self._powers = []
-        power /= self._channels * _GLUE_BLOCK
-        level = 10.0 * np.log10(np.maximum(power, 1e-12))
-        wanted = (np.maximum(level - threshold_db, 0.0) * (1.0 - 1.0 / ratio)).tolist()
-        if not any(wanted):
-            return
         step = _GLUE_BLOCK / sample_rate
         rise, fall = math.exp(-step / max(attack, 1e-4)), math.exp(-step / max(release, 1e-4))
-        reduction = np.empty(len(wanted))
-        held = 0.0
-        for i, want in enumerate(wanted):  # one value per 64 samples: a plain loop is fast enough
-            pole = rise if want > held else fall
-            held = pole * held + (1.0 - pole) * want
-            reduction[i] = held
+        held, reducing = 0.0, False
+        for c in range(0, reduction.size, _GLUE_STEPS):  # in pieces: no Python list of a whole film's blocks
+            power = reduction[c:c + _GLUE_STEPS] / (self._channels * _GLUE_BLOCK)
+            level = 10.0 * np.log10(np.maximum(power, 1e-12))
+            wanted = (np.maximum(level - threshold_db, 0.0) * (1.0 - 1.0 / ratio)).tolist()
+            reducing = reducing or any(wanted)
+            for i, want in enumerate(wanted, start=c):  # one value per 64 samples: a plain loop is fast enough
+                pole = rise if want > held else fall
+                held = pole * held + (1.0 - pole) * want
+                reduction[i] = held
+        if not reducing:
+            return
         self.max_reduction_db = float(reduction.max())
-        self.linear = 10.0 ** (-reduction / 20.0)
+        reduction /= -20.0
+        self.linear = np.power(10.0, reduction, out=reduction)
 
     def gain(self, a: int, b: int) -> np.ndarray:
         """The gain at samples ``a`` .. ``b`` (float32), interpolated between detector block centres."""
