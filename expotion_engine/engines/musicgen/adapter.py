@@ -92,7 +92,7 @@ class PrefixAttention(nn.Module):
 
         mask = torch.zeros(batch, frames, dtype=keys.dtype, device=keys.device).masked_fill(~valid, float("-inf"))
         mask = F.pad(mask, (self.back, self.ahead), value=float("-inf"))[:, None, None]
-        return Band((keys, values), heads(keys).transpose(-1, -2).contiguous(), heads(values), mask)
+        return Band(self.back, frames, heads(keys).transpose(-1, -2).contiguous(), heads(values), mask)
 
     def step(self, query: torch.Tensor, memory: torch.Tensor, valid: torch.Tensor, start: int,
              band: Band) -> torch.Tensor:
@@ -106,7 +106,7 @@ class PrefixAttention(nn.Module):
         batch, length, hidden = query.shape
         width = self.back + self.ahead + 1
         if length != 1 or start < 0 or start + width > band.keys.shape[-1]:
-            return self.forward(query, memory, valid, start, band.projected)
+            return self.forward(query, memory, valid, start, band.projected())
         q = query.view(batch, 1, self.heads, self.head_dim).transpose(1, 2) * self.head_dim**-0.5
         scores = q @ band.keys[..., start : start + width]
         scores = scores + self.position_bias[None, :, None].to(q.dtype) + band.mask[..., start : start + width]
@@ -149,14 +149,22 @@ class PrefixAttention(nn.Module):
 
 @dataclass(eq=False)
 class Band:
-    """One layer's control keys and values for a window: as projected ``(B, F, hidden)``, and per
-    head, padded by ``back`` and ``ahead`` frames, keys ``(B, H, head_dim, P)`` and values
-    ``(B, H, P, head_dim)``, with an additive mask ``(B, 1, 1, P)`` (-inf: padding or invalid)."""
+    """One layer's control keys and values for a window, per head and padded by ``back`` frames
+    before and ``ahead`` after the ``frames``: keys ``(B, H, head_dim, P)``, values ``(B, H, P,
+    head_dim)``, and an additive mask ``(B, 1, 1, P)`` (-inf: padding or invalid)."""
 
-    projected: tuple[torch.Tensor, torch.Tensor]
+    back: int
+    frames: int
     keys: torch.Tensor
     values: torch.Tensor
     mask: torch.Tensor
+
+    def projected(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The keys and values as :meth:`PrefixAttention.project` gives them, ``(B, F, hidden)`` (a copy)."""
+        span = slice(self.back, self.back + self.frames)
+        keys = self.keys[..., span].permute(0, 3, 1, 2)
+        values = self.values[:, :, span].transpose(1, 2)
+        return keys.reshape(*keys.shape[:2], -1), values.reshape(*values.shape[:2], -1)
 
 
 @dataclass(eq=False)
