@@ -32,7 +32,9 @@ from expotion_engine.types import Note
 KICK, SNARE, CRASH, TOM_LOW, TOM_MID, TOM_HIGH = 36, 38, 49, 45, 47, 50
 DRUM_CHANNEL = 9
 FILL_PITCHES = (SNARE, TOM_HIGH, TOM_MID, TOM_LOW)
-#: hit strength (0..1) from which a hit gets a crash and a lead-in; least time between two crashes on the grid
+#: hit strength (0..1) from which a hit gets a crash and a lead-in; least time (s) between two accent crashes
+#: (rhythmic, stinger or the cadence's): a cymbal struck again while it still rings has a weak attack, and its
+#: sample's later swell is then heard as a second onset (a flam), so the later accent gets its drum body instead
 BIG_HIT, CRASH_GAP_S = 0.7, 1.5
 #: a struck accent less than this (s) after another is part of a flurry: one drum marks it, no crash or lead-in
 FLURRY_S = 0.5
@@ -132,14 +134,15 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
         if accent.time is None:
             continue
         t, s = accent.time, min(accent.placement.hit.strength, 1.0)
+        crash_free = t - last_crash >= CRASH_GAP_S
         if accent.kind == "cadence":
             if "drums" in notes and ctx.style not in SOFT_STYLES:
-                added["drums"] += _drum_accent(ctx, t, s, crash=True)
+                added["drums"] += _drum_accent(ctx, t, s, crash=crash_free)
             continue
         flurry, last_struck = t - last_struck < FLURRY_S, t if accent.kind in STRUCK else last_struck
         if accent.kind == "rhythmic":
             if "drums" in notes:
-                crash = s >= BIG_HIT and t - last_crash >= CRASH_GAP_S and not flurry
+                crash = s >= BIG_HIT and crash_free and not flurry
                 last_crash = t if crash else last_crash
                 if not flurry:
                     notes["drums"] = _lead_in(ctx, notes["drums"], accent)
@@ -157,7 +160,8 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
             swells.append((t, s))
         elif accent.kind == "stinger":
             if "drums" in notes:
-                added["drums"] += _stinger(ctx, t, s)
+                added["drums"] += _stinger(ctx, t, s, crash=crash_free)
+                last_crash = t if crash_free else last_crash
             elif "bass" in notes:
                 notes["bass"], stab = _bass_accent(ctx, notes["bass"], t, s)
                 added["bass"] += stab
@@ -166,6 +170,8 @@ def accent_pass(ctx: Context, parts: list[Part], placements: Sequence[Placement]
                 added["harmony"] += stab
         else:
             swells.append((t, s))
+    if "drums" in notes:
+        notes["drums"] = _one_crash(notes["drums"], added["drums"])
     onsets = sorted({round(a.time, 6) for a in accents if a.kind in STRUCK})
     final = {name: _clear_near(notes[name], onsets, name) + added[name] for name in notes}
     if "melody" in final and "drums" in notes and ctx.style not in SOFT_STYLES:
@@ -218,11 +224,23 @@ def _drum_accent(ctx: Context, t: float, s: float, crash: bool, alone: bool = Fa
     return [n for n in notes if n is not None]
 
 
-def _stinger(ctx: Context, t: float, s: float) -> list[Note]:
+def _stinger(ctx: Context, t: float, s: float, crash: bool = True) -> list[Note]:
     """The off-grid accent where there are drums, an orchestral hit: a low tom (the timpani's place) and a crash on
-    the hit, with nothing swelling into it so that its attack is the clear onset."""
-    notes = [ctx.note_seconds(pitch, t, 1.0, 84 + 42 * s, channel=DRUM_CHANNEL) for pitch in (TOM_LOW, CRASH)]
+    the hit (the tom alone while an earlier crash still rings), with nothing swelling into it so that its attack is
+    the clear onset."""
+    pitches = (TOM_LOW, CRASH) if crash else (TOM_LOW,)
+    notes = [ctx.note_seconds(pitch, t, 1.0, 84 + 42 * s, channel=DRUM_CHANNEL) for pitch in pitches]
     return [n for n in notes if n is not None]
+
+
+def _one_crash(groove: list[Note], accents: list[Note]) -> list[Note]:
+    """The groove's crashes (section openings, the closing hit) less any within :data:`CRASH_GAP_S` of an accent's
+    crash: the hit's cymbal is still ringing there, and struck again it is heard twice rather than louder."""
+    crashes = np.array([n.start for n in accents if n.pitch == CRASH])
+    if not crashes.size:
+        return groove
+    return [n for n in groove if n.pitch != CRASH or not np.any(
+        (np.abs(crashes - n.start) < CRASH_GAP_S) & (np.abs(crashes - n.start) > 1e-6))]
 
 
 def _sounding(notes: list[Note], time: float, default: int) -> int:
