@@ -51,11 +51,11 @@ def make_video(path: Path, seconds: float) -> Path:
     return path
 
 
-def run(command: list[str], env: dict[str, str], timeout: float) -> tuple[float, float, int]:
+def run(command: list[str], env: dict[str, str], timeout: float, cwd: Path = ROOT) -> tuple[float, float, int]:
     """Run ``command``; its peak RSS (MB), wall seconds and exit code (-9 when killed at ``timeout``)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a progress bar would fill a pipe and block
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors,
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors,
                                    start_new_session=True)
         deadline = started + timeout
         while True:
@@ -99,11 +99,11 @@ def main() -> None:
         row = {"minutes": minutes}
         if args.stage in ("analyse", "both"):
             row["analyse"] = run([*expotion, "analyze", str(video), "-o", str(args.work / f"{name}.npz"), *fps],
-                                 env, args.timeout)
+                                 env, args.timeout, args.code.resolve())
         if args.stage in ("score", "both"):
             out = args.work / f"{name}-out{tag}"
             row["score"] = run([*expotion, "score", str(video), "-o", str(out), "--force", *fps, "--format",
-                                *args.formats], env, args.timeout)
+                                *args.formats], env, args.timeout, args.code.resolve())
         rows.append(row)
         print(name, {k: v for k, v in row.items() if k != "minutes"}, flush=True)
     print(f"\n{'video':>8} {'stage':>8} {'peak RSS MB':>12} {'wall s':>9} {'x real time':>12} {'peak / 1st':>11}")
