@@ -19,7 +19,8 @@ intermediate written to a spool folder instead of held:
    handing each mix block to ``on_audio`` as it is written.
 
 Peak memory is a few blocks per part, the note caches and the glue curve (8 bytes per 64
-samples); the spool holds about three times the take's size while it works.
+samples). The spool holds each part's raw stem and the filtered premix until the end, beside the
+finished mix and stems: about ten times the mix's size for four parts.
 """
 
 from __future__ import annotations
