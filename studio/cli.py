@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = get_parser(argv).parse_args(argv)
-    warm_up(chosen_command(argv))
+    warm_up(chosen_command(argv), getattr(args, "engine", None))
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     quiet = silence_native_stderr() if args.verbose < 2 else contextlib.nullcontext()

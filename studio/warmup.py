@@ -2,7 +2,8 @@
 
 While the main thread probes the video (FFmpeg and OpenCV, which release the GIL) and
 checks the preset and the output folder, a daemon thread imports the procedural renderer
-and mediapipe, so those imports are mostly done by the time the pipeline reaches them. A
+and mediapipe (and, for ``--engine musicgen``, torch and transformers while the video is
+analysed), so those imports are mostly done by the time the pipeline reaches them. A
 module being imported by the warm-up thread is waited for, never imported twice, and a
 failed import here is left for the real import to report.
 """
@@ -20,6 +21,10 @@ WARM_UP: dict[str, tuple[str, ...]] = {
     "score": ("expotion_engine.engines.procedural.render", "mediapipe"),
     "demo": ("expotion_engine.engines.procedural.render", "mediapipe"),
 }
+#: what an engine other than the procedural one adds (imported while the video is analysed)
+ENGINE_WARM_UP: dict[str, tuple[str, ...]] = {
+    "musicgen": ("torch", "transformers", "expotion_engine.engines.musicgen.engine"),
+}
 
 
 def _import_all(names: tuple[str, ...]) -> None:
@@ -30,9 +35,11 @@ def _import_all(names: tuple[str, ...]) -> None:
             log.debug("warm-up import of %s failed: %s", name, exc)
 
 
-def warm_up(command: str | None) -> threading.Thread | None:
-    """Start importing ``command``'s heavy modules on a daemon thread (None when it has none)."""
-    names = WARM_UP.get(command or "")
+def warm_up(command: str | None, engine: str | None = None) -> threading.Thread | None:
+    """Start importing ``command``'s heavy modules (and ``engine``'s) on a daemon thread (None when none)."""
+    names = WARM_UP.get(command or "", ())
+    if names:
+        names += ENGINE_WARM_UP.get(engine or "", ())
     if not names:
         return None
     thread = threading.Thread(target=_import_all, args=(names,), name="expotion-warm-up", daemon=True)

@@ -35,12 +35,15 @@ def test_demo_and_score_and_finding_a_soundfont_do_not_import_torch() -> None:
                               "models_folder()")
 
 
-def test_warm_up_imports_the_renderer_and_mediapipe_on_a_background_thread() -> None:
-    code = ("import sys\nfrom studio.warmup import warm_up\nassert warm_up('models') is None\n"
+def test_warm_up_imports_the_renderer_and_mediapipe_and_musicgens_stack_on_a_background_thread() -> None:
+    code = ("import sys\nfrom studio.warmup import warm_up\n"
+            "assert warm_up('models') is None and warm_up('models', 'musicgen') is None\n"
             "thread = warm_up('demo')\nassert thread.daemon\nthread.join()\n"
-            "print(all(m in sys.modules for m in ('expotion_engine.engines.procedural.render', 'mediapipe')))")
+            "print(all(m in sys.modules for m in ('expotion_engine.engines.procedural.render', 'mediapipe')),"
+            " 'torch' in sys.modules)\n"
+            "warm_up('score', 'musicgen').join()\nprint('transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    assert out.strip().splitlines()[-1] == "True"
+    assert out.strip().splitlines()[-2:] == ["True False", "True"]
 
 
 def test_a_video_is_probed_once_until_it_changes(face_clip, tmp_path, monkeypatch) -> None:
