@@ -29,7 +29,7 @@ from expotion_engine.types import GenerationRequest, Marker, Note, Stem, Take
 from studio.timecode import TimecodeRate
 from studio.timeline.conform import ConformPlan
 from studio.timeline.conform_bars import BarPlan, Bridge, Keep, plan_bars
-from studio.timeline.conform_stretch import bridge_audio
+from studio.timeline.conform_stretch import bridge_audio, read_span
 from studio.timeline.model import Timeline
 
 #: length of the equal-power crossfade at a join between segments of different origin (seconds)
@@ -122,15 +122,6 @@ def plan_pieces(plan: ConformPlan, old: Timeline, new: Timeline, sample_rate: in
     return pieces
 
 
-def _read(audio: np.ndarray, start: int, end: int) -> np.ndarray:
-    """``audio[:, start:end]`` with silence where the range runs past either end."""
-    out = np.zeros((audio.shape[0], end - start), dtype=np.float32)
-    a, b = max(start, 0), min(end, audio.shape[1])
-    if b > a:
-        out[:, a - start:b - start] = audio[:, a:b]
-    return out
-
-
 #: reads samples ``a..b`` (new take positions) of track ``i`` (0 the mix, then the stems) of one segment's source
 Reader = Callable[[int, int, int], np.ndarray]
 
@@ -153,11 +144,11 @@ def _splice(n: int, channels: list[int], segments: list[tuple[int, int, Reader]]
 
 
 def _old_reader(tracks: list[np.ndarray], offset: int) -> Reader:
-    return lambda i, a, b: _read(tracks[i], a + offset, b + offset)
+    return lambda i, a, b: read_span(tracks[i], a + offset, b + offset)
 
 
 def _buffer_reader(tracks: list[np.ndarray], origin: int) -> Reader:
-    return lambda i, a, b: _read(tracks[i], a - origin, b - origin)
+    return lambda i, a, b: read_span(tracks[i], a - origin, b - origin)
 
 
 def _keep_at(bars: BarPlan, sample: float) -> Keep | None:

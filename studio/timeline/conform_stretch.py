@@ -18,7 +18,7 @@ from expotion_engine.types import Take, TempoMap
 from studio.timeline.conform_bars import MAX_STRETCH, BarPlan, Bridge, Keep
 
 
-def _read(audio: np.ndarray, start: int, end: int) -> np.ndarray:
+def read_span(audio: np.ndarray, start: int, end: int) -> np.ndarray:
     """``audio[:, start:end]`` with silence where the range runs past either end."""
     out = np.zeros((audio.shape[0], end - start), dtype=np.float32)
     a, b = max(start, 0), min(end, audio.shape[1])
@@ -107,7 +107,7 @@ def bridge_audio(old: Take, plan: BarPlan, index: int, pad: int, fade: int) -> l
         margin = round(pad * factor)
         at = n0 - bridge.start
         for track, target in zip(tracks, out, strict=True):
-            piece = stretch(_read(track, a - margin, a + used + margin), n1 - n0 + 2 * pad, rate)
+            piece = stretch(read_span(track, a - margin, a + used + margin), n1 - n0 + 2 * pad, rate)
             if k == 0:
                 target[:, at:at + piece.shape[1]] = piece
             else:

@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from expotion_engine.engines.procedural.compose import compose
-from expotion_engine.types import Take
+from expotion_engine.types import MeterChange, Take, TempoChange, TempoMap
 from studio.export.job import ExportJob, ExportSettings
 from studio.export.registry import export_delivery
 from studio.timeline import Timeline
@@ -232,3 +232,16 @@ def test_every_delivery_format_carries_the_conformed_tempo_map(conformed: Confor
                 if line.strip().startswith("PT ")]
     meter_points = [p for p in envelope if len(p) > 4]
     assert len(meter_points) == len(take.tempo_map.meters)
+
+
+def test_a_recut_shorter_than_two_bars_is_re_planned_on_the_engine_s_own_fit() -> None:
+    """A given map with no whole bar before its cadence would collapse the score into one chord."""
+    short = (("a", 0, 25), ("b", 0, 25), ("c", 0, 28))  # 3.12 s: under four beats at 75 BPM
+    one_bar = TempoMap(tempos=(TempoChange(0.0, 75.0),), meters=(MeterChange(0.0, 4, 4),))
+    score = compose(request(short, bpm=None), tempo_map=one_bar)
+    onsets = sorted({n.start for p in score.parts for n in p.notes})
+    hits = [m.time for m in score.markers if m.kind == "hit"]
+
+    assert hits and score.info["bars"] >= 2
+    assert len(onsets) > 4 and onsets[-1] > 1.5
+    assert all(min(abs(t - h) for t in onsets) <= ON_HIT_S for h in hits)

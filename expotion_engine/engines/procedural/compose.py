@@ -133,6 +133,8 @@ def compose(request: GenerationRequest, tempo_map: TempoMap | None = None) -> Sc
     bpm, tempo_source, confidence, numerator = choice.bpm, choice.source, choice.confidence, choice.numerator
     fixed = tempo_source in ("request", "prompt", "preset")
     pulses = motion_pulses(request.controls, bpm, confidence, numerator) if tempo_source.startswith("motion") else []
+    if tempo_map is not None and tempo_map.beat_at(duration) < 2 * tempo_map.meters[0].numerator:
+        tempo_map = None  # no whole bar before a cadence on the given map: the engine fits its own
     if tempo_map is not None:
         numerator = tempo_map.meters[0].numerator
     fit = fixed_fit(tempo_map, duration, hits) if tempo_map is not None else fit_tempo_map(
