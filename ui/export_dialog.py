@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from studio.export import BIT_DEPTHS, SAMPLE_RATES, safe_name
 from studio.export.registry import FORMATS
 from studio.session import Session
+from studio.timeline.deliver import ROUNDTRIP
 
 #: What each registry format is called in the dialog (a format missing here shows its own name).
 FORMAT_LABELS: dict[str, str] = {
@@ -45,6 +46,15 @@ def default_folder(session: Session) -> Path:
     """``<title>_delivery`` beside the session file (or the video, or in the home folder)."""
     base = session.path.parent if session.path else session.video.parent if session.video else Path.home()
     return base / f"{safe_name(session.title or 'untitled')}_delivery"
+
+
+def sequence_file(session: Session) -> str | None:
+    """The name of the round-trip file an export adds for a session scored from an editor's sequence
+    (``<title>_sequence<suffix>``, as :func:`studio.timeline.deliver.roundtrip_file` names it)."""
+    if session.timeline is None:
+        return None
+    title = safe_name(session.title) if session.title else "<sequence name>"  # studio's fallback: the sequence's name
+    return f"{title}_sequence{ROUNDTRIP[session.timeline.adapter][1]}"
 
 
 class ExportDialog(QDialog):
@@ -93,6 +103,14 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.addRow("Exports", self.take_label)
         form.addRow("Folder", folder_row)
+        self.sequence_label: QLabel | None = None
+        sequence = sequence_file(session)
+        if sequence is not None:
+            self.sequence_label = QLabel(f"Sequence with the score: {sequence}")
+            self.sequence_label.setObjectName("sequence")
+            self.sequence_label.setToolTip(f"{session.timeline.path.name} with the mix and stems as new audio "
+                                           "tracks at its timecode, for the editor to import")
+            form.addRow("Editor", self.sequence_label)
         form.addRow("Sample rate", self.sample_rate)
         form.addRow("Bit depth", self.bit_depth)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

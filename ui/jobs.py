@@ -144,18 +144,26 @@ def load_take(record: TakeRecord, *, progress: ProgressFn,
 def export_take(session: Session, take_id: str, folder: Path, formats: tuple[str, ...], force: bool,
                 mixer: MixerState | None = None, *, progress: ProgressFn, cancel: CancelEvent) -> list[Path]:
     """Write the delivery of take ``take_id`` into ``folder`` (all formats when ``formats`` is empty);
-    ``force`` replaces files already there. A ``mixer`` that changes a strip drives the exported mix and stems."""
+    ``force`` replaces files already there. A ``mixer`` that changes a strip drives the exported mix and stems.
+    A session scored from an editor's sequence also gets that sequence with the score laid in, as ``expotion
+    export`` writes it."""
     session = copy.deepcopy(session)
     take = Take.load(session.take(take_id).folder)
     if mixer is None or mixer.is_neutral(tuple(s.name for s in take.stems)):
-        return pipeline.export_take(session, folder, take_id=take_id, formats=list(formats) or None,
-                                    force=force, progress=progress, cancel=cancel)
-    job = pipeline.export_job(session, mixed_take(take, mixer), force=force)
-    chosen = list(formats or session.export.formats) or None
-    try:
-        return export_delivery(job, Path(folder), formats=chosen, progress=progress, cancel=cancel)
-    except OSError as exc:
-        raise ExportError(f"{folder}: cannot write the delivery there ({exc.strerror or exc}).") from None
+        written = pipeline.export_take(session, folder, take_id=take_id, formats=list(formats) or None,
+                                       force=force, progress=progress, cancel=cancel)
+    else:
+        job = pipeline.export_job(session, mixed_take(take, mixer), force=force)
+        chosen = list(formats or session.export.formats) or None
+        try:
+            written = export_delivery(job, Path(folder), formats=chosen, progress=progress, cancel=cancel)
+        except OSError as exc:
+            raise ExportError(f"{folder}: cannot write the delivery there ({exc.strerror or exc}).") from None
+    if session.timeline is not None:
+        from studio.timeline.deliver import deliver_session
+
+        written += deliver_session(session, folder, take_id=take_id, force=force)
+    return written
 
 
 def preset_infos() -> list[PresetInfo]:

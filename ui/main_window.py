@@ -1090,7 +1090,11 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def _on_exported(self, folder: Path, written: list[Path], open_folder: bool) -> None:
-        self.statusBar().showMessage(f"Wrote {len(written)} files to {folder}", 10000)
+        from ui.export_dialog import sequence_file
+
+        sequence = sequence_file(self.session)
+        laid_in = f"; sequence with the score: {sequence}" if any(p.name == sequence for p in written) else ""
+        self.statusBar().showMessage(f"Wrote {len(written)} files to {folder}{laid_in}", 10000)
         if open_folder:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
