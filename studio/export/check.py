@@ -15,6 +15,9 @@ same readers the receiving programs use) and returns one :class:`CheckResult` pe
 - ``timeline audio``: what each timeline and DAW project plays (its enabled, unmuted audio,
   decoded and placed) sums to the mix once (<= -60 dB residual), so nothing plays twice;
 - ``peak/loudness``: no BWF at full scale, the mix's integrated loudness above silence.
+
+Every WAV is read a block at a time (:meth:`.Bwf.blocks`; the loudness with :class:`.LoudnessMeter`),
+so the memory a check needs does not grow with the length of the delivery.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,12 +92,15 @@ def find_delivery(root: str | Path) -> Delivery:
     return Delivery(folder, slug, mix, stems, rate, files)
 
 
-def _db(residual: np.ndarray, reference: np.ndarray) -> float:
-    ref = float(np.sqrt(np.mean(reference**2))) if reference.size else 0.0
-    res = float(np.sqrt(np.mean(residual**2))) if residual.size else 0.0
-    if ref == 0.0:
-        return -math.inf if res == 0.0 else math.inf
-    return -math.inf if res == 0.0 else 20 * math.log10(res / ref)
+def _db(residual_energy: float, reference_energy: float) -> float:
+    """A residual against a reference in dB, from their sums of squares over the same samples."""
+    if reference_energy == 0.0:
+        return -math.inf if residual_energy == 0.0 else math.inf
+    return -math.inf if residual_energy == 0.0 else 10 * math.log10(residual_energy / reference_energy)
+
+
+def _rms(energy: float, size: int) -> float:
+    return math.sqrt(energy / size) if size else 0.0
 
 
 def _fmt_db(value: float) -> str:
@@ -105,16 +112,58 @@ def dither_floor(files: list[Bwf]) -> float:
     return 10.0 * max(f.lsb for f in files)
 
 
-def check_null(mix: Bwf, stems: list[Bwf]) -> CheckResult:
+@dataclass(frozen=True)
+class Scan:
+    """What one pass over the mix and stems measures: each file's largest |sample| (mix first), the sums of
+    squares of the mix and of the mix minus the stems (None when they differ in shape or there are no stems),
+    and the mix's integrated loudness."""
+
+    peaks: tuple[float, ...]
+    mix_energy: float
+    residual_energy: float | None
+    loudness: float
+
+
+def _peak(block: np.ndarray) -> float:
+    return float(np.max(np.abs(block))) if block.size else 0.0
+
+
+def scan(mix: Bwf, stems: list[Bwf]) -> Scan:
+    """Peaks, the null test's residual and the mix's loudness, reading the files together block by block."""
+    from expotion_engine.engines.procedural.render.bus import LoudnessMeter
+
+    null = bool(stems) and all(s.shape == mix.shape for s in stems)
+    peaks = [0.0] * (len(stems) + 1)
+    mix_energy, residual_energy = 0.0, 0.0
+    meter = LoudnessMeter(mix.frames, mix.sample_rate)
+    for blocks in zip(mix.blocks(), *(s.blocks() for s in stems if null), strict=True):
+        block = blocks[0]
+        stereo = block if block.shape[0] == 2 else np.repeat(block[:1], 2, axis=0)
+        meter.add(stereo.astype(np.float32))
+        mix_energy += float(np.sum(block**2))
+        peaks[0] = max(peaks[0], _peak(block))
+        if null:
+            total = blocks[1].copy()
+            for stem in blocks[2:]:
+                total += stem
+            residual_energy += float(np.sum((block - total) ** 2))
+            for i, stem in enumerate(blocks[1:], 1):
+                peaks[i] = max(peaks[i], _peak(stem))
+    if not null:
+        for i, stem in enumerate(stems, 1):
+            peaks[i] = max((_peak(b) for b in stem.blocks()), default=0.0)
+    return Scan(tuple(peaks), mix_energy, residual_energy if null else None, meter.result())
+
+
+def check_null(mix: Bwf, stems: list[Bwf], measured: Scan) -> CheckResult:
     """The mix minus the sum of the stems: <= -60 dB below the mix, or no more than the files' dither."""
     if not stems:
         return CheckResult("stems null", False, "no stems in <title>_stems/")
-    if any(s.audio.shape != mix.audio.shape for s in stems):
-        odd = [s.path.name for s in stems if s.audio.shape != mix.audio.shape]
-        return CheckResult("stems null", False, f"{', '.join(odd)} not the mix's shape {mix.audio.shape}")
-    residual = mix.audio - np.sum([s.audio for s in stems], axis=0)
-    relative = _db(residual, mix.audio)
-    rms = float(np.sqrt(np.mean(residual**2))) if residual.size else 0.0
+    if any(s.shape != mix.shape for s in stems) or measured.residual_energy is None:
+        odd = [s.path.name for s in stems if s.shape != mix.shape]
+        return CheckResult("stems null", False, f"{', '.join(odd)} not the mix's shape {mix.shape}")
+    relative = _db(measured.residual_energy, measured.mix_energy)
+    rms = _rms(measured.residual_energy, mix.shape[0] * mix.shape[1])
     floor = dither_floor([mix, *stems])
     passed = relative <= NULL_DB or rms <= floor
     detail = f"mix - sum of {len(stems)} stems: {_fmt_db(relative)} (limit {NULL_DB:.0f} dB)"
@@ -126,10 +175,9 @@ def check_null(mix: Bwf, stems: list[Bwf]) -> CheckResult:
 
 def check_lengths(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: list[Placement]) -> CheckResult:
     """Every BWF as long as the mix; timelines, MIDI and the scored video as long as the music within a frame."""
-    faults = [f"{s.path.name} has {s.audio.shape[1]} samples at {s.sample_rate} Hz, the mix {mix.audio.shape[1]} at "
-              f"{mix.sample_rate} Hz" for s in stems if s.audio.shape[1] != mix.audio.shape[1]
-              or s.sample_rate != mix.sample_rate]
-    seconds = mix.audio.shape[1] / mix.sample_rate
+    faults = [f"{s.path.name} has {s.frames} samples at {s.sample_rate} Hz, the mix {mix.frames} at "
+              f"{mix.sample_rate} Hz" for s in stems if s.frames != mix.frames or s.sample_rate != mix.sample_rate]
+    seconds = mix.frames / mix.sample_rate
     frame = 1.0 / delivery.rate.fps
     for placement in placements:
         for clip in placement.audio:
@@ -208,12 +256,21 @@ def check_paths(delivery: Delivery, placements: list[Placement]) -> CheckResult:
     return CheckResult("paths", not faults, detail)
 
 
-def _played(placement: Placement, mix: Bwf, origin: float, load: Callable[[Path], Bwf | None]) -> np.ndarray | None:
-    """What ``placement`` plays (its enabled clips placed and summed), on the mix's samples; None if nothing."""
+@dataclass(frozen=True)
+class _Span:
+    """Media frames ``a`` .. ``b`` of one clip, played on ``channels`` from mix frame ``zero + a``."""
+
+    media: Bwf
+    channels: tuple[int, ...]
+    zero: int
+    a: int
+    b: int
+
+
+def _spans(placement: Placement, mix: Bwf, origin: float, load: Callable[[Path], Bwf | None]) -> list[_Span]:
+    """Where each of ``placement``'s enabled clips lands on the mix's samples (clips that land nowhere left out)."""
     rate = mix.sample_rate
-    total = np.zeros_like(mix.audio)
-    covered = np.zeros(mix.audio.shape[1], bool)
-    played = False
+    spans = []
     for clip in placement.audio:
         if not clip.enabled or clip.path is None:
             continue
@@ -224,17 +281,38 @@ def _played(placement: Placement, mix: Bwf, origin: float, load: Callable[[Path]
         zero = round((origin + clip.position - into - (mix.start_seconds or 0.0)) * rate)
         a = round(into * rate)
         b = a + round(clip.duration * rate)
-        a, b = max(a, 0, -zero), min(b, media.audio.shape[1], mix.audio.shape[1] - zero)
-        if b <= a:
-            continue
-        channels = range(media.audio.shape[0]) if clip.channel is None else [clip.channel]
-        for c in channels:
-            total[min(c, total.shape[0] - 1), zero + a:zero + b] += media.audio[c, a:b]
-        covered[zero + a:zero + b] = True
-        played = True
-    if not played:
-        return None
-    return np.where(covered[None, :], total, mix.audio)
+        a, b = max(a, 0, -zero), min(b, media.frames, mix.frames - zero)
+        if b > a:
+            channels = tuple(range(media.shape[0])) if clip.channel is None else (clip.channel,)
+            spans.append(_Span(media, channels, zero, a, b))
+    return spans
+
+
+def _compare(spans: list[_Span], mix: Bwf) -> tuple[float, float, float, float]:
+    """What ``spans`` play (summed, the mix where none plays) against the mix, block by block: the sums of
+    squares of the difference and of the mix, the peak of what plays and of the mix."""
+    residual_energy = mix_energy = played_peak = mix_peak = 0.0
+    with ExitStack() as stack:
+        handles = {media: stack.enter_context(media.open()) for media in {s.media for s in spans}}
+        start = 0
+        for block in mix.blocks():
+            stop = start + block.shape[1]
+            total = np.zeros_like(block)
+            covered = np.zeros(block.shape[1], bool)
+            for span in spans:
+                lo, hi = max(span.zero + span.a, start), min(span.zero + span.b, stop)
+                if hi <= lo:
+                    continue
+                data = span.media.read(lo - span.zero, hi - span.zero, handles[span.media])
+                for c in span.channels:
+                    total[min(c, total.shape[0] - 1), lo - start:hi - start] += data[c]
+                covered[lo - start:hi - start] = True
+            played = np.where(covered[None, :], total, block)
+            residual_energy += float(np.sum((played - block) ** 2))
+            mix_energy += float(np.sum(block**2))
+            played_peak, mix_peak = max(played_peak, _peak(played)), max(mix_peak, _peak(block))
+            start = stop
+    return residual_energy, mix_energy, played_peak, mix_peak
 
 
 def _media(placement: Placement, load: Callable[[Path], Bwf | None]) -> list[Bwf]:
@@ -256,14 +334,15 @@ def check_timeline_audio(delivery: Delivery, mix: Bwf, placements: list[Placemen
         origin = frame_seconds(origins.pop(), delivery.rate) if len(origins) == 1 else (mix.start_seconds or 0.0)
         if merged.format in ("reaper", "dawproject"):
             origin = mix.start_seconds or 0.0
-        played = _played(merged, mix, origin, load)
-        if played is None:
+        spans = _spans(merged, mix, origin, load)
+        if not spans:
             faults.append(f"{name} plays no audio")
             continue
-        difference = played - mix.audio
-        residual = _db(difference, mix.audio)
-        within_dither = float(np.sqrt(np.mean(difference**2))) <= dither_floor(list(_media(merged, load)) + [mix])
-        peak = 20 * math.log10(max(float(np.max(np.abs(played))), 1e-12) / max(float(np.max(np.abs(mix.audio))), 1e-12))
+        residual_energy, mix_energy, played_peak, mix_peak = _compare(spans, mix)
+        residual = _db(residual_energy, mix_energy)
+        within_dither = _rms(residual_energy, mix.shape[0] * mix.shape[1]) <= dither_floor(
+            list(_media(merged, load)) + [mix])
+        peak = 20 * math.log10(max(played_peak, 1e-12) / max(mix_peak, 1e-12))
         figures.append(f"{name} {_fmt_db(residual)}")
         if residual > NULL_DB and not within_dither:
             playing = Counter(Path(c.url).name for c in merged.audio if c.enabled)
@@ -275,16 +354,13 @@ def check_timeline_audio(delivery: Delivery, mix: Bwf, placements: list[Placemen
     return CheckResult("timeline audio", not faults, detail)
 
 
-def check_levels(mix: Bwf, stems: list[Bwf]) -> CheckResult:
+def check_levels(mix: Bwf, stems: list[Bwf], measured: Scan) -> CheckResult:
     """No file at full scale, and the mix's integrated loudness above silence."""
-    from expotion_engine.engines.procedural.render.bus import integrated_loudness
-
-    faults = [f"{b.path.name} reaches full scale" for b in [mix, *stems]
-              if b.audio.size and float(np.max(np.abs(b.audio))) >= FULL_SCALE]
-    peak = float(np.max(np.abs(mix.audio))) if mix.audio.size else 0.0
+    faults = [f"{b.path.name} reaches full scale" for b, peak in zip([mix, *stems], measured.peaks, strict=True)
+              if b.frames and peak >= FULL_SCALE]
+    peak = measured.peaks[0]
     peak_db = 20 * math.log10(peak) if peak > 0 else -math.inf
-    stereo = mix.audio if mix.audio.shape[0] == 2 else np.repeat(mix.audio[:1], 2, axis=0)
-    loudness = integrated_loudness(stereo.astype(np.float32), mix.sample_rate)
+    loudness = measured.loudness
     if not (math.isfinite(loudness) and loudness > SILENT_LUFS):
         faults.append(f"the mix is silent ({loudness:.1f} LUFS)")
     detail = f"mix peak {peak_db:.1f} dBFS, {loudness:.1f} LUFS integrated"
@@ -325,15 +401,16 @@ def check_delivery(root: str | Path) -> list[CheckResult]:
         return cache[key]
 
     placements, failures = read_placements(delivery, mix.start_seconds or 0.0)
+    measured = scan(mix, stems)
     return [
         *failures,
-        check_null(mix, stems),
+        check_null(mix, stems, measured),
         check_lengths(delivery, mix, stems, placements),
         check_timecode(delivery, mix, stems, placements),
         check_markers(delivery, placements),
         check_paths(delivery, placements),
         check_timeline_audio(delivery, mix, placements, load),
-        check_levels(mix, stems),
+        check_levels(mix, stems, measured),
     ]
 
 

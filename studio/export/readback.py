@@ -4,7 +4,7 @@ The EDLs, FCP 7 XML and ``.otio`` are read with OpenTimelineIO's adapters, plus 
 adapters leave out (FCP 7 ``<enabled>`` kept as metadata, EDL locators); FCPXML is read from
 its XML (the adapter's reader ignores ``tcStart`` and ``enabled`` and counts 29.97 as 29);
 REAPER and DAWproject files are parsed as text and XML; the MIDI
-file with mido; the BWF files with soundfile and their ``bext`` chunk. Each becomes a
+file with mido; the BWF files with soundfile, block by block, and their ``bext`` chunk. Each becomes a
 :class:`Placement`: where its sequence starts (a frame of timecode), the audio it plays (each
 clip with its enabled flag and its place in seconds from the sequence start), every file it
 refers to, and its markers as timecode frames. Nothing here knows how the files were written,
@@ -19,7 +19,7 @@ import re
 import struct
 import urllib.parse
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -68,13 +68,21 @@ class Placement:
     markers: list[tuple[str, int]] = field(default_factory=list)
 
 
+#: frames read at a time when a BWF is walked in blocks (about 1.4 s at 48 kHz: a few MB for a mix and its stems)
+BLOCK = 1 << 16
+
+
 @dataclass(frozen=True)
 class Bwf:
-    """A delivered Broadcast WAV: samples (channels, n) as float64, rate, ``bext`` TimeReference, and the
-    step of its sample format (one LSB of 16/24-bit PCM; 0 for float)."""
+    """A delivered Broadcast WAV, its samples left on disk: ``(channels, frames)``, rate, ``bext``
+    TimeReference, and the step of its sample format (one LSB of 16/24-bit PCM; 0 for float).
+
+    The samples are read as float64 a span (:meth:`read`) or a block (:meth:`blocks`) at a time, so
+    a 90-minute delivery is checked without holding any file whole.
+    """
 
     path: Path
-    audio: np.ndarray
+    shape: tuple[int, int]
     sample_rate: int
     time_reference: int | None
     lsb: float = 0.0
@@ -82,6 +90,29 @@ class Bwf:
     @property
     def start_seconds(self) -> float | None:
         return None if self.time_reference is None else self.time_reference / self.sample_rate
+
+    @property
+    def frames(self) -> int:
+        return self.shape[1]
+
+    def open(self) -> sf.SoundFile:
+        """The file opened for reading, to pass to :meth:`read` for many spans."""
+        return sf.SoundFile(str(self.path))
+
+    def read(self, start: int, stop: int, handle: sf.SoundFile | None = None) -> np.ndarray:
+        """Frames ``start`` .. ``stop`` as a float64 ``(channels, n)`` array (through ``handle`` when given)."""
+        stop = max(start, min(stop, self.frames))
+        if handle is None:
+            with self.open() as own:
+                return self.read(start, stop, own)
+        handle.seek(start)
+        return handle.read(stop - start, dtype="float64", always_2d=True).T
+
+    def blocks(self, size: int = BLOCK) -> Iterator[np.ndarray]:
+        """The whole file as float64 ``(channels, n)`` blocks of ``size`` frames, in order, one open file for all."""
+        with self.open() as handle:
+            for start in range(0, self.frames, size):
+                yield handle.read(min(size, self.frames - start), dtype="float64", always_2d=True).T
 
 
 def _chunks(path: Path) -> dict[bytes, bytes]:
@@ -106,15 +137,16 @@ def _chunks(path: Path) -> dict[bytes, bytes]:
 
 
 def read_bwf(path: Path) -> Bwf:
-    """A BWF file's samples and ``bext`` TimeReference (None without a ``bext`` chunk)."""
-    audio, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    """A BWF file's shape, rate and ``bext`` TimeReference (None without a ``bext`` chunk); no samples are read."""
+    info = sf.info(str(path))
     bext = _chunks(path).get(b"bext")
     reference = None
     if bext is not None and len(bext) >= 346:
         low, high = struct.unpack("<II", bext[338:346])
         reference = (high << 32) | low
-    bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "PCM_U8": 8}.get(sf.info(str(path)).subtype)
-    return Bwf(path, audio.T, int(rate), reference, 2.0 ** (1 - bits) if bits else 0.0)
+    bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "PCM_U8": 8}.get(info.subtype)
+    return Bwf(path, (int(info.channels), int(info.frames)), int(info.samplerate), reference,
+               2.0 ** (1 - bits) if bits else 0.0)
 
 
 def bwf_rate(path: Path) -> TimecodeRate | None:
