@@ -230,8 +230,18 @@ class Spool:
 
     def __init__(self, parent: str | os.PathLike[str] | None = None, prefix: str = "expotion-render-",
                  suffix: str = "") -> None:
-        self.path = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
-        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True)
+        self._where = (parent, prefix, suffix)
+        self._path: Path | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    @property
+    def path(self) -> Path:
+        """The folder, made on first use: a take rendered in memory never leaves one behind, even when killed."""
+        if self._path is None:
+            parent, prefix, suffix = self._where
+            self._path = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+            self._finalizer = weakref.finalize(self, shutil.rmtree, str(self._path), True)
+        return self._path
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -241,7 +251,8 @@ class Spool:
         return WavAudio(path, owner=self)
 
     def close(self) -> None:
-        self._finalizer()
+        if self._finalizer is not None:
+            self._finalizer()
 
 
 __all__ = ["BLOCK", "ON_DISK_ABOVE_S", "Spool", "WavAudio", "WavWriter", "is_lazy", "iter_blocks", "place_file",

@@ -14,6 +14,8 @@ import logging
 import os
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -27,10 +29,20 @@ log = logging.getLogger(__name__)
 
 #: x264 quality of the rendered picture (a reference for the music, not a master)
 CRF = "18"
+#: how often (s) the render checks for a cancel and reports its frames
+POLL_S = 0.1
 
 
 def _even(value: int) -> int:
     return value + value % 2
+
+
+def _count_frames(lines: Iterable[str] | None, written: list[int]) -> None:
+    """Keep ``written[0]`` at the last frame count ffmpeg's ``-progress`` lines report."""
+    for line in lines or ():
+        key, _, value = line.strip().partition("=")
+        if key == "frame" and value.isdigit():
+            written[0] = int(value)
 
 
 def _run(command: list[str], frames: int, progress: ProgressFn, cancel: CancelEvent | None) -> tuple[int, str]:
@@ -39,17 +51,23 @@ def _run(command: list[str], frames: int, progress: ProgressFn, cancel: CancelEv
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
                                    text=True, start_new_session=True, preexec_fn=die_with_parent)
+        written = [0]
+        reader = threading.Thread(target=_count_frames, args=(process.stdout, written), daemon=True)
+        reader.start()
         try:
-            for line in process.stdout or ():
-                check_cancel(cancel)
-                key, _, value = line.strip().partition("=")
-                if key == "frame" and value.isdigit():
-                    progress(min(int(value) / max(frames, 1), 1.0), "rendering the sequence")
-            code = process.wait()
+            while True:  # waits in short steps on this thread, so Ctrl-C and cancel act at once
+                try:
+                    code = process.wait(timeout=POLL_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    check_cancel(cancel)
+                    progress(min(written[0] / max(frames, 1), 1.0), "rendering the sequence")
         finally:
             if process.poll() is None:
                 kill_group(process)
+            reader.join()
         check_cancel(cancel)
+        progress(min(written[0] / max(frames, 1), 1.0), "rendering the sequence")
         errors.seek(0)
         return code, errors.read().decode(errors="replace")
 

@@ -196,3 +196,16 @@ def test_a_take_that_cannot_be_written_leaves_no_folder(tmp_path: Path) -> None:
                 tempo_map=TempoMap.constant(120.0), markers=(), request={}, seed=0)
     folder = commit_take(good, tmp_path / "takes" / "take-001")
     assert sorted(tree(folder)) == ["mix.wav", "stems/ok.wav", "take.json"]
+
+
+def test_a_take_rendered_in_memory_makes_no_staging_folder_a_killed_run_could_leave(scored) -> None:
+    session, _, _ = scored
+    project = session.path.parent
+    hidden_while_generating: list[list[str]] = []
+
+    def progress(fraction: float, message: str) -> None:
+        if message.startswith("generate"):
+            hidden_while_generating.append(sorted(p.name for p in project.rglob(".*.partial")))
+
+    run_pipeline(session, export_dir=project / "delivery3", formats=["audio"], progress=progress)
+    assert hidden_while_generating and all(names == [] for names in hidden_while_generating)
