@@ -215,21 +215,8 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
         stems[name] = mastered.finish(stems[name], sample_rate)
         parts_info[name]["peak_db"] = _db(float(np.max(np.abs(stems[name])))) if n else None
     bus_info["stems_null_db"] = bus.null_residual_db(mix, list(stems.values())) if n else None
-    info: dict[str, Any] = {
-        "sample_rate": sample_rate,
-        "samples": n,
-        "seed": seed,
-        "target_lufs": loudness_lufs,
-        "target_true_peak_db": true_peak_db,
-        "normalisation_gain_db": gain_db,
-        "premix_lufs": premix_lufs,
-        **bus_info,
-        "parts": parts_info,
-        "plugins": {p.name: p.plugin for p in score.parts if p.plugin is not None},
-        "soundfont": bank.name if bank is not None else None,
-        "soundfont_path": str(bank.path) if bank is not None else None,
-        "render_seconds": time.perf_counter() - started,
-    }
+    info = _info(score, sample_rate, n, seed, loudness_lufs, true_peak_db, bank, started,
+                 {"normalisation_gain_db": gain_db, "premix_lufs": premix_lufs, **bus_info, "parts": parts_info})
     if on_audio is not None:
         for a in range(0, n, _AUDIO_BLOCK):
             on_audio(a, np.ascontiguousarray(mix[:, a:a + _AUDIO_BLOCK]))
@@ -237,6 +224,23 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
     log.info("rendered %.1f s of music in %.2f s (%s LUFS, %s dBTP)", score.duration, info["render_seconds"],
              info["loudness_lufs"], info["true_peak_db"])
     return Rendering(stems=stems, premix=premix, mix=mix, info=info)
+
+
+def _info(score: Score, sample_rate: int, n: int, seed: int, loudness_lufs: float, true_peak_db: float,
+          bank: Bank | None, started: float, measured: dict[str, Any]) -> dict[str, Any]:
+    """The rendering's report, the same keys in memory and on disk: what was asked, what was measured, how long."""
+    return {
+        "sample_rate": sample_rate,
+        "samples": n,
+        "seed": seed,
+        "target_lufs": loudness_lufs,
+        "target_true_peak_db": true_peak_db,
+        **measured,
+        "plugins": {p.name: p.plugin for p in score.parts if p.plugin is not None},
+        "soundfont": bank.name if bank is not None else None,
+        "soundfont_path": str(bank.path) if bank is not None else None,
+        "render_seconds": time.perf_counter() - started,
+    }
 
 
 def _render_to_disk(score: Score, sample_rate: int, n: int, plugins: dict[str, Any], bank: Bank | None,
@@ -268,19 +272,7 @@ def _render_to_disk(score: Score, sample_rate: int, n: int, plugins: dict[str, A
         sound = (f"plugin:{part.plugin}" if kind == "plugin" else instrument(synth).name if kind == "synth"
                  else parts[part.name].pop("sound"))
         parts[part.name] = {"sound": sound, "voice": kind, **parts[part.name]}
-    info: dict[str, Any] = {
-        "sample_rate": sample_rate,
-        "samples": n,
-        "seed": seed,
-        "target_lufs": loudness_lufs,
-        "target_true_peak_db": true_peak_db,
-        **measured,
-        "parts": parts,
-        "plugins": {p.name: p.plugin for p in score.parts if p.plugin is not None},
-        "soundfont": bank.name if bank is not None else None,
-        "soundfont_path": str(bank.path) if bank is not None else None,
-        "render_seconds": time.perf_counter() - started,
-    }
+    info = _info(score, sample_rate, n, seed, loudness_lufs, true_peak_db, bank, started, {**measured, "parts": parts})
     report(1.0, "rendered")
     log.info("rendered %.1f s of music to disk in %.2f s (%s LUFS, %s dBTP)", score.duration, info["render_seconds"],
              info["loudness_lufs"], info["true_peak_db"])
