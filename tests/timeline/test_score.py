@@ -158,6 +158,12 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _as_from_a_terminal() -> None:
+    """In the child: Ctrl-C handled by default and not blocked, as in a shell (not inherited from this test run)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT])
 def test_the_picture_renders_ffmpeg_in_its_own_group_which_dies_with_the_run(
         stop: signal.Signals, tmp_path: Path, shots_25: list[Path]) -> None:
@@ -174,7 +180,7 @@ def test_the_picture_renders_ffmpeg_in_its_own_group_which_dies_with_the_run(
             "from studio.timeline.render import render_picture\n"
             "render_picture(read_timeline(sys.argv[1]), Path(sys.argv[2]))\n")
     parent = subprocess.Popen([sys.executable, "-c", code, str(built.path), str(tmp_path / "picture.mp4")],
-                              cwd=ROOT, stderr=subprocess.DEVNULL,
+                              cwd=ROOT, stderr=subprocess.DEVNULL, preexec_fn=_as_from_a_terminal,
                               env={**os.environ, "PYTHONPATH": str(ROOT), "IMAGEIO_FFMPEG_EXE": str(fake)})
     for _ in range(600):
         if marker.is_file() and marker.read_text().strip():
