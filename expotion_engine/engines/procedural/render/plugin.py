@@ -63,9 +63,16 @@ def _one_line(exc: BaseException) -> str:
 
 def render_plugin(part: Part, plugin: pedalboard.Plugin, sample_rate: int, n_samples: int) -> np.ndarray:
     """The part's notes played by its loaded plugin: stereo float32, exactly ``n_samples`` long."""
+    return play_plugin(part, plugin, midi_messages(part), sample_rate, n_samples, reset=True)
+
+
+def play_plugin(part: Part, plugin: pedalboard.Plugin, messages: list[tuple[bytes, float]], sample_rate: int,
+                n_samples: int, *, reset: bool) -> np.ndarray:
+    """``messages`` played by the part's plugin (its state kept unless ``reset``): stereo float32, ``n_samples``
+    long, finite; a failing plugin is one EngineError naming the part."""
     try:
-        audio = plugin(midi_messages(part), duration=n_samples / sample_rate, sample_rate=float(sample_rate),
-                       num_channels=2, reset=True)
+        audio = plugin(messages, duration=n_samples / sample_rate, sample_rate=float(sample_rate),
+                       num_channels=2, reset=reset)
     except Exception as exc:
         raise EngineError(f"Part {part.name!r}: plugin {part.plugin} failed while rendering "
                           f"({_one_line(exc)}).") from exc

@@ -40,10 +40,9 @@ from expotion_engine.audio_io import Spool, WavWriter
 from expotion_engine.engines.procedural.render import STEM_PEAK_DB, bus
 from expotion_engine.engines.procedural.render.effects import StripStream, widen
 from expotion_engine.engines.procedural.render.instruments import NoteCache, NoteStream, instrument
-from expotion_engine.engines.procedural.render.plugin import midi_messages
+from expotion_engine.engines.procedural.render.plugin import midi_messages, play_plugin
 from expotion_engine.engines.procedural.render.sampled import SampledPart, SampledStream
 from expotion_engine.engines.procedural.score import Part
-from expotion_engine.errors import EngineError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel
 
 log = logging.getLogger(__name__)
@@ -100,22 +99,7 @@ class _PluginStream:
             message, at = self.messages[self._next]
             chosen.append((message, max(0.0, at - a / self.sample_rate)))
             self._next += 1
-        try:
-            audio = self.plugin(chosen, duration=(b - a) / self.sample_rate, sample_rate=float(self.sample_rate),
-                                num_channels=2, reset=a == 0)
-        except Exception as exc:
-            raise EngineError(f"Part {self.part.name!r}: plugin {self.part.plugin} failed while rendering "
-                              f"({' '.join(str(exc).split()) or type(exc).__name__}).") from exc
-        audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-        if audio.shape[0] == 1:
-            audio = np.repeat(audio, 2, axis=0)
-        out = np.zeros((2, b - a), dtype=np.float32)
-        m = min(b - a, audio.shape[-1])
-        out[:, :m] = audio[:2, :m]
-        if not np.all(np.isfinite(out)):
-            raise EngineError(f"Part {self.part.name!r}: plugin {self.part.plugin} produced non-finite samples "
-                              "(NaN or infinity).")
-        return out
+        return play_plugin(self.part, self.plugin, chosen, self.sample_rate, b - a, reset=a == 0)
 
 
 def _source(part: Part, kind: str, *, plugin: Any, bank: Any, synth: Part | None, sample_rate: int, n: int,
