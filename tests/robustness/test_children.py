@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.robustness.test_signals import alive
+from tests.processes import ended_within
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,8 +67,4 @@ def test_ffmpeg_leads_its_own_group_and_dies_with_its_parent(caller: str, clip: 
     finally:
         parent.kill()
         parent.wait()
-    for _ in range(100):
-        if not alive(child):
-            break
-        time.sleep(0.05)
-    assert not alive(child)
+    assert ended_within(child)

@@ -16,6 +16,7 @@ import pytest
 
 from studio.cli import main
 from studio.demo.scenarios import Clip
+from tests.processes import ended_within
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,17 +130,4 @@ def test_a_child_in_its_own_group_dies_with_its_parent(tmp_path: Path) -> None:
     assert os.getpgid(child) == child  # its own process group: a terminal's Ctrl-C goes to the parent only
     parent.kill()
     parent.wait()
-    for _ in range(100):
-        if not alive(child):
-            break
-        time.sleep(0.05)
-    assert not alive(child)
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting for its reaper counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
+    assert ended_within(child)

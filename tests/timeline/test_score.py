@@ -31,6 +31,7 @@ from studio.timeline import read_timeline
 from studio.timeline.controls import timeline_controls
 from studio.timeline.relink import url_path
 from studio.timeline.render import render_picture
+from tests.processes import ended_within
 from tests.timeline.build import (
     CLIP_MARKER,
     CLIP_MARKER_RECORD,
@@ -149,14 +150,6 @@ def test_a_timeline_run_takes_the_folder_lock(tmp_path: Path, shots_25: list[Pat
         assert sorted(p.name for p in out.iterdir()) == [".expotion.lock"]  # nothing rendered or analysed
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting for its reaper counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
 
 def _as_from_a_terminal() -> None:
     """In the child: Ctrl-C handled by default and not blocked, as in a shell (not inherited from this test run)."""
@@ -191,11 +184,7 @@ def test_the_picture_renders_ffmpeg_in_its_own_group_which_dies_with_the_run(
 
     parent.send_signal(stop)
     parent.wait(timeout=30)
-    for _ in range(100):
-        if not _alive(child):
-            break
-        time.sleep(0.05)
-    assert not _alive(child)
+    assert ended_within(child)
 
 
 def test_without_delivered_audio_the_sequence_gets_the_takes_own_files(scored: Path) -> None:
