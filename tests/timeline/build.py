@@ -15,6 +15,8 @@ from pathlib import Path
 
 import opentimelineio as otio
 
+from studio.demo import scenarios
+
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
 
@@ -48,6 +50,20 @@ class Built:
     path: Path
     fps: float
     adapter: str
+
+
+#: frame size of the generated shots
+SIZE = (160, 120)
+
+
+def make_shots(folder: Path, fps: float) -> list[Path]:
+    """A face, a drifting disc and a shot with a hard cut at 1.0 s, 2 s each at ``fps``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        scenarios.face_clip(folder / "shot_a.mp4", size=SIZE, fps=fps, duration=2.0).path,
+        scenarios.no_face_clip(folder / "shot_b.mp4", size=SIZE, fps=fps, duration=2.0).path,
+        scenarios.cut_clip(folder / "shot_c.mp4", size=SIZE, fps=fps, duration=2.0, cut_time=1.0).path,
+    ]
 
 
 def build_timeline(media: list[Path], fps: float) -> otio.schema.Timeline:

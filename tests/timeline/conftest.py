@@ -6,19 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.demo import scenarios
-
-SIZE = (160, 120)
-
-
-def make_shots(folder: Path, fps: float) -> list[Path]:
-    """A face, a drifting disc and a shot with a hard cut at 1.0 s, 2 s each at ``fps``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return [
-        scenarios.face_clip(folder / "shot_a.mp4", size=SIZE, fps=fps, duration=2.0).path,
-        scenarios.no_face_clip(folder / "shot_b.mp4", size=SIZE, fps=fps, duration=2.0).path,
-        scenarios.cut_clip(folder / "shot_c.mp4", size=SIZE, fps=fps, duration=2.0, cut_time=1.0).path,
-    ]
+from tests.timeline.build import make_shots
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.demo import scenarios
 from studio.session import Session
 from studio.timeline.read import read_timeline
-from tests.timeline.build import EDITS, SEQUENCE_MARKER, SHOTS, build_timeline, write_timeline
+from tests.timeline.build import EDITS, SEQUENCE_MARKER, SHOTS, build_timeline, make_shots, write_timeline
 from ui.timeline_dialogs import ConformReportDialog, MissingMediaDialog
 
 pytestmark = pytest.mark.slow
@@ -20,13 +19,7 @@ FPS = 25.0
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Three generated shots (face, disc, a hard cut), 2 s each at 25 fps."""
-    folder = tmp_path_factory.mktemp("app_shots")
-    size = (160, 120)
-    return [
-        scenarios.face_clip(folder / "shot_a.mp4", size=size, fps=FPS, duration=2.0).path,
-        scenarios.no_face_clip(folder / "shot_b.mp4", size=size, fps=FPS, duration=2.0).path,
-        scenarios.cut_clip(folder / "shot_c.mp4", size=size, fps=FPS, duration=2.0, cut_time=1.0).path,
-    ]
+    return make_shots(tmp_path_factory.mktemp("app_shots"), FPS)
 
 
 def open_file(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:

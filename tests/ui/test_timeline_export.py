@@ -10,9 +10,8 @@ import pytest
 import soundfile as sf
 from PySide6.QtCore import Qt
 
-from studio.demo import scenarios
 from studio.timeline.relink import url_path
-from tests.timeline.build import SHOTS, START, build_timeline, write_timeline
+from tests.timeline.build import SHOTS, START, build_timeline, make_shots, write_timeline
 from ui.export_dialog import ExportDialog
 
 pytestmark = pytest.mark.slow
@@ -24,13 +23,7 @@ LENGTH = sum(duration for _, duration in SHOTS)  # the sequence's frames
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Three generated shots, 2 s each at 25 fps."""
-    folder = tmp_path_factory.mktemp("export_shots")
-    size = (160, 120)
-    return [
-        scenarios.face_clip(folder / "shot_a.mp4", size=size, fps=FPS, duration=2.0).path,
-        scenarios.no_face_clip(folder / "shot_b.mp4", size=size, fps=FPS, duration=2.0).path,
-        scenarios.cut_clip(folder / "shot_c.mp4", size=size, fps=FPS, duration=2.0, cut_time=1.0).path,
-    ]
+    return make_shots(tmp_path_factory.mktemp("export_shots"), FPS)
 
 
 def _clips(timeline: otio.schema.Timeline, base: Path) -> list[tuple]:
