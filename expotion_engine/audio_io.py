@@ -28,6 +28,7 @@ BLOCK = 1 << 18
 #: WAV files this long are not read whole when it is loaded
 ON_DISK_ABOVE_S = 120.0
 _WAV_LIMIT = 2**32 - 4096  # above this a RIFF WAV cannot hold the data: RF64 then
+_SAMPLE_BYTES = {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 
 
 class WavAudio:
@@ -147,10 +148,29 @@ def iter_blocks(audio: Any, size: int = BLOCK) -> Iterator[tuple[int, np.ndarray
         yield start, np.asarray(audio[:, start:start + size], dtype=np.float32)
 
 
-class WavWriter:
-    """A float WAV written block by block under a hidden temporary name, renamed into place on :meth:`close`."""
+def peak(audio: Any, start: int = 0, stop: int | None = None, size: int = BLOCK) -> float:
+    """The largest ``|sample|`` of frames ``start..stop`` of ``audio`` (array or :class:`WavAudio`), read in blocks."""
+    stop = audio.shape[-1] if stop is None else min(stop, audio.shape[-1])
+    best = 0.0
+    for a in range(max(start, 0), stop, size):
+        block = np.asarray(audio[:, a:min(a + size, stop)])
+        best = max(best, float(np.max(np.abs(block), initial=0.0)))
+    return best
 
-    def __init__(self, path: str | os.PathLike[str], sample_rate: int, channels: int, frames: int) -> None:
+
+def energy(audio: Any, start: int = 0, stop: int | None = None, size: int = BLOCK) -> float:
+    """The sum of squares (float64) of frames ``start..stop`` of ``audio``, read in blocks of ``size`` frames."""
+    stop = audio.shape[-1] if stop is None else min(stop, audio.shape[-1])
+    return sum((float(np.sum(np.asarray(audio[:, a:min(a + size, stop)]).astype(np.float64) ** 2))
+                for a in range(max(start, 0), stop, size)), 0.0)
+
+
+class WavWriter:
+    """A float WAV (or ``subtype``, e.g. ``"PCM_16"``) written block by block under a hidden temporary name,
+    renamed into place on :meth:`close`."""
+
+    def __init__(self, path: str | os.PathLike[str], sample_rate: int, channels: int, frames: int,
+                 subtype: str = "FLOAT") -> None:
         import soundfile as sf
 
         self.path = Path(path)
@@ -158,8 +178,8 @@ class WavWriter:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
         os.close(fd)
         self._tmp = Path(tmp)
-        big = frames * channels * 4 > _WAV_LIMIT
-        self._handle = sf.SoundFile(tmp, "w", samplerate=int(sample_rate), channels=channels, subtype="FLOAT",
+        big = frames * channels * _SAMPLE_BYTES.get(subtype, 4) > _WAV_LIMIT
+        self._handle = sf.SoundFile(tmp, "w", samplerate=int(sample_rate), channels=channels, subtype=subtype,
                                     format="RF64" if big else "WAV")
         self.frames = 0
 
@@ -255,5 +275,5 @@ class Spool:
             self._finalizer()
 
 
-__all__ = ["BLOCK", "ON_DISK_ABOVE_S", "Spool", "WavAudio", "WavWriter", "is_lazy", "iter_blocks", "place_file",
-           "write_wav_blocks"]
+__all__ = ["BLOCK", "ON_DISK_ABOVE_S", "Spool", "WavAudio", "WavWriter", "energy", "is_lazy", "iter_blocks", "peak",
+           "place_file", "write_wav_blocks"]

@@ -2,8 +2,8 @@
 
 With every stem at unity the take's own mastered ``mix`` is played. Otherwise the stems
 are summed with their gains and a make-up gain that brings the unity stem sum to the
-mix's loudness (the engine's bus normalises and limits the mix), then clipped to full
-scale so a boosted stem cannot wrap around.
+mix's loudness, clipped to full scale (:mod:`studio.stem_mix`, block by block, so a long
+take's stems on disk are never loaded whole).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from expotion_engine.audio_io import WavAudio
 from expotion_engine.types import Take
+from studio.stem_mix import channels_of, mixed_blocks, scaled_audio
 
 log = logging.getLogger(__name__)
 
@@ -95,40 +97,26 @@ class MixerState:
         return "uses the mixer: " + ", ".join(parts)
 
 
-def _rms(audio: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if audio.size else 0.0
-
-
-def render_mix(take: Take, state: MixerState) -> np.ndarray:
-    """The take as the mixer would play it, float32 ``(channels, samples)``."""
+def render_mix(take: Take, state: MixerState) -> np.ndarray | WavAudio:
+    """The take as the mixer would play it, float32 ``(channels, samples)``: the take's own mix when every strip
+    is at unity, else the stems mixed (in memory: for a long take use :func:`studio.stem_mix.write_mixdown`)."""
     names = tuple(s.name for s in take.stems)
     if not names or state.is_neutral(names):
         return take.mix
-    gains = state.gains(names)
-    channels = max(take.mix.shape[0], *(s.audio.shape[0] for s in take.stems))
-    unity = np.zeros((channels, take.n_samples), np.float64)
-    out = np.zeros_like(unity)
-    for stem in take.stems:
-        audio = np.broadcast_to(stem.audio, (channels, take.n_samples))
-        unity += audio
-        if gains[stem.name] > 0.0:
-            out += gains[stem.name] * audio
-    stem_rms = _rms(unity)
-    makeup = _rms(take.mix) / stem_rms if stem_rms > 1e-9 else 1.0
-    return np.clip(out * makeup, -1.0, 1.0).astype(np.float32)
+    blocks = [block for _, block in mixed_blocks(take, state.gains(names))]
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((channels_of(take), 0), np.float32)
 
 
 def mixed_take(take: Take, state: MixerState) -> Take:
     """``take`` as the mixer plays it, for export: the mix re-rendered, each stem at its strip's gain,
-    stems the mixer silences left out; ``take`` itself when every strip is at unity."""
+    stems the mixer silences left out; ``take`` itself when every strip is at unity. A long take's
+    new mix and stems are float WAVs written block by block in a temporary folder."""
     names = tuple(s.name for s in take.stems)
     if not names or state.is_neutral(names):
         return take
-    gains = state.gains(names)
-    stems = tuple(replace(s, audio=(s.audio * gains[s.name]).astype(np.float32))
-                  for s in take.stems if gains[s.name] > 0.0)
-    return replace(take, mix=render_mix(take, state), stems=stems,
-                   info={**take.info, "mixer": state.to_dict()})
+    mix, audio = scaled_audio(take, state.gains(names))
+    stems = tuple(replace(s, audio=audio[s.name]) for s in take.stems if s.name in audio)
+    return replace(take, mix=mix, stems=stems, info={**take.info, "mixer": state.to_dict()})
 
 
 #: the meters' floor (dBFS) and the stretch of audio each reading covers (s)

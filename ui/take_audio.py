@@ -4,24 +4,25 @@ Why a file per mixer change: QMediaPlayer plays it through the same clock and de
 logic as the video, so sync, seeking and playback rate behave identically with or without
 a sound card (offscreen, tests and CI have none), and the bytes the user hears can be
 checked. Changes are debounced (``DEBOUNCE_MS``) so dragging a gain slider renders once
-when it settles; a 16-second take renders in a few milliseconds.
+when it settles; a 16-second take renders in a few milliseconds. The WAV is written block by
+block (:func:`studio.stem_mix.write_mixdown`), so a long take's stems on disk are never loaded
+whole and the render's memory does not grow with the take.
 """
 
 from __future__ import annotations
 
-import io
 import itertools
 import logging
 import shutil
 import tempfile
 from pathlib import Path
 
-import soundfile as sf
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel
-from expotion_engine.types import Take, atomic_write_bytes
-from ui.mixdown import MixerState, render_mix
+from expotion_engine.progress import CancelEvent, ProgressFn
+from expotion_engine.types import Take
+from studio.stem_mix import write_mixdown
+from ui.mixdown import MixerState
 from ui.transport import Transport
 from ui.workers import Worker
 
@@ -32,12 +33,10 @@ DEBOUNCE_MS = 120
 
 def write_mix_wav(take: Take, state: MixerState, path: Path, *, progress: ProgressFn | None = None,
                   cancel: CancelEvent | None = None) -> Path:
-    """Render ``take`` through the mixer ``state`` into a 16-bit WAV at ``path``."""
-    audio = render_mix(take, state)
-    check_cancel(cancel)
-    buffer = io.BytesIO()
-    sf.write(buffer, audio.T, take.sample_rate, subtype="PCM_16", format="WAV")
-    atomic_write_bytes(path, buffer.getvalue())
+    """Render ``take`` through the mixer ``state`` into a 16-bit WAV at ``path``, block by block."""
+    names = tuple(s.name for s in take.stems)
+    gains = None if not names or state.is_neutral(names) else state.gains(names)
+    write_mixdown(take, gains, path, "PCM_16", progress=progress, cancel=cancel)
     if progress is not None:
         progress(1.0, "mix rendered")
     return path

@@ -1,10 +1,13 @@
-"""Waveform peaks for drawing: min/max per bucket of a mono-summed signal (numpy only)."""
+"""Waveform peaks for drawing: min/max per bucket of a mono-summed signal, read in blocks (:mod:`studio.peaks`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from studio.peaks import envelope
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,18 +28,9 @@ class Peaks:
         return len(self.low) * self.seconds_per_bucket
 
 
-def compute_peaks(audio: np.ndarray, rate: int, buckets_per_second: float = 200.0) -> Peaks:
-    """Min/max envelope of ``audio`` (``(channels, samples)`` or mono), about ``buckets_per_second``."""
-    audio = np.asarray(audio, dtype=np.float32)
-    mono = audio.mean(axis=0) if audio.ndim == 2 else audio
+def compute_peaks(audio: Any, rate: int, buckets_per_second: float = 200.0) -> Peaks:
+    """Min/max envelope of ``audio`` (``(channels, samples)``, mono, or a long take's ``WavAudio`` read block by
+    block), about ``buckets_per_second``."""
     bucket = max(1, int(round(rate / buckets_per_second)))
-    n = len(mono) // bucket * bucket
-    if n == 0:
-        empty = np.zeros(0, np.float32)
-        return Peaks(empty, empty, bucket, rate)
-    frames = mono[:n].reshape(-1, bucket)
-    low, high = frames.min(axis=1), frames.max(axis=1)
-    if n < len(mono):
-        tail = mono[n:]
-        low, high = np.append(low, tail.min()), np.append(high, tail.max())
-    return Peaks(low.astype(np.float32), high.astype(np.float32), bucket, rate)
+    low, high = envelope(audio, bucket)
+    return Peaks(low, high, bucket, rate)
