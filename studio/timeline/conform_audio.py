@@ -16,15 +16,17 @@ re-planned (a hit of the recut at the same place) or reported lost, with the rea
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
+from expotion_engine.audio_io import BLOCK, ON_DISK_ABOVE_S, Spool, WavAudio, WavWriter, energy, peak
 from expotion_engine.engines.procedural.replan import Kept, hit_anchors, render_replan, replan, splice_notes
 from expotion_engine.errors import ExpotionError
-from expotion_engine.progress import CancelEvent, ProgressFn
+from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel
 from expotion_engine.types import GenerationRequest, Marker, Note, Stem, Take
 from studio.timecode import TimecodeRate
 from studio.timeline.conform import ConformPlan
@@ -124,31 +126,65 @@ def plan_pieces(plan: ConformPlan, old: Timeline, new: Timeline, sample_rate: in
 
 #: reads samples ``a..b`` (new take positions) of track ``i`` (0 the mix, then the stems) of one segment's source
 Reader = Callable[[int, int, int], np.ndarray]
+#: a segment of the recut: its samples ``start..end`` and where they are read from
+Segment = tuple[int, int, Reader]
 
 
-def _splice(n: int, channels: list[int], segments: list[tuple[int, int, Reader]], fade: int,
-            continues: list[bool]) -> list[np.ndarray]:
-    """Every track built from ``segments``, crossfaded over ``fade`` samples centred on each join."""
-    out = [np.zeros((c, n), np.float32) for c in channels]
+def _splice_block(a: int, b: int, channels: list[int], segments: list[Segment], fade: int,
+                  continues: list[bool]) -> list[np.ndarray]:
+    """Samples ``a..b`` of every track built from ``segments``, crossfaded over ``fade`` samples centred on each
+    join; each sample is computed as it would be for the whole take at once, so blocks join seamlessly."""
+    out = [np.zeros((c, b - a), np.float32) for c in channels]
     for start, end, read in segments:
-        for i, track in enumerate(out):
-            track[:, start:end] = read(i, start, end)
+        s, e = max(start, a), min(end, b)
+        if e > s:
+            for i, track in enumerate(out):
+                track[:, s - a:e - a] = read(i, s, e)
     for (l_start, _, left), (join, r_end, right), same in zip(segments, segments[1:], continues, strict=False):
-        a, b = max(join - fade // 2, l_start), min(join + fade - fade // 2, r_end)
-        if same or b <= a:
+        s, e = max(join - fade // 2, l_start, a), min(join + fade - fade // 2, r_end, b)
+        if same or e <= s:
             continue
-        theta = np.clip((np.arange(a, b, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
+        theta = np.clip((np.arange(s, e, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
         for i, track in enumerate(out):
-            track[:, a:b] = (left(i, a, b) * np.cos(theta) + right(i, a, b) * np.sin(theta)).astype(np.float32)
+            track[:, s - a:e - a] = (left(i, s, e) * np.cos(theta) + right(i, s, e) * np.sin(theta)).astype(np.float32)
     return out
 
 
-def _old_reader(tracks: list[np.ndarray], offset: int) -> Reader:
+def _splice(n: int, channels: list[int], segments: list[Segment], fade: int, continues: list[bool],
+            size: int = BLOCK) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """``(start, [mix block, *stem blocks])`` of the recut in order, ``size`` samples at a time; a bridge's audio
+    is made when the first block reaches it and dropped once the blocks are past it."""
+    for a in range(0, n, size):
+        b = min(a + size, n)
+        yield a, _splice_block(a, b, channels, segments, fade, continues)
+        for _, end, read in segments:
+            if isinstance(read, _Bridge) and end + fade <= b:
+                read.release()
+
+
+def _old_reader(tracks: list[Any], offset: int) -> Reader:
     return lambda i, a, b: read_span(tracks[i], a + offset, b + offset)
 
 
-def _buffer_reader(tracks: list[np.ndarray], origin: int) -> Reader:
-    return lambda i, a, b: read_span(tracks[i], a - origin, b - origin)
+def _gain_reader(tracks: list[Any], gain: float) -> Reader:
+    return lambda i, a, b: read_span(tracks[i], a, b) * gain
+
+
+class _Bridge:
+    """A stretched bridge's ``[mix, *stems]`` (:func:`.bridge_audio`), made on first read, kept until released."""
+
+    def __init__(self, old: Take, bars: BarPlan, index: int, pad: int, fade: int) -> None:
+        self._args = (old, bars, index, pad, fade)
+        self._origin = bars.segments[index].start - pad
+        self._audio: list[np.ndarray] | None = None
+
+    def __call__(self, i: int, a: int, b: int) -> np.ndarray:
+        if self._audio is None:
+            self._audio = bridge_audio(*self._args)
+        return read_span(self._audio[i], a - self._origin, b - self._origin)
+
+    def release(self) -> None:
+        self._audio = None
 
 
 def _keep_at(bars: BarPlan, sample: float) -> Keep | None:
@@ -258,12 +294,11 @@ def _level_match(old: Take, fresh: Take, bars: BarPlan, fade: int) -> float:
     """The gain that brings the re-planned rendering to the old take's level, measured where both play the same
     kept bars (one loudness normalisation over a different score lands a little apart), kept under the old peak."""
     spans = [(k.start + fade, k.end - fade, k.offset) for k in bars.keeps if k.end - k.start > 2 * fade]
-    new_energy = sum(float(np.sum(fresh.mix[:, a:b].astype(np.float64) ** 2)) for a, b, _ in spans)
-    old_energy = sum(float(np.sum(old.mix[:, a + o:b + o].astype(np.float64) ** 2)) for a, b, o in spans)
+    new_energy = sum(energy(fresh.mix, a, b) for a, b, _ in spans)
+    old_energy = sum(energy(old.mix, a + o, b + o) for a, b, o in spans)
     if new_energy <= 0.0 or old_energy <= 0.0:
         return 1.0
-    peak = float(np.max(np.abs(fresh.mix))) or 1.0
-    return min(math.sqrt(old_energy / new_energy), float(np.max(np.abs(old.mix))) / peak, 2.0)
+    return min(math.sqrt(old_energy / new_energy), peak(old.mix) / (peak(fresh.mix) or 1.0), 2.0)
 
 
 def _music_plan(old: Take, request: GenerationRequest | None, copies: list[tuple[int, int, int, str]],
@@ -287,23 +322,46 @@ def _music_plan(old: Take, request: GenerationRequest | None, copies: list[tuple
     return bars, anchors, fresh, _level_match(old, fresh, bars, fade)
 
 
-def _sources(old: Take, fresh: Take | None, gain: float, bars: BarPlan, fade: int) -> list[tuple[int, int, Reader]]:
-    """Each segment's samples and where they come from: the old take shifted, the re-planned rendering (at
-    ``gain``) or the bridge's stretched old bars."""
+def _sources(old: Take, fresh: Take | None, gain: float, bars: BarPlan, fade: int) -> list[Segment]:
+    """Each segment's samples and where they are read from (slices only, so audio on disk is read where used):
+    the old take shifted, the re-planned rendering (at ``gain``) or the bridge's stretched old bars."""
     old_tracks = [old.mix, *(s.audio for s in old.stems)]
     if fresh is not None:
-        replanned = _buffer_reader([fresh.mix * gain, *(s.audio * gain for s in fresh.stems)], 0)
-    pad = 2 * fade
-    segments: list[tuple[int, int, Reader]] = []
+        replanned = _gain_reader([fresh.mix, *(s.audio for s in fresh.stems)], gain)
+    segments: list[Segment] = []
     for index, seg in enumerate(bars.segments):
         if isinstance(seg, Keep):
             segments.append((seg.start, seg.end, _old_reader(old_tracks, seg.offset)))
         elif fresh is not None:
             segments.append((seg.start, seg.end, replanned))
         else:
-            stretched = bridge_audio(old, bars, index, pad, fade)
-            segments.append((seg.start, seg.end, _buffer_reader(stretched, seg.start - pad)))
+            segments.append((seg.start, seg.end, _Bridge(old, bars, index, 2 * fade, fade)))
     return segments
+
+
+def _write(blocks: Iterator[tuple[int, list[np.ndarray]]], n: int, channels: list[int], names: list[str],
+           rate: int, spool: Spool | None, cancel: CancelEvent | None) -> list[np.ndarray | WavAudio]:
+    """The spliced tracks: in memory (``spool`` None), else float WAVs ``names`` in ``spool`` written block by
+    block (a cancel or error leaves none of them)."""
+    if spool is None:
+        out = [np.zeros((c, n), np.float32) for c in channels]
+        for start, parts in blocks:
+            for track, part in zip(out, parts, strict=True):
+                track[:, start:start + part.shape[1]] = part
+        return out
+    writers: list[WavWriter] = []
+    try:
+        for name, c in zip(names, channels, strict=True):
+            writers.append(WavWriter(spool.file(f"{name}.wav"), rate, c, n))
+        for _, parts in blocks:
+            check_cancel(cancel)
+            for writer, part in zip(writers, parts, strict=True):
+                writer.write(part)
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    return [spool.audio(writer.close()) for writer in writers]
 
 
 def check_scored_from(take: Take, timeline: Timeline) -> None:
@@ -321,12 +379,17 @@ def has_exact_notes(take: Take) -> bool:
 
 def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timeline,
                  request: GenerationRequest | None = None, progress: ProgressFn | None = None,
-                 cancel: CancelEvent | None = None) -> ConformResult:
+                 cancel: CancelEvent | None = None, *, to_disk: bool | None = None,
+                 spool: Spool | None = None) -> ConformResult:
     """The recut's take from ``old``: kept bars copied, bridges re-planned (with ``request``) or time-stretched.
 
     ``request`` is the recut's generation request (its controls, the old take's seed and
     preset); with it a take with exact notes is re-planned, without it (or for an
-    audio-only take) bridges are stretched from the old take's own bars.
+    audio-only take) bridges are stretched from the old take's own bars. The audio is
+    read from ``old`` in slices and made block by block; a recut longer than
+    :data:`~expotion_engine.audio_io.ON_DISK_ABOVE_S` (or any with ``to_disk``) is written
+    as float WAVs in ``spool`` (default: a temporary folder that lasts as long as the take
+    refers to it), the same samples as in memory.
     """
     rate = old.sample_rate
     check_scored_from(old, old_tl)
@@ -339,8 +402,14 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
                                              cancel)
     continues = [isinstance(a, Keep) and isinstance(b, Keep) and a.offset == b.offset
                  for a, b in zip(bars.segments, bars.segments[1:], strict=False)]
-    audio = _splice(total, [old.mix.shape[0], *(s.audio.shape[0] for s in old.stems)],
-                    _sources(old, fresh, gain, bars, fade), fade, continues)
+    channels = [old.mix.shape[0], *(s.audio.shape[0] for s in old.stems)]
+    if to_disk if to_disk is not None else total > ON_DISK_ABOVE_S * rate:
+        spool = spool or Spool(prefix="expotion-conform-")
+    else:
+        spool = None
+    blocks = _splice(total, channels, _sources(old, fresh, gain, bars, fade), fade, continues)
+    audio = _write(blocks, total, channels, ["mix", *(f"stem-{i}" for i in range(len(old.stems)))], rate, spool,
+                   cancel)
     joins = tuple(b.start for b, same in zip(bars.segments[1:], continues, strict=True) if not same)
     markers, fates = _markers(old, fresh, bars, plan, old_tl, new_tl)
     marked = [m.time for m in markers if m.kind == "hit"]

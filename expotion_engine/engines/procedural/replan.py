@@ -15,8 +15,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from expotion_engine.engines.procedural.fit import FitResult, Placement
 from expotion_engine.engines.procedural.hits import Hit
 from expotion_engine.engines.procedural.score import Score
@@ -118,7 +116,8 @@ def replan(request: GenerationRequest, old_notes: Mapping[str, Sequence[Note]], 
 
 def render_replan(request: GenerationRequest, score: Score, loudness_lufs: float,
                   progress: ProgressFn | None = None, cancel: CancelEvent | None = None) -> Take:
-    """``score`` rendered as the engine renders a take (preset's bus), on the old take's loudness target."""
+    """``score`` rendered as the engine renders a take (preset's bus), on the old take's loudness target; a long
+    recut comes back on disk (float WAVs, as :func:`.render_score` renders any long take)."""
     from expotion_engine.engines.procedural.engine import ID
     from expotion_engine.engines.procedural.render import render_score
     from expotion_engine.engines.procedural.settings import validate_preset
@@ -133,7 +132,7 @@ def render_replan(request: GenerationRequest, score: Score, loudness_lufs: float
                        info={"instrument": part.instrument, "plugin": part.plugin, "gain_db": part.gain_db})
                   for part in score.parts)
     info = {**score.info, "loudness_target_lufs": round(loudness_lufs, 2), "render": rendering.info,
-            "premix_peak": float(np.max(np.abs(rendering.premix))) if rendering.premix.size else 0.0}
+            "premix_peak": rendering.premix_peak}
     return Take(engine=ID, sample_rate=request.sample_rate, mix=rendering.mix, stems=stems,
                 tempo_map=score.tempo_map, markers=score.markers, request=request.to_dict(), seed=request.seed,
                 timings={"render_s": time.perf_counter() - started}, info=info)
