@@ -2,7 +2,9 @@
 
 Track 0 is the conductor track: the title, an SMPTE offset, the key signature (the take's key;
 a modal key is written as its relative major's signature, its name in a text event; repeated at
-the head of every pitched part's track, where notation programs such as MuseScore read it), every
+the head of every pitched part's track, where notation programs such as MuseScore read it: MuseScore 3
+guesses a part's key from its notes when its track has none, ignoring the conductor's, so pretty_midi's
+warning about keys outside track 0 is the price of the right key in the score), every
 time signature and tempo change, sections and user cues as Marker meta events and hit points
 as Cue Point meta events (the markers inside the music, as :func:`studio.export.cues.cues`
 gives every marker exporter). Then one track per stem that has notes, each with its name, its
