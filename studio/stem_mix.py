@@ -68,6 +68,12 @@ def mixed_blocks(take: Take, gains: Mapping[str, float], size: int = BLOCK) -> I
         yield start, np.clip(out * makeup, -1.0, 1.0).astype(np.float32)
 
 
+def mixdown(take: Take, gains: Mapping[str, float]) -> np.ndarray:
+    """The stems mixed at ``gains`` as one float32 array, for a take held in memory."""
+    blocks = [block for _, block in mixed_blocks(take, gains)]
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((channels_of(take), 0), np.float32)
+
+
 def write_mixdown(take: Take, gains: Mapping[str, float] | None, path: Path, subtype: str = "FLOAT", *,
                   progress: ProgressFn | None = None, cancel: CancelEvent | None = None) -> Path:
     """Write the take's mix (``gains`` None) or its stems mixed at ``gains`` to a WAV at ``path``, atomically,
@@ -89,9 +95,7 @@ def scaled_audio(take: Take, gains: Mapping[str, float], spool: Spool | None = N
     in ``spool`` (default: a temporary folder that lasts as long as the audio is referred to) for one on disk."""
     audible = [s for s in take.stems if gains[s.name] > 0.0]
     if not take.on_disk:
-        mix = np.concatenate([b for _, b in mixed_blocks(take, gains)], axis=1) if take.n_samples else \
-            np.zeros((channels_of(take), 0), np.float32)
-        return mix, {s.name: (s.audio * gains[s.name]).astype(np.float32) for s in audible}
+        return mixdown(take, gains), {s.name: (s.audio * gains[s.name]).astype(np.float32) for s in audible}
     spool = spool or Spool(prefix="expotion-mixer-")
     writers = {s.name: WavWriter(spool.file(f"{s.name}.wav"), take.sample_rate, s.audio.shape[0], take.n_samples)
                for s in audible}
@@ -107,4 +111,4 @@ def scaled_audio(take: Take, gains: Mapping[str, float], spool: Spool | None = N
     return spool.audio(mix_path), {name: spool.audio(writer.close()) for name, writer in writers.items()}
 
 
-__all__ = ["channels_of", "makeup_gain", "mixed_blocks", "scaled_audio", "write_mixdown"]
+__all__ = ["channels_of", "makeup_gain", "mixdown", "mixed_blocks", "scaled_audio", "write_mixdown"]

@@ -17,7 +17,7 @@ import numpy as np
 
 from expotion_engine.audio_io import WavAudio
 from expotion_engine.types import Take
-from studio.stem_mix import channels_of, mixed_blocks, scaled_audio
+from studio.stem_mix import mixdown, scaled_audio
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,7 @@ def render_mix(take: Take, state: MixerState) -> np.ndarray | WavAudio:
     names = tuple(s.name for s in take.stems)
     if not names or state.is_neutral(names):
         return take.mix
-    blocks = [block for _, block in mixed_blocks(take, state.gains(names))]
-    return np.concatenate(blocks, axis=1) if blocks else np.zeros((channels_of(take), 0), np.float32)
+    return mixdown(take, state.gains(names))
 
 
 def mixed_take(take: Take, state: MixerState) -> Take:

@@ -11,6 +11,8 @@ time-stretched onto it (:mod:`.conform_stretch`). Where two segments meet, a sho
 equal-power crossfade centred on the bar line blends them; every other sample of a kept
 bar is a bit-for-bit copy. Hits in kept bars move with their picture; the others are
 re-planned (a hit of the recut at the same place) or reported lost, with the reason.
+The audio is read in slices and made block by block (a bridge's when the recut reaches it),
+so a long take on disk is conformed into WAVs without being loaded whole.
 """
 
 from __future__ import annotations
