@@ -97,10 +97,12 @@ def scaled_audio(take: Take, gains: Mapping[str, float], spool: Spool | None = N
     if not take.on_disk:
         return mixdown(take, gains), {s.name: (s.audio * gains[s.name]).astype(np.float32) for s in audible}
     spool = spool or Spool(prefix="expotion-mixer-")
-    writers = {s.name: WavWriter(spool.file(f"{s.name}.wav"), take.sample_rate, s.audio.shape[0], take.n_samples)
-               for s in audible}
     mix_path = write_mixdown(take, gains, spool.file("mix.wav"))
+    writers: dict[str, WavWriter] = {}
     try:
+        for s in audible:
+            writers[s.name] = WavWriter(spool.file(f"{s.name}.wav"), take.sample_rate, s.audio.shape[0],
+                                        take.n_samples)
         for parts in zip(*(iter_blocks(s.audio) for s in audible), strict=True):
             for stem, (_, block) in zip(audible, parts, strict=True):
                 writers[stem.name].write((block * gains[stem.name]).astype(np.float32))
