@@ -32,7 +32,7 @@ from expotion_engine.vision.pose import PoseAnalyzer
 log = logging.getLogger(__name__)
 
 #: bump when analysis output changes for the same input and settings (invalidates caches).
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ class AnalysisSettings:
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries whose output the analysis depends on."""
+    import av
     import cv2
     import mediapipe
 
@@ -88,6 +89,7 @@ def library_versions() -> dict[str, str]:
         "expotion_analysis": str(ANALYSIS_VERSION),
         "mediapipe": mediapipe.__version__,
         "opencv": cv2.__version__,
+        "pyav": av.__version__,
         "numpy": np.__version__,
     }
 
