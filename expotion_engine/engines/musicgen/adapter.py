@@ -77,50 +77,47 @@ class PrefixAttention(nn.Module):
         self.position_bias = nn.Parameter(torch.zeros(heads, back + ahead + 1))
         self.gate = nn.Parameter(torch.zeros(()))
 
-    def project(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keys and values ``(B, F, hidden)`` of every frame of ``memory`` ``(B, F, dim)``."""
-        return self.key(memory), self.value(memory)
-
     def band(self, memory: torch.Tensor, valid: torch.Tensor) -> Band:
-        """A window's keys and values laid out for :meth:`step` (computed once per window when sampling)."""
-        keys, values = self.project(memory)
-        batch, frames, hidden = keys.shape
-        pad = (0, 0, self.back, self.ahead)
+        """A window's controls laid out for :meth:`step` (once per window when sampling; one serves every layer)."""
+        return Band.of(memory, valid, self.back, self.ahead)
 
-        def heads(x: torch.Tensor) -> torch.Tensor:
-            return F.pad(x, pad).view(batch, -1, self.heads, self.head_dim).transpose(1, 2).contiguous()
-
-        mask = torch.zeros(batch, frames, dtype=keys.dtype, device=keys.device).masked_fill(~valid, float("-inf"))
-        mask = F.pad(mask, (self.back, self.ahead), value=float("-inf"))[:, None, None]
-        return Band(self.back, frames, heads(keys).transpose(-1, -2).contiguous(), heads(values), mask)
+    def step_weights(self) -> StepWeights:
+        """This layer's maps folded per head for :meth:`step` (once per window when sampling)."""
+        dim = self.key.weight.shape[1]
+        keys = self.key.weight.view(self.heads, self.head_dim, dim)
+        query = torch.cat([keys, self.null_key[:, :, None].to(keys.dtype)], dim=-1) * self.head_dim**-0.5
+        value = self.value.weight.view(self.heads, self.head_dim, dim).transpose(1, 2)
+        value = torch.cat([value, value.new_zeros(self.heads, 1, self.head_dim)], dim=1)
+        bias = torch.cat([self.position_bias.new_zeros(self.heads, 1), self.position_bias], dim=-1)
+        return StepWeights(query.contiguous(), value.contiguous(), bias, float(self.gate))
 
     def step(self, query: torch.Tensor, memory: torch.Tensor, valid: torch.Tensor, start: int,
-             band: Band) -> torch.Tensor:
+             band: Band, weights: StepWeights | None = None) -> torch.Tensor:
         """:meth:`forward` for one query step (a sampling step) with a precomputed :meth:`band`.
 
-        The band of step ``s`` is the slice ``s .. s + back + ahead`` of the padded keys, so a
-        step is two small matrix products instead of gathering offsets and masks per layer;
-        the null key's logit joins the softmax as the first column. Other shapes fall back
-        to :meth:`forward`.
+        The key and value maps have no bias and rank ``dim``, so instead of projecting the
+        controls to every head's keys and values (a window's worth per layer: hundreds of
+        megabytes for three guidance rows), the query is taken down to the embedding's
+        width and the attended mixture brought back up: ``q . Wk m = (Wk^T q) . m`` and
+        ``sum w Wv m = Wv sum w m``. The null key is one more column of the folded query,
+        met by the band's sink row, so a step is three batched products, one gather and
+        a softmax, on tensors shared by every head. Other shapes fall back to :meth:`forward`.
         """
         batch, length, hidden = query.shape
-        width = self.back + self.ahead + 1
-        if length != 1 or start < 0 or start + width > band.keys.shape[-1]:
-            return self.forward(query, memory, valid, start, band.projected())
-        q = query.view(batch, 1, self.heads, self.head_dim).transpose(1, 2) * self.head_dim**-0.5
-        scores = q @ band.keys[..., start : start + width]
-        scores = scores + self.position_bias[None, :, None].to(q.dtype) + band.mask[..., start : start + width]
-        sink = q @ self.null_key[None, :, :, None].to(q.dtype)
-        weights = torch.softmax(torch.cat([sink, scores], dim=-1), dim=-1)[..., 1:]
-        out = weights @ band.values[:, :, start : start + width]
-        return out.transpose(1, 2).reshape(batch, 1, hidden)
+        if length != 1 or not 0 <= start < band.index.shape[0]:
+            return self.forward(query, memory, valid, start)
+        weights = weights or self.step_weights()
+        heads = query.view(batch, self.heads, self.head_dim).transpose(0, 1)
+        folded = torch.bmm(heads, weights.query).transpose(0, 1)  # (B, H, dim + 1)
+        index = band.index[start]
+        window = band.memory[:, index]  # (B, 1 + back + ahead + 1, dim + 1): the sink, then the frames
+        bias = weights.position_bias if band.clean[start] else weights.position_bias + band.mask[..., index]
+        attend = torch.softmax(torch.baddbmm(bias, folded, window.transpose(1, 2)), dim=-1)
+        mixed = torch.bmm(attend, window).transpose(0, 1)  # (H, B, dim + 1)
+        return torch.bmm(mixed, weights.value).transpose(0, 1).reshape(batch, 1, hidden)
 
-    def forward(self, query: torch.Tensor, memory: torch.Tensor, valid: torch.Tensor, start: int,
-                projected: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        """Attend from ``query`` ``(B, L, hidden)`` at steps ``start..start+L`` to ``memory`` ``(B, F, dim)``.
-
-        ``projected`` is :meth:`project` of the same memory, computed once per window when sampling.
-        """
+    def forward(self, query: torch.Tensor, memory: torch.Tensor, valid: torch.Tensor, start: int) -> torch.Tensor:
+        """Attend from ``query`` ``(B, L, hidden)`` at steps ``start..start+L`` to ``memory`` ``(B, F, dim)``."""
         batch, length, hidden = query.shape
         frames = memory.shape[1]
         lo, hi = max(start - self.back, 0), min(start + length - 1 + self.ahead + 1, frames)
@@ -128,10 +125,7 @@ class PrefixAttention(nn.Module):
             return query.new_zeros(query.shape)
         width = hi - lo
         q = query.view(batch, length, self.heads, self.head_dim).transpose(1, 2)
-        if projected is None:
-            keys, values = self.key(memory[:, lo:hi]), self.value(memory[:, lo:hi])
-        else:
-            keys, values = projected[0][:, lo:hi], projected[1][:, lo:hi]
+        keys, values = self.key(memory[:, lo:hi]), self.value(memory[:, lo:hi])
         k = keys.reshape(batch, width, self.heads, self.head_dim).transpose(1, 2)
         v = values.reshape(batch, width, self.heads, self.head_dim).transpose(1, 2)
         k = torch.cat([self.null_key[None, :, None].expand(batch, -1, -1, -1).to(k.dtype), k], dim=2)
@@ -149,22 +143,48 @@ class PrefixAttention(nn.Module):
 
 @dataclass(eq=False)
 class Band:
-    """One layer's control keys and values for a window, per head and padded by ``back`` frames
-    before and ``ahead`` after the ``frames``: keys ``(B, H, head_dim, P)``, values ``(B, H, P,
-    head_dim)``, and an additive mask ``(B, 1, 1, P)`` (-inf: padding or invalid)."""
+    """A window's control embeddings laid out for one-step sampling (the same for every layer).
 
-    back: int
-    frames: int
-    keys: torch.Tensor
-    values: torch.Tensor
+    ``memory`` ``(B, back + F + ahead + 1, dim + 1)`` holds the embeddings padded with zeros,
+    a zero last channel, and a last "sink" row that is zero but for that channel; row
+    ``index[s]`` of ``index`` ``(F, back + ahead + 2)`` lists the sink and then the padded
+    frames step ``s`` sees; ``mask`` ``(B, 1, back + F + ahead + 1)`` is -inf on padding and
+    invalid frames, and ``clean[s]`` says that step ``s`` sees none of them.
+    """
+
+    memory: torch.Tensor
+    index: torch.Tensor
     mask: torch.Tensor
+    clean: list[bool]
 
-    def projected(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The keys and values as :meth:`PrefixAttention.project` gives them, ``(B, F, hidden)`` (a copy)."""
-        span = slice(self.back, self.back + self.frames)
-        keys = self.keys[..., span].permute(0, 3, 1, 2)
-        values = self.values[:, :, span].transpose(1, 2)
-        return keys.reshape(*keys.shape[:2], -1), values.reshape(*values.shape[:2], -1)
+    @classmethod
+    def of(cls, memory: torch.Tensor, valid: torch.Tensor, back: int, ahead: int) -> Band:
+        batch, frames, dim = memory.shape
+        padded = frames + back + ahead
+        layout = memory.new_zeros(batch, padded + 1, dim + 1)
+        layout[:, back : back + frames, :dim] = memory
+        layout[:, padded, dim] = 1.0
+        width = back + ahead + 1
+        steps = torch.arange(frames, device=memory.device)[:, None] + torch.arange(width, device=memory.device)
+        index = torch.cat([torch.full((frames, 1), padded, device=memory.device), steps], dim=1)
+        mask = torch.zeros(batch, frames, dtype=memory.dtype, device=memory.device).masked_fill(~valid, float("-inf"))
+        mask = F.pad(mask, (back, ahead + 1), value=float("-inf"))
+        mask[:, padded] = 0.0
+        clean = (mask[:, :padded].unfold(-1, width, 1) == 0).all(-1).all(0).tolist()
+        return cls(layout, index, mask[:, None], clean)
+
+
+@dataclass(eq=False)
+class StepWeights:
+    """One layer's maps folded per head for a sampling step: ``query`` ``(H, head_dim, dim + 1)``
+    (the scaled key map's transpose, then the scaled null key), ``value`` ``(H, dim + 1,
+    head_dim)`` (the value map's transpose, then zeros for the sink), the relative
+    ``position_bias`` ``(H, 1 + back + ahead + 1)`` (zero for the sink) and the ``gate``."""
+
+    query: torch.Tensor
+    value: torch.Tensor
+    position_bias: torch.Tensor
+    gate: float
 
 
 @dataclass(eq=False)
@@ -195,7 +215,8 @@ class ControlAdapter(nn.Module):
         self.query_start = 0
         self._memory: _Memory | None = None
         self._queries: dict[int, torch.Tensor] = {}
-        self._bands: dict[int, Band] = {}
+        self._band: Band | None = None
+        self._weights: dict[int, StepWeights] = {}
         self._handles: list[Any] = []
 
     # -------------------------------------------------------------- wiring
@@ -237,11 +258,15 @@ class ControlAdapter(nn.Module):
             dtype = prefix.gate.dtype
             if torch.is_grad_enabled():
                 added = prefix(query.to(dtype), memory.embedding, memory.valid, self.query_start)
-            else:  # sampling: the controls' keys and values are fixed for the window
-                band = self._bands.get(layer)
-                if band is None:
-                    band = self._bands[layer] = prefix.band(memory.embedding, memory.valid)
-                added = prefix.step(query.to(dtype), memory.embedding, memory.valid, self.query_start, band)
+            else:  # sampling: the band and the folded maps are fixed for the window
+                if self._band is None:
+                    self._band = prefix.band(memory.embedding, memory.valid)
+                weights = self._weights.get(layer)
+                if weights is None:
+                    weights = self._weights[layer] = prefix.step_weights()
+                added = prefix.step(query.to(dtype), memory.embedding, memory.valid, self.query_start, self._band,
+                                    weights)
+                return (args[0].add(added.to(args[0].dtype), alpha=weights.gate), *args[1:])
             return (args[0] + (prefix.gate * added).to(args[0].dtype), *args[1:])
 
         return pre_hook
@@ -258,14 +283,16 @@ class ControlAdapter(nn.Module):
     ) -> Iterator[None]:
         """Within the block, decoder calls see these controls; ``query_start`` is the first step."""
         self._memory = _Memory(self.embed(values, mask, keep), frame_valid)
-        self._bands.clear()
+        self._band = None
+        self._weights.clear()
         self.query_start = 0
         try:
             yield
         finally:
             self._memory = None
             self._queries.clear()
-            self._bands.clear()
+            self._band = None
+            self._weights.clear()
 
     def keep_flags(self, batch: int, modalities: Sequence[str] | None, device: torch.device) -> torch.Tensor:
         """``(batch, M)`` True for the modalities to use (all when ``modalities`` is None)."""

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-from expotion_engine.engines.musicgen.adapter import PrefixAttention
+from expotion_engine.engines.musicgen.adapter import Band, PrefixAttention
 from expotion_engine.engines.musicgen.checkpoint import new_adapter, save_adapter
 from expotion_engine.engines.musicgen.conditioning import Conditions, build_conditions, decoder_step
 from expotion_engine.engines.musicgen.config import AdapterConfig
@@ -130,7 +130,8 @@ def test_cli_precision_reaches_the_engine_options_and_only_for_musicgen() -> Non
         engine_options(args)
 
 
-def test_control_keys_are_projected_once_per_window_and_match_the_per_step_path(lm: LoadedModel) -> None:
+def test_sampling_folds_the_control_maps_once_per_window_and_matches_the_per_step_path(
+        lm: LoadedModel, monkeypatch: pytest.MonkeyPatch) -> None:
     torch.manual_seed(0)
     adapter = new_adapter(AdapterConfig(), lm)
     with torch.no_grad():
@@ -144,14 +145,21 @@ def test_control_keys_are_projected_once_per_window_and_match_the_per_step_path(
     values = torch.randn(3, frames + adapter.ahead, len(adapter.config.channels))
     keep = torch.cat([adapter.keep_flags(1, None, lm.device), adapter.keep_flags(2, (), lm.device)])
     valid = torch.ones(3, values.shape[1], dtype=torch.bool)
-    calls: list[int] = []
-    hooks = [p.key.register_forward_hook(lambda *_: calls.append(1)) for p in adapter.prefixes.values()]
+    projections: list[int] = []
+    hooks = [p.key.register_forward_hook(lambda *_: projections.append(1)) for p in adapter.prefixes.values()]
+    folds: list[int] = []
+    fold = PrefixAttention.step_weights
+    monkeypatch.setattr(PrefixAttention, "step_weights", lambda self: folds.append(1) or fold(self))
+    bands: list[int] = []
+    lay_out = Band.of
+    monkeypatch.setattr(Band, "of", lambda *args: bands.append(1) or lay_out(*args))
     ids = torch.randint(0, 64, (3 * lm.num_codebooks, 6))
     try:
         with adapter.conditioned(values, torch.ones_like(values, dtype=torch.bool), keep, valid):
             sample_codes(lm, conditions, rows, frames, SamplingSettings(), torch.Generator().manual_seed(0),
                          adapter=adapter)
-            assert len(calls) == len(adapter.prefixes)  # once per layer for the whole window, not per step
+            assert projections == []  # no step projects the controls to keys: the query is folded instead
+            assert len(folds) == len(adapter.prefixes) and len(bands) == 1  # once per window, not per step
             adapter.query_start = 0
             with torch.no_grad():
                 cached = decoder_step(lm, ids, conditions, None, True, use_cache=False).logits
