@@ -54,6 +54,15 @@ def histogram_distance(a: np.ndarray, b: np.ndarray, split: int = 128) -> float:
     return max(colour, luma)
 
 
+def _median_rows(values: np.ndarray) -> np.ndarray:
+    """``np.median(values, axis=0)`` by one partial sort (np.median's own checks cost more than the sort here)."""
+    middle = len(values) // 2
+    if len(values) % 2:
+        return np.partition(values, middle, axis=0)[middle]
+    part = np.partition(values, (middle - 1, middle), axis=0)
+    return np.mean(part[middle - 1:middle + 1], axis=0)
+
+
 class ChangeMeter:
     """Feed every decoded frame's signature in time order; get its :class:`FrameChange`."""
 
@@ -62,6 +71,7 @@ class ChangeMeter:
         self._previous: FrameSignature | None = None
         self._grid: tuple[np.ndarray, np.ndarray] | None = None
         self._ring: np.ndarray | None = None
+        self._ring_shape: tuple[int, int] = (0, 0)
 
     def _remap_grid(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         if self._grid is None or self._grid[0].shape != shape:
@@ -70,11 +80,13 @@ class ChangeMeter:
         return self._grid
 
     def _border(self, shape: tuple[int, int]) -> np.ndarray:
-        """The frame's outer ring (a sixth of each side): mostly background, whoever is in the middle."""
-        if self._ring is None or self._ring.shape != shape:
+        """Flat indices of the frame's outer ring (a sixth of each side): mostly background,
+        whoever is in the middle."""
+        if self._ring is None or self._ring_shape != shape:
             ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
             ring_y, ring_x = max(shape[0] // 6, 1), max(shape[1] // 6, 1)
-            self._ring = (ys < ring_y) | (ys >= shape[0] - ring_y) | (xs < ring_x) | (xs >= shape[1] - ring_x)
+            ring = (ys < ring_y) | (ys >= shape[0] - ring_y) | (xs < ring_x) | (xs >= shape[1] - ring_x)
+            self._ring, self._ring_shape = np.flatnonzero(ring), shape
         return self._ring
 
     def __call__(self, sig: FrameSignature) -> FrameChange:
@@ -87,7 +99,7 @@ class ChangeMeter:
         warped = cv2.remap(before, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
         residual = float(cv2.absdiff(current, warped).mean())
-        shift = np.median(flow[self._border(current.shape)], axis=0)  # the camera's move: what the edges did
+        shift = _median_rows(flow.reshape(-1, 2)[self._border(current.shape)])  # the camera's move: what the edges did
         if float(np.hypot(*shift)) >= CAMERA_SHIFT:
             camera = np.float32([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]])
             before = cv2.warpAffine(before, camera, current.shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,

@@ -92,6 +92,25 @@ _CROP_SIZE = 256
 _CROP_MARGIN = 2.2
 
 
+def _square_crop(rgb: np.ndarray, x0: float, y0: float, side: float) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """The square ``side`` pixels wide from ``(x0, y0)``, widened to whole pixels, black beyond
+    the frame and scaled to ``_CROP_SIZE``; and where it lies: ``(left, top, size)`` in pixels.
+
+    A slice and a resize: a third of the CPU of warping the frame onto the crop.
+    """
+    height, width = rgb.shape[:2]
+    left, top = math.floor(x0), math.floor(y0)
+    size = max(math.ceil(x0 + side) - left, math.ceil(y0 + side) - top, 1)
+    x_a, x_b = np.clip((left, left + size), 0, width)
+    y_a, y_b = np.clip((top, top + size), 0, height)
+    if (x_a, x_b, y_a, y_b) == (left, left + size, top, top + size):
+        square = rgb[top:top + size, left:left + size]
+    else:
+        square = np.zeros((size, size, 3), rgb.dtype)
+        square[y_a - top:y_b - top, x_a - left:x_b - left] = rgb[y_a:y_b, x_a:x_b]
+    return cv2.resize(square, (_CROP_SIZE, _CROP_SIZE), interpolation=cv2.INTER_LINEAR), (left, top, size)
+
+
 class FaceAnalyzer:
     """Finds the largest face in RGB frames of one video and measures it.
 
@@ -142,16 +161,13 @@ class FaceAnalyzer:
             return None, 0
         bx, by, bw, bh = self._box
         side = _CROP_MARGIN * max(bw, bh)
-        x0, y0 = bx + bw / 2 - side / 2, by + bh / 2 - side / 2
-        scale = _CROP_SIZE / side
-        affine = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale]])
-        crop = cv2.warpAffine(rgb, affine, (_CROP_SIZE, _CROP_SIZE), flags=cv2.INTER_LINEAR)
+        crop, (left, top, size) = _square_crop(rgb, bx + bw / 2 - side / 2, by + bh / 2 - side / 2, side)
         result = self._mesh.process(crop)
         if not result.multi_face_landmarks:
             self._box = None
             return None, self._count
         marks = result.multi_face_landmarks[0].landmark
-        points = np.array([(m.x, m.y, m.z) for m in marks]) * side + np.array([x0, y0, 0.0])
+        points = np.array([(m.x, m.y, m.z) for m in marks]) * size + (left, top, 0.0)
         lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
         self._box = (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
         return face_descriptors(points, width, height), self._count
