@@ -35,6 +35,7 @@ from studio.export.registry import export_delivery
 from studio.fsutil import move_take_in, publish_folder
 from studio.presets import load_preset
 from studio.session import SESSION_MARKER_KINDS, Session, TakeRecord, utc_now
+from studio.spool import spool_beside
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +139,6 @@ def finish_take(take: Take, n_samples: int, progress: ProgressFn | None = None,
     return replace(take, stems=tuple(stems), info={**take.info, "stems": "separated by the pipeline"})
 
 
-def _spool_beside(target: Path) -> Spool:
-    """A hidden staging folder on the take's disk for an engine's audio files (``.<name>.XXXXXXXX.partial``)."""
-    target = target.absolute()
-    parent = target if target.is_dir() else target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    return Spool(parent, prefix=f".{target.name}.", suffix=".partial")
-
-
 def _generate(engine: Engine, request: GenerationRequest, progress: ProgressFn, cancel: CancelEvent | None,
               on_audio: AudioFn | None, spool: Spool) -> Take:
     """``engine.generate``, with ``on_audio`` and the ``spool`` for engines that take them."""
@@ -219,7 +212,7 @@ def generate_take(
     started = time.perf_counter()
     take_id = session.next_take_id()
     target = Path(folder) if folder is not None else session.takes_dir / take_id
-    spool = _spool_beside(target)
+    spool = spool_beside(target)
     try:
         take = _generate(engine, request, _stage(sub_progress(progress, 0.0, 0.9), "generate"), cancel, on_audio,
                          spool)

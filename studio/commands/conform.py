@@ -20,7 +20,7 @@ from typing import Any
 
 from expotion_engine.errors import SessionError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
-from expotion_engine.types import Marker, Take, atomic_write_bytes, atomic_write_json
+from expotion_engine.types import GenerationRequest, Marker, Take, atomic_write_bytes, atomic_write_json
 from studio.commands.score import DELIVERY_FOLDER, add_delivery_arguments, check_formats, check_output_folder
 from studio.export.job import safe_name
 from studio.fsutil import remove_stale
@@ -29,6 +29,7 @@ from studio.pipeline import build_request, commit_take, export_take
 from studio.preflight import preflight
 from studio.progress_bar import progress_and_cancel
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, utc_now
+from studio.spool import spool_beside
 from studio.timecode import frame_seconds
 from studio.timeline.conform import ConformPlan, conform_plan
 from studio.timeline.conform_audio import (
@@ -151,6 +152,28 @@ def _new_session(session: Session, record: TakeRecord, old_take: Take, picture: 
     return fresh
 
 
+def conform_into(out: Path, old_take: Take, plan: ConformPlan, old: Timeline, new: Timeline,
+                 request: GenerationRequest | None, progress: ProgressFn, cancel: CancelEvent) -> ConformResult:
+    """:func:`conform_take` committed into the folder ``out``, its result's take read from there.
+
+    A long recut's audio is spooled in a hidden staging folder inside ``out`` (on the output's
+    disk, so committing it links rather than copies, and never in the system temp folder); the
+    spool is removed when this returns or raises (a cancel, Ctrl-C, an output the take cannot go
+    into), and one a killed run left is removed by the next run's ``remove_stale(out)``.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    spool = spool_beside(out)
+    try:
+        result = conform_take(old_take, plan, old, new, request, progress, cancel, spool=spool)
+        check_cancel(cancel)
+        commit_take(result.take, out, force=True)
+        if result.take.on_disk:  # refer to the committed files, not the spool
+            result = replace(result, take=Take.load(out))
+    finally:
+        spool.close()
+    return result
+
+
 def run(args: argparse.Namespace) -> int:
     """Conform the session's take onto the recut, write take, session, report and delivery."""
     out: Path = args.output
@@ -183,9 +206,7 @@ def run(args: argparse.Namespace) -> int:
                                              use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, 0.4),
                                              cancel=cancel)
                 request = build_request(fresh_session, controls)
-            result = conform_take(old_take, plan, old, new, request, sub_progress(progress, 0.4, 0.8), cancel)
-            check_cancel(cancel)
-            commit_take(result.take, out, force=True)
+            result = conform_into(out, old_take, plan, old, new, request, sub_progress(progress, 0.4, 0.8), cancel)
             take_id = fresh_session.next_take_id()
             fresh_session.add_take(TakeRecord(id=take_id, folder=out.resolve(), engine=result.take.engine,
                                               seed=record.seed, prompt=record.prompt, preset=record.preset,

@@ -280,10 +280,12 @@ def _kept(bars: BarPlan, rate: int) -> list[Kept]:
 
 
 def _replanned(old: Take, request: GenerationRequest, bars: BarPlan, progress: ProgressFn | None,
-               cancel: CancelEvent | None) -> Take:
-    """The recut composed on the bar plan's map with the old notes in the kept bars, rendered at the old loudness."""
+               cancel: CancelEvent | None, spool: Spool | None) -> Take:
+    """The recut composed on the bar plan's map with the old notes in the kept bars, rendered at the old loudness
+    (a long one into a folder of its own in ``spool``, where given: both write a ``mix.wav``)."""
     score = replan(request, {s.name: s.notes for s in old.stems}, _kept(bars, old.sample_rate), bars.tempo_map)
-    fresh = render_replan(request, score, float(old.info.get("loudness_target_lufs", -14.0)), progress, cancel)
+    fresh = render_replan(request, score, float(old.info.get("loudness_target_lufs", -14.0)), progress, cancel,
+                          spool=None if spool is None else Spool(spool.path, prefix="replan-"))
     names = [s.name for s in old.stems]
     if names != [s.name for s in fresh.stems] or old.mix.shape[0] != fresh.mix.shape[0]:
         raise ConformError(f"The re-planned take has other stems or channels "
@@ -304,8 +306,8 @@ def _level_match(old: Take, fresh: Take, bars: BarPlan, fade: int) -> float:
 
 
 def _music_plan(old: Take, request: GenerationRequest | None, copies: list[tuple[int, int, int, str]],
-                new_tl: Timeline, fade: int, progress: ProgressFn | None, cancel: CancelEvent | None
-                ) -> tuple[BarPlan, list[tuple[float, float]], Take | None, float]:
+                new_tl: Timeline, fade: int, progress: ProgressFn | None, cancel: CancelEvent | None,
+                spool: Spool | None) -> tuple[BarPlan, list[tuple[float, float]], Take | None, float]:
     """The bar plan, the recut's hits ``(s, strength)`` it accounts for, and (re-planning with ``request``) the
     re-planned rendering with the gain that matches its level; an audio-only plan's hits are the recut's edits."""
     rate, total = old.sample_rate, take_length(new_tl, old.sample_rate)
@@ -320,7 +322,7 @@ def _music_plan(old: Take, request: GenerationRequest | None, copies: list[tuple
     bars = plan_bars(copies, old.tempo_map, old.n_samples, total, rate, anchors, _ending(old))
     if not bars.bridges:  # nothing to re-plan when every bar is kept
         return bars, anchors, None, 1.0
-    fresh = _replanned(old, request, bars, progress, cancel)
+    fresh = _replanned(old, request, bars, progress, cancel, spool)
     return bars, anchors, fresh, _level_match(old, fresh, bars, fade)
 
 
@@ -391,7 +393,8 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
     read from ``old`` in slices and made block by block; a recut longer than
     :data:`~expotion_engine.audio_io.ON_DISK_ABOVE_S` (or any with ``to_disk``) is written
     as float WAVs in ``spool`` (default: a temporary folder that lasts as long as the take
-    refers to it), the same samples as in memory.
+    refers to it), the same samples as in memory; a given ``spool`` also holds a long
+    re-planned rendering while it is read.
     """
     rate = old.sample_rate
     check_scored_from(old, old_tl)
@@ -401,7 +404,7 @@ def conform_take(old: Take, plan: ConformPlan, old_tl: Timeline, new_tl: Timelin
     replanning = request is not None and has_exact_notes(old)
     fade = max(2, round(CROSSFADE_S * rate))
     bars, anchors, fresh, gain = _music_plan(old, request if replanning else None, copies, new_tl, fade, progress,
-                                             cancel)
+                                             cancel, spool)
     continues = [isinstance(a, Keep) and isinstance(b, Keep) and a.offset == b.offset
                  for a, b in zip(bars.segments, bars.segments[1:], strict=False)]
     channels = [old.mix.shape[0], *(s.audio.shape[0] for s in old.stems)]

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from expotion_engine.audio_io import Spool
 from expotion_engine.engines.procedural.fit import FitResult, Placement
 from expotion_engine.engines.procedural.hits import Hit
 from expotion_engine.engines.procedural.score import Score
@@ -115,9 +116,10 @@ def replan(request: GenerationRequest, old_notes: Mapping[str, Sequence[Note]], 
 
 
 def render_replan(request: GenerationRequest, score: Score, loudness_lufs: float,
-                  progress: ProgressFn | None = None, cancel: CancelEvent | None = None) -> Take:
+                  progress: ProgressFn | None = None, cancel: CancelEvent | None = None, *,
+                  spool: Spool | None = None) -> Take:
     """``score`` rendered as the engine renders a take (preset's bus), on the old take's loudness target; a long
-    recut comes back on disk (float WAVs, as :func:`.render_score` renders any long take)."""
+    recut comes back on disk (float WAVs in ``spool``, as :func:`.render_score` renders any long take)."""
     from expotion_engine.engines.procedural.engine import ID
     from expotion_engine.engines.procedural.render import render_score
     from expotion_engine.engines.procedural.settings import validate_preset
@@ -127,7 +129,8 @@ def render_replan(request: GenerationRequest, score: Score, loudness_lufs: float
     mix = preset["mix"]
     rendering = render_score(score, request.sample_rate, loudness_lufs=loudness_lufs,
                              true_peak_db=float(mix["true_peak_db"]), width=float(mix["width"]),
-                             compression=float(mix["compression"]), progress=progress, cancel=cancel)
+                             compression=float(mix["compression"]), progress=progress, cancel=cancel,
+                             spool=spool)
     stems = tuple(Stem(name=part.name, audio=rendering.stems[part.name], notes=part.notes, origin="rendered",
                        info={"instrument": part.instrument, "plugin": part.plugin, "gain_db": part.gain_db})
                   for part in score.parts)
