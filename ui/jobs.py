@@ -20,13 +20,14 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from expotion_engine.errors import ExportError, ExpotionError
-from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel
+from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
 from expotion_engine.types import ControlTrack, Take
 from expotion_engine.vision.analyze import resolve_range
 from studio import pipeline
 from studio.analysis import cache_dir, cache_key
 from studio.export.registry import export_delivery
 from studio.session import Session, TakeRecord
+from studio.spool import spool_beside
 from ui.error_dialog import show_error
 from ui.job_process import run_in_child
 from ui.mixdown import MixerState, mixed_take
@@ -152,11 +153,18 @@ def export_take(session: Session, take_id: str, folder: Path, formats: tuple[str
     if mixer is None or mixer.is_neutral(tuple(s.name for s in take.stems)):
         written = pipeline.export_take(session, folder, take_id=take_id, formats=list(formats) or None,
                                        force=force, progress=progress, cancel=cancel)
-    else:
-        job = pipeline.export_job(session, mixed_take(take, mixer), force=force)
+    else:  # the mixer's take first (a long one spooled on the delivery's disk, removed when done), then the delivery
+        share = 0.5 if take.on_disk else 0.05
         chosen = list(formats or session.export.formats) or None
         try:
-            written = export_delivery(job, Path(folder), formats=chosen, progress=progress, cancel=cancel)
+            spool = spool_beside(Path(folder))
+            try:
+                mixed = mixed_take(take, mixer, spool=spool, progress=sub_progress(progress, 0.0, share),
+                                   cancel=cancel)
+                written = export_delivery(pipeline.export_job(session, mixed, force=force), Path(folder),
+                                          formats=chosen, progress=sub_progress(progress, share, 1.0), cancel=cancel)
+            finally:
+                spool.close()
         except OSError as exc:
             raise ExportError(f"{folder}: cannot write the delivery there ({exc.strerror or exc}).") from None
     if session.timeline is not None:

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from expotion_engine.audio_io import WavAudio
+from expotion_engine.audio_io import Spool, WavAudio
+from expotion_engine.progress import CancelEvent, ProgressFn
 from expotion_engine.types import Take
 from studio.stem_mix import mixdown, scaled_audio
 
@@ -106,14 +107,17 @@ def render_mix(take: Take, state: MixerState) -> np.ndarray | WavAudio:
     return mixdown(take, state.gains(names))
 
 
-def mixed_take(take: Take, state: MixerState) -> Take:
+def mixed_take(take: Take, state: MixerState, *, spool: Spool | None = None, progress: ProgressFn | None = None,
+               cancel: CancelEvent | None = None) -> Take:
     """``take`` as the mixer plays it, for export: the mix re-rendered, each stem at its strip's gain,
     stems the mixer silences left out; ``take`` itself when every strip is at unity. A long take's
-    new mix and stems are float WAVs written block by block in a temporary folder."""
+    new mix and stems are float WAVs written block by block in ``spool`` (default: a temporary
+    folder), with ``progress`` per block; a ``cancel`` raises :class:`~expotion_engine.errors.Cancelled`
+    and leaves none of them."""
     names = tuple(s.name for s in take.stems)
     if not names or state.is_neutral(names):
         return take
-    mix, audio = scaled_audio(take, state.gains(names))
+    mix, audio = scaled_audio(take, state.gains(names), spool, progress=progress, cancel=cancel)
     stems = tuple(replace(s, audio=audio[s.name]) for s in take.stems if s.name in audio)
     return replace(take, mix=mix, stems=stems, info={**take.info, "mixer": state.to_dict()})
 
