@@ -26,35 +26,38 @@ _BROW_R = (70, 63, 105, 66, 107)
 _BROW_L = (300, 293, 334, 296, 336)
 
 
+_USED = (_FOREHEAD, _CHIN, _EYE_OUTER_R, _EYE_OUTER_L, _LID_UP_R, _LID_LOW_R, _LID_UP_L, _LID_LOW_L,
+         _LIP_UP, _LIP_LOW, _MOUTH_R, _MOUTH_L, *_BROW_R, *_BROW_L)
+
+
 def face_descriptors(p: np.ndarray, width: int, height: int) -> np.ndarray:
     """Expression and pose descriptors from landmarks ``(478, 3)`` in frame pixels.
 
     Returns values in ``FACE_CHANNELS`` order: mouth opening, smile, brow raise and
     eye openness (ratios of face size), head yaw/pitch/roll (degrees), face centre x/y
-    (0..1 of the frame) and face size (height as a fraction of frame height).
+    (0..1 of the frame) and face size (height as a fraction of frame height). Plain float
+    arithmetic on the few landmarks used: numpy's per-call cost on 2-vectors was most of it.
     """
-    face_h = np.linalg.norm(p[_FOREHEAD, :2] - p[_CHIN, :2])
-    eye_d = np.linalg.norm(p[_EYE_OUTER_R, :2] - p[_EYE_OUTER_L, :2])
-    face_h = max(face_h, 1e-6)
-    eye_d = max(eye_d, 1e-6)
+    q = dict(zip(_USED, p[list(_USED)].tolist(), strict=True))
 
-    mouth_open = np.linalg.norm(p[_LIP_UP, :2] - p[_LIP_LOW, :2]) / face_h
-    mouth_width = np.linalg.norm(p[_MOUTH_R, :2] - p[_MOUTH_L, :2]) / eye_d
-    lip_mid_y = 0.5 * (p[_LIP_UP, 1] + p[_LIP_LOW, 1])
-    corner_lift = (lip_mid_y - 0.5 * (p[_MOUTH_R, 1] + p[_MOUTH_L, 1])) / eye_d
-    smile = mouth_width + corner_lift
+    def dist(a: int, b: int) -> float:
+        return math.hypot(q[a][0] - q[b][0], q[a][1] - q[b][1])
 
-    lid_r, lid_l = p[_LID_UP_R, :2], p[_LID_UP_L, :2]
-    brow_r = np.linalg.norm(p[list(_BROW_R), :2].mean(axis=0) - lid_r)
-    brow_l = np.linalg.norm(p[list(_BROW_L), :2].mean(axis=0) - lid_l)
-    brow_raise = 0.5 * (brow_r + brow_l) / face_h
-    eye_open = 0.5 * (
-        np.linalg.norm(p[_LID_UP_R, :2] - p[_LID_LOW_R, :2])
-        + np.linalg.norm(p[_LID_UP_L, :2] - p[_LID_LOW_L, :2])
-    ) / eye_d
+    def brow(points: tuple[int, ...], lid: int) -> float:
+        x = sum(q[i][0] for i in points) / len(points)
+        y = sum(q[i][1] for i in points) / len(points)
+        return math.hypot(x - q[lid][0], y - q[lid][1])
 
-    yaw, pitch, roll = head_pose(p)
-    xs, ys = p[:, 0], p[:, 1]
+    face_h = max(dist(_FOREHEAD, _CHIN), 1e-6)
+    eye_d = max(dist(_EYE_OUTER_R, _EYE_OUTER_L), 1e-6)
+    mouth_open = dist(_LIP_UP, _LIP_LOW) / face_h
+    lip_mid_y = 0.5 * (q[_LIP_UP][1] + q[_LIP_LOW][1])
+    corner_lift = (lip_mid_y - 0.5 * (q[_MOUTH_R][1] + q[_MOUTH_L][1])) / eye_d
+    smile = dist(_MOUTH_R, _MOUTH_L) / eye_d + corner_lift
+    brow_raise = 0.5 * (brow(_BROW_R, _LID_UP_R) + brow(_BROW_L, _LID_UP_L)) / face_h
+    eye_open = 0.5 * (dist(_LID_UP_R, _LID_LOW_R) + dist(_LID_UP_L, _LID_LOW_L)) / eye_d
+    yaw, pitch, roll = _head_pose(q[_EYE_OUTER_R], q[_EYE_OUTER_L], q[_FOREHEAD], q[_CHIN])
+    (x_lo, y_lo), (x_hi, y_hi) = p[:, :2].min(axis=0), p[:, :2].max(axis=0)
     values = (
         mouth_open,
         smile,
@@ -63,9 +66,9 @@ def face_descriptors(p: np.ndarray, width: int, height: int) -> np.ndarray:
         yaw,
         pitch,
         roll,
-        0.5 * (xs.min() + xs.max()) / width,
-        0.5 * (ys.min() + ys.max()) / height,
-        (ys.max() - ys.min()) / height,
+        0.5 * (x_lo + x_hi) / width,
+        0.5 * (y_lo + y_hi) / height,
+        (y_hi - y_lo) / height,
     )
     return np.asarray(values, dtype=np.float32)
 
@@ -76,12 +79,22 @@ def head_pose(p: np.ndarray) -> tuple[float, float, float]:
     Positive yaw turns the face towards the image's right, positive pitch lifts the chin,
     positive roll tilts the eye line clockwise in the image.
     """
-    x_axis = p[_EYE_OUTER_L] - p[_EYE_OUTER_R]
-    x_axis /= max(np.linalg.norm(x_axis), 1e-9)
-    y_axis = p[_CHIN] - p[_FOREHEAD]
-    y_axis -= np.dot(y_axis, x_axis) * x_axis
-    y_axis /= max(np.linalg.norm(y_axis), 1e-9)
-    z_axis = np.cross(x_axis, y_axis)
+    return _head_pose(*(p[i].tolist() for i in (_EYE_OUTER_R, _EYE_OUTER_L, _FOREHEAD, _CHIN)))
+
+
+def _head_pose(eye_r: list[float], eye_l: list[float], forehead: list[float],
+               chin: list[float]) -> tuple[float, float, float]:
+    x_axis = [a - b for a, b in zip(eye_l, eye_r, strict=True)]
+    norm = max(math.sqrt(sum(v * v for v in x_axis)), 1e-9)
+    x_axis = [v / norm for v in x_axis]
+    y_axis = [a - b for a, b in zip(chin, forehead, strict=True)]
+    along = sum(a * b for a, b in zip(y_axis, x_axis, strict=True))
+    y_axis = [a - along * b for a, b in zip(y_axis, x_axis, strict=True)]
+    norm = max(math.sqrt(sum(v * v for v in y_axis)), 1e-9)
+    y_axis = [v / norm for v in y_axis]
+    z_axis = (x_axis[1] * y_axis[2] - x_axis[2] * y_axis[1],
+              x_axis[2] * y_axis[0] - x_axis[0] * y_axis[2],
+              x_axis[0] * y_axis[1] - x_axis[1] * y_axis[0])
     yaw = math.degrees(math.atan2(-z_axis[0], z_axis[2]))
     pitch = math.degrees(math.atan2(z_axis[1], z_axis[2]))
     roll = math.degrees(math.atan2(x_axis[1], x_axis[0]))
