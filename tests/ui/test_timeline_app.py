@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from studio.fsutil import stale_staging
 from studio.session import Session
 from studio.timeline.read import read_timeline
 from tests.timeline.build import EDITS, SEQUENCE_MARKER, SHOTS, build_timeline, make_shots, write_timeline
@@ -80,6 +81,15 @@ def test_conform_moves_the_take_onto_the_recut_and_reports(window, qtbot, wait_j
     new.path.rename(tmp_path / "recut.otio")
     for shot in shots:
         (tmp_path / shot.name).symlink_to(shot)
+    output = tmp_path / "a_conform_recut"
+    cancelled = window.conform_to(tmp_path / "recut.otio")  # cancelled once the child has made its folder
+    qtbot.waitUntil(output.exists, timeout=60_000)
+    with qtbot.waitSignal(cancelled.aborted, timeout=60_000):
+        cancelled.abort()
+    wait_job(cancelled, timeout=60_000)
+    assert window.jobs.last_error is None and window.session.path == tmp_path / "a.expotion"
+    assert not output.exists() and stale_staging(tmp_path) == []  # neither the folder nor a spool beside it
+
     open_file(monkeypatch, tmp_path / "recut.otio")
     window.act_conform.trigger()
     wait_job(window.jobs.worker, timeout=300_000)
@@ -88,7 +98,8 @@ def test_conform_moves_the_take_onto_the_recut_and_reports(window, qtbot, wait_j
 
     session = window.session  # the conformed session is open
     recut_timeline = read_timeline(tmp_path / "recut.otio")
-    assert session.path.parent == tmp_path / "a_conform_recut"
+    assert session.path.parent == output
+    assert stale_staging(session.path.parent) == []  # the conform's spool (inside its folder) is gone
     assert session.timeline.path == (tmp_path / "recut.otio").resolve()
     record = session.chosen()
     assert record.params["conformed_from"] == old_take.id
