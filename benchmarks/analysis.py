@@ -8,8 +8,10 @@ First (``--cpu-only`` stops after it) the CPU seconds of Expotion's analysis of 
 the same downscale and BGR-to-RGB conversion, then mediapipe's face mesh (refined
 landmarks, one face) and pose (complexity 1) on each frame, one after the other, and
 nothing else. What Expotion does beyond that loop (face detection for small faces and
-the face crop, optical flow, a signature of every decoded frame for cut detection, the
-pose worker thread, building the control track) is the ratio's excess over 1.
+the face crop, optical flow, a signature of every decoded frame and the frame-to-frame
+change meter for cut detection, the pose worker thread, building the control track) is
+the ratio's excess over 1; Expotion decodes with PyAV and scales the picked frames from
+the YUV planes, which costs less than OpenCV's decoding and conversion in the bare loop.
 
 Prints analysis speed as a multiple of real time for the demo video scaled to 720p and
 1080p (default analysis rate), and for the demo looped four times at 720p (a minute, so
@@ -113,10 +115,11 @@ def compare_cpu(clip: Path, rounds: int) -> None:
 
 
 def excess_breakdown(path: Path, settings: AnalysisSettings) -> None:
-    """CPU seconds of each thing Expotion does beyond the bare loop, measured one at a time on ``path``."""
+    """CPU seconds of each thing Expotion does beyond the bare loop, measured one at a time on ``path``
+    (OpenCV on one thread, as during the analysis)."""
     import mediapipe as mp
 
-    from expotion_engine.media.reader import _scaled, signature
+    from expotion_engine.media.reader import iter_frames
     from expotion_engine.vision.changes import ChangeMeter
     from expotion_engine.vision.face import FaceAnalyzer
     from expotion_engine.vision.flow import MotionEnergy
@@ -126,36 +129,49 @@ def excess_breakdown(path: Path, settings: AnalysisSettings) -> None:
         result = work()
         return time.process_time() - started, result
 
-    def decode(every: bool) -> list[tuple[float, object]]:
-        capture, frames, next_pick = cv2.VideoCapture(str(path)), [], 0.0
+    def opencv_picked() -> int:
+        """The bare loop's decoding: every frame grabbed, the picked ones retrieved, scaled and turned to RGB."""
+        capture, next_pick, count = cv2.VideoCapture(str(path)), 0.0, 0
         while capture.grab():
-            stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            picked = stamp + 1e-6 >= next_pick
-            if picked:
-                next_pick += 1.0 / settings.analysis_fps
-            if picked or every:
-                frames.append((stamp, capture.retrieve()[1]))
+            if capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 + 1e-6 < next_pick:
+                continue
+            next_pick += 1.0 / settings.analysis_fps
+            image = capture.retrieve()[1]
+            height, width = image.shape[:2]
+            scale = settings.max_side / max(height, width)
+            size = (round(width * scale), round(height * scale))
+            cv2.cvtColor(cv2.resize(image, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+            count += 1
         capture.release()
-        return frames
+        return count
 
-    picked_only, _ = cpu(lambda: decode(False))
-    every_frame, frames = cpu(lambda: decode(True))
-    sigs_cpu, sigs = cpu(lambda: [signature(image, t) for t, image in frames])
-    meter = ChangeMeter()
-    meter_cpu, _ = cpu(lambda: [meter(sig) for sig in sigs])
-    rgbs = [_scaled(image, settings.max_side) for _, image in decode(False)]
-    motion = MotionEnergy(settings.flow_width)
-    flow_cpu, _ = cpu(lambda: [motion(rgb, i / settings.analysis_fps) for i, rgb in enumerate(rgbs)])
-    face = FaceAnalyzer()
-    face_cpu, _ = cpu(lambda: [face(rgb) for rgb in rgbs])
-    face.close()
-    mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
-    mesh_cpu, _ = cpu(lambda: [mesh.process(rgb) for rgb in rgbs])
-    mesh.close()
-    print("  beyond the bare loop, one at a time (CPU s): "
-          f"retrieving every decoded frame for the cut signatures {every_frame - picked_only:.2f}; "
-          f"face detector and crop over a bare face mesh {face_cpu - mesh_cpu:.2f}; "
-          f"signatures {sigs_cpu:.2f}; frame-to-frame change meter {meter_cpu:.2f}; optical flow {flow_cpu:.2f}")
+    def read(signatures: bool) -> list:
+        return list(iter_frames(path, rate=settings.analysis_fps, max_side=settings.max_side, signatures=signatures))
+
+    bare_decode, _ = cpu(opencv_picked)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        plain_cpu, _ = cpu(lambda: read(False))
+        reader_cpu, frames = cpu(lambda: read(True))
+        meter = ChangeMeter()
+        meter_cpu, _ = cpu(lambda: [meter(sig) for frame in frames for sig in frame.signatures])
+        rgbs = [frame.rgb for frame in frames]
+        motion = MotionEnergy(settings.flow_width)
+        flow_cpu, _ = cpu(lambda: [motion(rgb, frame.time) for rgb, frame in zip(rgbs, frames, strict=True)])
+        face = FaceAnalyzer()
+        face_cpu, _ = cpu(lambda: [face(rgb) for rgb in rgbs])
+        face.close()
+        mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
+        mesh_cpu, _ = cpu(lambda: [mesh.process(rgb) for rgb in rgbs])
+        mesh.close()
+    finally:
+        cv2.setNumThreads(threads)
+    decoded = sum(len(frame.signatures) for frame in frames)
+    print(f"  beyond the bare loop, one at a time (CPU s): decoding ({decoded} frames) with a cut signature of "
+          f"every frame, {len(frames)} pictures, over the bare loop's OpenCV decoding {reader_cpu - bare_decode:+.2f} "
+          f"(of which the signatures {reader_cpu - plain_cpu:.2f}); face detector and crop over a bare face mesh "
+          f"{face_cpu - mesh_cpu:.2f}; frame-to-frame change meter {meter_cpu:.2f}; optical flow {flow_cpu:.2f}")
 
 
 def analysis_seconds(path: Path) -> tuple[float, float]:

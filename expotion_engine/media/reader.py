@@ -185,7 +185,7 @@ class _Picture:
         # colour at every thumbnail pixel, as when shrinking a BGR picture; chroma only feeds the
         # histogram, so nearest-neighbour sampling before the area averaging is enough for it
         height, width = luma.shape
-        i420 = np.empty((3 * height, 2 * width), np.uint8)  # 2x the thumbnail, each pixel's YUV repeated 2x2
+        i420 = np.empty((3 * height, 2 * width), np.uint8)  # 2x the thumbnail, each pixel's YUV repeated 2x2 ...
         i420[:2 * height] = cv2.resize(luma, (2 * width, 2 * height), interpolation=cv2.INTER_NEAREST)
         chroma = i420[2 * height:].reshape(2, height, width)
         chroma[0] = _thumbnail(_plane(self._frame, 1), size, cv2.INTER_NEAREST)
@@ -196,7 +196,9 @@ class _Picture:
             cv2.LUT(chroma, _FULL_TO_LIMITED_CHROMA, dst=chroma)
         else:
             gray = cv2.LUT(luma, _LIMITED_LUMA_TO_GRAY)
-        return _signature_of(self._upright(gray), cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420), time)
+        # ... so that halving the BGR picture gives each thumbnail pixel's own colour
+        colour = cv2.resize(cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420), (width, height), interpolation=cv2.INTER_AREA)
+        return _signature_of(self._upright(gray), colour, time)
 
     def rgb(self, max_side: int) -> np.ndarray:
         """The frame upright as RGB, its longer side scaled down to at most ``max_side`` (area averaging)."""
