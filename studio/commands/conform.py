@@ -153,7 +153,8 @@ def _new_session(session: Session, record: TakeRecord, old_take: Take, picture: 
 
 
 def conform_into(out: Path, old_take: Take, plan: ConformPlan, old: Timeline, new: Timeline,
-                 request: GenerationRequest | None, progress: ProgressFn, cancel: CancelEvent) -> ConformResult:
+                 request: GenerationRequest | None, progress: ProgressFn | None = None,
+                 cancel: CancelEvent | None = None) -> ConformResult:
     """:func:`conform_take` committed into the folder ``out``, its result's take read from there.
 
     A long recut's audio is spooled in a hidden staging folder inside ``out`` (on the output's
