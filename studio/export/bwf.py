@@ -9,12 +9,15 @@ write either chunk, so the RIFF container is written here with :mod:`struct`; au
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
+import os
 import struct
+import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +28,7 @@ from expotion_engine.audio_io import Spool, WavAudio, WavWriter, is_lazy
 from expotion_engine.errors import ExportError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress
 from studio.export.job import DeliveryFolder, ExportJob
+from studio.spool import spool_beside
 from studio.timecode import TimecodeRate
 
 log = logging.getLogger(__name__)
@@ -188,18 +192,23 @@ def write_bwf(
     return clipped
 
 
-def resample(audio: np.ndarray | WavAudio, source_rate: int, target_rate: int) -> np.ndarray | WavAudio:
+def resample(audio: np.ndarray | WavAudio, source_rate: int, target_rate: int, *, spool: Spool | None = None,
+             cancel: CancelEvent | None = None) -> np.ndarray | WavAudio:
     """``audio`` ``(channels, samples)`` at ``target_rate`` (soxr, very high quality), length to the sample.
 
-    Audio on disk (a long take's :class:`WavAudio`) is resampled block by block into a temporary float WAV
-    (removed when the returned :class:`WavAudio` is no longer referred to), never read whole.
+    Audio on disk (a long take's :class:`WavAudio`) is resampled block by block into a float WAV in
+    ``spool`` (the caller's, on the output's disk: :func:`resampled` makes one and removes it), never
+    read whole and never written to the system temp folder; ``cancel`` is checked at every block.
     """
     if source_rate == target_rate:
         return audio
     import soxr
 
     if is_lazy(audio):
-        return _resample_to_disk(audio, source_rate, target_rate)
+        if spool is None:
+            raise ExportError(f"{audio.path}: audio on disk is resampled into a spool folder on the output's disk, "
+                              "and none was given.")
+        return _resample_to_disk(audio, source_rate, target_rate, spool, cancel)
 
     out = soxr.resample(np.ascontiguousarray(audio.T, dtype=np.float32), source_rate, target_rate, quality="VHQ")
     length = int(round(audio.shape[1] * target_rate / source_rate))
@@ -209,28 +218,44 @@ def resample(audio: np.ndarray | WavAudio, source_rate: int, target_rate: int) -
     return np.ascontiguousarray(out.T, dtype=np.float32)
 
 
-def _resample_to_disk(audio: WavAudio, source_rate: int, target_rate: int) -> WavAudio:
-    """:func:`resample` of audio on disk, block by block into a float WAV in a temporary spool."""
+@contextlib.contextmanager
+def resampled(audio: np.ndarray | WavAudio, source_rate: int, target_rate: int, output: Path,
+              cancel: CancelEvent | None = None) -> Iterator[np.ndarray | WavAudio]:
+    """:func:`resample` of ``audio`` for the ``with`` block: audio on disk goes to a hidden spool on ``output``'s
+    disk (:func:`studio.spool.spool_beside`, which a killed run's :func:`~studio.fsutil.remove_stale` clears),
+    removed when the block ends, whether it finished, failed, was cancelled or interrupted."""
+    if source_rate == target_rate or not is_lazy(audio):
+        yield resample(audio, source_rate, target_rate)
+        return
+    spool = spool_beside(output)
+    try:
+        yield resample(audio, source_rate, target_rate, spool=spool, cancel=cancel)
+    finally:
+        spool.close()
+
+
+def _resample_to_disk(audio: WavAudio, source_rate: int, target_rate: int, spool: Spool,
+                      cancel: CancelEvent | None) -> WavAudio:
+    """:func:`resample` of audio on disk, block by block into a float WAV of its own in ``spool``."""
     import soxr
 
     channels, frames = audio.shape
     length = int(round(frames * target_rate / source_rate))
-    spool = Spool()
-    path = spool.file("resampled.wav")
+    fd, name = tempfile.mkstemp(prefix="resampled-", suffix=".wav", dir=spool.path)
+    os.close(fd)  # a unique name; the writer's finished file replaces it
     stream = soxr.ResampleStream(source_rate, target_rate, channels, dtype="float32", quality="VHQ")
     written = 0
-    with WavWriter(path, target_rate, channels, length) as writer:
-        blocks = list(range(0, frames, _BLOCK))
-        for start in blocks:
-            block = audio[:, start:start + _BLOCK]
-            out = stream.resample_chunk(np.ascontiguousarray(block.T), last=start == blocks[-1])
+    with WavWriter(name, target_rate, channels, length) as writer:
+        for start, block in audio.blocks(_BLOCK):
+            check_cancel(cancel)
+            out = stream.resample_chunk(np.ascontiguousarray(block.T), last=start + _BLOCK >= frames)
             out = out[: max(0, length - written)]
             if out.shape[0]:
                 writer.write(out.T)
                 written += out.shape[0]
         if written < length:
             writer.write(np.zeros((channels, length - written), dtype=np.float32))
-    return spool.audio(path)
+    return spool.audio(Path(name))
 
 
 def _coding_history(sample_rate: int, bit_depth: int, channels: int) -> str:
@@ -266,7 +291,6 @@ def write_audio(
     for index, ((name, audio), relative) in enumerate(zip(parts, audio_files(job), strict=True)):
         check_cancel(cancel)
         report(index / len(parts), f"Writing {relative}")
-        data = resample(audio, job.take.sample_rate, rate)
         track = f"{job.title} mix" if name == "mix" else name
         bext = Bext(
             description=f"{job.title} - {track} - take {job.take_label} ({job.take.engine})",
@@ -275,12 +299,13 @@ def write_audio(
             origination_date=now.strftime("%Y-%m-%d"),
             origination_time=now.strftime("%H:%M:%S"),
             time_reference=ref,
-            coding_history=_coding_history(rate, depth, data.shape[0]),
+            coding_history=_coding_history(rate, depth, audio.shape[0]),
         )
-        chunk = ixml(project=job.title, scene=scene, take=job.take_label, track=track, channels=data.shape[0],
+        chunk = ixml(project=job.title, scene=scene, take=job.take_label, track=track, channels=audio.shape[0],
                      sample_rate=rate, bit_depth=depth, timecode=job.tc, time_ref=ref,
                      note=f"Expotion {job.take.engine} take, seed {job.take.seed}; {job.timecode.note}")
-        with folder.open_temp(relative) as tmp:
+        with resampled(audio, job.take.sample_rate, rate, folder.root, cancel) as data, \
+                folder.open_temp(relative) as tmp:
             clipped = write_bwf(tmp, data, rate, depth, bext, chunk)
         if clipped:
             log.warning("%s: %d samples clipped at full scale", relative, clipped)

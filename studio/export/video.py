@@ -37,7 +37,7 @@ from expotion_engine.media.children import die_with_parent as die_with_parent  #
 from expotion_engine.media.children import kill_group, popen_child
 from expotion_engine.media.probe import VideoInfo, probe_video
 from expotion_engine.progress import CancelEvent, ProgressFn, no_progress
-from studio.export.bwf import resample
+from studio.export.bwf import resampled
 from studio.export.job import DeliveryFolder, ExportJob
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,6 @@ def write_video(
     relative = video_files(job)[0]
     folder.check([relative])
     rate = job.settings.sample_rate
-    mix = resample(job.take.mix, job.take.sample_rate, rate)
     if info.video_start or info.audio_start:
         log.info("%s: video starts at %.3f s in the container; cutting at %.3f s (music time 0)",
                  video, info.video_start, info.video_start + job.video_in)
@@ -199,7 +198,8 @@ def write_video(
     if abs(offset) > 1e-6:
         log.warning("%s: the in point %.4f s is not on a frame; the picture starts on the nearest frame, "
                     "%.1f ms from the music's start", video, job.video_in, offset * 1000)
-    with tempfile.TemporaryDirectory(prefix="expotion-mux-") as scratch:
+    with resampled(job.take.mix, job.take.sample_rate, rate, folder.root, cancel) as mix, \
+            tempfile.TemporaryDirectory(prefix="expotion-mux-") as scratch:
         if is_lazy(mix):  # a long take's mix is a WAV already: ffmpeg reads it from disk
             audio = mix.path
         else:
