@@ -116,9 +116,11 @@ def render_score(score: Score, sample_rate: int, *, loudness_lufs: float = -14.0
     ``soundfont`` is a bank file for the sampled parts (default: the one :func:`find_soundfont` finds);
     ``width`` scales the stereo image (0 mono, 1 as placed, up to 2 wider); ``compression`` (0 open .. 1 dense)
     sets how hard the bus's glue compressor works. A take longer than :data:`TO_DISK_ABOVE_S` (or any with
-    ``to_disk``) is rendered block by block into float WAVs in ``spool`` (default: a temporary folder removed
-    when its audio is no longer referred to), so memory does not grow with its length
-    (:mod:`.stream`). ``on_audio(start_sample, block)`` receives the finished mix in blocks, in time order.
+    ``to_disk``) is rendered block by block into float WAVs in ``spool``, so memory does not grow with its length
+    (:mod:`.stream`): a caller with an output passes one on the output's disk (what a stopped rendering wrote is
+    removed from it); without one (a library call) it is a temporary folder, removed when its audio is no longer
+    referred to, or at once when the rendering fails, is cancelled or interrupted.
+    ``on_audio(start_sample, block)`` receives the finished mix in blocks, in time order.
     """
     if not (isinstance(sample_rate, int | np.integer) and 8000 <= sample_rate <= 384000):
         raise EngineError(f"Sample rate {sample_rate!r} is not supported; use a whole number of Hz, 8000 to 384000.")
@@ -251,6 +253,7 @@ def _render_to_disk(score: Score, sample_rate: int, n: int, plugins: dict[str, A
     """:func:`render_score` of a long take, block by block into float WAVs (:func:`.stream.render_to_disk`)."""
     from expotion_engine.engines.procedural.render.stream import render_to_disk
 
+    own = spool is None
     spool = spool or Spool()
     plan, voicings, rooms = {}, {}, {}
     for part in score.parts:
@@ -262,10 +265,15 @@ def _render_to_disk(score: Score, sample_rate: int, n: int, plugins: dict[str, A
         else:
             plan[part.name] = ("sampled", None, bank, None)
         rooms[part.name] = 0.0 if is_bass(part) else min(1.0, ROOM * width)
-    stem_paths, mix_path, measured = render_to_disk(
-        score, sample_rate, n, plan, seed=seed, bpm=bpm, voicings=voicings, rooms=rooms, width=width,
-        loudness_lufs=loudness_lufs, true_peak_db=true_peak_db, compression=compression, spool=spool,
-        report=report, cancel=cancel, on_audio=on_audio, workers=_WORKERS)
+    try:
+        stem_paths, mix_path, measured = render_to_disk(
+            score, sample_rate, n, plan, seed=seed, bpm=bpm, voicings=voicings, rooms=rooms, width=width,
+            loudness_lufs=loudness_lufs, true_peak_db=true_peak_db, compression=compression, spool=spool,
+            report=report, cancel=cancel, on_audio=on_audio, workers=_WORKERS)
+    except BaseException:  # a failure, cancel or Ctrl-C: its own spool goes now, not when the traceback is freed
+        if own:
+            spool.close()
+        raise
     parts = measured.pop("parts")
     for part in score.parts:
         kind, _, _, synth = plan[part.name]
