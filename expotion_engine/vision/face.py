@@ -101,6 +101,29 @@ def _head_pose(eye_r: list[float], eye_l: list[float], forehead: list[float],
     return yaw, pitch, roll
 
 
+# One NormalizedLandmark with exactly x, y and z on the protobuf wire: the list's field tag and
+# length, then each coordinate's tag and little-endian float32.
+_WIRE_LANDMARK = np.dtype([("tag", "u1"), ("size", "u1"), ("x_tag", "u1"), ("x", "<f4"),
+                           ("y_tag", "u1"), ("y", "<f4"), ("z_tag", "u1"), ("z", "<f4")])
+_WIRE_TAGS = ("tag", "size", "x_tag", "y_tag", "z_tag")
+_WIRE_EXPECTED = np.array([(0x0A, 15, 0x0D, 0.0, 0x15, 0.0, 0x1D, 0.0)], _WIRE_LANDMARK)[list(_WIRE_TAGS)]
+
+
+def landmark_array(landmarks: object) -> np.ndarray:
+    """``(n, 3)`` float64 coordinates of a mediapipe ``NormalizedLandmarkList``.
+
+    Read from its serialised bytes when every landmark holds exactly x, y and z (what the face
+    mesh gives), a sixth of the CPU of reading 478 x 3 fields one by one; field by field otherwise.
+    """
+    marks = landmarks.landmark  # type: ignore[attr-defined]
+    data = landmarks.SerializeToString()  # type: ignore[attr-defined]
+    if len(data) == _WIRE_LANDMARK.itemsize * len(marks):
+        rows = np.frombuffer(data, _WIRE_LANDMARK)
+        if (rows[list(_WIRE_TAGS)] == _WIRE_EXPECTED).all():
+            return np.stack([rows["x"], rows["y"], rows["z"]], axis=1).astype(np.float64)
+    return np.array([(m.x, m.y, m.z) for m in marks], np.float64).reshape(-1, 3)
+
+
 _CROP_SIZE = 256
 _CROP_MARGIN = 2.2
 
@@ -179,8 +202,7 @@ class FaceAnalyzer:
         if not result.multi_face_landmarks:
             self._box = None
             return None, self._count
-        marks = result.multi_face_landmarks[0].landmark
-        points = np.array([(m.x, m.y, m.z) for m in marks]) * size + (left, top, 0.0)
+        points = landmark_array(result.multi_face_landmarks[0]) * size + (left, top, 0.0)
         lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
         self._box = (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
         return face_descriptors(points, width, height), self._count
