@@ -1,5 +1,5 @@
 """A long take delivered at another sample rate is resampled into a spool on the delivery's disk, never in the
-system temp folder, and leaves nothing of it behind: after success only the delivery, after a cancel or Ctrl-C
+system temp folder, and leaves nothing of it behind: after success only the delivery, after a failure, cancel or Ctrl-C
 nothing, after a killed run only hidden folders the next run's ``remove_stale`` removes.
 
 The take is 126 s of 8 kHz stereo noise and tones (longer than the 120 s above which a loaded
@@ -13,6 +13,7 @@ or raises ``KeyboardInterrupt`` as a second Ctrl-C does, after a few checks.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,8 +28,8 @@ import pytest
 import soundfile as sf
 
 from expotion_engine.audio_io import WavAudio, is_lazy
-from expotion_engine.errors import Cancelled
-from expotion_engine.types import Take
+from expotion_engine.errors import Cancelled, ExportError
+from expotion_engine.types import Stem, Take
 from studio.demo.writer import run_ffmpeg
 from studio.export.bwf import resample, resampled
 from studio.export.job import ExportJob, ExportSettings
@@ -128,6 +129,21 @@ def test_an_export_stopped_while_resampling_leaves_nothing(long_take: Take, tmp_
     assert list(out.parent.iterdir()) == []  # neither the delivery nor a spool beside it
 
 
+def test_an_export_that_fails_while_resampling_leaves_nothing(long_take: Take, tmp_path: Path,
+                                                              system_temp: Path) -> None:
+    damaged = tmp_path / "damaged.wav"
+    shutil.copyfile(long_take.mix.path, damaged)
+    stem = Stem("pads", WavAudio(damaged))
+    damaged.write_bytes(b"not audio any more")  # the stem's file is damaged after the take was loaded
+    out = tmp_path / "deliveries" / "out"
+    watch = Watch((out.parent, out), system_temp)
+    with pytest.raises(ExportError, match="The audio export failed") as caught:
+        export_delivery(job(replace(long_take, stems=(stem,))), out, formats=["audio"], cancel=watch)
+    assert watch.temp == set() and list(system_temp.iterdir()) == [] and caught.traceback
+    assert sum(spooling(names) for names in watch.inside) >= 4  # the mix was resampled, then the stem failed
+    assert list(out.parent.iterdir()) == []  # neither the delivery nor a spool beside it
+
+
 def test_a_short_wav_resampled_on_disk_is_the_in_memory_resampling(tmp_path: Path, system_temp: Path) -> None:
     short = disk_take(tmp_path / "short", 3.0, SR).mix
     out = tmp_path / "out"
@@ -163,7 +179,7 @@ def test_the_video_of_a_long_take_muxes_the_mix_resampled_beside_the_delivery(lo
 KILLED_CHILD = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    from expotion_engine.types import Take
+    from expotion_engine.types import Stem, Take
     from studio.export.job import ExportJob, ExportSettings
     from studio.export.registry import export_delivery
     from studio.fsutil import stale_staging
