@@ -248,8 +248,9 @@ def place_file(source: Path, target: Path) -> None:
 class Spool:
     """A private folder for audio being made; removed when nothing refers to it any more (or on :meth:`close`)."""
 
-    def __init__(self, parent: str | os.PathLike[str] | None = None, prefix: str = "expotion-render-",
+    def __init__(self, parent: str | os.PathLike[str] | Spool | None = None, prefix: str = "expotion-render-",
                  suffix: str = "") -> None:
+        """``parent``: the folder to make it in (a :class:`Spool` is made only when this one is), else temp."""
         self._where = (parent, prefix, suffix)
         self._path: Path | None = None
         self._finalizer: weakref.finalize | None = None
@@ -259,6 +260,8 @@ class Spool:
         """The folder, made on first use: a take rendered in memory never leaves one behind, even when killed."""
         if self._path is None:
             parent, prefix, suffix = self._where
+            if isinstance(parent, Spool):
+                parent = parent.path
             self._path = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
             self._finalizer = weakref.finalize(self, shutil.rmtree, str(self._path), True)
         return self._path

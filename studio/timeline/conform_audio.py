@@ -285,7 +285,7 @@ def _replanned(old: Take, request: GenerationRequest, bars: BarPlan, progress: P
     (a long one into a folder of its own in ``spool``, where given: both write a ``mix.wav``)."""
     score = replan(request, {s.name: s.notes for s in old.stems}, _kept(bars, old.sample_rate), bars.tempo_map)
     fresh = render_replan(request, score, float(old.info.get("loudness_target_lufs", -14.0)), progress, cancel,
-                          spool=None if spool is None else Spool(spool.path, prefix="replan-"))
+                          spool=None if spool is None else Spool(spool, prefix="replan-"))
     names = [s.name for s in old.stems]
     if names != [s.name for s in fresh.stems] or old.mix.shape[0] != fresh.mix.shape[0]:
         raise ConformError(f"The re-planned take has other stems or channels "

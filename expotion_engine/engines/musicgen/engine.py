@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from expotion_engine.audio_io import Spool
 from expotion_engine.engines.musicgen import hub
 from expotion_engine.engines.musicgen.adapter import ControlAdapter
 from expotion_engine.engines.musicgen.checkpoint import load_adapter, read_meta
@@ -147,12 +148,13 @@ class MusicgenEngine:
 
     def generate(
         self, request: GenerationRequest, progress: ProgressFn | None = None, cancel: CancelEvent | None = None,
-        *, on_audio: Callable[[int, np.ndarray], None] | None = None,
+        *, on_audio: Callable[[int, np.ndarray], None] | None = None, spool: Spool | None = None,
     ) -> Take:
         """Score ``request`` into a Take whose mix is exactly the range's length at its sample rate.
 
         ``on_audio(start, block)`` hears the mix window by window as it is generated: float32
         stereo blocks at the request's rate, in time order, which together are the take's mix.
+        ``spool`` (on the output's disk) holds a long melody guide's rendering while it is read.
         """
         options = self.options.merged(dict(request.options))
         timings: dict[str, float] = {}
@@ -168,7 +170,8 @@ class MusicgenEngine:
         if lm.melody and options.guide != "off":
             tick = time.perf_counter()
             guide, guide_source = render_guide(request, lm.sampling_rate, options.guide,
-                                               progress=sub_progress(progress, 0.05, 0.1), cancel=cancel)
+                                               progress=sub_progress(progress, 0.05, 0.1), cancel=cancel,
+                                               spool=spool)
             timings["guide"] = time.perf_counter() - tick
         plan = window_plan(lm, model_samples, options.windows)
         user_prompt = request.prompt or str(request.preset.get("prompt", ""))

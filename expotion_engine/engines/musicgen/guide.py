@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from scipy.signal import resample_poly
 
+from expotion_engine.audio_io import Spool, iter_blocks
 from expotion_engine.errors import EngineError
 from expotion_engine.progress import CancelEvent, ProgressFn
 from expotion_engine.types import ControlTrack, GenerationRequest
@@ -58,9 +59,15 @@ def to_rate(audio: np.ndarray, source: int, target: int) -> np.ndarray:
 
 
 def procedural_guide(
-    request: GenerationRequest, progress: ProgressFn | None = None, cancel: CancelEvent | None = None
+    request: GenerationRequest, progress: ProgressFn | None = None, cancel: CancelEvent | None = None,
+    spool: Spool | None = None,
 ) -> tuple[np.ndarray, int] | None:
-    """The procedural engine's pitched stems for ``request``, or None where it is not installed."""
+    """The procedural engine's pitched stems for ``request`` as mono ``(1, samples)``, or None where it is not
+    installed.
+
+    A long rendering goes to disk in a folder of its own inside ``spool`` (the caller's, on the output's
+    disk; else a temporary one), is summed block by block, and is removed as soon as it is summed.
+    """
     from expotion_engine.engines import get_engine
 
     try:
@@ -68,10 +75,17 @@ def procedural_guide(
     except ImportError as exc:
         log.info("procedural engine not available for the melody guide (%s)", exc)
         return None
-    take = engine.generate(request, progress, cancel)
-    pitched = [s.audio for s in take.stems if s.name.lower() not in _UNPITCHED]
-    audio = np.sum(pitched, axis=0) if pitched else take.mix
-    return audio.astype(np.float32), take.sample_rate
+    own = Spool(spool, prefix="guide-")
+    try:
+        take = engine.generate(request, progress, cancel, spool=own)
+        sources = [s.audio for s in take.stems if s.name.lower() not in _UNPITCHED] or [take.mix]
+        mono = np.zeros(take.mix.shape[-1], np.float32)
+        for audio in sources:
+            for start, block in iter_blocks(audio):
+                mono[start : start + block.shape[-1]] += block.mean(axis=0)
+        return mono[None], take.sample_rate
+    finally:
+        own.close()
 
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -131,17 +145,19 @@ def render_guide(
     renderer: GuideRenderer | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelEvent | None = None,
+    spool: Spool | None = None,
 ) -> tuple[np.ndarray, str]:
     """Mono guide audio at ``sample_rate`` for the whole range, and which renderer made it.
 
     ``mode``: ``auto`` (procedural engine if installed, else built-in), ``procedural``
-    (required) or ``built-in``; a custom ``renderer`` takes precedence.
+    (required) or ``built-in``; a custom ``renderer`` takes precedence. ``spool`` is where a
+    long procedural rendering may go while it is summed (see :func:`procedural_guide`).
     """
     made, source = None, "built-in"
     if renderer is not None:
         made, source = renderer(request, progress, cancel), "custom"
     elif mode in ("auto", "procedural"):
-        made, source = procedural_guide(request, progress, cancel), "procedural"
+        made, source = procedural_guide(request, progress, cancel, spool), "procedural"
         if made is None and mode == "procedural":
             raise EngineError("The procedural guide was asked for but the procedural engine is not installed.")
     if made is None:

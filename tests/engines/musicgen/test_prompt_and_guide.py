@@ -3,13 +3,19 @@ prompt, and a melody/rhythm guide whose chroma MusicGen-melody is conditioned on
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import librosa
 import numpy as np
 import pytest
 
-from expotion_engine.engines.musicgen.guide import chroma, render_guide, simple_guide, to_rate
+from expotion_engine.audio_io import ON_DISK_ABOVE_S, Spool
+from expotion_engine.engines.musicgen.guide import chroma, procedural_guide, render_guide, simple_guide, to_rate
 from expotion_engine.engines.musicgen.prompt import compose_prompt, mood_words
-from expotion_engine.types import GenerationRequest
+from expotion_engine.engines.procedural import ProceduralEngine
+from expotion_engine.types import GenerationRequest, Take
+from studio.presets import load_preset
 from tests.factories import make_control_track
 
 
@@ -66,3 +72,53 @@ def test_render_guide_falls_back_to_the_built_in_one_and_resamples() -> None:
     audio, source = render_guide(request, 32000, renderer=custom)
     assert source == "custom" and audio.shape == (1, 64000)
     np.testing.assert_allclose(audio, to_rate(simple_guide(request.controls, 48000), 48000, 32000), atol=1e-6)
+
+
+def _pitched_mono(take: Take) -> np.ndarray:
+    pitched = [np.asarray(s.audio) for s in take.stems if s.name not in ("drums", "percussion", "perc")]
+    return np.sum(pitched, axis=0).mean(axis=0, keepdims=True)
+
+
+def test_procedural_guide_is_the_engine_s_pitched_stems_in_mono(tmp_path: Path) -> None:
+    request = GenerationRequest(controls=make_control_track(6.0, energy=0.7, valence=0.3, seed=2),
+                                preset=load_preset("upbeat-pop").table, seed=5, sample_rate=16000)
+    out = tmp_path / "out"
+    out.mkdir()
+    audio, rate = procedural_guide(request, spool=Spool(out))
+    take = ProceduralEngine().generate(request)
+    assert rate == 16000 and any(s.name == "drums" for s in take.stems)
+    np.testing.assert_allclose(audio, _pitched_mono(take), atol=1e-6)
+    assert list(out.iterdir()) == []  # a guide made in memory makes no spool folder
+
+
+class _Watch:
+    """A cancel event that never fires but records, at every check, the files in the spool and in temp."""
+
+    def __init__(self, spool: Path, system_temp: Path) -> None:
+        self.spool, self.system_temp = spool, system_temp
+        self.spooled: set[str] = set()
+        self.temp: set[str] = set()
+
+    def is_set(self) -> bool:
+        self.spooled |= {str(p.relative_to(self.spool)) for p in self.spool.rglob("*") if p.is_file()}
+        self.temp |= {p.name for p in self.system_temp.rglob("*")}
+        return False
+
+
+@pytest.mark.slow
+def test_a_long_procedural_guide_is_rendered_beside_the_output_and_removed_once_summed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    system_temp, out = tmp_path / "system-temp", tmp_path / "out"
+    system_temp.mkdir()
+    out.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
+    seconds, rate = ON_DISK_ABOVE_S + 6.0, 8000
+    request = GenerationRequest(controls=make_control_track(seconds, energy=0.6, valence=0.2, seed=4),
+                                preset=load_preset("piano-solo").table, seed=3, sample_rate=rate)
+    watch = _Watch(out, system_temp)
+    audio, source = render_guide(request, rate, "procedural", cancel=watch, spool=Spool(out))
+    assert source == "procedural" and audio.shape == (1, int(round(seconds * rate)))
+    assert np.isfinite(audio).all() and float(np.sqrt(np.mean(audio**2))) > 1e-3
+    assert any("/guide-" in name and "mix.wav" in name for name in watch.spooled)  # in the spool: the output's disk
+    assert watch.temp == set() and list(system_temp.iterdir()) == []
+    assert list(out.iterdir()) == []  # summed, then removed
