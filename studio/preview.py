@@ -153,6 +153,8 @@ class Preview:
             return
         if complete:
             self.path.unlink(missing_ok=True)
+            self._say(f"preview: the take is complete; {self.path.name} made way for the whole take, "
+                      f"{self.path.with_name('mix.wav')}")
         elif self._written < self._samples:
             self._write()
             self._say(f"preview: {self.seconds:.1f} s of the unfinished take are in {self.path}")

@@ -59,6 +59,8 @@ def test_preview_file_grows_whole_and_is_replaced_by_the_take(tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == [PREVIEW_NAME]  # no temporary files left
     preview.close(complete=True)
     assert not (tmp_path / PREVIEW_NAME).exists()
+    assert said[-1] == (f"preview: the take is complete; {PREVIEW_NAME} made way for the whole take, "
+                        f"{tmp_path / 'mix.wav'}")  # the file it pointed at is gone: say where the music is now
 
 
 def test_blocks_are_played_in_order_and_gaps_are_refused(tmp_path: Path) -> None:
