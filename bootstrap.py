@@ -89,17 +89,26 @@ def install_system_packages() -> None:
 
 
 def install(extras: str) -> None:
-    """Create .venv and install the project (editable) with ``extras``, once per change."""
+    """Create .venv and install the project (editable) with ``extras``, once per change.
+
+    The stamp records the install files' digest and the extras installed, so ``demo`` after
+    ``test`` (fewer extras) does not reinstall, and ``test`` after ``demo`` installs the union.
+    """
     if not VENV.exists():
         log(f"creating {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
     py = str(venv_python())
     digest = hashlib.sha256(
         b"".join((ROOT / f).read_bytes() for f in ("pyproject.toml", "constraints.txt", "bootstrap.py"))
-        + extras.encode()
     ).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == digest:
-        return
+    wanted = {e for e in extras.split(",") if e}
+    stamp = STAMP.read_text().split("\n") if STAMP.exists() else []
+    if len(stamp) == 2 and stamp[0] == digest:
+        installed = {e for e in stamp[1].split(",") if e}
+        if wanted <= installed:
+            return
+        wanted |= installed
+    extras = ",".join(sorted(wanted))
     env = {**os.environ, "PIP_CONSTRAINT": str(CONSTRAINTS), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     pip = [py, "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS)]
     run([*pip, "torch==2.13.0"], env=env)
@@ -114,7 +123,7 @@ def install(extras: str) -> None:
         run([py, "-m", "pip", "uninstall", "-y", "-q", *gui], env=env)
         run([*pip, "--force-reinstall", "--no-deps", HEADLESS_OPENCV], env=env)
     run([py, "-c", "import cv2, mediapipe, torch; assert torch.__version__.startswith('2.13.0')"], env=env)
-    STAMP.write_text(digest)
+    STAMP.write_text(f"{digest}\n{extras}")
 
 
 def main(argv: list[str]) -> int:
@@ -132,7 +141,7 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "demo":
         out = rest or ["-o", "demo_out"]
-        return subprocess.run([py, "-m", "studio", "demo", *out], cwd=ROOT).returncode
+        return subprocess.run([py, "-m", "studio", "demo", *out]).returncode  # -o is relative to where you are
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     lint = subprocess.run([str(VENV / "bin" / "lint-imports")], cwd=ROOT, env=env).returncode
     tests = subprocess.run([py, "-m", "pytest", *rest], cwd=ROOT, env=env).returncode
