@@ -50,7 +50,9 @@ class MotionEnergy:
         if self._previous is not None:
             dt = max(time - self._previous_time, 1e-3)
             flow = self._flow.calc(self._previous, gray, None)
-            speed = float(cv2.mean(cv2.magnitude(flow[..., 0], flow[..., 1]))[0])
+            # numpy, not cv2.magnitude and cv2.mean: their SIMD and scalar paths round differently and
+            # which elements take which depends on where the arrays happen to lie in memory
+            speed = float(np.hypot(flow[..., 0], flow[..., 1]).mean(dtype=np.float64))
             energy = speed / self._width / dt
         self._previous, self._previous_time = gray, time
         return FlowSample(energy, black)

@@ -137,3 +137,10 @@ def test_rotation_metadata_is_applied(rotated_clip) -> None:
     track = analyze_video(rotated_clip.path, AnalysisSettings())
     assert track.source.rotation == rotated_clip.rotation
     assert track.valid("face_mouth_open").mean() > 0.9
+
+
+def test_analysing_again_gives_the_same_track(analysed) -> None:
+    clip, track = analysed["face"]
+    again = analyze_video(clip.path, AnalysisSettings())
+    assert np.array_equal(again.values, track.values) and np.array_equal(again.mask, track.mask)
+    assert again.markers == track.markers
