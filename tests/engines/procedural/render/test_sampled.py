@@ -193,6 +193,68 @@ def test_sampled_rendering_is_deterministic(bank: Bank, make_score) -> None:
     assert np.array_equal(first.stems["keys"], second.stems["keys"])
 
 
+def _worst_mean_per_second(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    seconds = x.shape[1] // SR
+    return float(np.abs(x[:, :seconds * SR].reshape(2, seconds, SR).mean(axis=2)).max())
+
+
+def _below_20_hz_db(x: np.ndarray) -> float:
+    """Energy under 20 Hz against the whole signal's (Hann-windowed FFT of the mono sum)."""
+    power = np.abs(np.fft.rfft(_mono(x).astype(np.float64) * np.hanning(x.shape[1]))) ** 2
+    return float(10.0 * np.log10(power[np.fft.rfftfreq(x.shape[1], 1.0 / SR) < 20.0].sum() / power.sum()))
+
+
+@pytest.fixture(scope="module", params=["found", "bundled"])
+def any_bank(request, bank: Bank) -> Bank:
+    """The bank this machine finds, and pretty_midi's TimGM6mb (what plays when none is installed)."""
+    if request.param == "found":
+        return bank
+    path = bundled_bank()
+    if path is None:
+        pytest.skip("pretty_midi's TimGM6mb.sf2 is not installed")
+    return find_soundfont(path)
+
+
+def test_sampled_parts_carry_no_dc_or_sub_sonic_drift(any_bank: Bank) -> None:
+    # cinematic's string pad and brass line as the engine composes them: the banks' strings averaged 4-8e-3 every
+    # second and held energy 16-40 dB under their level below 20 Hz before the parts were high-passed
+    from expotion_engine.engines.procedural import ProceduralEngine
+    from expotion_engine.types import GenerationRequest
+    from studio.presets import load_preset
+    from tests.factories import make_control_track
+
+    request = GenerationRequest(controls=make_control_track(12.0, energy=0.6, seed=2),
+                                preset=load_preset("cinematic").table, seed=3, sample_rate=SR)
+    score = ProceduralEngine().compose(request)
+    rendering = render_score(score, SR, soundfont=any_bank.path)
+    for name in ("harmony", "melody"):
+        assert rendering.info["parts"][name]["voice"] == "sampled"
+        part = next(p for p in score.parts if p.name == name)
+        dry = render_sampled(part, any_bank, SR, rendering.mix.shape[1]).audio
+        for label, audio in (("dry", dry), ("stem", rendering.stems[name])):
+            assert _worst_mean_per_second(audio) < 1e-4, (name, label)
+            assert _below_20_hz_db(audio) < -50.0, (name, label)
+    mix = rendering.mix.astype(np.float64)
+    residual = mix - sum(stem.astype(np.float64) for stem in rendering.stems.values())
+    assert 10.0 * np.log10(np.sum(residual ** 2) / np.sum(mix ** 2)) < -120.0
+
+
+def test_a_part_streamed_in_windows_is_the_part_rendered_whole(bank: Bank) -> None:
+    # the DC blocker's state carries from window to window, as the block-streaming render needs
+    from expotion_engine.engines.procedural.render.sampled import SampledStream
+
+    notes = tuple(Note(p, 0.4 * i, 0.4 * i + 1.5, 90) for i, p in enumerate((48, 55, 60, 64, 43, 50, 57, 62)))
+    part = Part("pad", "strings", notes, voice="sampled")
+    n = int(5.0 * SR)
+    whole = render_sampled(part, bank, SR, n).audio
+    stream = SampledStream(part, bank, SR)
+    ends = [1, 4097, 30000, 30000, 81234, n]
+    pieces = [stream.render(b) for b in ends]
+    assert sum(p.shape[1] for p in pieces) == n
+    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), whole)
+
+
 def test_without_a_bank_the_synthesiser_plays_the_stand_in(monkeypatch, make_score) -> None:
     from expotion_engine.engines.procedural import render
 
