@@ -147,6 +147,32 @@ def _on_frames(root: ET.Element, job: ExportJob) -> None:
                 element.set(name, _fcpxml_time(Fraction(round(Fraction(value[:-1]) * label)) / job.tc.rate))
 
 
+def _frame_count(value: str, rate: Fraction) -> int:
+    """Frames in an FCPXML time (``"9009/2000s"``) that lies on a frame at ``rate``."""
+    return round(Fraction(value.rstrip("s")) * rate)
+
+
+def _connect_exactly(root: ET.Element, timeline: otio.schema.Timeline, job: ExportJob) -> None:
+    """Each connected clip's ``offset`` (in its parent's time) from the timeline's own whole frames.
+
+    The adapter works it out from its own rounded strings, truncating to whole frames of the
+    integer rate, which put the music a frame before the picture at some in points at 29.97 fps;
+    here it is the parent's ``start`` plus how far the clip lies from the parent on the record
+    side, all in whole frames.
+    """
+    rate = job.tc.rate
+    lanes = {f"-{lane}": iter([round(track.range_of_child(clip).start_time.value) for clip in track.find_clips()])
+             for lane, track in enumerate(timeline.audio_tracks(), start=1)}
+    for sequence in root.iter("sequence"):
+        for parent in sequence.findall("./spine/*"):
+            record = _frame_count(parent.get("offset", "0s"), rate)
+            start = _frame_count(parent.get("start", "0s"), rate)
+            for child in parent:
+                lane = lanes.get(child.get("lane", ""))
+                if lane is not None and child.tag in ("clip", "asset-clip", "ref-clip"):
+                    child.set("offset", _fcpxml_time(Fraction(start + next(lane) - record) / rate))
+
+
 def fcpxml_text(job: ExportJob, timeline: otio.schema.Timeline) -> str:
     """The adapter's FCPXML with every time on a frame in exact seconds, the sequence at the music's timecode
     (``tcStart``, ``tcFormat``, the spine's offsets counted from it, as Final Cut writes them) and
@@ -154,6 +180,7 @@ def fcpxml_text(job: ExportJob, timeline: otio.schema.Timeline) -> str:
     text = otio.adapters.write_to_string(timeline, adapter_name="fcpx_xml")
     root = ET.fromstring(text.encode("utf-8"))
     _on_frames(root, job)
+    _connect_exactly(root, timeline, job)
     start = Fraction(to_frame(job.start_seconds, job.tc)) / job.tc.rate
     for sequence in root.iter("sequence"):
         sequence.set("tcStart", _fcpxml_time(start))
