@@ -8,6 +8,7 @@ frees it), and whoever holds it may remove the staging files an interrupted run 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from pathlib import Path
@@ -58,7 +59,11 @@ class FolderLock:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
         except OSError as exc:
-            raise ExportError(os_error_sentence(exc, "cannot write into the output folder")
+            exc.filename = str(self.folder)  # the user's folder, not the lock file inside it
+            denied = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            action = ("cannot create the output folder" if not self.folder.is_dir() else
+                      "the output folder is not writable" if denied else "cannot write into the output folder")
+            raise ExportError(os_error_sentence(exc, action)
                               or f"{self.folder}: cannot write into the output folder ({exc.strerror}).") from None
         self._fd = fd
 

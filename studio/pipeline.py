@@ -31,7 +31,7 @@ from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_p
 from expotion_engine.types import ControlTrack, GenerationRequest, Take
 from studio.analysis import analyze
 from studio.export.job import ExportJob
-from studio.export.registry import export_delivery
+from studio.export.registry import check_export, export_delivery
 from studio.fsutil import move_take_in, publish_folder
 from studio.presets import load_preset
 from studio.session import SESSION_MARKER_KINDS, Session, TakeRecord, utc_now
@@ -197,6 +197,7 @@ def generate_take(
     cancel: CancelEvent | None = None,
     engine: Engine | None = None,
     on_audio: AudioFn | None = None,
+    ready: Callable[[Take], None] | None = None,
 ) -> tuple[TakeRecord, Take]:
     """Generate a take, write it (into ``folder``, default the session's takes folder) and add it to the session.
 
@@ -205,7 +206,8 @@ def generate_take(
     ``on_audio(start_sample, block)`` hears the mix while it is made, where the engine offers it.
     A long take the engine renders to disk is spooled beside ``folder`` (a hidden staging folder,
     so a crash leaves nothing the next run does not remove), linked into place, and returned
-    reading the committed files.
+    reading the committed files. ``ready(take)`` runs on the finished take before anything is written
+    (``run_pipeline`` checks there that its delivery can be written, so a failing check replaces nothing).
     """
     request = build_request(session, controls)
     engine = engine or get_engine(session.engine)
@@ -219,6 +221,8 @@ def generate_take(
         check_cancel(cancel)
         take = finish_take(take, request.n_samples, sub_progress(progress, 0.9, 0.97), cancel)
         check_cancel(cancel)
+        if ready is not None:
+            ready(take)
         _stage(progress, "save")(0.97, f"writing {target}")
         take = replace(take, timings={**take.timings, "pipeline_generate_s": time.perf_counter() - started})
         commit_take(take, target, force=force)
@@ -332,17 +336,27 @@ def run_pipeline(
 ) -> PipelineResult:
     """Analyse, generate and save a take, save the session (when it has a file and ``save``), then export.
 
-    Nothing is exported when ``export_dir`` is None. The session file is written after the
-    take is complete and before the export, so a failed export keeps the new take.
+    Nothing is exported when ``export_dir`` is None. Before the take is written, the delivery's own
+    checks run on it (every planned file, the folders it writes into, what it would replace), so a
+    delivery that cannot be written leaves the previous take, session and delivery as they were. The
+    session file is written after the take is complete and before the export, so an export that fails
+    while writing keeps the new take (``expotion export`` writes its delivery again).
     """
     check_cancel(cancel)
     generate_end = _span("save")[1]
     controls = analyze_session(session, use_cache=use_cache, progress=sub_progress(progress, *_span("analyse")),
                                cancel=cancel)
     check_cancel(cancel)
+
+    def deliverable(take: Take) -> None:
+        if export_dir is not None:
+            job = export_job(session, take, force=force, video_tracks=video_tracks, timeline_audio=timeline_audio,
+                             midi_start=midi_start)
+            check_export(job, Path(export_dir), list(formats or session.export.formats) or None)
+
     record, take = generate_take(session, controls, folder=take_folder, force=force,
                                  progress=sub_progress(progress, _span("generate")[0], generate_end), cancel=cancel,
-                                 on_audio=on_audio)
+                                 on_audio=on_audio, ready=deliverable)
     if save and session.path is not None:
         session.save()
     exported: list[Path] = []

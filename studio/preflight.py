@@ -16,11 +16,14 @@ from pathlib import Path
 
 from expotion_engine.errors import ExportError
 from expotion_engine.media.probe import probe_video
+from studio.export.text import safe_name
 from studio.fsutil import check_take_targets, os_error_sentence
 from studio.session import Session
 
 log = logging.getLogger(__name__)
 
+#: the delivery folder ``expotion score`` writes inside its output folder (``studio.commands.score``)
+DELIVERY_FOLDER = "delivery"
 #: where a take's files go in its folder (a link or file in the way of ``stems/`` is refused up front)
 TAKE_LAYOUT = ("mix.wav", "take.json", "stems/mix.wav")
 #: stems a take may carry (the procedural engine writes four, separation up to six)
@@ -81,7 +84,8 @@ def check_writable(folder: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise ExportError(os_error_sentence(exc, "cannot write into the output folder")
+        exc.filename = str(folder)  # the folder, not the probe's name inside it
+        raise ExportError(os_error_sentence(exc, "the output folder is not writable")
                           or f"{folder}: cannot write into the output folder ({exc.strerror}).") from None
 
 
@@ -133,10 +137,32 @@ def check_formats_possible(session: Session, formats: list[str] | None) -> None:
         raise ExportError(f"The video format needs ffmpeg, which is not available ({exc}).") from None
 
 
+def write_folders(session: Session, out: Path, *, delivery: bool = True) -> list[Path]:
+    """The folders a score into ``out`` writes into: ``out``, the take's ``stems/``, the delivery folder and its
+    stems folder (those that do not exist yet are made inside one that does)."""
+    folders = [out, out / "stems"]
+    if delivery:
+        root = out / DELIVERY_FOLDER
+        folders += [root, root / f"{safe_name(session.title)}_stems"]
+    return folders
+
+
+def check_folders(folders: list[Path]) -> None:
+    """Fail with one sentence when one of ``folders`` is a file or exists and cannot be written into."""
+    for folder in folders:
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise ExportError(f"{folder} is a file; the output needs a folder there, so move it or choose another "
+                              "output folder.")
+        if folder.is_dir():
+            check_writable(folder)
+
+
 def preflight(session: Session, out: Path, *, delivery: bool = True) -> SpaceEstimate:
-    """Every check ``score`` makes before analysing: writable, room on the disk, timecode, formats."""
+    """Every check ``score`` makes before analysing: every folder it writes into is writable (the take's, the
+    delivery's), room on the disk, timecode, formats."""
     check_writable(out)
     check_take_targets(out, list(TAKE_LAYOUT), force=True)
+    check_folders(write_folders(session, out, delivery=delivery))
     formats = list(session.export.formats) or None
     if delivery:
         session.timecode()
@@ -150,5 +176,5 @@ def _mb(size: int) -> str:
     return f"{size / 2**20:,.0f} MB"
 
 
-__all__ = ["SpaceEstimate", "check_formats_possible", "check_free_space", "check_output_path", "check_writable",
-           "estimate_space", "preflight", "range_seconds"]
+__all__ = ["DELIVERY_FOLDER", "SpaceEstimate", "check_folders", "check_formats_possible", "check_free_space",
+           "check_output_path", "check_writable", "estimate_space", "preflight", "range_seconds", "write_folders"]

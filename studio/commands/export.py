@@ -55,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
             from studio.timeline.deliver import deliver_session
 
             written += deliver_session(session, args.output, take_id=args.take, force=args.force)
-    print(f"wrote {len(written)} files into {args.output}", file=sys.stderr)
+    print(f"wrote {len(written)} file{'' if len(written) == 1 else 's'} into {args.output}", file=sys.stderr)
     return 0

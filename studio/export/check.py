@@ -36,6 +36,7 @@ import numpy as np
 from expotion_engine.errors import ExportError, ExpotionError
 from studio.export import readback
 from studio.export.readback import Bwf, Placement
+from studio.export.readme import listed_files
 from studio.timecode import TimecodeRate, format_frames, frame_seconds, to_frame
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ _PATTERNS = {
 def find_delivery(root: str | Path) -> Delivery:
     """The delivery in folder ``root`` (ExportError when it has no ``*_mix.wav`` or no timecode rate)."""
     folder = Path(root)
+    if not folder.exists():
+        raise ExportError(f"{folder} does not exist; give the delivery folder to check.")
     if not folder.is_dir():
         raise ExportError(f"{folder} is not a folder; give the delivery folder to check.")
     mixes = sorted(folder.glob("*_mix.wav"))
@@ -252,8 +255,22 @@ def check_paths(delivery: Delivery, placements: list[Placement]) -> CheckResult:
                 faults.append(f"{placement.file.name} refers to missing {url}")
             elif (root in target.resolve().parents) and (url.startswith("file:") or Path(url).is_absolute()):
                 faults.append(f"{placement.file.name} refers to {target.name} by an absolute path")
+    guide = delivery.root / f"{delivery.slug}_README.txt"
+    if guide.is_file():
+        faults += readme_faults(delivery, guide)
     detail = f"{count} references found" if not faults else "; ".join(faults)
+    if guide.is_file() and not faults:
+        detail += f", {guide.name} lists every file"
     return CheckResult("paths", not faults, detail)
+
+
+def readme_faults(delivery: Delivery, guide: Path) -> list[str]:
+    """The delivery's guide lists only files that exist, and every delivery file the check knows."""
+    listed = set(listed_files(guide))
+    present = [delivery.mix, *delivery.stems, *(p for paths in delivery.files.values() for p in paths)]
+    names = {p.relative_to(delivery.root).as_posix() for p in present}
+    return [f"{guide.name} lists missing {f}" for f in sorted(listed) if not (delivery.root / f).is_file()] + \
+        [f"{f} is not in {guide.name}" for f in sorted(names - listed)]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ when the whole delivery is done). Without ``force`` an existing file is never re
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import shutil
@@ -20,8 +21,9 @@ from pathlib import Path
 
 from expotion_engine.errors import ExportError
 from expotion_engine.types import Marker, Take
+from studio.export.manifest import MANIFEST, Manifest
 from studio.export.text import clean_line, safe_name, valid_unicode
-from studio.fsutil import publish_folder
+from studio.fsutil import os_error_sentence, publish_folder
 from studio.timecode import DAY_SECONDS, RateChoice, TimecodeRate, check_delivery_rate, choose_rate
 
 SAMPLE_RATES = (44100, 48000, 96000)
@@ -30,6 +32,8 @@ VIDEO_AUDIO = ("aac", "pcm")
 VIDEO_TRACKS = ("keep", "mix", "score")
 TIMELINE_AUDIO = ("both-mix-enabled", "mix", "stems")
 MIDI_START = ("zero", "timecode")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -173,25 +177,28 @@ class DeliveryFolder:
     """
 
     def __init__(self, root: str | os.PathLike[str], *, force: bool = False,
-                 staging: str | os.PathLike[str] | None = None) -> None:
+                 staging: str | os.PathLike[str] | None = None, own: frozenset[str] = frozenset()) -> None:
         self.root = Path(root).resolve()
         self.force = force
         self.staging = None if staging is None else Path(staging).resolve()
         self.written: list[Path] = []
+        #: Expotion's own bookkeeping files (the previous delivery's README) replaced even without ``force``
+        self.own = frozenset((self.root / relative).resolve() for relative in own)
 
     def path(self, relative: str | os.PathLike[str]) -> Path:
         """The absolute path of ``relative`` inside the folder; refuses anything outside it."""
         target = (self.root / relative).resolve()
         if target != self.root and self.root not in target.parents:
             raise ExportError(f"{relative}: refusing to write outside the output folder {self.root}.")
-        if target.exists() and not self.force:
+        if target.exists() and not self.force and target not in self.own:
             raise ExportError(f"{target} already exists; use --force to overwrite it.")
         return target
 
     def check(self, relatives: list[str]) -> None:
-        """Fail before anything is written when any of ``relatives`` cannot be written."""
+        """Fail before anything is written when any of ``relatives`` cannot be written: it exists (without
+        ``force``), a folder is where it goes, a file is where its folder goes, or its folder is not writable."""
         for relative in relatives:
-            self.path(relative)
+            check_place(self.root, self.path(relative))
 
     def _place(self, target: Path) -> Path:
         """Where ``target`` is written now: itself, or its place in the staging folder."""
@@ -215,22 +222,48 @@ class DeliveryFolder:
             raise
         self.written.append(target)
 
-    def commit(self) -> None:
-        """Move every staged file into ``root`` (renaming the staging folder itself where ``root`` is new)."""
+    def commit(self, record: Manifest | None = None, previous: Manifest | None = None) -> None:
+        """Move every staged file into ``root`` (renaming the staging folder itself where ``root`` is new).
+
+        With ``record`` (what this delivery consists of), the files ``previous`` (the delivery already
+        there) names and ``record`` does not are removed once the new files are in place, and ``record``
+        becomes the folder's manifest. Until it does, the manifest names both deliveries' files, so an
+        interrupted commit leaves nothing Expotion wrote unrecorded.
+        """
         if self.staging is None:
             return
         if not self.root.exists() and self.staging.parent == self.root.parent:
+            if record is not None:
+                _write_atomic(self.staging / MANIFEST, record.text())
             os.replace(self.staging, self.root)
             publish_folder(self.root)
         else:
             self.root.mkdir(parents=True, exist_ok=True)
             if not self.force:
                 self.check([str(t.relative_to(self.root)) for t in self.written])
+            if record is not None and previous is not None:
+                _write_atomic(self.root / MANIFEST, record.merged(previous).text())
             for target in self.written:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self._place(target), target)
+            if record is not None:
+                for relative in sorted(previous.paths() - record.paths()) if previous is not None else ():
+                    self._remove(relative)
+                _write_atomic(self.root / MANIFEST, record.text())
             shutil.rmtree(self.staging, ignore_errors=True)
         self.staging = None
+
+    def _remove(self, relative: str) -> None:
+        """Remove a file the previous delivery wrote (never a link or a folder), and its folder once empty."""
+        old = self.root / relative
+        if old.resolve().parent != self.root and self.root not in old.resolve().parents:
+            return
+        if old.is_file() and not old.is_symlink():
+            old.unlink()
+            log.info("removed %s of the previous delivery", old)
+            if old.parent != self.root:
+                with contextlib.suppress(OSError):
+                    old.parent.rmdir()
 
     def discard(self) -> None:
         """Remove the staging folder and everything in it; ``root`` is left as it was."""
@@ -248,3 +281,34 @@ class DeliveryFolder:
     def write_text(self, relative: str | os.PathLike[str], text: str) -> Path:
         """Write UTF-8 ``text`` to ``relative`` atomically; returns the final path."""
         return self.write_bytes(relative, text.encode("utf-8"))
+
+
+def check_place(root: Path, target: Path) -> None:
+    """Fail with one sentence when ``target`` (inside ``root``) cannot be written: a folder is where the file
+    goes, a file is where one of its folders goes, or the nearest existing folder is not writable."""
+    if target.is_dir():
+        raise ExportError(f"{target} is a folder; the delivery needs a file there, so move it or choose another "
+                          "output folder.")
+    for folder in [target.parent, *(p for p in target.parent.parents if root in p.parents or p == root)]:
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            raise ExportError(f"{folder} is a file; the delivery needs a folder there, so move it or choose "
+                              "another output folder.")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ExportError(f"{folder}: the output folder is not writable; choose another output folder.")
+        return
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` under a temporary name beside it, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ExportError(os_error_sentence(exc, "cannot record the delivery")
+                          or f"{path}: cannot record the delivery ({exc.strerror}).") from None

@@ -23,6 +23,8 @@ from pathlib import Path
 from expotion_engine.errors import Cancelled, ExportError, ExpotionError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_progress, sub_progress
 from studio.export.job import DeliveryFolder, ExportJob
+from studio.export.manifest import GUIDE, Manifest, delivery_key, kept, read_manifest, stale
+from studio.export.readme import readme_file, readme_text
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +115,13 @@ def _create(folder: Path) -> None:
 
 
 def _check_plan(job: ExportJob, folder: DeliveryFolder, formats: list[str]) -> dict[str, list[str]]:
-    """Every planned file per format; fails when two clash or one cannot be written."""
+    """Every planned file per format (the guide included); fails when two clash or one cannot be written."""
     plan = {name: planned_files(job, name) for name in formats}
+    plan[GUIDE] = [readme_file(job)]
     seen: dict[str, str] = {}
     for name, files in plan.items():
         for relative in files:
+            folder.check([relative])
             target = str(folder.path(relative))
             if target in seen:
                 raise ExportError(
@@ -126,6 +130,62 @@ def _check_plan(job: ExportJob, folder: DeliveryFolder, formats: list[str]) -> d
                 )
             seen[target] = name
     return plan
+
+
+def _prepare(job: ExportJob, out_dir: str | os.PathLike[str], formats: Sequence[str] | None) -> tuple[
+        list[str], Path, Manifest | None, frozenset[str], DeliveryFolder, dict[str, list[str]], str]:
+    """Every check made before a byte is written: the formats, the folder, each planned file, what would be
+    replaced; returns the formats, the folder, the previous delivery's manifest and README, the plan and key."""
+    names = resolve_formats(job, formats)
+    root = _output_folder(out_dir)
+    previous = read_manifest(root) if root.is_dir() else None
+    own = frozenset(previous.files.get(GUIDE, ())) if previous is not None else frozenset()
+    check = DeliveryFolder(root, force=job.settings.force, own=own)
+    plan = _check_plan(job, check, names)
+    key = delivery_key(job)
+    _check_replaced(check, previous, key, names, plan)
+    return names, root, previous, own, check, plan, key
+
+
+def check_export(job: ExportJob, out_dir: str | os.PathLike[str], formats: Sequence[str] | None = None) -> None:
+    """Fail with one sentence when :func:`export_delivery` of ``job`` into ``out_dir`` would stop before writing
+    (a file in the way, an existing file without ``force``, a folder that is not writable); writes nothing,
+    so a caller can check before it replaces anything else (``score`` before committing the new take)."""
+    root = _prepare(job, out_dir, formats)[1].absolute()
+    nearest = next(p for p in (root, *root.parents) if p.exists())
+    if not nearest.is_dir():
+        raise ExportError(f"{root}: cannot create the output folder ({nearest} is a file, not a folder).")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise ExportError(f"{nearest}: the output folder is not writable; choose another output folder.")
+
+
+def _check_replaced(folder: DeliveryFolder, previous: Manifest | None, key: str, formats: list[str],
+                    plan: dict[str, list[str]]) -> None:
+    """Without ``force``, fail when this delivery would remove files of the delivery already in the folder."""
+    if folder.force:
+        return
+    planned = {f for files in plan.values() for f in files}
+    gone = [f for f in stale(previous, key, formats, planned) if (folder.root / f).exists()]
+    if gone:
+        raise ExportError(f"{folder.root} holds the delivery of another take ({gone[0]} would be removed); "
+                          "use --force to replace it or choose another folder.")
+
+
+def _relative(root: Path, path: Path) -> str:
+    """``path`` relative to ``root`` in the manifest's ``/`` form."""
+    return Path(path).resolve().relative_to(root).as_posix()
+
+
+def _record(job: ExportJob, folder: DeliveryFolder, key: str, done: dict[str, tuple[str, ...]],
+            carried: dict[str, tuple[str, ...]]) -> Manifest:
+    """Write the guide (into the staging folder) listing this delivery's files and the previous one's that stay,
+    and return the manifest naming them all."""
+    still = {name: tuple(f for f in files if (folder.root / f).is_file()) for name, files in carried.items()}
+    order = [*FORMATS, *sorted(set(still) - set(FORMATS))]
+    files = [f for name in order for f in (done[name] if name in done else still.get(name, ()))]
+    guide = readme_file(job)
+    folder.write_text(guide, readme_text(job, files))
+    return Manifest(key, {**{n: f for n, f in still.items() if f}, **done, GUIDE: (guide,)})
 
 
 def _accepts(function: Callable, parameter: str) -> bool:
@@ -174,20 +234,18 @@ def export_delivery(
     when it was absent). Returns every file written.
     """
     report = progress or no_progress
-    names = resolve_formats(job, formats)
-    root = _output_folder(out_dir)
-    check = DeliveryFolder(root, force=job.settings.force)
-    plan = _check_plan(job, check, names)
+    names, root, previous, own, check, plan, key = _prepare(job, out_dir, formats)
     _create(root if root.is_dir() else root.parent)
     if "audio" not in names and any(n in USES_AUDIO for n in names):
         missing = [f for f in planned_files(job, "audio") if not (check.root / f).exists()]
         if missing:
             log.warning("project files refer to audio not in %s (%s); add the 'audio' format", check.root, missing[0])
     try:
-        folder = DeliveryFolder(root, force=job.settings.force, staging=_staging(check.root))
+        folder = DeliveryFolder(root, force=job.settings.force, staging=_staging(check.root), own=own)
     except OSError as exc:
         raise ExportError(f"{root}: cannot write the delivery there ({exc.strerror or exc}).") from None
     written: list[Path] = []
+    done: dict[str, tuple[str, ...]] = {}
     try:
         for index, name in enumerate(names):
             check_cancel(cancel)
@@ -204,9 +262,12 @@ def export_delivery(
             if unplanned:
                 log.warning("%s export wrote files it did not announce: %s", name, ", ".join(map(str, unplanned)))
             written += paths
+            done[name] = tuple(_relative(folder.root, p) for p in paths)
             log.info("%s: %d file(s)", name, len(paths))
         check_cancel(cancel)
-        folder.commit()
+        record = _record(job, folder, key, done, kept(previous, key, names))
+        written.append(folder.root / record.files[GUIDE][0])
+        folder.commit(record, previous)
     except BaseException:
         folder.discard()
         raise

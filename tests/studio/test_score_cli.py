@@ -110,6 +110,17 @@ def test_export_re_exports_without_generating(scored: Path, face_clip: Clip, tmp
     assert "no take 'take-404'" in one_error_line(capsys.readouterr().err)
 
 
+def test_export_counts_its_files_and_check_names_a_missing_folder(scored: Path, face_clip: Clip, tmp_path: Path,
+                                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    session_file = scored / f"{Path(face_clip.path).stem}.expotion"
+    assert main(["export", str(session_file), "-o", str(tmp_path / "midi"), "--format", "midi"]) == 0
+    assert f"wrote 2 files into {tmp_path / 'midi'}\n" in capfd.readouterr().err  # the MIDI file and the README
+    assert main(["check", str(tmp_path / "nosuch")]) == 2
+    assert f"{tmp_path / 'nosuch'} does not exist" in one_error_line(capfd.readouterr().err)
+    assert main(["check", str(session_file)]) == 2
+    assert "is not a folder" in one_error_line(capfd.readouterr().err)
+
+
 def test_export_of_a_damaged_session_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.expotion"
     bad.write_text('{"format": "expotion.session", "version": 2, "title": ')

@@ -12,6 +12,7 @@ import pytest
 from expotion_engine.errors import Cancelled, ExportError
 from expotion_engine.types import Stem
 from studio.export import FORMATS, DeliveryFolder, ExportSettings, export_delivery, planned_files
+from studio.export.manifest import MANIFEST
 
 
 def files_under(folder: Path) -> set[Path]:
@@ -30,8 +31,8 @@ def test_every_format_lands_under_the_folder_with_title_names(job, tmp_path):
     reports: list[tuple[float, str]] = []
     written = export_delivery(job, out, progress=lambda f, m: reports.append((f, m)))
     planned = [(out / f).resolve() for name in FORMATS for f in planned_files(job, name)]
-    assert [p.resolve() for p in written] == planned
-    assert files_under(out) == set(written)
+    assert [p.resolve() for p in written] == [*planned, (out / "My_Clip_README.txt").resolve()]
+    assert files_under(out) == set(written) | {out / MANIFEST}
     assert all(out.resolve() in p.resolve().parents for p in written)
     assert all(p.name.startswith("My_Clip_") or p.name.startswith("My_Clip.") for p in written)
     assert {p.suffix for p in written} >= {".wav", ".mid", ".csv", ".edl", ".otio", ".rpp", ".dawproject", ".mp4"}
@@ -42,7 +43,8 @@ def test_every_format_lands_under_the_folder_with_title_names(job, tmp_path):
 
 def test_audio_runs_first_whatever_order_is_asked(job, tmp_path):
     written = export_delivery(job, tmp_path, ["midi", "audio"])
-    assert written[0].name == "My_Clip_mix.wav" and written[-1].name == "My_Clip.mid"
+    assert written[0].name == "My_Clip_mix.wav" and written[-2].name == "My_Clip.mid"
+    assert written[-1].name == "My_Clip_README.txt"
 
 
 def test_existing_file_stops_the_export_before_anything_is_written(job, tmp_path):
@@ -132,8 +134,8 @@ def test_a_deliberately_failing_format_leaves_the_folder_as_it_was(job, tmp_path
     else:
         assert list(tmp_path.iterdir()) == []
     written = export_delivery(job, out, ["audio", "midi", "markers"])
-    assert files_under(out) == set(written) | ({out / "notes.txt"} if existing else set())
-    assert not [p for p in tmp_path.rglob(".*")]
+    assert files_under(out) == set(written) | {out / MANIFEST} | ({out / "notes.txt"} if existing else set())
+    assert [p for p in tmp_path.rglob(".*")] == [out / MANIFEST]
 
 
 def test_all_formats_without_a_video_skip_the_video(job, tmp_path):
@@ -142,7 +144,7 @@ def test_all_formats_without_a_video_skip_the_video(job, tmp_path):
     assert not any(p.name.startswith("My_Clip_scored") for p in written)
     assert [p.resolve() for p in written] == [
         (tmp_path / f).resolve() for name in FORMATS for f in planned_files(no_video, name)
-    ]
+    ] + [(tmp_path / "My_Clip_README.txt").resolve()]
     with pytest.raises(ExportError, match="no video"):
         export_delivery(no_video, tmp_path / "asked", ["video"])
 
