@@ -4,7 +4,8 @@ Time zero is the first presented video frame: OpenCV's timestamps, the duration 
 every analysis time count from it. Where a file's streams start at different times (a
 phone file whose video starts at 0.85 s and audio at 0.008 s), :func:`stream_starts`
 reads from FFmpeg where that frame and the audio sit in the container's own time, so
-exporters can cut the file at the same instants.
+exporters can cut the file at the same instants. The same FFmpeg run reads the start timecode
+the file carries (a ``timecode`` tag of the container, the video stream or a ``tmcd`` track).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ log = logging.getLogger(__name__)
 class VideoInfo:
     """What OpenCV reports of a video; ``width``/``height`` are as displayed (rotation applied).
 
-    ``duration`` counts from the first presented frame; ``video_start`` is that frame's
-    time in the container, ``audio_start`` the first audio sample's (None: no audio) and
-    ``audio_streams`` how many audio streams the file has.
+    ``duration`` counts from the first presented frame (up to where the file's data ends, for a
+    cut-off file); ``video_start`` is that frame's time in the container, ``audio_start`` the first
+    audio sample's (None: no audio) and ``audio_streams`` how many audio streams the file has.
+    ``timecode`` is the start timecode label the file carries, as written (``01:00:00;00``; ``;``
+    marks drop frame), or None.
     """
 
     path: Path
@@ -45,6 +48,7 @@ class VideoInfo:
     audio_start: float | None = None
     audio_streams: int = 0
     container_duration: float | None = None
+    timecode: str | None = None
 
 
 def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
@@ -59,11 +63,23 @@ def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not capture.isOpened():
         capture.release()
-        raise VideoError(
-            f"{path}: not a video file OpenCV can open (unknown or damaged container, or no video stream)."
-        )
+        if _audio_only(path):
+            raise VideoError(f"{path}: the file has audio but no video stream; give a video.")
+        raise VideoError(f"{path}: not a video file that can be read (unknown or damaged container, or no video "
+                         "stream).")
     capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return capture
+
+
+def _audio_only(path: Path) -> bool:
+    """Whether FFmpeg reads ``path`` as a file with audio streams and no video stream."""
+    import av
+
+    try:
+        with av.logging.Capture(), av.open(str(path)) as container:
+            return bool(container.streams.audio) and not container.streams.video
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        return False
 
 
 def _fourcc(capture: cv2.VideoCapture) -> str:
@@ -118,13 +134,14 @@ def _probe(path: Path) -> VideoInfo:
             raise VideoError(f"{path}: the container reports an invalid frame rate ({fps:g}).")
         frame_count = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 1)
         duration = _duration(capture, frame_count, fps)
+        duration = min(duration, _data_end(path) or duration)
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
         height, width = frame.shape[:2]
     finally:
         capture.release()
     return VideoInfo(
         path, fps, frame_count, width, height, duration, rotation, codec, starts.video, starts.audio,
-        starts.audio_streams, starts.duration,
+        starts.audio_streams, starts.duration, starts.timecode,
     )
 
 
@@ -153,17 +170,21 @@ _TIME_BASE = re.compile(r"\[Parsed_showinfo_\d+ @ [^\]]*\] config in time_base: 
 _AUDIO_STREAM = re.compile(r"^\s*Stream #0:\d+.*?: Audio: ", re.MULTILINE)
 _INPUT = re.compile(r"^Input #0, ([^,\s]+)", re.MULTILINE)
 _DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
+#: a ``timecode`` tag (container, video stream or ``tmcd`` track; the container's is listed first)
+_TIMECODE = re.compile(r"^\s+timecode\s*: (\d{1,2}[:;.]\d\d[:;.]\d\d[:;.,]\d{2,3})\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class StreamStarts:
-    """Container times (s) of the first presented video frame and first audio sample, and how many audio streams."""
+    """Container times (s) of the first presented video frame and first audio sample, how many audio
+    streams, the demuxer's name, the container's duration and the start timecode tag (None: none)."""
 
     video: float = 0.0
     audio: float | None = None
     audio_streams: int = 0
     container: str = ""
     duration: float | None = None
+    timecode: str | None = None
 
 
 @functools.lru_cache(maxsize=64)
@@ -193,8 +214,10 @@ def _stream_starts(path: str, size: int, mtime_ns: int) -> StreamStarts:
     duration = _DURATION.search(header)
     seconds = None if duration is None else (
         int(duration.group(1)) * 3600 + int(duration.group(2)) * 60 + float(duration.group(3)))
+    timecode = _TIMECODE.search(header)
     return StreamStarts(starts.get("video", 0.0), starts.get("audio"), count,
-                        container.group(1) if container else "", seconds)
+                        container.group(1) if container else "", seconds,
+                        timecode.group(1) if timecode else None)
 
 
 def stream_starts(path: str | os.PathLike[str]) -> StreamStarts:
@@ -216,3 +239,46 @@ def _duration(capture: cv2.VideoCapture, frame_count: int, fps: float) -> float:
         if ok and 0.0 < last < 2.0 * nominal:
             return last + 1.0 / fps
     return nominal
+
+
+def _data_end(path: Path) -> float | None:
+    """Where the video's data ends (s from the first frame) when the file was cut off after its index, else None.
+
+    A file with its index at the front (``+faststart``) that lost its tail still lists every frame,
+    and seeking to the last one succeeds from the index alone. Here the packets from the last
+    keyframe on are read (not decoded): when those wholly inside the file stop more than two
+    frames before the index's end, the file is cut off, and the packets are read again from the
+    start (only then) to find the last whole one.
+    """
+    import av
+
+    size = path.stat().st_size
+    with av.logging.Capture(), av.open(str(path)) as container:  # keeps FFmpeg's "partial file" lines quiet
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        if not stream.duration or stream.time_base is None or not stream.average_rate:
+            return None
+        first = stream.start_time or 0
+        index_end = first + stream.duration
+        slack = 2 / (stream.average_rate * stream.time_base)  # two frames, in the stream's time base
+        try:
+            end = _last_whole_packet(container, stream, index_end, size)
+            if end is not None and end >= index_end - slack:
+                return None
+            end = _last_whole_packet(container, stream, first, size) if end is None else end
+        except av.error.FFmpegError:
+            return None
+    return None if end is None else float((end - first) * stream.time_base)
+
+
+def _last_whole_packet(container, stream, target: int, size: int) -> int | None:
+    """From the keyframe at or before ``target`` on, the latest end (pts + duration) of a packet of
+    ``stream`` whose data lies wholly inside the file's ``size`` bytes; None when there is none."""
+    container.seek(target, stream=stream, backward=True, any_frame=False)
+    end = None
+    for packet in container.demux(stream):
+        if packet.size and packet.pts is not None and packet.pos is not None and packet.pos + packet.size <= size:
+            stop = packet.pts + (packet.duration or 0)
+            end = stop if end is None else max(end, stop)
+    return end
