@@ -14,6 +14,7 @@ COMMANDS: tuple[str, ...] = (
     "stems",
     "tempo",
     "models",
+    "presets",
     "train",
     "clock",
     "batch",
