@@ -3,7 +3,8 @@
 The cache key is the video's content hash, the analysis settings and the analysis
 version, so a second run on the same footage is instant wherever the file lives. The
 folder is ``$EXPOTION_CACHE_DIR/analysis`` (default ``~/.cache/expotion/analysis``);
-``EXPOTION_CACHE_DIR=off`` disables it.
+``EXPOTION_CACHE_DIR=off`` disables it. When no face is found anywhere in the analysed range,
+one warning says so (the music then follows only the motion and the cuts).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from expotion_engine.controls.channels import FACE_CHANNELS
 from expotion_engine.errors import ControlError
 from expotion_engine.media.hashing import HASH_VERSION
 from expotion_engine.progress import CancelEvent, ProgressFn
@@ -69,6 +71,7 @@ def analyze(
                 log.info("analysis of %s loaded from cache %s", path, entry)
                 if progress is not None:
                     progress(1.0, "analysis loaded from cache")
+                warn_if_no_face(track, path)
                 return replace(track, source=replace(track.source, path=str(Path(path))))
     track = analyze_video(path, settings, progress, cancel, source=source)
     if entry is not None:
@@ -76,7 +79,18 @@ def analyze(
             track.save(entry)
         except OSError as exc:
             log.warning("could not write analysis cache %s (%s)", entry, exc)
+    warn_if_no_face(track, path)
     return track
+
+
+def warn_if_no_face(track: ControlTrack, path: str | os.PathLike[str]) -> bool:
+    """Warn once when no face was seen in any analysed frame, since expression then steers nothing (True if so)."""
+    columns = [i for i, name in enumerate(track.channels) if name in FACE_CHANNELS]
+    if not columns or track.n_frames == 0 or track.mask[:, columns].any():
+        return False
+    log.warning("no face found in %s (%.1f-%.1f s): the music follows only the motion and the cuts.",
+                path, track.source.start, track.source.end)
+    return True
 
 
 def _discard(entry: Path) -> None:
@@ -88,4 +102,4 @@ def _discard(entry: Path) -> None:
             log.warning("could not remove damaged cache file %s (%s)", file, exc)
 
 
-__all__ = ["analyze", "cache_dir", "cache_key"]
+__all__ = ["analyze", "cache_dir", "cache_key", "warn_if_no_face"]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from expotion_engine.progress import ProgressFn
 
@@ -63,7 +64,8 @@ def progress_and_cancel(description: str, delay: float = 1.0) -> Iterator[tuple[
 
         previous = {sig: signal.signal(sig, on_interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        yield bar, cancel
+        with logging_redirect_tqdm():  # a warning while the bar runs goes on its own line above the bar
+            yield bar, cancel
     finally:
         bar.close()
         for sig, handler in previous.items():
