@@ -110,11 +110,13 @@ def test_a_read_only_delivery_stops_a_forced_re_score_before_any_work(scored: Pa
             os.chown(path, 65534, -1, follow_symlinks=False)
     (out / "delivery").chmod(0o555)
     before = snapshot(out)
-    done = as_user(rescore(scored, out, "--preset", "dance"), {"EXPOTION_CACHE_DIR": str(scored / "cache")})
+    cache = scored / f"cache-{out.name}"
+    done = as_user(rescore(scored, out, "--preset", "dance"), {"EXPOTION_CACHE_DIR": str(cache)})
     assert done.returncode == 2, done.stderr
     line = one_error_line(done.stderr)
     assert f"{out / 'delivery'}: the output folder is not writable" in line
     assert snapshot(out) == before
+    assert not cache.exists()  # stopped before analysing a frame
 
 
 @unprivileged
