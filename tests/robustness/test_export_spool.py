@@ -33,6 +33,7 @@ from expotion_engine.types import Stem, Take
 from studio.demo.writer import run_ffmpeg
 from studio.export.bwf import resample, resampled
 from studio.export.job import ExportJob, ExportSettings
+from studio.export.manifest import MANIFEST
 from studio.export.registry import export_delivery
 from studio.fsutil import remove_stale, stale_parts, stale_staging
 from tests.robustness.long_takes import ROOT, disk_take
@@ -109,7 +110,7 @@ def test_a_long_take_is_resampled_beside_the_delivery_and_leaves_only_the_delive
     assert [p.name for p in out.parent.iterdir()] == ["out"]  # no spool beside it
     assert all(stale_staging(here) == stale_parts(here) == [] for here in {p.parent for p in written})
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(
-        p.relative_to(out).as_posix() for p in written)
+        [MANIFEST, *(p.relative_to(out).as_posix() for p in written)])
     delivered, rate = sf.read(str(written[0]), dtype="float32", always_2d=True)
     expected = resample(np.asarray(long_take.mix), SR, RATE)  # the in-memory path, the whole mix at once
     assert rate == RATE and delivered.T.shape == expected.shape == (2, round(SECONDS * RATE))
@@ -166,11 +167,11 @@ def test_the_video_of_a_long_take_muxes_the_mix_resampled_beside_the_delivery(lo
     out = tmp_path / "deliveries" / "out"
     watch = Watch((out.parent, out), system_temp)
     video_job = replace(job(long_take, video_audio="pcm"), video=video, fps=24.0)  # PCM in a MOV: nothing to encode
-    (written,) = export_delivery(video_job, out, formats=["video"], cancel=watch)
+    written, guide = export_delivery(video_job, out, formats=["video"], cancel=watch)
     assert watch.temp_files == set()  # the mux's scratch folder holds nothing for a mix on disk
     assert sum(spooling(names) for names in watch.inside) >= 4  # resampled beside the delivery, checked per block
     assert list(system_temp.iterdir()) == [] and [p.name for p in out.parent.iterdir()] == ["out"]
-    assert [p.name for p in out.iterdir()] == [written.name]
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, written.name, guide.name])
     with av.open(str(written)) as container:
         audio = container.streams.audio[0]
         assert audio.codec_context.sample_rate == RATE and float(audio.duration * audio.time_base) > SECONDS - 0.1

@@ -40,7 +40,8 @@ def take(tmp_path_factory: pytest.TempPathFactory, face_clip: Clip) -> tuple[Tak
 def test_score_names_files_after_a_non_latin_video_and_writes_its_midi(take: tuple[Take, Path]) -> None:
     video = take[1]
     delivery = video.parent / "out" / "delivery"
-    assert [p.name for p in delivery.iterdir()] == ["ビデオ_🎥.mid"]
+    assert sorted(p.name for p in delivery.iterdir()) == [".expotion-delivery.json", "ビデオ_🎥.mid",
+                                                          "ビデオ_🎥_README.txt"]
     mask = os.umask(0)
     os.umask(mask)
     assert delivery.stat().st_mode & 0o777 == 0o777 & ~mask  # a staged folder is published like a mkdir
