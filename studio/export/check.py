@@ -35,6 +35,7 @@ import numpy as np
 
 from expotion_engine.errors import ExportError, ExpotionError
 from studio.export import readback
+from studio.export.manifest import read_manifest
 from studio.export.readback import Bwf, Placement
 from studio.export.readme import listed_files
 from studio.timecode import TimecodeRate, format_frames, frame_seconds, to_frame
@@ -265,10 +266,14 @@ def check_paths(delivery: Delivery, placements: list[Placement]) -> CheckResult:
 
 
 def readme_faults(delivery: Delivery, guide: Path) -> list[str]:
-    """The delivery's guide lists only files that exist, and every delivery file the check knows."""
+    """The delivery's guide lists only files that exist, and every file its manifest says the delivery wrote
+    (the mix and stems when there is no manifest)."""
     listed = set(listed_files(guide))
-    present = [delivery.mix, *delivery.stems, *(p for paths in delivery.files.values() for p in paths)]
-    names = {p.relative_to(delivery.root).as_posix() for p in present}
+    manifest = read_manifest(delivery.root)
+    if manifest is not None:
+        names = {f for f in manifest.paths() if (delivery.root / f).is_file()} - {guide.name}
+    else:
+        names = {p.relative_to(delivery.root).as_posix() for p in [delivery.mix, *delivery.stems]}
     return [f"{guide.name} lists missing {f}" for f in sorted(listed) if not (delivery.root / f).is_file()] + \
         [f"{f} is not in {guide.name}" for f in sorted(names - listed)]
 
