@@ -51,7 +51,8 @@ _TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_C
 # full-range (JPEG) luma and chroma codes mapped to limited-range (BT.601 video) codes
 _FULL_TO_LIMITED_LUMA = np.round(16.0 + np.arange(256) * 219.0 / 255.0).astype(np.uint8)
 _FULL_TO_LIMITED_CHROMA = np.round(128.0 + (np.arange(256) - 128.0) * 224.0 / 255.0).astype(np.uint8)
-# limited-range luma codes to the gray levels OpenCV's BT.601 conversion to BGR and back to gray gives
+# limited-range luma codes to gray levels, as a BT.601 conversion to BGR and back to gray gives them
+# (OpenCV's FFmpeg reader gave about one level less: its conversion truncates)
 _LIMITED_LUMA_TO_GRAY = np.round(np.clip((np.arange(256) - 16.0) * 255.0 / 219.0, 0, 255)).astype(np.uint8)
 
 
@@ -285,9 +286,10 @@ def _timed_frames(
         stream = container.streams.video[0]
         origin = stream.start_time
         base = stream.time_base.numerator / stream.time_base.denominator
-        frames = _decoded(container, None)
-        if start > 1.0 and origin is not None:  # seek to a keyframe a second early, decode from there
-            frames = _decoded(container, origin + int((start - 1.0) / base))
+        # from a keyframe a second before the start where there are timestamps to seek by
+        seek = origin + int((start - 1.0) / base) if start > 1.0 and origin is not None else None
+        frames = _decoded(container, seek)
+        if seek is not None:
             first = next(frames, None)
             first_ts = None if first is None else (first.pts if first.pts is not None else first.dts)
             if first_ts is not None and (first_ts - origin) * base + 1e-6 < start:
