@@ -238,9 +238,12 @@ def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise VideoError(f"{path}: not a video file FFmpeg can open (unknown or damaged container).") from exc
+        raise VideoError(f"{path}: not a video file that can be read (unknown or damaged container).") from exc
     if not container.streams.video:
+        audio = bool(container.streams.audio)
         container.close()
+        if audio:
+            raise VideoError(f"{path}: the file has audio but no video stream; give a video.")
         raise VideoError(f"{path}: not a video file (it has no video stream).")
     # Slice threads only (FFmpeg's default, cores as needed): they cost nothing on streams of
     # one slice a frame; frame threads cost a fifth more CPU at 720p, and the analysis keeps
