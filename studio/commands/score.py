@@ -17,6 +17,7 @@ from expotion_engine.errors import ExportError, SessionError
 from studio.commands.analyze import add_analysis_arguments, settings_from_args
 from studio.export.job import BIT_DEPTHS, MIDI_START, SAMPLE_RATES, TIMELINE_AUDIO, VIDEO_TRACKS, safe_name
 from studio.export.registry import FORMATS
+from studio.export.source_timecode import file_timecode
 from studio.fsutil import remove_stale, stale_parts, stale_staging
 from studio.lock import LOCK_NAME, FolderLock
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
@@ -24,7 +25,14 @@ from studio.preflight import preflight
 from studio.preview import Preview
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET, SESSION_SUFFIX, DeliveryPrefs, Session
-from studio.timecode import TimecodeError, check_delivery_rate, parse_rate, parse_timecode
+from studio.timecode import (
+    TimecodeError,
+    check_delivery_rate,
+    format_timecode,
+    parse_rate,
+    parse_timecode,
+    to_frame,
+)
 
 DELIVERY_FOLDER = "delivery"
 
@@ -97,6 +105,30 @@ def start_timecode(text: str, session: Session) -> float:
         return parse_timecode(text, session.timecode().rate)
     except TimecodeError as exc:
         raise SessionError(str(exc)) from None
+
+
+def video_timecode_start(text: str | None, session: Session) -> float:
+    """Seconds of the start timecode: ``--timecode-start`` when given, else the one the video file carries
+    (else 0); says which on stderr."""
+    rate = session.timecode().rate
+    try:
+        own = file_timecode(session.video, rate) if session.video is not None else None
+        problem = ""
+    except TimecodeError as exc:
+        own, problem = None, str(exc).rstrip(".")
+    if text is not None:
+        seconds = start_timecode(text, session)
+        differs = own is not None and to_frame(own.seconds, rate) != to_frame(seconds, rate)
+        also = f"; the video's own is {own.label}" if differs else ""
+        print(f"start timecode {format_timecode(seconds, rate)} (--timecode-start{also})", file=sys.stderr)
+        return seconds
+    if own is not None:
+        print(f"start timecode {format_timecode(own.seconds, rate)} (the video's own timecode; set "
+              "--timecode-start to change it)", file=sys.stderr)
+        return own.seconds
+    why = problem or "the video carries no timecode"
+    print(f"start timecode {format_timecode(0.0, rate)} ({why}; set --timecode-start to change it)", file=sys.stderr)
+    return 0.0
 
 
 def say_timecode(session: Session) -> None:
@@ -183,9 +215,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
     p.add_argument("--bpm", type=float, default=None, help="fixed tempo instead of the one the motion suggests")
     p.add_argument("--title", default=None, help="title for file names (default: the video's file name)")
-    p.add_argument("--timecode-start", default="0", metavar="TC",
+    p.add_argument("--timecode-start", default=None, metavar="TC",
                    help="timecode of the video's first frame, HH:MM:SS:FF at the timecode rate or seconds "
-                        "(e.g. 01:00:00:00)")
+                        "(e.g. 01:00:00:00; default: the timecode the video file carries, else 00:00:00:00; "
+                        "a timeline: its sequence's start)")
     p.add_argument("--no-delivery", action="store_true", help="write the take and session only")
     add_preview_argument(p)
     add_delivery_arguments(p)
@@ -209,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
     if is_timeline(args.video):
         from studio.timeline.score import score_timeline
 
+        if args.timecode_start is None:
+            args.timecode_start = "0"  # the timeline path's "not given": the sequence's own start timecode
         return score_timeline(args)
     analysis = settings_from_args(args)
     options = engine_options(args)
@@ -229,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
         export=DeliveryPrefs(args.sample_rate or 48000, args.bit_depth or 24, tuple(args.formats or ())),
     )
     session.timecode_rate = timecode_rate_option(args.timecode_rate)
-    session.timecode_start = start_timecode(args.timecode_start, session)
+    session.timecode_start = video_timecode_start(args.timecode_start, session)
     score_into(session, args.output, force=args.force, use_cache=not args.no_cache, description="score",
                delivery=not args.no_delivery, video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
                midi_start=args.midi_start, preview=args.preview)

@@ -38,7 +38,8 @@ from studio.export import readback
 from studio.export.manifest import read_manifest
 from studio.export.readback import Bwf, Placement
 from studio.export.readme import listed_files
-from studio.timecode import TimecodeRate, format_frames, frame_seconds, to_frame
+from studio.export.source_timecode import file_timecode
+from studio.timecode import TimecodeError, TimecodeRate, format_frames, frame_seconds, to_frame
 
 log = logging.getLogger(__name__)
 
@@ -216,10 +217,23 @@ def check_timecode(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: l
     for placement in placements:
         if placement.start_frame is not None and placement.start_frame != frame:
             faults.append(f"{placement.file.name} starts at {format_frames(placement.start_frame, delivery.rate)}")
+    faults += [f for path in delivery.files["video"] if (f := _video_timecode_fault(path, delivery.rate, frame))]
     label = format_frames(frame, delivery.rate)
     detail = f"every file at {label} ({delivery.rate.label} fps)" if not faults else \
         f"BWF at {label}; " + "; ".join(faults)
     return CheckResult("timecode", not faults, detail)
+
+
+def _video_timecode_fault(path: Path, rate: TimecodeRate, frame: int) -> str | None:
+    """Why the scored video's timecode tag is not the music's start ``frame`` (None: it is, or it has none, or
+    the video's own rate is not the delivery's, so its labels count other frames)."""
+    try:
+        found = file_timecode(path, rate)
+    except TimecodeError:
+        return None
+    if found is None or to_frame(found.seconds, rate) == frame:
+        return None
+    return f"{path.name} carries timecode {found.label}"
 
 
 def check_markers(delivery: Delivery, placements: list[Placement]) -> CheckResult:

@@ -29,7 +29,7 @@ from xml.etree import ElementTree as ET
 import opentimelineio as otio
 
 from studio.export.job import DeliveryFolder, ExportJob, safe_name
-from studio.export.timeline import build_timeline, timeline_audio, timeline_rate
+from studio.export.timeline import build_timeline, reel_name, timeline_audio, timeline_rate
 from studio.timecode import format_frames, parse_frames, to_frame
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,12 @@ def edl_files(job: ExportJob) -> list[str]:
 
 
 def _edl_text(job: ExportJob, timeline: otio.schema.Timeline, channels: int) -> str:
-    """The adapter's CMX3600 list with the ``FCM:`` line, records at the music's timecode, ``AA`` for stereo audio."""
+    """The adapter's CMX3600 list with the ``FCM:`` line, records at the music's timecode, ``AA`` for stereo audio,
+    every reel named by :func:`reel_name` (one rule for picture and sound)."""
+    for clip in timeline.find_clips():
+        media = clip.media_reference
+        name = media.name or Path(getattr(media, "target_url", "") or clip.name).name
+        clip.metadata.setdefault("cmx_3600", {})["reel"] = reel_name(name)
     text = otio.adapters.write_to_string(timeline, adapter_name="cmx_3600", rate=timeline_rate(job))
     start = to_frame(job.start_seconds, job.tc)
     lines = []

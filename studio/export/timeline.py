@@ -19,8 +19,9 @@ a colour by kind and, for sections, a duration; they go on the timeline's stack
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import opentimelineio as otio
@@ -55,6 +56,14 @@ def timeline_audio(job: ExportJob) -> list[tuple[str, str, bool]]:
     mix = [("Mix", job.mix_file, True)] if mode != "stems" else []
     stems = [(stem.name, job.stem_file(stem.name), mode == "stems") for stem in job.take.stems] if mode != "mix" else []
     return mix + stems
+
+
+def reel_name(name: str) -> str:
+    """A CMX3600 reel for a media file name: its stem's ASCII letters and digits, at most 8 (``my clip.mp4``
+    -> ``myclip``), or ``AX`` (an auxiliary source) when none is left; a space would split the event line."""
+    stem = PurePosixPath(name.replace("\\", "/")).name
+    stem = stem.rsplit(".", 1)[0] if "." in stem.strip(".") else stem
+    return re.sub(r"[^A-Za-z0-9]+", "", stem)[:8] or "AX"
 
 
 def video_url(video: Path, root: Path | None) -> str:

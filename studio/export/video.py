@@ -39,6 +39,8 @@ from expotion_engine.media.probe import VideoInfo, probe_video
 from expotion_engine.progress import CancelEvent, ProgressFn, no_progress
 from studio.export.bwf import resampled
 from studio.export.job import DeliveryFolder, ExportJob
+from studio.export.source_timecode import counts_at
+from studio.timecode import format_timecode
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,8 @@ def _command(job: ExportJob, video: Path, info: VideoInfo, audio: Path, output: 
     else:
         codec = ["-c:a", "aac", "-b:a", AAC_BITRATE]
     maps, labels = ["-map", video_map], []
+    if counts_at(info.fps, job.tc):  # the picture's first frame carries the music's start timecode
+        labels += ["-timecode", format_timecode(job.start_seconds, job.tc)]
     for index, (label, title) in enumerate(streams):
         maps += ["-map", label]
         labels += [f"-metadata:s:a:{index}", f"title={title}", f"-metadata:s:a:{index}", f"handler_name={title}",
