@@ -102,15 +102,13 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     except OSError:
         stat = None
     if stat is not None and path.is_file() and stat.st_size > 0:
-        info = _probe_file(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    else:
-        info = _probe(path)  # the missing, empty or odd file's one sentence
-    _warn_if_truncated(path, info.duration, info.frame_count / info.fps, info.container_duration)
-    return info
+        return _probe_file(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    return _probe(path)  # the missing, empty or odd file's one sentence
 
 
 @functools.lru_cache(maxsize=64)
 def _probe_file(path: str, size: int, mtime_ns: int, inode: int) -> VideoInfo:
+    """The probe of one state of a file, its truncation warning given once (not at every question)."""
     return _probe(Path(path))
 
 
@@ -139,6 +137,7 @@ def _probe(path: Path) -> VideoInfo:
         height, width = frame.shape[:2]
     finally:
         capture.release()
+    _warn_if_truncated(path, duration, frame_count / fps, starts.duration)
     return VideoInfo(
         path, fps, frame_count, width, height, duration, rotation, codec, starts.video, starts.audio,
         starts.audio_streams, starts.duration, starts.timecode,
