@@ -31,7 +31,7 @@ from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, no_p
 from expotion_engine.types import ControlTrack, GenerationRequest, Take
 from studio.analysis import analyze
 from studio.export.job import ExportJob
-from studio.export.registry import check_export, export_delivery
+from studio.export.registry import check_export, check_folder, export_delivery
 from studio.fsutil import move_take_in, publish_folder
 from studio.presets import load_preset
 from studio.session import SESSION_MARKER_KINDS, Session, TakeRecord, utc_now
@@ -336,13 +336,16 @@ def run_pipeline(
 ) -> PipelineResult:
     """Analyse, generate and save a take, save the session (when it has a file and ``save``), then export.
 
-    Nothing is exported when ``export_dir`` is None. Before the take is written, the delivery's own
+    Nothing is exported when ``export_dir`` is None. Before the analysis the delivery folder is checked
+    (not a file, writable), and before the take is written the delivery's own
     checks run on it (every planned file, the folders it writes into, what it would replace), so a
     delivery that cannot be written leaves the previous take, session and delivery as they were. The
     session file is written after the take is complete and before the export, so an export that fails
     while writing keeps the new take (``expotion export`` writes its delivery again).
     """
     check_cancel(cancel)
+    if export_dir is not None:
+        check_folder(export_dir)
     generate_end = _span("save")[1]
     controls = analyze_session(session, use_cache=use_cache, progress=sub_progress(progress, *_span("analyse")),
                                cancel=cancel)

@@ -151,7 +151,13 @@ def check_export(job: ExportJob, out_dir: str | os.PathLike[str], formats: Seque
     """Fail with one sentence when :func:`export_delivery` of ``job`` into ``out_dir`` would stop before writing
     (a file in the way, an existing file without ``force``, a folder that is not writable); writes nothing,
     so a caller can check before it replaces anything else (``score`` before committing the new take)."""
-    root = _prepare(job, out_dir, formats)[1].absolute()
+    check_folder(_prepare(job, out_dir, formats)[1])
+
+
+def check_folder(out_dir: str | os.PathLike[str]) -> None:
+    """Fail with one sentence when the delivery folder ``out_dir`` is a file, lies under a file, or it (or the
+    folder it would be made in) is not writable; needs no take, so it can run before any work."""
+    root = _output_folder(out_dir).absolute()
     nearest = next(p for p in (root, *root.parents) if p.exists())
     if not nearest.is_dir():
         raise ExportError(f"{root}: cannot create the output folder ({nearest} is a file, not a folder).")

@@ -126,20 +126,35 @@ def test_cancel_in_the_middle_keeps_the_session_and_earlier_takes(scored) -> Non
     assert not (project / "delivery2").exists()
 
 
-def test_a_failing_export_keeps_the_session_and_every_take(scored) -> None:
+def test_a_delivery_that_cannot_be_written_fails_before_anything_changes(scored) -> None:
     session, _, _ = scored
     project = session.path.parent
-    old_take = tree(session.chosen_take_folder())
+    before = tree(project)
     blocker = project / "not_a_folder"
     blocker.write_text("a file where the delivery folder should go")
     with pytest.raises(ExportError, match="not_a_folder"):
         run_pipeline(session, export_dir=blocker, formats=["audio"])
+    blocker.unlink()
+    assert tree(project) == before and len(session.takes) == 1  # no new take, the session file as it was
+
+
+def test_a_failing_export_keeps_the_session_and_every_take(scored, monkeypatch: pytest.MonkeyPatch) -> None:
+    session, _, _ = scored
+    project = session.path.parent
+    old_take = tree(session.chosen_take_folder())
+
+    def broken(job: object, folder: object) -> list[Path]:
+        raise OSError(28, "No space left on device")  # fails while writing, after every check passed
+
+    monkeypatch.setattr("studio.export.bwf.write_audio", broken)
+    with pytest.raises(ExportError, match="The audio export failed"):
+        run_pipeline(session, export_dir=project / "failing", formats=["audio"])
     loaded = Session.load(session.path)
     assert len(loaded.takes) == 2
     first, second = loaded.takes
     assert tree(first.folder) == old_take
     assert Take.load(second.folder).n_samples == round((OUT - IN) * RATE)
-    assert blocker.read_text().startswith("a file")
+    assert not (project / "failing").exists()
 
 
 def test_a_bad_preset_fails_before_anything_changes(scored, tmp_path: Path) -> None:
@@ -161,7 +176,7 @@ def test_export_again_without_generating(scored, tmp_path: Path) -> None:
     session, _, _ = scored
     first = session.takes[0]
     written = export_take(session, tmp_path / "again", take_id=first.id, formats=["markers"])
-    assert sorted(p.name for p in written) == ["clip_markers.csv", "clip_markers.txt"]
+    assert sorted(p.name for p in written) == ["clip_README.txt", "clip_markers.csv", "clip_markers.txt"]
     csv = (tmp_path / "again" / "clip_markers.csv").read_text()
     assert "client cue" in csv
     with pytest.raises(ExportError, match="already exists"):
