@@ -132,7 +132,8 @@ def _probe(path: Path) -> VideoInfo:
             raise VideoError(f"{path}: the container reports an invalid frame rate ({fps:g}).")
         frame_count = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 1)
         duration = _duration(capture, frame_count, fps)
-        duration = min(duration, _data_end(path) or duration)
+        if starts.container == "mov":  # MP4/MOV: an index at the front outlives a cut-off tail
+            duration = min(duration, _data_end(path) or duration)
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
         height, width = frame.shape[:2]
     finally:
