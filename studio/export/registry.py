@@ -7,7 +7,10 @@ export that would overwrite anything stops before it writes a byte. Audio goes f
 project and editor files point at the audio files. The delivery is written into a
 staging folder (a hidden sibling of a new output folder, or a hidden folder inside an
 existing one) and moved into place only when every format succeeded, so a failing or
-cancelled format leaves no half-written delivery and whatever was there untouched.
+cancelled format leaves no half-written delivery and whatever was there untouched. Every
+delivery also gets its README (:mod:`studio.export.readme`) and a manifest of what it wrote
+(:mod:`studio.export.manifest`), by which the next delivery into the folder removes the files
+it does not write again, and nothing else.
 """
 
 from __future__ import annotations
