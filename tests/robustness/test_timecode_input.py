@@ -53,8 +53,8 @@ def test_odd_frame_rates_deliver(fps: float, counted: str, tmp_path: Path,
     err = capfd.readouterr().err
     assert "timecode:" in err and counted in err.split("timecode:")[1].splitlines()[0]
     names = sorted(p.name for p in (out / "delivery").iterdir())
-    assert names == sorted(f"face{fps:g}{s}" for s in (".edl", ".fcpxml", ".mid", "_audio.edl", "_markers.csv",
-                                                       "_markers.txt"))
+    assert names == sorted([".expotion-delivery.json", *(f"face{fps:g}{s}" for s in (
+        ".edl", ".fcpxml", ".mid", "_README.txt", "_audio.edl", "_markers.csv", "_markers.txt"))])
     assert (out / "delivery" / f"face{fps:g}.edl").read_text().count("01:00:00:00") >= 1
     offset = [m for m in mido.MidiFile(out / "delivery" / f"face{fps:g}.mid").tracks[0] if m.type == "smpte_offset"]
     assert offset and offset[0].hours == 1
