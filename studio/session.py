@@ -35,8 +35,16 @@ from expotion_engine.media.hashing import content_hash, legacy_sampled_hash
 from expotion_engine.types import Marker, atomic_write_json, read_regular_text
 from expotion_engine.vision import AnalysisSettings
 from studio.export.job import ExportSettings
+from studio.export.source_timecode import file_timecode
 from studio.session_migrations import CURRENT_VERSION, upgrade
-from studio.timecode import RateChoice, check_delivery_rate, choose_rate, parse_rate
+from studio.timecode import (
+    RateChoice,
+    TimecodeError,
+    check_delivery_rate,
+    choose_rate,
+    format_timecode,
+    parse_rate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +202,23 @@ class Session:
             self.title = self.video.stem
         if not keep_rate:
             self.frame_rate = float(info.fps)
+
+    def use_video_timecode(self) -> str:
+        """Start at the timecode the video file carries (a new session's default; a loaded one keeps its own).
+
+        No tag, or one that cannot be read at the delivery's rate: 00:00:00:00. Returns a sentence saying
+        which start it is and why, for the user.
+        """
+        rate = self.timecode().rate
+        try:
+            own = file_timecode(self.check_video(), rate)
+        except TimecodeError as exc:
+            self.timecode_start = 0.0
+            return f"Starts at timecode {format_timecode(0.0, rate)}: {str(exc).rstrip('.')}."
+        self.timecode_start = own.seconds if own is not None else 0.0
+        label = format_timecode(self.timecode_start, rate)
+        return (f"Starts at timecode {label}, the video's own." if own is not None
+                else f"Starts at timecode {label}: the video carries no timecode.")
 
     @property
     def video_found(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,6 +11,8 @@ from expotion_engine.errors import ExpotionError, SessionError
 from studio.export.job import safe_name
 from studio.session import DEFAULT_PRESET, DeliveryPrefs, Session
 from studio.timecode import TimecodeError, parse_timecode
+
+log = logging.getLogger(__name__)
 
 
 class BatchError(ExpotionError):
@@ -28,7 +31,8 @@ class BatchJob:
     prompt: str = ""
     seed: int = 0
     engine: str = "procedural"
-    timecode_start: str = "0"
+    #: the video's first frame's timecode (``HH:MM:SS:FF`` or seconds); None: the one the file carries, else 0
+    timecode_start: str | None = None
     formats: tuple[str, ...] = ()
     sample_rate: int = 48000
     title: str | None = None
@@ -42,7 +46,7 @@ class BatchJob:
 
 
 def session_for(job: BatchJob) -> Session:
-    """The new session ``expotion score`` would make for this clip with the same options."""
+    """The new session ``expotion score`` would make for this clip with the same options (its start timecode too)."""
     title = job.title or job.video.stem
     session = Session.for_video(
         job.video,
@@ -55,10 +59,13 @@ def session_for(job: BatchJob) -> Session:
         seed=job.seed,
         export=DeliveryPrefs(job.sample_rate, 24, tuple(job.formats)),
     )
-    try:
-        session.timecode_start = parse_timecode(job.timecode_start, session.timecode().rate)
-    except TimecodeError as exc:
-        raise SessionError(str(exc)) from None
+    if job.timecode_start is None:
+        log.info("%s: %s", job.name, session.use_video_timecode())
+    else:
+        try:
+            session.timecode_start = parse_timecode(job.timecode_start, session.timecode().rate)
+        except TimecodeError as exc:
+            raise SessionError(str(exc)) from None
     session.validate()
     return session
 

@@ -65,8 +65,9 @@ def export(session: Session, staging: Path, out: Path, name: str) -> Timed:
     started = time.perf_counter()
     try:
         session.save(staging / f"{safe_name(session.title)}{SESSION_SUFFIX}")
-        written = export_take(session, staging / "delivery")
-        relative = sorted(str(p.relative_to(staging)) for p in written)
+        export_take(session, staging / "delivery")
+        # what the new delivery folder holds: the exported files and the delivery's own manifest
+        relative = sorted(str(p.relative_to(staging)) for p in (staging / "delivery").rglob("*") if p.is_file())
         publish(staging, clip_folder(out, name))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

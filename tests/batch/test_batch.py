@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import opentimelineio as otio
 import pytest
@@ -22,7 +24,10 @@ from studio.batch.report import BatchProgress
 from studio.batch.runner import BatchOptions, require_ray, run_batch
 from studio.cli import main
 from studio.demo import scenarios
+from studio.export.readback import read_bwf
 from studio.lock import LOCK_NAME, FolderBusy, FolderLock
+from studio.session import Session
+from studio.timecode import parse_frames, parse_rate, to_frame
 
 ray = pytest.importorskip("ray")
 
@@ -264,3 +269,26 @@ def test_a_batch_holds_its_output_folders_lock_and_a_second_run_into_it_stops(
     error = capsys.readouterr().err
     assert f"{out} is in use by another Expotion run (process {os.getpid()})" in error
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # nothing written by the second run
+
+
+def test_a_clip_starts_at_the_timecode_its_file_carries_unless_its_row_gives_one(workspace: Path) -> None:
+    folder = workspace / "tagged"
+    folder.mkdir()
+    plain = scenarios.face_clip(folder / "plain.mp4", size=SIZE, duration=2.0).path
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(plain), "-r", "30000/1001",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-timecode", "01:00:00;00",
+                    str(folder / "camera.mp4")], check=True, timeout=120)
+    plain.unlink()
+    manifest = folder / "clips.csv"
+    manifest.write_text("path,name,timecode\ncamera.mp4,own,\ncamera.mp4,given,00:10:00;00\n")
+    jobs = [with_defaults(job, ("audio",), 48000) for job in read_jobs(manifest, DEFAULTS)]
+    out = workspace / "tagged_out"
+    result = run_batch(jobs, options(workspace, out))
+    assert [c.status for c in result.clips] == ["done", "done"], [c.error for c in result.clips]
+    rate = parse_rate("29.97")
+    for name, label in (("own", "01:00:00;00"), ("given", "00:10:00;00")):
+        mix = read_bwf(next((out / name / "delivery").glob("*_mix.wav")))
+        assert to_frame(mix.start_seconds, rate) == parse_frames(label, rate), name
+        (session,) = (out / name).glob("*.expotion")
+        assert to_frame(Session.load(session).timecode_start, rate) == parse_frames(label, rate)
+    assert [(job.name, job.timecode_start) for job in jobs] == [("own", None), ("given", "00:10:00;00")]
