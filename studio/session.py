@@ -209,9 +209,11 @@ class Session:
         No tag, or one that cannot be read at the delivery's rate: 00:00:00:00. Returns a sentence saying
         which start it is and why, for the user.
         """
+        if self.video is None:
+            raise SessionError("The session has no video; open one first.")
         rate = self.timecode().rate
         try:
-            own = file_timecode(self.check_video(), rate)
+            own = file_timecode(self.video, rate)
         except TimecodeError as exc:
             self.timecode_start = 0.0
             return f"Starts at timecode {format_timecode(0.0, rate)}: {str(exc).rstrip('.')}."

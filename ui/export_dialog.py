@@ -1,10 +1,11 @@
-"""The Export dialog: delivery formats from studio's registry, sample rate, bit depth, folder."""
+"""The Export dialog: delivery formats from studio's registry, sample rate, bit depth, folder, start timecode."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,10 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from expotion_engine.errors import ExpotionError
 from studio.export import BIT_DEPTHS, SAMPLE_RATES, safe_name
 from studio.export.registry import FORMATS
 from studio.session import Session
+from studio.timecode import parse_timecode
 from studio.timeline.deliver import ROUNDTRIP
+from ui.timecode import format_timecode
 
 #: What each registry format is called in the dialog (a format missing here shows its own name).
 FORMAT_LABELS: dict[str, str] = {
@@ -58,9 +62,10 @@ def sequence_file(session: Session) -> str | None:
 
 
 class ExportDialog(QDialog):
-    """Asks what to deliver and where; ``exportRequested(folder, formats, rate, depth, open_folder)``."""
+    """Asks what to deliver, where and at which start timecode;
+    ``exportRequested(folder, formats, rate, depth, open_folder, timecode_start)``."""
 
-    exportRequested = Signal(Path, tuple, int, int, bool)
+    exportRequested = Signal(Path, tuple, int, int, bool, float)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +78,15 @@ class ExportDialog(QDialog):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
+        self._start, self._rate = session.timecode_start, session.timecode().rate
+        self.timecode_start = QLineEdit(format_timecode(self._start, self._rate))
+        self.timecode_start.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.timecode_start.setToolTip("Timecode of the video's first frame (HH:MM:SS:FF or seconds); the delivery "
+                                       "places the music at it. A new session starts at the video's own timecode.")
+        self.timecode_error = QLabel()
+        self.timecode_error.setObjectName("warning")
+        self.timecode_error.setWordWrap(True)
+        self.timecode_error.hide()
         self.format_boxes: dict[str, QCheckBox] = {}
         group = QGroupBox("Formats")
         grid = QGridLayout(group)
@@ -103,6 +117,8 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.addRow("Exports", self.take_label)
         form.addRow("Folder", folder_row)
+        form.addRow("Start timecode", self.timecode_start)
+        form.addRow("", self.timecode_error)
         self.sequence_label: QLabel | None = None
         sequence = sequence_file(session)
         if sequence is not None:
@@ -138,8 +154,20 @@ class ExportDialog(QDialog):
         if folder:
             self.folder.setText(folder)
 
+    def start_seconds(self) -> float:
+        """The start timecode field in seconds (the session's own value while it is not edited)."""
+        if not self.timecode_start.isModified():
+            return self._start
+        return parse_timecode(self.timecode_start.text(), self._rate)
+
     def _export(self) -> None:
+        try:
+            start = self.start_seconds()
+        except ExpotionError as exc:
+            self.timecode_error.setText(str(exc))
+            self.timecode_error.show()
+            return
         self.exportRequested.emit(Path(self.folder.text()).expanduser(), self.formats(),
                                   int(self.sample_rate.currentData()), int(self.bit_depth.currentData()),
-                                  self.open_folder.isChecked())
+                                  self.open_folder.isChecked(), start)
         self.accept()

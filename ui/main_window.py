@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from expotion_engine.errors import ExpotionError
+from expotion_engine.progress import CancelEvent, ProgressFn
 from expotion_engine.types import ControlTrack, Marker, Take
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, autosave_path, find_autosave
 from studio.timecode import RateChoice, TimecodeError, choose_rate, parse_timecode
@@ -69,6 +70,12 @@ def take_start(take: Take, fallback: float) -> float:
         return float(source["start"])
     except (KeyError, TypeError, ValueError):
         return fallback
+
+
+def new_video_session(video: Path, *, progress: ProgressFn, cancel: CancelEvent) -> tuple[Session, str]:
+    """A new session for ``video`` that starts at the timecode the file carries, and the sentence saying which."""
+    session = jobs.new_session(video, progress=progress, cancel=cancel)
+    return session, session.use_video_timecode()
 
 
 class MainWindow(QMainWindow):
@@ -608,11 +615,13 @@ class MainWindow(QMainWindow):
         if self._refuse_while_busy() or not self._may_discard():
             return
         self.settings.setValue("last_folder", str(Path(path).parent))
-        self.jobs.run_quiet("Opening the video", jobs.new_session, Path(path), on_result=self._on_new_session)
+        self.jobs.run_quiet("Opening the video", new_video_session, Path(path), on_result=self._on_new_session)
 
-    def _on_new_session(self, session: Session) -> None:
+    def _on_new_session(self, opened: tuple[Session, str]) -> None:
+        session, start = opened
         self._reset_for(session)
-        self.statusBar().showMessage(f"Opened {session.video}; press Analyse to read its faces and motion.", 8000)
+        self.statusBar().showMessage(f"Opened {session.video}. {start} Press Analyse to read its faces and motion.",
+                                     8000)
 
     def _reset_for(self, session: Session, controls=None) -> None:
         self.transport.stop()
@@ -1063,11 +1072,16 @@ class MainWindow(QMainWindow):
         return f"Take {record.label or record.id}{prompt} ({made}); mix {mix}."
 
     def export(self, folder: Path, formats: tuple[str, ...], sample_rate: int, bit_depth: int,
-               open_folder: bool = True) -> jobs.Worker | None:
-        """Write the chosen take's delivery to ``folder`` (worker thread); opens the folder when done."""
+               open_folder: bool = True, timecode_start: float | None = None) -> jobs.Worker | None:
+        """Write the chosen take's delivery to ``folder`` (worker thread); opens the folder when done.
+
+        ``timecode_start`` (the export dialog's, s) becomes the session's start timecode first (undoable).
+        """
         self.commit_edits()
         index = self.document.chosen_index()
         if self.jobs.busy or index < 0:
+            return None
+        if timecode_start is not None and not self.change_setting("timecode_start", timecode_start):
             return None
         try:
             self.document.set_delivery(sample_rate, bit_depth, tuple(formats))
