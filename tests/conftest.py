@@ -29,6 +29,7 @@ turned, display matrix says rotate 90 degrees clockwise). ``bad_inputs`` maps na
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,12 @@ def demo_video() -> Path:
 def demo_events() -> Path:
     """The bundled demo's event list (JSON)."""
     return demo_events_path()
+
+
+@pytest.fixture
+def system_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder of the test's own as the system temp folder, so that anything written there is seen."""
+    folder = tmp_path / "system-temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder

@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 from dataclasses import replace
 from pathlib import Path
@@ -83,14 +82,6 @@ def long_take(tmp_path_factory: pytest.TempPathFactory) -> Take:
     take = Take.load(folder / "take")
     assert take.on_disk
     return take
-
-
-@pytest.fixture
-def system_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "system-temp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def job(take: Take, bit_depth: int = 32, **settings: str) -> ExportJob:

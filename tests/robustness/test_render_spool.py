@@ -11,7 +11,6 @@ raises ``KeyboardInterrupt`` as a second Ctrl-C does, after a few checks.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -60,14 +59,6 @@ def score() -> Score:
     track = make_control_track(SECONDS, energy=0.6, valence=0.2, hits=[30.0, 80.0], seed=4)
     request = GenerationRequest(controls=track, preset=load_preset("piano-solo").table, seed=3, sample_rate=SR)
     return ProceduralEngine().compose(request)
-
-
-@pytest.fixture
-def system_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "system-temp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def _db(difference: np.ndarray, reference: np.ndarray) -> float:

@@ -14,7 +14,6 @@ few blocks.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -67,14 +66,6 @@ class Watch:
 @pytest.fixture(scope="module")
 def old_take(tmp_path_factory: pytest.TempPathFactory) -> Take:
     return disk_take(tmp_path_factory.mktemp("old"), take_length(OLD, SR) / SR, SR)
-
-
-@pytest.fixture
-def system_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "system-temp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def leftovers(out: Path) -> list[str]:

@@ -11,7 +11,6 @@ is a folder of the test's own, so a file left there is seen.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -60,14 +59,6 @@ def long_take(tmp_path_factory: pytest.TempPathFactory) -> Take:
     take = Take.load(folder / "take")
     assert take.on_disk
     return take
-
-
-@pytest.fixture
-def system_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "system-temp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def files_under(folder: Path) -> list[Path]:

@@ -3,7 +3,6 @@ prompt, and a melody/rhythm guide whose chroma MusicGen-melody is conditioned on
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import librosa
@@ -107,11 +106,9 @@ class _Watch:
 
 @pytest.mark.slow
 def test_a_long_procedural_guide_is_rendered_beside_the_output_and_removed_once_summed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    system_temp, out = tmp_path / "system-temp", tmp_path / "out"
-    system_temp.mkdir()
+        tmp_path: Path, system_temp: Path) -> None:
+    out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
     seconds, rate = ON_DISK_ABOVE_S + 6.0, 8000
     request = GenerationRequest(controls=make_control_track(seconds, energy=0.6, valence=0.2, seed=4),
                                 preset=load_preset("piano-solo").table, seed=3, sample_rate=rate)
