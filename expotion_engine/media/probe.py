@@ -51,8 +51,8 @@ class VideoInfo:
     timecode: str | None = None
 
 
-def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
-    """A ``VideoCapture`` for ``path`` with container rotation applied, or :class:`VideoError`."""
+def existing_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path when it is a non-empty file, else :class:`VideoError` saying what it is."""
     path = Path(path)
     if not path.exists():
         raise VideoError(f"{path}: file not found.")
@@ -60,6 +60,12 @@ def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
         raise VideoError(f"{path}: not a file.")
     if path.stat().st_size == 0:
         raise VideoError(f"{path}: the file is empty (0 bytes).")
+    return path
+
+
+def open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
+    """A ``VideoCapture`` for ``path`` with container rotation applied, or :class:`VideoError`."""
+    path = existing_file(path)
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not capture.isOpened():
         capture.release()

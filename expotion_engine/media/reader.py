@@ -25,13 +25,13 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import cv2
 import numpy as np
 
 from expotion_engine.errors import VideoError
+from expotion_engine.media.probe import existing_file
 
 if TYPE_CHECKING:
     import av
@@ -226,13 +226,7 @@ def _area(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
     """The file opened for decoding its first video stream, or :class:`VideoError`."""
-    path = Path(path)
-    if not path.exists():
-        raise VideoError(f"{path}: file not found.")
-    if not path.is_file():
-        raise VideoError(f"{path}: not a file.")
-    if path.stat().st_size == 0:
-        raise VideoError(f"{path}: the file is empty (0 bytes).")
+    path = existing_file(path)
     import av  # here, not at the top: importing PyAV takes a twentieth of a second
 
     try:
