@@ -15,7 +15,9 @@ from urllib.parse import unquote, urlparse
 from expotion_engine.errors import ExpotionError
 from expotion_engine.media.probe import probe_video
 from studio.batch.jobs import BatchError, BatchJob, unique_names
+from studio.export.source_timecode import file_timecode
 from studio.session import DEFAULT_PRESET
+from studio.timecode import smpte_rate, to_frame
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mxf", ".mpg", ".mts"})
 TIMELINE_SUFFIXES = frozenset({".otio", ".xml", ".fcpxml", ".edl"})
@@ -144,11 +146,30 @@ def _edl_rate(path: Path) -> float:
     raise BatchError(f"{path}: an EDL names no frame rate and none of its clips' media (FROM CLIP) could be read.")
 
 
+def _media_start(reference: Any, video: Path, rate: float) -> float:
+    """Timeline seconds of the media's first frame: its available range's start, else (an EDL names none) the
+    timecode the file carries, else 0."""
+    import opentimelineio as otio
+
+    if reference.available_range is not None:
+        return reference.available_range.start_time.to_seconds()
+    timecode_rate = smpte_rate(rate)
+    if timecode_rate is None or not video.is_file():
+        return 0.0
+    try:
+        own = file_timecode(video, timecode_rate)
+    except ExpotionError:
+        return 0.0
+    if own is None:
+        return 0.0
+    return otio.opentime.RationalTime(to_frame(own.seconds, timecode_rate), rate).to_seconds()
+
+
 def timeline_jobs(path: Path, defaults: JobDefaults) -> list[BatchJob]:
     """One job per clip of an editor timeline's video tracks (OpenTimelineIO reads .otio, FCP 7 XML, FCPXML, EDL).
 
     The range is the clip's source range in its media, counted from the media's first frame;
-    the media's own start timecode becomes the job's timecode start.
+    the media's own start timecode (the timeline's, else the file's) becomes the job's timecode start.
     """
     import opentimelineio as otio
 
@@ -168,12 +189,10 @@ def timeline_jobs(path: Path, defaults: JobDefaults) -> list[BatchJob]:
         url = getattr(reference, "target_url", None)
         if not url:
             continue
-        media_start = 0.0
-        if reference.available_range is not None:
-            media_start = reference.available_range.start_time.to_seconds()
         source = clip.trimmed_range()
-        start = source.start_time.to_seconds() - media_start
         video = _media_path(url, path)
+        media_start = _media_start(reference, video, source.start_time.rate)
+        start = source.start_time.to_seconds() - media_start
         jobs.append(defaults.job(f"{index:03d}_{clip.name or video.stem}", video, start=round(start, 6),
                                  end=round(start + source.duration.to_seconds(), 6),
                                  timecode_start=repr(media_start), title=f"{index:03d}_{video.stem}"))

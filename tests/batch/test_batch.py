@@ -35,6 +35,8 @@ SIZE = (160, 120)
 FORMATS = ("audio", "midi")
 DEFAULTS = JobDefaults(seed=7, formats=FORMATS)
 BROKEN = "broken.mp4"
+DF = parse_rate("29.97")
+SOURCE_TC = "01:00:00;00"
 
 
 @pytest.fixture(scope="module")
@@ -271,24 +273,37 @@ def test_a_batch_holds_its_output_folders_lock_and_a_second_run_into_it_stops(
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # nothing written by the second run
 
 
-def test_a_clip_starts_at_the_timecode_its_file_carries_unless_its_row_gives_one(workspace: Path) -> None:
+@pytest.fixture(scope="module")
+def camera(workspace: Path) -> Path:
+    """A 2.5 s clip at 29.97 fps carrying the camera timecode 01:00:00;00, alone in its folder."""
     folder = workspace / "tagged"
     folder.mkdir()
-    plain = scenarios.face_clip(folder / "plain.mp4", size=SIZE, duration=2.0).path
+    plain = scenarios.face_clip(workspace / "plain.mp4", size=SIZE, duration=2.5).path
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(plain), "-r", "30000/1001",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-timecode", "01:00:00;00",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-timecode", SOURCE_TC,
                     str(folder / "camera.mp4")], check=True, timeout=120)
-    plain.unlink()
-    manifest = folder / "clips.csv"
+    return folder / "camera.mp4"
+
+
+def test_a_clip_starts_at_the_timecode_its_file_carries_unless_its_row_gives_one(workspace: Path,
+                                                                                  camera: Path) -> None:
+    manifest = camera.parent / "clips.csv"
     manifest.write_text("path,name,timecode\ncamera.mp4,own,\ncamera.mp4,given,00:10:00;00\n")
     jobs = [with_defaults(job, ("audio",), 48000) for job in read_jobs(manifest, DEFAULTS)]
     out = workspace / "tagged_out"
     result = run_batch(jobs, options(workspace, out))
     assert [c.status for c in result.clips] == ["done", "done"], [c.error for c in result.clips]
-    rate = parse_rate("29.97")
-    for name, label in (("own", "01:00:00;00"), ("given", "00:10:00;00")):
+    for name, label in (("own", SOURCE_TC), ("given", "00:10:00;00")):
         mix = read_bwf(next((out / name / "delivery").glob("*_mix.wav")))
-        assert to_frame(mix.start_seconds, rate) == parse_frames(label, rate), name
+        assert to_frame(mix.start_seconds, DF) == parse_frames(label, DF), name
         (session,) = (out / name).glob("*.expotion")
-        assert to_frame(Session.load(session).timecode_start, rate) == parse_frames(label, rate)
+        assert to_frame(Session.load(session).timecode_start, DF) == parse_frames(label, DF)
     assert [(job.name, job.timecode_start) for job in jobs] == [("own", None), ("given", "00:10:00;00")]
+
+
+def test_an_edl_of_a_tagged_clip_reads_back_as_its_range_at_its_timecode(workspace: Path, camera: Path) -> None:
+    out = workspace / "tagged_edl"
+    assert main(["score", str(camera), "-o", str(out), "--start", "0.3", "--end", "2.4", "--format", "edl"]) == 0
+    (job,) = read_jobs(out / "delivery" / "camera.edl")  # an EDL names no media start: the file's tag is it
+    assert (job.video, to_frame(job.start, DF), to_frame(job.end, DF)) == (camera.resolve(), 9, 72)
+    assert to_frame(float(job.timecode_start), DF) == parse_frames(SOURCE_TC, DF)
