@@ -62,8 +62,7 @@ def sequence_file(session: Session) -> str | None:
 
 
 class ExportDialog(QDialog):
-    """Asks what to deliver, where and at which start timecode;
-    ``exportRequested(folder, formats, rate, depth, open_folder, timecode_start)``."""
+    """Asks what, where and from which timecode; ``exportRequested(folder, formats, rate, depth, open, start)``."""
 
     exportRequested = Signal(Path, tuple, int, int, bool, float)
 
