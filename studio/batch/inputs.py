@@ -10,14 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from expotion_engine.errors import ExpotionError
 from expotion_engine.media.probe import probe_video
 from studio.batch.jobs import BatchError, BatchJob, unique_names
 from studio.export.source_timecode import file_timecode
 from studio.session import DEFAULT_PRESET
-from studio.timecode import smpte_rate, to_frame
+from studio.timecode import TimecodeRate, frame_seconds, smpte_rate, to_frame
+from studio.timeline import TimelineClip, TimelineError, read_timeline
+from studio.timeline.relink import relink
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mxf", ".mpg", ".mts"})
 TIMELINE_SUFFIXES = frozenset({".otio", ".xml", ".fcpxml", ".edl"})
@@ -124,76 +125,74 @@ def manifest_jobs(rows: list[dict[str, Any]], path: Path, defaults: JobDefaults)
     return jobs
 
 
-def _media_path(url: str, timeline: Path) -> Path:
-    parsed = urlparse(url)
-    text = unquote(parsed.path) if parsed.scheme == "file" else url
-    return (timeline.parent / text).resolve()
-
-
-def _edl_rate(path: Path) -> float:
-    """The rate to count an EDL at (EDLs name none): the frame rate of the first clip's media that exists."""
+def _edl_rate(path: Path) -> str | None:
+    """The rate to count an EDL at (EDLs name none): its first found clip's (FROM CLIP) media's, drop frame where
+    its timecodes are labelled with ``;``; None when no media is found (the reader then says so)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise BatchError(f"{path}: cannot read the EDL ({exc.strerror or exc}).") from None
     for url in re.findall(r"^\*\s*FROM CLIP:\s*(\S.*?)\s*$", text, flags=re.MULTILINE):
-        media = _media_path(url, path)
-        if media.is_file():
-            try:
-                return probe_video(media).fps
-            except ExpotionError:
-                continue
-    raise BatchError(f"{path}: an EDL names no frame rate and none of its clips' media (FROM CLIP) could be read.")
+        media = relink(url, "", path.parent.resolve())
+        try:
+            rate = smpte_rate(probe_video(media).fps) if media is not None else None
+        except ExpotionError:
+            continue
+        if rate is not None:
+            drop = rate.ntsc and rate.nominal in (30, 60) and bool(re.search(r"\d\d;\d\d\b", text))
+            return TimecodeRate(rate.nominal, rate.ntsc, drop).spec
+    return None
 
 
-def _media_start(reference: Any, video: Path, rate: float) -> float:
-    """Timeline seconds of the media's first frame: its available range's start, else (an EDL names none) the
-    timecode the file carries, else 0."""
-    import opentimelineio as otio
-
-    if reference.available_range is not None:
-        return reference.available_range.start_time.to_seconds()
-    timecode_rate = smpte_rate(rate)
-    if timecode_rate is None or not video.is_file():
-        return 0.0
+def _file_start(video: Path, rate: TimecodeRate) -> int:
+    """Frames at ``rate`` of the timecode ``video`` carries (0: none, or one that does not count at ``rate``)."""
     try:
-        own = file_timecode(video, timecode_rate)
+        own = file_timecode(video, rate)
     except ExpotionError:
-        return 0.0
-    if own is None:
-        return 0.0
-    return otio.opentime.RationalTime(to_frame(own.seconds, timecode_rate), rate).to_seconds()
+        return 0
+    return to_frame(own.seconds, rate) if own is not None else 0
+
+
+def _media_frames(video: Path, rate: TimecodeRate) -> int | None:
+    """Frames at ``rate`` the video holds (None: it cannot be probed; its job then fails with the reason)."""
+    try:
+        return to_frame(probe_video(video).duration, rate)
+    except ExpotionError:
+        return None
+
+
+def _source_in(clip: TimelineClip, own: int, frames: int | None) -> int:
+    """The clip's first frame counted from its media's first frame.
+
+    An edit that counts its source side at the media's own timecode (an EDL, which names no media start;
+    an FCPXML at a fractional rate, in its asset's time) places the range past the media's end: the
+    file's timecode is then taken off.
+    """
+    if own and frames is not None and clip.source_out > frames and clip.source_in >= own:
+        return clip.source_in - own
+    return clip.source_in
 
 
 def timeline_jobs(path: Path, defaults: JobDefaults) -> list[BatchJob]:
-    """One job per clip of an editor timeline's video tracks (OpenTimelineIO reads .otio, FCP 7 XML, FCPXML, EDL).
+    """One job per shot of an editor timeline's picture, read as ``expotion score`` reads a sequence.
 
-    The range is the clip's source range in its media, counted from the media's first frame;
-    the media's own start timecode (the timeline's, else the file's) becomes the job's timecode start.
+    :func:`studio.timeline.read.read_timeline` reads .otio, FCP 7 XML, FCPXML and EDL at the sequence's exact
+    rate (an EDL at its first found media's), relinks the media and refuses a timeline whose media is missing.
+    The range is the shot's source frames in its media, counted from the media's first frame; the job starts at
+    the timecode the video file carries (else 00:00:00:00), the same start its folder or manifest row gives.
     """
-    import opentimelineio as otio
-
-    from studio.timeline.read import below_storyline
-
-    options = {"rate": _edl_rate(path)} if path.suffix.lower() == ".edl" else {}
     try:
-        timeline = otio.adapters.read_from_file(str(path), **options)
-    except Exception as exc:  # noqa: BLE001 - OTIO's adapters raise many types for a bad file
-        raise BatchError(f"{path}: OpenTimelineIO cannot read this timeline ({exc}).") from None
+        timeline = read_timeline(path, rate=_edl_rate(path) if path.suffix.lower() == ".edl" else None)
+    except TimelineError as exc:
+        raise BatchError(str(exc)) from None
+    rate = timeline.rate
     jobs = []
-    fcpxml = path.suffix.lower() == ".fcpxml"  # its lanes below the storyline are music and sound, not picture
-    clips = [clip for track in timeline.video_tracks() if not (fcpxml and below_storyline(track))
-             for clip in track.find_clips()]
-    for index, clip in enumerate(clips, start=1):
-        reference = clip.media_reference
-        url = getattr(reference, "target_url", None)
-        if not url:
-            continue
-        source = clip.trimmed_range()
-        video = _media_path(url, path)
-        media_start = _media_start(reference, video, source.start_time.rate)
-        start = source.start_time.to_seconds() - media_start
-        jobs.append(defaults.job(f"{index:03d}_{clip.name or video.stem}", video, start=round(start, 6),
-                                 end=round(start + source.duration.to_seconds(), 6),
-                                 timecode_start=repr(media_start), title=f"{index:03d}_{video.stem}"))
+    shots = [clip for clip in timeline.clips if clip.media is not None]
+    for index, clip in enumerate(shots, start=1):
+        video = clip.media
+        own = _file_start(video, rate)
+        first = _source_in(clip, own, _media_frames(video, rate))
+        jobs.append(defaults.job(f"{index:03d}_{clip.name or video.stem}", video,
+                                 start=frame_seconds(first, rate), end=frame_seconds(first + clip.duration, rate),
+                                 timecode_start=repr(frame_seconds(own, rate)), title=f"{index:03d}_{video.stem}"))
     return jobs

@@ -29,11 +29,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="score a folder, manifest or timeline of clips on Ray (this machine or a cluster)",
         description="Score many clips on Ray: a folder of videos, a CSV/JSON manifest (path, start, end, preset, "
                     "prompt, seed, engine, timecode_start, formats, name, title) or an editor timeline (.otio, FCP "
-                    "XML, FCPXML, EDL: one job per clip). OUT gets one folder per clip, laid out like expotion "
-                    "score's, and batch.json. Complete clips are skipped on a re-run.",
+                    "XML, FCPXML, EDL, read as expotion score reads a sequence: one job per shot). OUT gets one "
+                    "folder per clip, laid out like expotion score's, and batch.json. Complete clips are skipped "
+                    "on a re-run.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("input", type=Path, help="folder of videos, .csv/.json manifest or timeline")
+    p.add_argument("input", type=Path,
+                   help="folder of videos, .csv/.json manifest or timeline; each clip's delivery starts at the "
+                        "timecode its video file carries (else 00:00:00:00) unless its manifest row gives a "
+                        "timecode_start")
     p.add_argument("-o", "--output", type=Path, required=True, help="batch output folder")
     p.add_argument("--preset", default=DEFAULT_PRESET, help="preset for clips whose row names none")
     p.add_argument("--prompt", default="", help="text prompt for clips whose row gives none")
