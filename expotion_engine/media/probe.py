@@ -14,7 +14,7 @@ import functools
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -108,13 +108,15 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     except OSError:
         stat = None
     if stat is not None and path.is_file() and stat.st_size > 0:
-        return _probe_file(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        info = _probe_file(str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        return info if info.path == path else replace(info, path=path)
     return _probe(path)  # the missing, empty or odd file's one sentence
 
 
 @functools.lru_cache(maxsize=64)
 def _probe_file(path: str, size: int, mtime_ns: int, inode: int) -> VideoInfo:
-    """The probe of one state of a file, its truncation warning given once (not at every question)."""
+    """The probe of one state of a file (by its absolute path, however it is named), its truncation warning
+    given once (not at every question)."""
     return _probe(Path(path))
 
 

@@ -53,7 +53,7 @@ def _decodable_seconds(path: Path) -> float:
         return count / float(stream.average_rate)
 
 
-def test_a_download_cut_off_after_its_index_is_scored_only_as_far_as_its_data(tmp_path, caplog):
+def test_a_download_cut_off_after_its_index_is_scored_only_as_far_as_its_data(tmp_path, caplog, monkeypatch):
     whole = _clip(tmp_path / "whole.mp4", "30000/1001", "-movflags", "+faststart", "-timecode", "01:00:00;00",
                   seconds=8.0, size="320x180")
     data = whole.read_bytes()
@@ -68,6 +68,12 @@ def test_a_download_cut_off_after_its_index_is_scored_only_as_far_as_its_data(tm
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("cut.mp4" in w and "truncated" in w and f"only {info.duration:.2f} s will be scored" in w
                for w in warnings), warnings
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="expotion_engine.media.probe"), monkeypatch.context() as m:
+        m.chdir(tmp_path)
+        again = probe_video(Path("cut.mp4"))  # the same file named another way: no second warning
+    assert again.path == Path("cut.mp4") and again.duration == info.duration
+    assert not [r for r in caplog.records if "truncated" in r.getMessage()]
 
 
 def test_a_whole_faststart_file_keeps_its_duration(tmp_path, caplog):
