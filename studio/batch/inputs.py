@@ -5,20 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from expotion_engine.errors import ExpotionError
-from expotion_engine.media.probe import probe_video
 from studio.batch.jobs import BatchError, BatchJob, unique_names
 from studio.export.source_timecode import file_timecode
 from studio.session import DEFAULT_PRESET
-from studio.timecode import TimecodeRate, frame_seconds, smpte_rate, to_frame
-from studio.timeline import TimelineClip, TimelineError, read_timeline
-from studio.timeline.relink import relink
+from studio.timecode import TimecodeRate, frame_seconds, to_frame
+from studio.timeline import TimelineError, read_timeline
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mxf", ".mpg", ".mts"})
 TIMELINE_SUFFIXES = frozenset({".otio", ".xml", ".fcpxml", ".edl"})
@@ -125,25 +122,6 @@ def manifest_jobs(rows: list[dict[str, Any]], path: Path, defaults: JobDefaults)
     return jobs
 
 
-def _edl_rate(path: Path) -> str | None:
-    """The rate to count an EDL at (EDLs name none): its first found clip's (FROM CLIP) media's, drop frame where
-    its timecodes are labelled with ``;``; None when no media is found (the reader then says so)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise BatchError(f"{path}: cannot read the EDL ({exc.strerror or exc}).") from None
-    for url in re.findall(r"^\*\s*FROM CLIP:\s*(\S.*?)\s*$", text, flags=re.MULTILINE):
-        media = relink(url, "", path.parent.resolve())
-        try:
-            rate = smpte_rate(probe_video(media).fps) if media is not None else None
-        except ExpotionError:
-            continue
-        if rate is not None:
-            drop = rate.ntsc and rate.nominal in (30, 60) and bool(re.search(r"\d\d;\d\d\b", text))
-            return TimecodeRate(rate.nominal, rate.ntsc, drop).spec
-    return None
-
-
 def _file_start(video: Path, rate: TimecodeRate) -> int:
     """Frames at ``rate`` of the timecode ``video`` carries (0: none, or one that does not count at ``rate``)."""
     try:
@@ -151,26 +129,6 @@ def _file_start(video: Path, rate: TimecodeRate) -> int:
     except ExpotionError:
         return 0
     return to_frame(own.seconds, rate) if own is not None else 0
-
-
-def _media_frames(video: Path, rate: TimecodeRate) -> int | None:
-    """Frames at ``rate`` the video holds (None: it cannot be probed; its job then fails with the reason)."""
-    try:
-        return to_frame(probe_video(video).duration, rate)
-    except ExpotionError:
-        return None
-
-
-def _source_in(clip: TimelineClip, own: int, frames: int | None) -> int:
-    """The clip's first frame counted from its media's first frame.
-
-    An edit that counts its source side at the media's own timecode (an EDL, which names no media start;
-    an FCPXML at a fractional rate, in its asset's time) places the range past the media's end: the
-    file's timecode is then taken off.
-    """
-    if own and frames is not None and clip.source_out > frames and clip.source_in >= own:
-        return clip.source_in - own
-    return clip.source_in
 
 
 def timeline_jobs(path: Path, defaults: JobDefaults) -> list[BatchJob]:
@@ -182,7 +140,7 @@ def timeline_jobs(path: Path, defaults: JobDefaults) -> list[BatchJob]:
     the timecode the video file carries (else 00:00:00:00), the same start its folder or manifest row gives.
     """
     try:
-        timeline = read_timeline(path, rate=_edl_rate(path) if path.suffix.lower() == ".edl" else None)
+        timeline = read_timeline(path)
     except TimelineError as exc:
         raise BatchError(str(exc)) from None
     rate = timeline.rate
@@ -191,8 +149,7 @@ def timeline_jobs(path: Path, defaults: JobDefaults) -> list[BatchJob]:
     for index, clip in enumerate(shots, start=1):
         video = clip.media
         own = _file_start(video, rate)
-        first = _source_in(clip, own, _media_frames(video, rate))
         jobs.append(defaults.job(f"{index:03d}_{clip.name or video.stem}", video,
-                                 start=frame_seconds(first, rate), end=frame_seconds(first + clip.duration, rate),
+                                 start=frame_seconds(clip.source_in, rate), end=frame_seconds(clip.source_out, rate),
                                  timecode_start=repr(frame_seconds(own, rate)), title=f"{index:03d}_{video.stem}"))
     return jobs

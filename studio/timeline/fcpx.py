@@ -3,7 +3,10 @@
 The adapter drops the sequence's ``tcStart`` and counts times at the format's rate
 rounded down to whole frames per second (29.97 becomes 29, so clips shift and one- or
 two-frame gaps appear); at such a rate the primary storyline's clips and their markers
-are read here from their exact rational ``offset``/``duration``/``start`` instead. Final
+are read here from their exact rational ``offset``/``duration``/``start`` instead. A clip's
+``start`` is in its asset's time, which begins at the asset's ``start`` (the media's own
+start timecode, ``3600s`` for a camera file tagged 01:00:00:00); the asset's ``start`` is
+read with it so the reader can count source frames from the media's first frame. Final
 Cut counts the spine from the sequence's ``tcStart`` (the first element's ``offset`` is
 ``3600s`` for 01:00:00:00), OpenTimelineIO's writer from 0: the sequence's first frame is
 the first element's offset either way (:func:`spine_origin`).
@@ -22,12 +25,17 @@ CLIP_TAGS = ("clip", "asset-clip", "ref-clip", "sync-clip", "video", "mc-clip")
 
 @dataclass(frozen=True)
 class SpineClip:
-    """One primary-storyline clip in frames of the sequence rate, with its markers (source frame, name)."""
+    """One primary-storyline clip in frames of the sequence rate, with its markers (source frame, name).
+
+    ``source_in`` and the markers count in the asset's time; ``media_start`` is the asset's ``start`` there (the
+    media's first frame), None where the asset names none (0 where the clip shows no asset, a compound clip).
+    """
 
     record_in: int
     duration: int
     source_in: int
     markers: tuple[tuple[int, str], ...] = ()
+    media_start: int | None = 0
 
 
 def fcpx_time(text: str | None) -> Fraction | None:
@@ -64,11 +72,21 @@ def spine_origin(path: Path) -> Fraction:
     return (fcpx_time(first.get("offset")) or Fraction(0)) if first is not None else Fraction(0)
 
 
+def _asset(root: ET.Element, element: ET.Element) -> ET.Element | None:
+    """The asset a storyline clip shows: its own ``ref`` (``asset-clip``) or its first video's (``clip``)."""
+    refs = [element.get("ref")] + [child.get("ref") for child in element if child.tag in ("video", "asset-clip")]
+    for ref in filter(None, refs):
+        asset = root.find(f"./resources/asset[@id='{ref}']")
+        if asset is not None:
+            return asset
+    return None
+
+
 def spine_clips(path: Path, rate: Fraction) -> list[SpineClip]:
     """The primary storyline's clips in record order, every time in whole frames at ``rate``."""
-    _, sequence = _sequence(path)
+    root, sequence = _sequence(path)
     spine = sequence.find("spine") if sequence is not None else None
-    if spine is None:
+    if root is None or spine is None:
         return []
 
     def frames(text: str | None) -> int:
@@ -80,8 +98,10 @@ def spine_clips(path: Path, rate: Fraction) -> list[SpineClip]:
             continue
         markers = tuple((frames(m.get("start")), m.get("value", "")) for m in element
                         if m.tag in ("marker", "chapter-marker"))
+        asset = _asset(root, element)
+        media_start = 0 if asset is None else None if asset.get("start") is None else frames(asset.get("start"))
         clips.append(SpineClip(frames(element.get("offset")), frames(element.get("duration")),
-                               frames(element.get("start")), markers))
+                               frames(element.get("start")), markers, media_start))
     return clips
 
 

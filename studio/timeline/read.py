@@ -8,7 +8,12 @@ record time). What an adapter does not carry is read from the file where the for
 it: the start timecode of an EDL (its first record timecode) and of an FCPXML
 (``tcStart``), and drop frame from the EDL's ``;`` labels, FCP 7's ``displayformat``,
 FCPXML's ``tcFormat`` and an ``.otio`` sequence's ``metadata["expotion"]["timecode_rate"]``.
-An EDL names no rate: the declared one is used, else the first media file's frame rate.
+An EDL names no rate: the declared one is used, else the frame rate of the first media file its
+``FROM CLIP``/``FROM FILE``/``FROM CLIP NAME`` comments name (drop frame where its timecodes are labelled with ``;``).
+Source frames count from the media file's first frame: an EDL's source timecodes are the media's
+own, so the start timecode the file carries is taken off; an FCPXML clip's ``start`` is in its
+asset's time, so the asset's ``start`` is (the file's timecode where the asset names none); an
+``.otio`` or FCP 7 XML clip's source range is taken off its media's available range.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from pathlib import Path
 
 import opentimelineio as otio
 
+from expotion_engine.errors import ExpotionError
 from expotion_engine.media.probe import probe_video
+from studio.export.source_timecode import label_rate
 from studio.timecode import TimecodeError, TimecodeRate, format_frames, parse_frames, parse_rate, smpte_rate
 from studio.timeline.fcpx import sequence_start_and_rate, spine_clips, spine_origin
 from studio.timeline.model import Timeline, TimelineClip, TimelineError, TimelineMarker
@@ -31,6 +38,9 @@ log = logging.getLogger(__name__)
 
 #: file suffix -> OpenTimelineIO adapter
 ADAPTERS = {".otio": "otio_json", ".xml": "fcp_xml", ".fcpxml": "fcpx_xml", ".edl": "cmx_3600"}
+
+#: an EDL's comments naming an event's media (OpenTimelineIO's reader links media and names clips from them)
+EDL_MEDIA = re.compile(r"^\*\s*(?:FROM CLIP NAME|FROM CLIP|FROM FILE):\s*(\S.*?)\s*$", re.MULTILINE | re.IGNORECASE)
 
 #: OpenTimelineIO's marker colour names as ``#rrggbb``
 MARKER_COLORS = {
@@ -202,21 +212,63 @@ def _clips(picture: otio.schema.Track, fps: float, base: Path) -> tuple[list[Tim
     return clips, list(dict.fromkeys(missing))
 
 
-def _exact_spine(path: Path, rate: Fraction, clips: list[TimelineClip],
-                 markers: list[TimelineMarker]) -> tuple[list[TimelineClip], list[TimelineMarker]]:
-    """Clips and clip markers at the FCPXML file's exact times (the adapter's are rounded at this rate)."""
+def _media_start(media: Path, rate: TimecodeRate) -> int:
+    """Frame number of the start timecode ``media`` carries (0: none), its label read at ``rate`` as an edit's
+    source timecodes are: the media's first frame where an edit counts source frames at the media's timecode."""
+    try:
+        label = probe_video(media).timecode
+    except ExpotionError as exc:
+        log.warning("%s; its source frames are counted from 00:00:00:00", exc)
+        return 0
+    if label is None:
+        return 0
+    try:
+        return parse_frames(label.replace(",", "."), label_rate(label, rate))
+    except TimecodeError as exc:
+        raise TimelineError(f"{media.name} carries timecode {label}, which does not count at the sequence's "
+                            f"{rate.label} frames/s ({exc})") from None
+
+
+def _edl_sources(path: Path, clips: list[TimelineClip], rate: TimecodeRate) -> list[TimelineClip]:
+    """An EDL's clips with source frames counted from their media's first frame: an EDL's source timecodes are the
+    media's own, so the start timecode each file carries is taken off (an event before it is counted from 0)."""
+    starts: dict[Path, int] = {}
+    counted = []
+    for clip in clips:
+        if clip.media is not None and clip.media not in starts:
+            starts[clip.media] = _media_start(clip.media, rate)
+        start = starts[clip.media] if clip.media is not None else 0
+        if clip.source_in < start:
+            log.warning("%s: %s's source %s lies before %s, the timecode %s carries; counting it from the file's "
+                        "first frame", path.name, clip.name, format_frames(clip.source_in, rate),
+                        format_frames(start, rate), clip.media.name)
+            start = 0
+        counted.append(replace(clip, source_in=clip.source_in - start))
+    return counted
+
+
+def _storyline(path: Path, rate: Fraction, clips: list[TimelineClip], markers: list[TimelineMarker],
+                 timecode_rate: TimecodeRate) -> tuple[list[TimelineClip], list[TimelineMarker]]:
+    """An FCPXML's clips with source frames counted from their media's first frame (less their asset's ``start``,
+    else the file's timecode) and, at a fractional rate, its clips and clip markers at the file's exact times
+    (the adapter's are rounded there)."""
     shots = [c for c in clips if not c.is_gap]
     spine = spine_clips(path, rate)
     if len(spine) != len(shots):
         log.warning("%s: %d storyline clips in the file, %d read; keeping the adapter's times", path.name,
                     len(spine), len(shots))
         return clips, markers
+    firsts = [timed.source_in - (_media_start(shot.media, timecode_rate) if timed.media_start is None
+                                 else timed.media_start) for shot, timed in zip(shots, spine, strict=True)]
+    if rate.denominator == 1:  # the adapter's record times and markers are exact at a whole rate
+        counted = iter(firsts)
+        return [clip if clip.is_gap else replace(clip, source_in=next(counted)) for clip in clips], markers
     exact: list[TimelineClip] = []
-    for shot, timed in zip(shots, spine, strict=True):
+    for shot, timed, first in zip(shots, spine, firsts, strict=True):
         end = exact[-1].record_out if exact else 0
         if timed.record_in > end:
             exact.append(TimelineClip("gap", None, 0, end, timed.record_in - end))
-        exact.append(TimelineClip(shot.name, shot.media, timed.source_in, timed.record_in, timed.duration))
+        exact.append(TimelineClip(shot.name, shot.media, first, timed.record_in, timed.duration))
     colours = {m.name: m for m in markers}
     clip_markers = [
         TimelineMarker(timed.record_in + at - timed.source_in, name,
@@ -261,10 +313,9 @@ def _edl_fps(path: Path, declared: str | None, drop: bool) -> float:
     """The rate to parse an EDL at: declared, else the first found media file's (EDLs name none)."""
     if declared is not None:
         return _rate(0.0, drop, declared).fps
-    first = load_sequence(path, "cmx_3600", 30000 / 1001 if drop else 25.0)
-    for clip in first.find_clips():
-        url, name, expected = _media(clip, path.parent)
-        media = relink(url, name, path.parent, expected)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for named in EDL_MEDIA.findall(text):  # read from the text: the adapter fails at a guessed rate
+        media = relink(named, "", path.parent.resolve())
         if media is not None:
             rate = smpte_rate(probe_video(media).fps)
             if rate is not None:
@@ -308,8 +359,10 @@ def read_timeline(path: str | Path, *, rate: str | None = None) -> Timeline:
     start = _start_frame(path, adapter, source, tracks, fps)
     clips, missing = _clips(_picture(source, tracks), fps, path.parent.resolve())
     markers = _markers(source, tracks, fps)
-    if fcpx_rate is not None and fcpx_rate.denominator != 1:
-        clips, markers = _exact_spine(path, fcpx_rate, clips, markers)
+    if adapter == "cmx_3600":
+        clips = _edl_sources(path, clips, timecode_rate)
+    if fcpx_rate is not None:
+        clips, markers = _storyline(path, fcpx_rate, clips, markers, timecode_rate)
     if adapter == "fcpx_xml":
         origin = round(spine_origin(path) * (fcpx_rate or Fraction(fps).limit_denominator(1001)))
         clips, markers = _from_origin(clips, markers, origin)
