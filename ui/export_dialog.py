@@ -69,7 +69,7 @@ class ExportDialog(QDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export Delivery")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(640)  # the format labels fit on two columns without clipping
         prefs = session.export
         self.folder = QLineEdit(str(default_folder(session)))
         browse = QPushButton("Choose…")
