@@ -36,6 +36,7 @@ from studio.export.manifest import MANIFEST
 from studio.export.registry import export_delivery
 from studio.fsutil import remove_stale, stale_parts, stale_staging
 from tests.robustness.long_takes import ROOT, disk_take
+from tests.watch import Watch as BaseWatch
 
 SR = 8000
 SECONDS = 126.0
@@ -43,29 +44,22 @@ RATE = 44100
 CHECKS_BEFORE_MIX = 2  # the export's check before the format, then the audio writer's before the mix
 
 
-class Watch:
-    """A cancel event that records, at every check, what the hidden folders in ``places`` and the system temp folder
-    hold; set (or raising ``interrupt``) from check ``after`` on."""
+class Watch(BaseWatch):
+    """Records, at every check, what the hidden folders in ``places`` and the system temp folder hold."""
 
     def __init__(self, places: tuple[Path, ...], system_temp: Path, after: int | None = None,
                  interrupt: type[BaseException] | None = None) -> None:
-        self.places, self.system_temp, self.after, self.interrupt = places, system_temp, after, interrupt
-        self.checks = 0
+        super().__init__(after, interrupt)
+        self.places, self.system_temp = places, system_temp
         self.inside: list[set[str]] = []  # at each check, what the hidden staging folders held
         self.temp: set[str] = set()
         self.temp_files: set[str] = set()
 
-    def is_set(self) -> bool:
-        self.checks += 1
+    def look(self) -> None:
         self.inside.append({p.name for place in self.places for spool in stale_staging(place)
                             for p in spool.iterdir()})
         self.temp |= {p.name for p in self.system_temp.iterdir()}
         self.temp_files |= {p.name for p in self.system_temp.rglob("*") if not p.is_dir()}
-        if self.after is None or self.checks < self.after:
-            return False
-        if self.interrupt is not None:
-            raise self.interrupt
-        return True
 
 
 def spooling(names: set[str]) -> bool:

@@ -26,32 +26,26 @@ from studio.fsutil import stale_staging
 from studio.presets import load_preset
 from studio.spool import spool_beside
 from tests.factories import make_control_track
+from tests.watch import Watch as BaseWatch
 
 SR = 8000
 SECONDS = 126.0
 STOP_AT = 6  # checks: a few blocks into the parts' first pass
 
 
-class Watch:
-    """A cancel event that records, at every check, the files under ``spools`` and in the system temp folder; set
-    (or raising ``interrupt``) from check ``after`` on."""
+class Watch(BaseWatch):
+    """Records, at every check, the files under ``spools`` and in the system temp folder."""
 
     def __init__(self, spools: Path, system_temp: Path, after: int | None = None,
                  interrupt: type[BaseException] | None = None) -> None:
-        self.spools, self.system_temp, self.after, self.interrupt = spools, system_temp, after, interrupt
-        self.checks = 0
+        super().__init__(after, interrupt)
+        self.spools, self.system_temp = spools, system_temp
         self.spooled: set[str] = set()
         self.temp: set[str] = set()
 
-    def is_set(self) -> bool:
-        self.checks += 1
+    def look(self) -> None:
         self.spooled |= {p.name for p in self.spools.rglob("*") if p.is_file()}
         self.temp |= {p.name for p in self.system_temp.rglob("*") if p.is_file()}
-        if self.after is None or self.checks < self.after:
-            return False
-        if self.interrupt is not None:
-            raise self.interrupt
-        return True
 
 
 @pytest.fixture(scope="module")

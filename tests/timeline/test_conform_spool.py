@@ -29,6 +29,7 @@ from studio.timeline.conform import conform_plan
 from studio.timeline.conform_audio import take_length
 from tests.robustness.long_takes import disk_take
 from tests.timeline.recut import FPS, cut, request
+from tests.watch import Watch as BaseWatch
 
 SR = 8000
 SHOT = 1050  # frames: three shots make 126 s
@@ -38,29 +39,22 @@ OLD, NEW = cut(OLD_SHOTS, "a"), cut(NEW_SHOTS, "b")
 TAKE_FILES = {"mix.wav", "take.json", "stems"}
 
 
-class Watch:
-    """A cancel event that records, at every check, the spool folders in ``out`` and what the system temp folder
-    holds; set (or raising ``interrupt``) from check ``after`` on."""
+class Watch(BaseWatch):
+    """Records, at every check, the spool folders in ``out`` and what the system temp folder holds."""
 
     def __init__(self, out: Path, system_temp: Path, after: int | None = None,
                  interrupt: type[BaseException] | None = None) -> None:
-        self.out, self.system_temp, self.after, self.interrupt = out, system_temp, after, interrupt
-        self.checks = 0
+        super().__init__(after, interrupt)
+        self.out, self.system_temp = out, system_temp
         self.spools: list[set[str]] = []
         self.inside: set[str] = set()  # what the spools held
         self.temp: set[str] = set()
 
-    def is_set(self) -> bool:
-        self.checks += 1
+    def look(self) -> None:
         spools = stale_staging(self.out)
         self.spools.append({p.name for p in spools})
         self.inside |= {p.name for spool in spools for p in spool.iterdir()}
         self.temp |= {p.name for p in self.system_temp.iterdir()}
-        if self.after is None or self.checks < self.after:
-            return False
-        if self.interrupt is not None:
-            raise self.interrupt
-        return True
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from expotion_engine.engines.procedural import ProceduralEngine
 from expotion_engine.types import GenerationRequest, Take
 from studio.presets import load_preset
 from tests.factories import make_control_track
+from tests.watch import Watch
 
 
 @pytest.mark.parametrize(
@@ -90,18 +91,18 @@ def test_procedural_guide_is_the_engine_s_pitched_stems_in_mono(tmp_path: Path) 
     assert list(out.iterdir()) == []  # a guide made in memory makes no spool folder
 
 
-class _Watch:
-    """A cancel event that never fires but records, at every check, the files in the spool and in temp."""
+class _Watch(Watch):
+    """Never fires; records, at every check, the files in the spool and in temp."""
 
     def __init__(self, spool: Path, system_temp: Path) -> None:
+        super().__init__()
         self.spool, self.system_temp = spool, system_temp
         self.spooled: set[str] = set()
         self.temp: set[str] = set()
 
-    def is_set(self) -> bool:
+    def look(self) -> None:
         self.spooled |= {str(p.relative_to(self.spool)) for p in self.spool.rglob("*") if p.is_file()}
         self.temp |= {p.name for p in self.system_temp.rglob("*")}
-        return False
 
 
 @pytest.mark.slow
