@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, replace
 
-from studio.timecode import TimecodeError, TimecodeRate, parse_timecode, smpte_rate
+from studio.timecode import TimecodeError, TimecodeRate, frame_seconds, parse_frames, smpte_rate
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,14 @@ def label_rate(label: str, rate: TimecodeRate) -> TimecodeRate:
     return replace(rate, drop_frame=drop)
 
 
+def label_frames(label: str, rate: TimecodeRate) -> int:
+    """Frame number of timecode label ``label`` counted at ``rate`` (drop frame as the label says)."""
+    return parse_frames(label.strip().replace(",", "."), label_rate(label, rate))
+
+
 def label_seconds(label: str, rate: TimecodeRate) -> float:
     """Seconds since midnight of timecode label ``label`` counted at ``rate`` (drop frame as the label says)."""
-    return parse_timecode(label.strip().replace(",", "."), label_rate(label, rate))
+    return frame_seconds(label_frames(label, rate), label_rate(label, rate))
 
 
 def counts_at(fps: float, rate: TimecodeRate) -> bool:
@@ -61,4 +66,4 @@ def file_timecode(path: str | os.PathLike[str], rate: TimecodeRate) -> FileTimec
                             f"{exc}") from None
 
 
-__all__ = ["FileTimecode", "counts_at", "file_timecode", "label_rate", "label_seconds"]
+__all__ = ["FileTimecode", "counts_at", "file_timecode", "label_frames", "label_rate", "label_seconds"]

@@ -28,7 +28,7 @@ import opentimelineio as otio
 
 from expotion_engine.errors import ExpotionError
 from expotion_engine.media.probe import probe_video
-from studio.export.source_timecode import label_rate
+from studio.export.source_timecode import label_frames
 from studio.timecode import TimecodeError, TimecodeRate, format_frames, parse_frames, parse_rate, smpte_rate
 from studio.timeline.fcpx import sequence_start_and_rate, spine_clips, spine_origin
 from studio.timeline.model import Timeline, TimelineClip, TimelineError, TimelineMarker
@@ -223,7 +223,7 @@ def _media_start(media: Path, rate: TimecodeRate) -> int:
     if label is None:
         return 0
     try:
-        return parse_frames(label.replace(",", "."), label_rate(label, rate))
+        return label_frames(label, rate)
     except TimecodeError as exc:
         raise TimelineError(f"{media.name} carries timecode {label}, which does not count at the sequence's "
                             f"{rate.label} frames/s ({exc})") from None
