@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from expotion_engine.engines.musicgen.conditioning import sees_controls
 from expotion_engine.engines.musicgen.config import AdapterConfig
 from expotion_engine.engines.musicgen.delay import codebook_delays
 from expotion_engine.errors import EngineError
@@ -303,6 +304,10 @@ class ControlAdapter(nn.Module):
             raise EngineError(f"Unknown modality {unknown[0]!r}; this adapter has {', '.join(names)}.")
         row = torch.tensor([n in chosen for n in names], device=device)
         return row[None].expand(batch, -1).clone()
+
+    def keep_rows(self, rows: Sequence[str], modalities: Sequence[str] | None, device: torch.device) -> torch.Tensor:
+        """``(len(rows), M)`` keep flags for guidance ``rows``: ``modalities`` where a row sees controls."""
+        return torch.cat([self.keep_flags(1, modalities if sees_controls(kind) else (), device) for kind in rows])
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]

@@ -18,8 +18,19 @@ import torch
 
 from expotion_engine.engines.musicgen.loading import LoadedModel
 
-#: Guidance rows: ``full`` (text + controls), ``text`` (text, null controls), ``none`` (null both).
-ROW_KINDS = ("full", "text", "none")
+#: Guidance rows: ``full`` (text + controls), ``text`` (text, null controls), ``controls``
+#: (null text, controls), ``none`` (null both).
+ROW_KINDS = ("full", "text", "controls", "none")
+
+
+def sees_text(kind: str) -> bool:
+    """Whether a guidance row of ``kind`` gets the text (and melody guide) or their null inputs."""
+    return kind in ("full", "text")
+
+
+def sees_controls(kind: str) -> bool:
+    """Whether a guidance row of ``kind`` gets the visual controls or the adapter's null vectors."""
+    return kind in ("full", "controls")
 
 
 @dataclass(eq=False)
@@ -84,8 +95,8 @@ def build_conditions(
         mask = mask * (~null_text.to(lm.device))[:, None]
     if lm.melody:  # the library projects before adding null rows for this family, after for the other
         hidden = _project_text(lm, hidden)
-    hidden = torch.cat([torch.zeros_like(hidden) if kind == "none" else hidden for kind in rows])
-    mask = torch.cat([torch.zeros_like(mask) if kind == "none" else mask for kind in rows])
+    hidden = torch.cat([hidden if sees_text(kind) else torch.zeros_like(hidden) for kind in rows])
+    mask = torch.cat([mask if sees_text(kind) else torch.zeros_like(mask) for kind in rows])
     if not lm.melody:
         hidden = _project_text(lm, hidden)
     hidden = hidden * mask[..., None].to(hidden.dtype)
@@ -93,7 +104,7 @@ def build_conditions(
         return Conditions(hidden, mask, 0)
     batch = len(prompts)
     given = chroma if chroma is not None else null_chroma(batch)
-    audio = torch.cat([given if kind != "none" else null_chroma(batch, given.shape[1]) for kind in rows])
+    audio = torch.cat([given if sees_text(kind) else null_chroma(batch, given.shape[1]) for kind in rows])
     states = torch.cat([_chroma_states(lm, audio), hidden], dim=1)
     return Conditions(states, None, states.shape[1])
 

@@ -62,7 +62,7 @@ class MusicgenOptions:
     top_p: float = 0.0
     temperature: float = 1.0
     text_guidance: float = 3.0
-    control_guidance: float = 1.5
+    control_guidance: float = 1.0
     guide: str = "auto"
     mood_words: bool = True
     modalities: tuple[str, ...] | None = None

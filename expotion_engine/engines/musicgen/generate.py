@@ -249,7 +249,7 @@ def _window_codes_with_controls(
     device = lm.device
     values = torch.from_numpy(frames.values).to(device)[None].expand(len(rows), -1, -1)
     mask = torch.from_numpy(frames.mask).to(device)[None].expand(len(rows), -1, -1)
-    keep = torch.cat([adapter.keep_flags(1, controls.modalities if kind == "full" else (), device) for kind in rows])
+    keep = adapter.keep_rows(rows, controls.modalities, device)
     valid = torch.ones(len(rows), frames.n_frames, dtype=torch.bool, device=device)
     valid[:, max(0, controls.frames.n_frames - window.start) :] = False
     dtype = next(adapter.parameters()).dtype

@@ -3,12 +3,16 @@
 ``transformers``' ``generate`` guides over text only, and cannot be cancelled or report
 progress between steps; this loop reuses the library's decoder, cache and delay layout,
 and for text-only guidance reproduces its tokens exactly for the same seed (a test
-checks). With controls, guidance composes two directions with separate scales::
+checks). With controls, guidance follows the paper's inference, text guidance with the
+controls in both rows, and can add a direction of control guidance with its own scale::
 
-    logits = none + text_scale * (text - none) + control_scale * (full - text)
+    logits = controls + text_scale * (full - controls) + (control_scale - 1) * (full - text)
 
-where ``full`` sees text and controls, ``text`` the text and null controls, ``none``
-neither. Rows whose scale makes them redundant are not computed.
+where ``full`` sees text and controls, ``controls`` the controls and null text, ``text``
+the text and null controls. At a control scale of 1 (the default) the last term is zero
+and its row is not computed, so guiding text with controls costs two rows, as text alone
+does; rows whose scale makes them redundant are never computed. Without controls it is
+``none + text_scale * (full - none)``, ``none`` seeing neither.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class SamplingSettings:
     top_p: float = 0.0
     temperature: float = 1.0
     text_guidance: float = 3.0
-    control_guidance: float = 1.5
+    control_guidance: float = 1.0
 
     def __post_init__(self) -> None:
         if self.top_k < 0 or not 0.0 <= self.top_p <= 1.0:
@@ -50,22 +54,20 @@ class SamplingSettings:
 
     def rows(self, with_controls: bool) -> tuple[str, ...]:
         """The guidance rows this setting needs (see :data:`conditioning.ROW_KINDS`)."""
-        if not with_controls:
-            return ("full",) if self.text_guidance == 1.0 else ("full", "none")
-        if self.text_guidance == 1.0:
-            return ("full",) if self.control_guidance == 1.0 else ("full", "text")
-        return ("full", "text", "none")
+        rows: tuple[str, ...] = ("full",)
+        if self.text_guidance != 1.0:
+            rows += ("controls",) if with_controls else ("none",)
+        if with_controls and self.control_guidance != 1.0:
+            rows += ("text",)
+        return rows
 
     def guide(self, logits: dict[str, torch.Tensor]) -> torch.Tensor:
         """Combine the rows' logits into one distribution's logits."""
         full = logits["full"]
-        text = logits.get("text", full)
-        if "none" not in logits:
-            return full if "text" not in logits else text + (full - text) * self.control_guidance
-        none = logits["none"]
-        guided = none + (text - none) * self.text_guidance
+        base = logits.get("controls", logits.get("none"))
+        guided = full if base is None else base + (full - base) * self.text_guidance
         if "text" in logits:
-            guided = guided + (full - text) * self.control_guidance
+            guided = guided + (full - logits["text"]) * (self.control_guidance - 1.0)
         return guided
 
     def warp(self, scores: torch.Tensor) -> torch.Tensor:

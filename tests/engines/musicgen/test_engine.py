@@ -100,6 +100,10 @@ def test_zero_gated_adapter_gives_the_base_models_mix_and_open_gates_follow_the_
     opened = MusicgenEngine(model=str(tiny_dir), adapter=str(trained_looking_adapter), precision="fp32", **FAST)
     assert not np.array_equal(opened.generate(short).mix, base)
     _sharpen(opened)
+    _, adapter = opened.load()
+    with torch.no_grad():  # the controls' share of the logits x10 too, so that a flat and a ramp surely differ
+        for prefix in adapter.prefixes.values():
+            prefix.gate.mul_(10.0)
     flat = GenerationRequest(controls=make_control_track(SHORT, energy=0.5, valence=0.5), prompt=short.prompt,
                              seed=1, options={"mood_words": False})
     ramp = GenerationRequest(controls=short.controls, prompt=short.prompt, seed=1, options={"mood_words": False})

@@ -84,12 +84,12 @@ def test_one_decoder_call_per_step_serves_all_three_guidance_rows(lm: LoadedMode
     adapter = new_adapter(AdapterConfig(), lm)
     settings = SamplingSettings(text_guidance=3.0, control_guidance=2.0)
     rows = settings.rows(True)
-    assert rows == ("full", "text", "none")
+    assert rows == ("full", "controls", "text")
     conditions = build_conditions(lm, [PROMPT], rows)
     frames, steps = 12, 12 + lm.num_codebooks - 1
     values = torch.randn(3, frames + adapter.ahead, len(adapter.config.channels))
     mask = torch.ones_like(values, dtype=torch.bool)
-    keep = torch.cat([adapter.keep_flags(1, None, lm.device), adapter.keep_flags(2, (), lm.device)])
+    keep = adapter.keep_rows(rows, None, lm.device)
     batches: list[int] = []
     hook = lm.model.decoder.register_forward_hook(lambda _m, _a, out: batches.append(out.logits.shape[0]))
     try:
@@ -139,11 +139,11 @@ def test_sampling_folds_the_control_maps_once_per_window_and_matches_the_per_ste
             prefix.gate.fill_(1.0)
             prefix.key.weight.normal_()
             prefix.value.weight.normal_()
-    rows = ("full", "text", "none")
+    rows = ("full", "controls", "text")
     conditions = build_conditions(lm, [PROMPT], rows)
     frames = 10
     values = torch.randn(3, frames + adapter.ahead, len(adapter.config.channels))
-    keep = torch.cat([adapter.keep_flags(1, None, lm.device), adapter.keep_flags(2, (), lm.device)])
+    keep = adapter.keep_rows(rows, None, lm.device)
     valid = torch.ones(3, values.shape[1], dtype=torch.bool)
     projections: list[int] = []
     hooks = [p.key.register_forward_hook(lambda *_: projections.append(1)) for p in adapter.prefixes.values()]

@@ -63,23 +63,31 @@ def test_zero_gated_adapter_with_control_guidance_gives_base_tokens(tiny_dir: Pa
     expected = _library_codes(lm, "dark strings", 11, top_k=250)
     adapter = new_adapter(AdapterConfig(lora_rank=4), lm)
     settings = SamplingSettings(text_guidance=3.0, control_guidance=2.5)
-    assert settings.rows(True) == ("full", "text", "none")
+    assert settings.rows(True) == ("full", "controls", "text")
     frames = STEPS + adapter.ahead
     values = torch.randn(3, frames, len(adapter.config.channels))
     mask = torch.ones_like(values, dtype=torch.bool)
-    keep = torch.cat([adapter.keep_flags(1, None, lm.device), adapter.keep_flags(2, (), lm.device)])
+    keep = adapter.keep_rows(settings.rows(True), None, lm.device)
     with adapter.conditioned(values, mask, keep, torch.ones(3, frames, dtype=torch.bool)):
         ours = _our_codes(lm, "dark strings", 11, settings, adapter=adapter)
     assert torch.equal(ours, expected)
 
 
-def test_three_way_guidance_arithmetic() -> None:
-    full, text, none = torch.tensor([3.0]), torch.tensor([2.0]), torch.tensor([1.0])
+def test_guidance_arithmetic_and_the_rows_each_scale_needs() -> None:
+    full, controls, text, none = torch.tensor([3.0]), torch.tensor([1.5]), torch.tensor([2.0]), torch.tensor([1.0])
     s = SamplingSettings(text_guidance=3.0, control_guidance=2.0)
-    assert s.guide({"full": full, "text": text, "none": none}).item() == 1.0 + 3.0 * 1.0 + 2.0 * 1.0
+    assert s.rows(True) == ("full", "controls", "text")
+    assert s.guide({"full": full, "controls": controls, "text": text}).item() == 1.5 + 3.0 * 1.5 + 1.0 * 1.0
+    paper = SamplingSettings(text_guidance=3.0)  # the default: text guidance with the controls in both rows
+    assert paper.control_guidance == 1.0 and paper.rows(True) == ("full", "controls")
+    assert paper.guide({"full": full, "controls": controls}).item() == 1.5 + 3.0 * 1.5
+    near = SamplingSettings(text_guidance=3.0, control_guidance=1.0 + 1e-6)  # no jump where the third row appears
+    assert near.guide({"full": full, "controls": controls, "text": text}).item() == pytest.approx(6.0, abs=1e-5)
+    assert SamplingSettings(text_guidance=1.0, control_guidance=2.0).rows(True) == ("full", "text")
     assert SamplingSettings(text_guidance=1.0, control_guidance=2.0).guide({"full": full, "text": text}).item() == 4.0
     assert SamplingSettings(text_guidance=1.0, control_guidance=1.0).rows(True) == ("full",)
     assert SamplingSettings(text_guidance=3.0).rows(False) == ("full", "none")
+    assert SamplingSettings(text_guidance=3.0).guide({"full": full, "none": none}).item() == 1.0 + 3.0 * 2.0
 
 
 def test_cancel_stops_before_the_next_decoder_step(lm: LoadedModel) -> None:
@@ -100,3 +108,23 @@ def test_cancel_stops_before_the_next_decoder_step(lm: LoadedModel) -> None:
     finally:
         handle.remove()
     assert len(calls) == 5
+
+
+def test_default_guidance_with_controls_is_two_rows_whose_second_sees_the_controls_but_no_text(
+        tiny_dir: Path, tiny_melody_dir: Path) -> None:
+    rows = SamplingSettings().rows(True)
+    assert rows == ("full", "controls")
+    lm = load_model(tiny_dir, device="cpu")
+    conditions = build_conditions(lm, ["dark strings"], rows)
+    size = conditions.hidden.shape[0] // 2
+    assert conditions.hidden[:size].abs().sum() > 0 and conditions.mask[:size].all()
+    assert conditions.hidden[size:].abs().sum() == 0 and not conditions.mask[size:].any()
+    adapter = new_adapter(AdapterConfig(), lm)
+    names = adapter.config.modality_names
+    assert adapter.keep_rows(rows, ("face",), lm.device).tolist() == [[n == "face" for n in names]] * 2
+    assert adapter.keep_rows(("full", "text"), None, lm.device).tolist() == [[True] * len(names), [False] * len(names)]
+    melody = load_model(tiny_melody_dir, device="cpu")
+    guide = torch.rand(1, 20, 12)
+    states = build_conditions(melody, ["dark strings"], rows, guide).hidden
+    null = build_conditions(melody, ["dark strings"], ("none",), guide).hidden
+    torch.testing.assert_close(states[1:], null)  # the controls row has the null text and the null melody
