@@ -4,7 +4,9 @@ Each sub-command lives in :mod:`studio.commands` as a module with ``add_parser(s
 and ``run(args) -> int``. A user mistake (any :class:`ExpotionError`) prints one sentence
 and exits with code 2; Ctrl-C, SIGTERM and SIGHUP cancel the running job (its staging and
 temporary files removed, its child processes killed) and exit with 130. A full or read-only
-disk, or an output path under a file, is one sentence too, whichever command hit it.
+disk, or an output path under a file, is one sentence too, whichever command hit it. When the
+reader of its output goes away (``expotion presets | head -1``), it stops quietly with 141
+(128 + SIGPIPE), as a Unix tool killed by SIGPIPE does.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import argparse
 import contextlib
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from typing import IO
 
 from expotion_engine import __version__
 from expotion_engine.errors import Cancelled, ExpotionError
@@ -27,6 +31,8 @@ from studio.warmup import warm_up
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
+#: 128 + SIGPIPE: what a shell reports for a tool whose reader closed the pipe
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +41,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         self.exit(EXIT_USER_ERROR, f"expotion: error: {message}\n")
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        """Print help, version and usage as argparse does, but let a closed pipe end the run (argparse ignores it)."""
+        stream = file or sys.stderr
+        if message and stream is not None:
+            stream.write(message)
 
 
 def chosen_command(argv: Sequence[str]) -> str | None:
@@ -92,7 +104,36 @@ def stop_signals_interrupt() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
+    """Run the CLI; returns the process exit code (141, with nothing printed, when its output's reader went away)."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            if sys.stdout is not None:
+                sys.stdout.flush()
+    except BrokenPipeError:
+        _drop_closed_output()
+        return EXIT_BROKEN_PIPE
+
+
+def _drop_closed_output() -> None:
+    """Send stdout (and stderr, when it is closed too) to the null device: what is still buffered for the closed
+    pipe goes nowhere, so exiting prints no "Exception ignored" and does not turn the exit code into 120."""
+    closed = [sys.stdout]
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except OSError:
+        closed.append(sys.stderr)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in closed:
+        if stream is not None:
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` and run its sub-command; a user mistake, a cancel or a full disk is one sentence."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = get_parser(argv).parse_args(argv)
     warm_up(chosen_command(argv), getattr(args, "engine", None))
