@@ -3,7 +3,9 @@
 A re-delivery removes the previous delivery's files it does not write again, and never a file
 no manifest names (a user's own notes stay). Files of a format this delivery does not run are
 kept only when the previous delivery was of the same take at the same place (``key``), so an
-added format joins its delivery and a folder never mixes two takes.
+added format joins its delivery and a folder never mixes two takes. Files a step after the export
+writes into the delivery (the editor's sequence of a score from a timeline) are named too, under a
+name of their own (:mod:`studio.export.added`), and kept or removed as such a format's are.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ class Manifest:
     def paths(self) -> set[str]:
         """Every relative path the manifest names."""
         return {f for files in self.files.values() for f in files}
+
+    def adding(self, name: str, relatives: Iterable[str]) -> Manifest:
+        """This manifest also naming ``relatives`` under ``name`` (files a step after the export wrote)."""
+        return Manifest(self.key, {**self.files, name: tuple(sorted({*self.files.get(name, ()), *relatives}))})
 
     def merged(self, other: Manifest) -> Manifest:
         """This manifest also naming ``other``'s files (what the folder may hold while one replaces the other)."""

@@ -37,6 +37,7 @@ import opentimelineio as otio
 import soundfile as sf
 
 from expotion_engine.types import Take
+from studio.export.added import add_to_delivery
 from studio.export.job import DeliveryFolder, safe_name
 from studio.export.text import clean_line
 from studio.pipeline import export_job
@@ -59,6 +60,10 @@ ROUNDTRIP = {
     "fcp_xml": ("fcp_xml", ".xml"),
     "fcpx_xml": ("fcpx_xml", ".fcpxml"),
 }
+#: the round-trip file's name in the delivery's manifest (a re-delivery without it removes it)
+SEQUENCE = "sequence"
+#: the round-trip file's line in the delivery's guide
+SEQUENCE_NOTE = "the editor's sequence with the mix and stems (off) as new audio tracks (import it there)"
 #: metadata key (``.otio``) and id/name prefix (XML) that mark what Expotion added
 TAG = "expotion"
 #: WAV sample format -> bits per sample (FCP 7 XML's ``depth``)
@@ -378,9 +383,12 @@ def roundtrip_text(timeline: Timeline, tracks: Sequence[ScoreTrack], folder: Pat
 
 def deliver_roundtrip(timeline: Timeline, tracks: Sequence[ScoreTrack], folder: str | Path, title: str, *,
                       force: bool = False) -> Path:
-    """Write ``<title>_sequence.<ext>`` into the delivery ``folder``: the sequence plus the score's tracks."""
+    """Write ``<title>_sequence.<ext>`` into the delivery ``folder``: the sequence plus the score's tracks,
+    recorded in the delivery's manifest and guide (where ``folder`` holds a delivery) like its formats' files."""
     text = roundtrip_text(timeline, tracks, Path(folder))
-    written = DeliveryFolder(folder, force=force).write_text(roundtrip_file(title, timeline), text)
+    relative = roundtrip_file(title, timeline)
+    written = DeliveryFolder(folder, force=force).write_text(relative, text)
+    add_to_delivery(folder, SEQUENCE, {relative: SEQUENCE_NOTE})
     log.info("wrote %s: %s with %d score tracks from %s", written.name, timeline.name, len(tracks),
              timeline.start_timecode)
     return written
