@@ -22,6 +22,7 @@ from expotion_engine.errors import SessionError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
 from expotion_engine.types import GenerationRequest, Marker, Take, atomic_write_bytes, atomic_write_json
 from studio.commands.score import DELIVERY_FOLDER, add_delivery_arguments, check_formats, check_output_folder
+from studio.export.added import add_to_delivery
 from studio.export.job import safe_name
 from studio.fsutil import remove_stale
 from studio.lock import FolderLock
@@ -239,6 +240,8 @@ def _deliver(args: argparse.Namespace, session: Session, take_id: str, take: Tak
     exported.append(deliver_roundtrip(new, tracks, folder, title, force=args.force))
     atomic_write_json(folder / REPORT_NAME, data)
     atomic_write_bytes(folder / REPORT_TEXT, ("\n".join(report_lines(data)) + "\n").encode())
+    add_to_delivery(folder, "conform", {REPORT_NAME: "what the conform kept, moved and re-planned (JSON)",
+                                        REPORT_TEXT: "what the conform kept, moved and re-planned (text)"})
     return [*exported, folder / REPORT_NAME, folder / REPORT_TEXT]
 
 

@@ -22,6 +22,7 @@ import soundfile as sf
 
 from expotion_engine.types import Marker, MeterChange, Stem, Take, TempoChange, TempoMap
 from studio.cli import main
+from studio.export.manifest import read_manifest
 from studio.session import Session
 from studio.timecode import TimecodeRate
 from studio.timeline import Timeline, TimelineClip
@@ -189,6 +190,8 @@ def test_the_report_lists_the_picture_s_changes_and_what_the_music_did(conformed
     delivered = json.loads((b / "delivery" / "conform.json").read_text())
     assert delivered["spans"] == report["spans"] and delivered["music"] == music
     text = (b / "delivery" / "conform.txt").read_text()
+    assert {"conform.json", "conform.txt"} <= read_manifest(b / "delivery").paths()  # so a re-delivery cleans them
+    assert "conform.txt" in next((b / "delivery").glob("*_README.txt")).read_text()
     assert "removed" not in text and text.count("\ncut ") == 2 and "lost user marker 'gone'" in text
 
 
