@@ -6,7 +6,8 @@ quantised per call). ``torch.ao`` flags eager quantisation as deprecated in favo
 ``torchao``, but ``torchao``'s eager int8 dynamic path ran 8x slower than ``torch.ao``'s
 fbgemm kernels on this CPU (torch 2.13, torchao 0.18, no ``torch.compile``), so the
 working kernels are used and the deprecation warning is silenced here only. The text
-encoder runs once per window and stays in float; LoRA layers are left as they are.
+encoder runs once per window and stays in float; LoRA layers are left as they are. Each
+quantised layer then calls its kernel's overload directly (:class:`Int8Linear`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from expotion_engine.errors import EngineError
 
@@ -50,6 +52,21 @@ def resolve_precision(name: str | None, dtype: str | None, device: torch.device)
     return Precision(name, _DTYPE_NAMES[name], name == "int8")
 
 
+_LINEAR_DYNAMIC = torch.ops.quantized.linear_dynamic.default
+
+
+class Int8Linear(DynamicLinear):
+    """``torch.ao``'s dynamic int8 ``Linear`` calling its kernel's overload directly, with the same result.
+
+    The library's ``forward`` checks the weight dtype and module version and resolves the
+    overload from its arguments on every call: about 10 µs of a 40 µs call, and a decoder
+    step of musicgen-small makes close to 200 of them.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _LINEAR_DYNAMIC(x, self._packed_params._packed_params, True)
+
+
 def quantize_decoder(model: nn.Module) -> int:
     """Swap the decoder's plain ``nn.Linear`` layers for int8 dynamic ones in place; returns how many."""
     decoder = model.decoder
@@ -63,6 +80,9 @@ def quantize_decoder(model: nn.Module) -> int:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=UserWarning, message=".*quantize_per_tensor.*")
         torch.ao.quantization.quantize_dynamic(decoder, names, dtype=torch.qint8, inplace=True)
+    for module in decoder.modules():
+        if type(module) is DynamicLinear and module._packed_params.dtype == torch.qint8 and module.version >= 4:
+            module.__class__ = Int8Linear  # same state, the lean forward (reduce_range as version 4 uses it)
     log.info("decoder quantised to int8: %d linear layers", len(names))
     return len(names)
 

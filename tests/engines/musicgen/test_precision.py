@@ -18,7 +18,12 @@ from expotion_engine.engines.musicgen.conditioning import Conditions, build_cond
 from expotion_engine.engines.musicgen.config import AdapterConfig
 from expotion_engine.engines.musicgen.engine import MusicgenEngine
 from expotion_engine.engines.musicgen.loading import LoadedModel, load_model
-from expotion_engine.engines.musicgen.precision import quantize_decoder, resolve_precision, use_all_cores
+from expotion_engine.engines.musicgen.precision import (
+    Int8Linear,
+    quantize_decoder,
+    resolve_precision,
+    use_all_cores,
+)
 from expotion_engine.engines.musicgen.sampling import SamplingSettings, sample_codes
 from expotion_engine.errors import EngineError, SessionError
 from expotion_engine.types import GenerationRequest
@@ -44,6 +49,10 @@ def test_int8_swaps_every_decoder_linear_and_keeps_the_fp32_predictions(tiny_dir
     assert not any(type(m) is nn.Linear for m in int8.model.decoder.modules())
     quantised = [m for m in int8.model.decoder.modules() if isinstance(m, DynamicLinear)]
     assert len(quantised) == linears and all(m.weight().dtype == torch.qint8 for m in quantised)
+    assert all(type(m) is Int8Linear for m in quantised)
+    for layer in quantised:  # the direct kernel call gives exactly what the library's forward gives
+        x = torch.randn(3, 2, layer.in_features)
+        assert torch.equal(layer(x), DynamicLinear.forward(layer, x))
     codes = sample_codes(fp32, build_conditions(fp32, [PROMPT], ("full", "none")), ("full", "none"), 40,
                          SamplingSettings(), torch.Generator().manual_seed(3))
     ref, low = _teacher_forced_logits(fp32, codes), _teacher_forced_logits(int8, codes)
