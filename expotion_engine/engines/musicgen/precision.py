@@ -7,15 +7,18 @@ quantised per call). ``torch.ao`` flags eager quantisation as deprecated in favo
 fbgemm kernels on this CPU (torch 2.13, torchao 0.18, no ``torch.compile``), so the
 working kernels are used and the deprecation warning is silenced here only. The text
 encoder runs once per window and stays in float; LoRA layers are left as they are. Each
-quantised layer then calls its kernel's overload directly (:class:`Int8Linear`).
+quantised layer then calls its kernel through a scripted function (:class:`Int8Linear`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -52,19 +55,37 @@ def resolve_precision(name: str | None, dtype: str | None, device: torch.device)
     return Precision(name, _DTYPE_NAMES[name], name == "int8")
 
 
-_LINEAR_DYNAMIC = torch.ops.quantized.linear_dynamic.default
+@functools.cache
+def _int8_kernel() -> Callable[[torch.Tensor, Any], torch.Tensor]:
+    """The dynamic int8 kernel behind a TorchScript function: from Python, a scripted call skips the
+    operator's overload resolution and its ``__torch_function__`` check of the packed weights (which
+    raises and catches a C++ exception on every call): 20 µs a call instead of 30, 6-9 % of a step.
+    ``torch.jit`` is deprecated in favour of ``torch.compile``, whose guards cost more than this saves
+    on a call this small; where scripting fails, the operator is called as it is."""
+
+    def linear(x: torch.Tensor, packed: torch.classes.quantized.LinearPackedParamsBase) -> torch.Tensor:
+        return torch.ops.quantized.linear_dynamic(x, packed, True)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            return torch.jit.script(linear)
+    except Exception as error:  # torch.jit raises many kinds; any of them leaves the plain call
+        log.info("int8 kernel not scripted (%s); calling the operator directly", error)
+        return linear
 
 
 class Int8Linear(DynamicLinear):
-    """``torch.ao``'s dynamic int8 ``Linear`` calling its kernel's overload directly, with the same result.
+    """``torch.ao``'s dynamic int8 ``Linear`` with the same result from a leaner call.
 
     The library's ``forward`` checks the weight dtype and module version and resolves the
-    overload from its arguments on every call: about 10 µs of a 40 µs call, and a decoder
-    step of musicgen-small makes close to 200 of them.
+    kernel's overload from its arguments on every call; a decoder step of musicgen-small
+    makes close to 200 of them, so this one calls a scripted kernel directly: 20 µs a call
+    where the library's took 48 µs (a 1024-wide layer, two rows).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _LINEAR_DYNAMIC(x, self._packed_params._packed_params, True)
+        return _int8_kernel()(x, self._packed_params._packed_params)
 
 
 def quantize_decoder(model: nn.Module) -> int:
