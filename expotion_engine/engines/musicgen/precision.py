@@ -58,10 +58,10 @@ def resolve_precision(name: str | None, dtype: str | None, device: torch.device)
 @functools.cache
 def _int8_kernel() -> Callable[[torch.Tensor, Any], torch.Tensor]:
     """The dynamic int8 kernel behind a TorchScript function: from Python, a scripted call skips the
-    operator's overload resolution and its ``__torch_function__`` check of the packed weights (which
-    raises and catches a C++ exception on every call): 20 µs a call instead of 30, 6-9 % of a step.
-    ``torch.jit`` is deprecated in favour of ``torch.compile``, whose guards cost more than this saves
-    on a call this small; where scripting fails, the operator is called as it is."""
+    operator's overload resolution and its ``__torch_function__`` check of the arguments (the packed
+    weights included): 20 µs a call instead of 30, 6-9 % of a step.
+    ``torch.jit`` is deprecated in favour of ``torch.compile``, which made the int8 decoder 3x slower
+    (docs/musicgen.md); where scripting fails, the operator is called as it is."""
 
     def linear(x: torch.Tensor, packed: torch.classes.quantized.LinearPackedParamsBase) -> torch.Tensor:
         return torch.ops.quantized.linear_dynamic(x, packed, True)
