@@ -1,9 +1,10 @@
 """The ``musicgen`` engine: a GenerationRequest in, a Take out, like every engine.
 
 The video steers the music three ways, each optional: a trained adapter (visual
-controls inside the decoder, guided with its own scale), a melody/rhythm guide for the
-melody models' chroma input (rendered from the procedural engine's plan), and mood and
-energy words added to the prompt for each window.
+controls inside the decoder, in both guidance rows as in the paper, optionally with a
+scale of their own), a melody/rhythm guide for the melody models' chroma input (rendered
+from the procedural engine's plan), and mood and energy words added to the prompt for
+each window.
 """
 
 from __future__ import annotations
