@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pickle
 import subprocess
 import sys
 import tempfile
@@ -244,8 +243,9 @@ def previous_music_figures(tracks: list[ControlTrack], preset_name: str, rev: st
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "expotion_engine", "studio", "presets"],
                                  check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-        data = Path(folder) / "tracks.pkl"
-        data.write_bytes(pickle.dumps(tracks))
+        data = Path(folder) / "tracks"
+        for index, track in enumerate(tracks):  # the ControlTrack's own files (NPZ + JSON, the same format then)
+            track.save(data / f"track_{index:03d}")
         env = {**os.environ, "EXPOTION_SYNC_ENGINE_ROOT": str(tree)}
         subprocess.run([sys.executable, __file__, "--music-only", str(data), "--preset", preset_name,
                         "--label", f"previous release ({rev[:7]})"], check=True, env=env)
@@ -261,7 +261,8 @@ def main() -> int:
     parser.add_argument("--label", default="current engine", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.music_only:
-        music_figures(pickle.loads(args.music_only.read_bytes()), args.preset, args.label)
+        tracks = [ControlTrack.load(path) for path in sorted(args.music_only.glob("track_*.npz"))]
+        music_figures(tracks, args.preset, args.label)
         return 0
     with tempfile.TemporaryDirectory(prefix="expotion-sync-") as folder:
         started = time.perf_counter()
