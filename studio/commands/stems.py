@@ -18,11 +18,12 @@ from expotion_engine.errors import AudioError
 from expotion_engine.progress import sub_progress
 from expotion_engine.stems import DEFAULT_MODEL, MODELS, separate
 from expotion_engine.types import Stem, atomic_write_bytes, atomic_write_json
-from studio.preflight import check_output_path
+from studio.preflight import check_output_path, check_writable
 from studio.progress_bar import progress_and_cancel
 
 PPQ = 480
 NOTE_BPM = 120.0
+MAX_CHANNELS = 2  # Demucs and the DSP split take mono or stereo
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
@@ -98,7 +99,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output_path(args.output, folder=True)
+    if args.output.is_dir():
+        check_writable(args.output)
     audio, rate = read_audio(args.audio)
+    if audio.shape[0] > MAX_CHANNELS:
+        raise AudioError(f"{args.audio}: the file has {audio.shape[0]} channels; stems takes mono or stereo audio "
+                         "(mix it down first).")
     note = None
     with progress_and_cancel("stems") as (progress, cancel):
         stems = separate(audio, rate, model=args.model, repo=args.repo, device=args.device, fallback=args.fallback,

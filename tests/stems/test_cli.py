@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -90,3 +91,30 @@ def test_separated_stems_sum_like_the_report_says(tiny_repo: Path, tmp_path: Pat
     total = sum(sf.read(out / s["file"], dtype="float64")[0] for s in report["stems"])
     residual = 10 * np.log10(np.sum((mix.T - total) ** 2) / np.sum(mix.astype(np.float64) ** 2))
     assert report["stems"][0]["info"]["residual_db"] == pytest.approx(residual, abs=0.01)
+
+
+def test_stems_of_a_six_channel_file_is_one_sentence_naming_the_file(tmp_path: Path,
+                                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "surround.wav"
+    sf.write(source, np.tile(music(32000, 0.5)[:1].T, (1, 6)), 32000, subtype="PCM_16")
+    assert main(["stems", str(source), "-o", str(tmp_path / "o"), "--fallback"]) == 2
+    line = one_error_line(capfd.readouterr().err)
+    assert "surround.wav: the file has 6 channels; stems takes mono or stereo audio" in line
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only (chmod 555) folder anyway")
+def test_stems_into_a_read_only_folder_fails_before_the_work_naming_the_folder(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "mix.wav"
+    sf.write(source, music(32000, 0.5).T, 32000)
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        assert main(["stems", str(source), "-o", str(out), "--model", "dsp"]) == 2
+    finally:
+        out.chmod(0o755)
+    line = one_error_line(capfd.readouterr().err)
+    assert f"{out}: the output folder is not writable" in line and ".part" not in line
+    assert list(out.iterdir()) == []
