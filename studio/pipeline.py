@@ -36,6 +36,7 @@ from studio.fsutil import move_take_in, publish_folder
 from studio.presets import load_preset
 from studio.session import SESSION_MARKER_KINDS, Session, TakeRecord, utc_now
 from studio.spool import spool_beside
+from studio.warmup import settle
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,9 @@ def generate_take(
     (``run_pipeline`` checks there that its delivery can be written, so a failing check replaces nothing).
     """
     request = build_request(session, controls)
-    engine = engine or get_engine(session.engine)
+    if engine is None:
+        settle(session.engine)
+        engine = get_engine(session.engine)
     started = time.perf_counter()
     take_id = session.next_take_id()
     target = Path(folder) if folder is not None else session.takes_dir / take_id

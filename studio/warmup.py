@@ -5,7 +5,10 @@ checks the preset and the output folder, a daemon thread imports the procedural 
 and mediapipe (and, for ``--engine musicgen``, torch and transformers while the video is
 analysed), so those imports are mostly done by the time the pipeline reaches them. A
 module being imported by the warm-up thread is waited for, never imported twice, and a
-failed import here is left for the real import to report.
+failed import here is left for the real import to report. ``transformers`` is the exception:
+it replaces its own module in ``sys.modules`` at the end of its import, so another thread
+importing it meanwhile gets the half-built module ("cannot import name 'AutoTokenizer'");
+the pipeline calls :func:`settle` before it builds such an engine.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ ENGINE_WARM_UP: dict[str, tuple[str, ...]] = {
     "musicgen": ("torch", "transformers", "expotion_engine.engines.musicgen.engine"),
 }
 
+_threads: list[threading.Thread] = []
+
 
 def _import_all(names: tuple[str, ...]) -> None:
     for name in names:
@@ -44,4 +49,12 @@ def warm_up(command: str | None, engine: str | None = None) -> threading.Thread 
         return None
     thread = threading.Thread(target=_import_all, args=(names,), name="expotion-warm-up", daemon=True)
     thread.start()
+    _threads.append(thread)
     return thread
+
+
+def settle(engine: str) -> None:
+    """Wait for the warm-up threads before ``engine`` is built, where they import its stack too (see above)."""
+    if engine in ENGINE_WARM_UP:
+        for thread in _threads:
+            thread.join()
