@@ -42,6 +42,8 @@ CROSSFADE_S = 0.020
 _SESSION_KINDS = ("user", "cue")
 #: a recut's hit this close (s) to where an old hit moved to marks the same moment
 SAME_HIT_S = 0.045
+#: a thousandth of a frame: a float time on a frame's start (8.008 s at 29.97) falls a hair short of it
+FRAME_SLACK = Fraction(1, 1000)
 
 
 class ConformError(ExpotionError):
@@ -97,6 +99,12 @@ class ConformResult:
 def sample_at(frames: int, rate: TimecodeRate, sample_rate: int) -> int:
     """The sample where frame ``frames`` starts (frames counted at the sequence's exact rate)."""
     return round(Fraction(frames) / rate.rate * sample_rate)
+
+
+def _frame_of(seconds: float, rate: TimecodeRate) -> int:
+    """The frame showing at ``seconds``: a time on a frame's start (8.008 s at 29.97, a hair short of frame 240 as a
+    float) is that frame, not the one before it."""
+    return math.floor(Fraction(seconds) * rate.rate + FRAME_SLACK)
 
 
 def take_length(timeline: Timeline, sample_rate: int) -> int:
@@ -190,13 +198,16 @@ class _Bridge:
 
 
 def _keep_at(bars: BarPlan, sample: float) -> Keep | None:
-    """The kept span holding new-take position ``sample``."""
-    return next((k for k in bars.keeps if k.start <= sample < k.end), None)
+    """The kept span holding new-take position ``sample`` (rounded to a sample: a hit on a kept span's first bar
+    line, at a time like 8.008 s whose float times the rate falls a hair short, belongs to that span)."""
+    at = round(sample)
+    return next((k for k in bars.keeps if k.start <= at < k.end), None)
 
 
 def _old_keep(bars: BarPlan, old_sample: float) -> Keep | None:
-    """The kept span that copies old-take position ``old_sample``."""
-    return next((k for k in bars.keeps if k.start <= old_sample - k.offset < k.end), None)
+    """The kept span that copies old-take position ``old_sample`` (rounded to a sample, as :func:`_keep_at`)."""
+    at = round(old_sample)
+    return next((k for k in bars.keeps if k.start <= at - k.offset < k.end), None)
 
 
 def _is_edit(time: float, new_tl: Timeline) -> bool:
@@ -226,7 +237,7 @@ def _markers(old: Take, fresh: Take | None, bars: BarPlan, plan: ConformPlan, ol
             continue
         if marker.kind != "hit":
             continue
-        frame = old_tl.in_frame + math.floor(Fraction(marker.time) * old_tl.rate.rate)
+        frame = old_tl.in_frame + _frame_of(marker.time, old_tl.rate)
         target = plan.to_new(frame)
         if target is None:
             fates.append(HitFate(marker.time, marker.name, marker.cause, "lost", None,
@@ -255,7 +266,7 @@ def move_markers(markers: list[Marker], plan: ConformPlan, old_tl: Timeline, new
     """Markers (seconds from the old in point) moved with their frames onto the recut, and those whose frames it cut."""
     moved, lost = [], []
     for marker in markers:
-        frame = old_tl.in_frame + math.floor(Fraction(marker.time) * old_tl.rate.rate)
+        frame = old_tl.in_frame + _frame_of(marker.time, old_tl.rate)
         target = plan.to_new(frame)
         if target is None or not new_tl.in_frame <= target < new_tl.range_out:
             lost.append(marker)

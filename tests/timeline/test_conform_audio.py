@@ -109,6 +109,19 @@ def test_at_2997_the_length_is_exact_to_the_sample() -> None:
     assert result.take.n_samples == round(128 * 1001 / 30000 * SR) == take_length(new, SR)
 
 
+def test_a_hit_on_the_first_bar_line_of_a_moved_shot_moves_with_it_at_2997() -> None:
+    # bars of 60 frames at 29.97 (119.88 BPM); B removed, so C's bars move 4.004 s earlier with the hit on its first
+    # bar line, at 8.008 s, whose float time in samples (384383.99999999994) lies a hair before the kept span
+    old = cut((A_MEDIA, 0, 120), (B_MEDIA, 0, 120), (C_MEDIA, 0, 120), rate=NTSC)
+    new = cut((A_MEDIA, 0, 120), (C_MEDIA, 0, 120), rate=NTSC)
+    hit = Marker(240 * 1001 / 30000, "motion 1", "hit", cause="motion")
+    old_take = replace(noise_take(take_length(old, SR), 1), tempo_map=TempoMap((TempoChange(0.0, 120000 / 1001),)),
+                       markers=(hit,))
+    result = conform_take(old_take, conform_plan(old, new), old, new)
+    assert [(k.start, k.offset) for k in result.bars.keeps] == [(0, 0), (192192, 192192)]
+    assert [(h.fate, h.reason) for h in result.hits] == [("kept", "moved -4.004 s with its picture")]
+    assert [(m.name, round(m.time, 6)) for m in result.take.markers if m.kind == "hit"] == [("motion 1", 4.004)]
+
 def test_a_take_of_another_length_is_refused() -> None:
     new = cut((A_MEDIA, 0, 25))
     with pytest.raises(ConformError, match="is it the timeline this session was scored from"):
@@ -256,6 +269,13 @@ def test_markers_move_with_their_frames_or_are_lost() -> None:
     assert [(m.name, round(m.time, 9)) for m in moved] == [("a", 0.5), ("on c", 5.0)]
     assert [m.name for m in lost] == ["on b"]
 
+
+def test_a_marker_on_a_shots_first_frame_at_2997_moves_with_that_frame() -> None:
+    # 8.008 s is frame 240, C's first, though 8.008 as a float times 30000/1001 is a hair under 240 (B's last frame)
+    old = cut((A_MEDIA, 0, 120), (B_MEDIA, 0, 120), (C_MEDIA, 0, 120), rate=NTSC)
+    new = cut((A_MEDIA, 0, 120), (C_MEDIA, 0, 120), rate=NTSC)
+    moved, lost = move_markers([Marker(240 * 1001 / 30000, "on c", "user")], conform_plan(old, new), old, new)
+    assert [(m.name, round(m.time, 9)) for m in moved] == [("on c", 4.004)] and lost == []
 
 @pytest.mark.slow
 def test_the_wrong_old_timeline_is_one_sentence(conformed: tuple[Path, Path], tmp_path: Path,
