@@ -43,7 +43,7 @@ from expotion_engine.types import GenerationRequest, Take, TempoMap
 log = logging.getLogger(__name__)
 
 GUIDES = ("auto", "procedural", "built-in", "off")
-#: Preferred models when none is named: the melody model takes the video's guide.
+#: Preferred models when none is named (the melody model takes the video's guide); else any installed one.
 AUTO_MODELS = ("musicgen-melody", "musicgen-small")
 
 
@@ -115,9 +115,10 @@ class MusicgenEngine:
             return options.model
         if options.adapter is not None:
             return str(read_meta(options.adapter)["base"].get("name"))
-        for row in hub.installed():
-            if row.name in AUTO_MODELS and row.path is not None:
-                return row.name
+        found = [row.name for row in hub.installed() if row.path is not None]
+        for name in (*AUTO_MODELS, *found):
+            if name in found:
+                return name
         raise ModelNotFoundError(
             "No MusicGen model is installed; fetch one with `expotion models pull musicgen-melody` "
             "(follows the video's melody guide) or `expotion models pull musicgen-small` (fastest)."
