@@ -42,6 +42,8 @@ CROSSFADE_S = 0.020
 _SESSION_KINDS = ("user", "cue")
 #: a recut's hit this close (s) to where an old hit moved to marks the same moment
 SAME_HIT_S = 0.045
+#: a crossfade may peak up to this (-1 dBFS) or its louder side, no higher
+FADE_CEILING = 10 ** (-1 / 20)
 #: a thousandth of a frame: a float time on a frame's start (8.008 s at 29.97) falls a hair short of it
 FRAME_SLACK = Fraction(1, 1000)
 
@@ -151,13 +153,33 @@ def _splice_block(a: int, b: int, channels: list[int], segments: list[Segment], 
             for i, track in enumerate(out):
                 track[:, s - a:e - a] = read(i, s, e)
     for (l_start, _, left), (join, r_end, right), same in zip(segments, segments[1:], continues, strict=False):
-        s, e = max(join - fade // 2, l_start, a), min(join + fade - fade // 2, r_end, b)
+        whole = max(join - fade // 2, l_start), min(join + fade - fade // 2, r_end)
+        s, e = max(whole[0], a), min(whole[1], b)
         if same or e <= s:
             continue
         theta = np.clip((np.arange(s, e, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
+        gain = _crossfade_gain(left, right, *whole, join, fade)[s - whole[0]:e - whole[0]]
         for i, track in enumerate(out):
-            track[:, s - a:e - a] = (left(i, s, e) * np.cos(theta) + right(i, s, e) * np.sin(theta)).astype(np.float32)
+            track[:, s - a:e - a] = ((left(i, s, e) * np.cos(theta) + right(i, s, e) * np.sin(theta))
+                                     * gain).astype(np.float32)
     return out
+
+
+def _crossfade_gain(left: Reader, right: Reader, s: int, e: int, join: int, fade: int) -> np.ndarray:
+    """The gain over the crossfade ``s..e`` that keeps the blended mix under -1 dBFS or its louder side: two accents
+    on one bar line (the old bar's next downbeat and the re-planned one's) add up past full scale in an equal-power
+    fade. It bends the fade towards an equal-gain one (gains summing to 1, never louder than a side) only as far as
+    needed; one curve for the mix and every stem, so the stems still sum to the mix."""
+    theta = np.clip((np.arange(s, e, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
+    one, two = left(0, s, e).astype(np.float64), right(0, s, e).astype(np.float64)
+    blend = np.abs(one * np.cos(theta) + two * np.sin(theta)).max(axis=0)
+    ceiling = max(float(np.abs(one).max(initial=0.0)), float(np.abs(two).max(initial=0.0)), FADE_CEILING)
+    towards_equal_gain = 1.0 - 1.0 / (np.cos(theta) + np.sin(theta))
+    over = blend > ceiling
+    if not over.any():
+        return np.ones(e - s)
+    depth = min(float(((1.0 - ceiling / blend[over]) / towards_equal_gain[over]).max()), 1.0)
+    return 1.0 - depth * towards_equal_gain
 
 
 def _splice(n: int, channels: list[int], segments: list[Segment], fade: int, continues: list[bool],

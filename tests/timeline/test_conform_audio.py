@@ -59,7 +59,8 @@ OLD = cut((A_MEDIA, 0, 100), (B_MEDIA, 0, 100), (C_MEDIA, 0, 100))  # 12 s, edit
 
 def test_whole_kept_shots_are_bit_exact_and_meet_in_an_equal_power_crossfade() -> None:
     new = cut((A_MEDIA, 0, 100), (C_MEDIA, 0, 100))  # B removed; both edits are bar lines at 120 BPM
-    old_take = noise_take(take_length(OLD, SR), 1)
+    loud = noise_take(take_length(OLD, SR), 1)  # peaks 0.8: its blend would pass -1 dBFS (bent, tested below)
+    old_take = replace(loud, mix=loud.mix / 2, stems=tuple(replace(s, audio=s.audio / 2) for s in loud.stems))
     result = conform_take(old_take, conform_plan(OLD, new), OLD, new)
     take, fade = result.take, result.crossfade
     join, c_start = sample_at(100, PAL, SR), sample_at(200, PAL, SR)
@@ -76,6 +77,25 @@ def test_whole_kept_shots_are_bit_exact_and_meet_in_an_equal_power_crossfade() -
                        atol=1e-6)
     assert take.tempo_map.downbeat_times(take.duration).tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
 
+
+def test_two_accents_on_the_joined_bar_line_stay_under_the_louder_side() -> None:
+    # B removed: the join blends the old bar after A (B's downbeat accent) with C's downbeat accent; in an
+    # equal-power fade the two add up to 1.3 (past full scale); the fade bends towards equal gain instead
+    new = cut((A_MEDIA, 0, 100), (C_MEDIA, 0, 100))
+    join, c_start = sample_at(100, PAL, SR), sample_at(200, PAL, SR)
+    quiet = noise_take(take_length(OLD, SR), 1)
+    drums, pad = (s.audio * 0.05 for s in quiet.stems)
+    for downbeat in (join, c_start):
+        drums[:, downbeat:downbeat + 200] = 0.9
+    old_take = replace(quiet, mix=drums + pad, stems=(Stem("drums", drums), Stem("pad", pad)))
+    result = conform_take(old_take, conform_plan(OLD, new), OLD, new)
+    take, fade = result.take, result.crossfade
+    blended = take.mix[:, join - fade // 2:join + fade // 2]
+    sides = max(np.abs(old_take.mix[:, join - fade // 2:join + fade // 2]).max(),
+                np.abs(old_take.mix[:, c_start - fade // 2:c_start + fade // 2]).max())
+    assert np.abs(blended).max() <= sides + 1e-6 and np.abs(take.mix).max() < 1.0 and sides > 10 ** (-1 / 20)
+    assert np.allclose(take.stems[0].audio + take.stems[1].audio, take.mix, atol=1e-6)
+    assert np.array_equal(take.mix[:, join + fade // 2:], old_take.mix[:, c_start + fade // 2:])
 
 def test_a_trim_off_the_bar_lines_is_bridged_in_whole_beats() -> None:
     new = cut((A_MEDIA, 0, 100), (B_MEDIA, 12, 88), (C_MEDIA, 0, 100))  # B trimmed by 12 frames at its head
