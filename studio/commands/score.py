@@ -226,10 +226,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _absolute_if_exists(value: str | Path | None) -> str | Path | None:
+    """``value`` as an absolute path where it names an existing file or folder, else as given (a model name)."""
+    if value is None or not Path(value).expanduser().exists():
+        return value
+    return Path(value).expanduser().absolute()
+
+
 def engine_options(args: argparse.Namespace) -> dict[str, str]:
-    """Engine options from ``--model/--adapter/--device/--precision``; they only mean something to musicgen."""
-    given = {"model": args.model, "adapter": args.adapter, "device": args.device,
-             "precision": getattr(args, "precision", None)}
+    """Engine options from ``--model/--adapter/--device/--precision``; they only mean something to musicgen.
+
+    A model folder and an adapter that exist are recorded as absolute paths: the session keeps them, and
+    ``expotion conform`` or the app may generate from it in another working folder.
+    """
+    given = {"model": _absolute_if_exists(args.model), "adapter": _absolute_if_exists(args.adapter),
+             "device": args.device, "precision": getattr(args, "precision", None)}
     options = {name: str(value) for name, value in given.items() if value is not None}
     if options and args.engine != "musicgen":
         raise SessionError(f"--{', --'.join(options)} only apply to --engine musicgen, not {args.engine}.")
