@@ -22,7 +22,7 @@ from studio.fsutil import remove_stale, stale_parts, stale_staging
 from studio.lock import LOCK_NAME, FolderLock
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
 from studio.preflight import preflight
-from studio.preview import Preview
+from studio.preview import PREVIEW_NAME, Preview
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET, SESSION_SUFFIX, DeliveryPrefs, Session
 from studio.timecode import (
@@ -75,9 +75,15 @@ def check_formats(formats: Sequence[str] | None) -> None:
 
 
 def user_entries(out: Path) -> list[Path]:
-    """What is in ``out`` besides Expotion's lock file and staging an interrupted run left."""
-    stale = {*stale_staging(out), *stale_parts(out)}
+    """What is in ``out`` besides Expotion's lock file and what an interrupted run left (staging, a preview)."""
+    stale = {*stale_staging(out), *stale_parts(out), *stale_preview(out)}
     return [p for p in out.iterdir() if p.name != LOCK_NAME and p not in stale]
+
+
+def stale_preview(out: Path) -> list[Path]:
+    """The ``preview.wav`` a cancelled ``--preview`` run kept (a finished run removes its own); a rerun drops it."""
+    path = out / PREVIEW_NAME
+    return [path] if path.is_file() and not path.is_symlink() else []
 
 
 def check_output_folder(out: Path, force: bool) -> None:
@@ -152,6 +158,8 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
     preset_table(session.preset)
     with FolderLock(out):
         remove_stale(out)
+        for path in stale_preview(out):
+            path.unlink()
         check_output_folder(out, force)
         if delivery:
             say_timecode(session)
