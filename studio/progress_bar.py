@@ -36,10 +36,10 @@ class TerminalProgress:
 
     def __call__(self, fraction: float, message: str) -> None:
         step = int(round(min(max(fraction, 0.0), 1.0) * 1000))
+        self._bar.set_postfix_str(message, refresh=False)  # before the update draws it: the line shows this message
         if step > self._last:
             self._bar.update(step - self._last)
             self._last = step
-        self._bar.set_postfix_str(message, refresh=False)
 
     def close(self) -> None:
         self._bar.close()
