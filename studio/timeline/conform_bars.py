@@ -180,7 +180,7 @@ def _tempo_map(segments: Sequence[Keep | Bridge], old_map: TempoMap, numerator: 
             shift = old_map.time_at(round(old_map.beat_at(old_t0))) - seg.start / rate
             changes.append(TempoChange(seg.start / rate, old_map.bpm_at(old_t0 + near)))
             changes += [TempoChange(c.time - shift, c.bpm) for c in old_map.tempos
-                        if old_t0 + near < c.time < old_t1]
+                        if old_t0 + near < c.time < old_t1 - near]
             first = old_map.beat_at(old_t0)
             bars.append((beat, old_map.meter_at(old_t0 + near).numerator))
             bars += [(beat + old_map.beat_at(m.time) - first, m.numerator) for m in old_map.meters

@@ -122,6 +122,16 @@ def test_a_kept_span_keeps_its_meter_changes() -> None:
     assert result.take.tempo_map.downbeat_times(8.0).tolist() == [0.0, 2.0, 3.5, 5.5, 7.5]
 
 
+def test_a_tempo_change_on_a_kept_span_s_last_bar_line_is_written_once() -> None:
+    # the old map restates its tempo a hair (0.4 sample) before each edit, as a hit fitted onto the bar line does:
+    # A's kept bars end there, so the change belongs to the bar after (C's, from the next segment), not to A's end
+    new = cut((A_MEDIA, 0, 100), (C_MEDIA, 0, 100))
+    restated = TempoMap(tuple(TempoChange(t, 120.0) for t in (0.0, 4.0 - 0.4 / SR, 8.0 - 0.4 / SR)))
+    old_take = replace(noise_take(take_length(OLD, SR), 1), tempo_map=restated)
+    result = conform_take(old_take, conform_plan(OLD, new), OLD, new)
+    assert [k.end for k in result.bars.keeps] == [sample_at(100, PAL, SR), sample_at(200, PAL, SR)]
+    assert [round(c.time * SR, 3) for c in result.take.tempo_map.tempos] == [0.0, 192000.0]
+
 def test_at_2997_the_length_is_exact_to_the_sample() -> None:
     old = cut((A_MEDIA, 0, 71), (B_MEDIA, 0, 69), rate=NTSC)
     new = cut((B_MEDIA, 0, 69), (A_MEDIA, 0, 59), rate=NTSC)
