@@ -70,6 +70,32 @@ def session_for(job: BatchJob) -> Session:
     return session
 
 
+def changed_choices(session: Session, job: BatchJob) -> list[str]:
+    """The choices of ``job`` that the clip's finished ``session`` was not scored with (empty: the same job).
+
+    A re-run skips a complete clip only when this is empty, so an edited manifest row is scored again.
+    """
+    wanted = {
+        "video": job.video.resolve(), "start": job.start or 0.0, "end": job.end, "preset": job.preset,
+        "prompt": job.prompt, "seed": job.seed, "engine": job.engine, "formats": tuple(job.formats),
+        "sample rate": job.sample_rate, "title": job.title or job.video.stem,
+    }
+    had = {
+        "video": session.video, "start": session.video_in, "end": session.video_out, "preset": session.preset,
+        "prompt": session.prompt, "seed": session.seed, "engine": session.engine,
+        "formats": tuple(session.export.formats), "sample rate": session.export.sample_rate, "title": session.title,
+    }
+    changed = [name for name, value in wanted.items() if had[name] != value]
+    if job.timecode_start is not None:
+        try:
+            start = parse_timecode(job.timecode_start, session.timecode().rate)
+        except TimecodeError:
+            start = None
+        if start is None or abs(start - session.timecode_start) > 1e-6:
+            changed.append("timecode_start")
+    return changed
+
+
 def unique_names(jobs: Iterable[BatchJob]) -> list[BatchJob]:
     """``jobs`` with safe folder names, a repeated name numbered ``_2``, ``_3`` ... in order."""
     seen: dict[str, int] = {}

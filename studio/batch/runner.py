@@ -27,10 +27,10 @@ from expotion_engine.engines import get_engine
 from expotion_engine.errors import ExpotionError
 from studio.batch import stages
 from studio.batch.folders import clip_folder, is_complete, remove_partials, staging_folder
-from studio.batch.jobs import BatchError, BatchJob
+from studio.batch.jobs import BatchError, BatchJob, changed_choices
 from studio.batch.report import FINISHED, BatchProgress, ClipRecord, progress_of, write_report
 from studio.lock import FolderLock
-from studio.session import utc_now
+from studio.session import SESSION_SUFFIX, Session, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ class _Scheduler:
             clip = self.clips[index]
             remove_partials(self.options.out, clip.name)
             folder = clip_folder(self.options.out, clip.name)
-            if is_complete(folder):
+            if is_complete(folder) and not _changed_choices(folder, self.jobs[index]):
                 clip.status, clip.folder = "done", str(folder)
             else:
                 clip.status = "cancelled"
@@ -258,6 +258,15 @@ class _Scheduler:
         for clip in self.clips:
             if clip.status == "queued":
                 clip.status = "cancelled"
+
+
+def _changed_choices(folder: Path, job: BatchJob) -> list[str]:
+    """What of ``job`` the finished clip in ``folder`` was not scored with (its session file; unreadable: all)."""
+    try:
+        session = Session.load(next(folder.glob(f"*{SESSION_SUFFIX}")))
+    except (ExpotionError, OSError, StopIteration):
+        return ["session file"]
+    return changed_choices(session, job)
 
 
 def run_batch(
@@ -289,12 +298,16 @@ def _run_locked(ray: ModuleType, jobs: Sequence[BatchJob], options: BatchOptions
     out = options.out
     remove_partials(out)
     clips = [ClipRecord.for_job(job) for job in jobs]
-    for clip in clips:
+    for index, clip in enumerate(clips):
         folder = clip_folder(out, clip.name)
         if options.force:
             continue
         if is_complete(folder):
-            clip.status, clip.folder = "skipped", str(folder)
+            changed = _changed_choices(folder, jobs[index])
+            if not changed:
+                clip.status, clip.folder = "skipped", str(folder)
+            else:
+                log.info("%s: scoring again, its %s changed since the last run", clip.name, ", ".join(changed))
         elif folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             clip.status, clip.stage = "failed", "start"
             clip.error = f"{folder} exists and is not a finished clip folder; move it away or replace it with --force."

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -140,6 +142,20 @@ def test_rerun_skips_complete_clips_and_force_redoes_one(workspace: Path, videos
     assert (out / "face" / "take.json").stat().st_mtime_ns != stamps[out / "face" / "take.json"]
     assert np.array_equal(sf.read(out / "face" / "mix.wav", dtype="float32")[0], before)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_rerun_scores_again_only_the_clips_whose_choices_changed(workspace: Path, videos: Path, first_run) -> None:
+    """An edited manifest row (here disc's seed) is scored again on a re-run; an unchanged clip is skipped."""
+    out = workspace / "changed"
+    shutil.copytree(first_run[0], out)
+    face_take = (out / "face" / "take.json").stat().st_mtime_ns
+    jobs = [replace(job, seed=8) if job.name == "disc" else job for job in jobs_of(videos)
+            if job.name in ("disc", "face")]
+    result = run_batch(jobs, options(workspace, out))
+    assert {c.name: c.status for c in result.clips} == {"disc": "done", "face": "skipped"}
+    assert Session.load(out / "disc" / "disc.expotion").seed == 8
+    assert (out / "face" / "take.json").stat().st_mtime_ns == face_take
+    assert [c.status for c in run_batch(jobs, options(workspace, out)).clips] == ["skipped", "skipped"]
 
 
 def test_cancelling_mid_batch_leaves_only_complete_folders(workspace: Path, videos: Path) -> None:
