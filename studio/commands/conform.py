@@ -183,13 +183,16 @@ def run(args: argparse.Namespace) -> int:
     check_formats(args.formats)
     session = Session.load(args.session)
     record, old_take = _old_take(session, args.take)
-    if args.sample_rate and args.sample_rate != old_take.sample_rate:
-        raise SessionError(f"The take runs at {old_take.sample_rate} Hz; conform keeps it, so --sample-rate "
-                           f"{args.sample_rate} cannot apply.")
     old, new = _old_timeline(session, args.old), read_timeline(args.new_timeline)
     check_scored_from(old_take, old)
     plan = conform_plan(old, new)
     title = session.title or new.name
+    if args.sample_rate and args.sample_rate != old_take.sample_rate:
+        conformed = out / f"{safe_name(title)}{SESSION_SUFFIX}"
+        raise SessionError(f"The take runs at {old_take.sample_rate} Hz and conform keeps it, so --sample-rate "
+                           f"{args.sample_rate} cannot apply here; conform without it, then deliver at "
+                           f"{args.sample_rate} Hz with `expotion export {conformed} -o FOLDER "
+                           f"--sample-rate {args.sample_rate}`.")
     with FolderLock(out):  # one writer per folder, as for score; staging an interrupted run left is removed
         remove_stale(out)
         check_output_folder(out, args.force)

@@ -321,6 +321,19 @@ def test_the_wrong_old_timeline_is_one_sentence(conformed: tuple[Path, Path], tm
 
 
 @pytest.mark.slow
+def test_another_delivery_rate_is_refused_naming_the_export_that_gives_it(conformed: tuple[Path, Path], tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = conformed
+    recut = json.loads((b / "conform.json").read_text())["new_timeline"]
+    code = main(["conform", str(next(a.glob("*.expotion"))), recut, "-o", str(tmp_path / "out"), "--sample-rate",
+                 "44100"])
+    error = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(error) == 1 and "--sample-rate 44100" in error[0]
+    assert "expotion export" in error[0] and str(tmp_path / "out") in error[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
 def test_a_session_that_records_no_timeline_needs_old(conformed: tuple[Path, Path], tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     a, b = conformed
