@@ -2,13 +2,17 @@
 
 Writes ``DIR/<stem>.wav`` (32-bit float at the input's rate and length), ``DIR/stems.json``
 (method, model, residual of the stems' sum against the mix) and, with ``--notes``,
-``DIR/notes.mid`` holding one track of transcribed notes per pitched stem.
+``DIR/notes.mid`` holding one track of transcribed notes per pitched stem. A run into a folder an
+earlier run wrote removes the files of that run (as its ``stems.json`` lists them) it does not write
+again, never other files, so the folder's WAVs always sum to the mix.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
+import logging
 import sys
 from pathlib import Path
 
@@ -21,7 +25,11 @@ from expotion_engine.types import Stem, atomic_write_bytes, atomic_write_json
 from studio.preflight import check_output_path, check_writable
 from studio.progress_bar import progress_and_cancel
 
+log = logging.getLogger(__name__)
+
 PPQ = 480
+REPORT = "stems.json"
+NOTES = "notes.mid"
 NOTE_BPM = 120.0
 MAX_CHANNELS = 2  # Demucs and the DSP split take mono or stereo
 
@@ -77,6 +85,18 @@ def notes_midi(stems: list[Stem], bpm: float = NOTE_BPM) -> bytes:
     return buffer.getvalue()
 
 
+def previous_files(folder: Path) -> set[str]:
+    """The files an earlier run wrote into ``folder``, as its ``stems.json`` names them (none when it is missing or
+    unreadable): a run that writes fewer stems removes the others, so the folder's WAVs still sum to the mix."""
+    try:
+        report = json.loads((folder / REPORT).read_text(encoding="utf-8"))
+        files = {str(stem["file"]) for stem in report["stems"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    files = {name for name in files if name == Path(name).name and name.endswith(".wav")}
+    return files | ({NOTES} if any(stem.get("notes") for stem in report["stems"] if isinstance(stem, dict)) else set())
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "stems",
@@ -113,11 +133,14 @@ def run(args: argparse.Namespace) -> int:
             from expotion_engine.transcribe import add_notes
 
             stems, note = add_notes(stems, rate, progress=sub_progress(progress, 0.9, 1.0), cancel=cancel)
+    previous = previous_files(args.output)
+    written = {f"{stem.name}.wav" for stem in stems}
     for stem in stems:
         atomic_write_bytes(args.output / f"{stem.name}.wav", wav_bytes(stem.audio, rate))
     if any(s.notes for s in stems):
-        atomic_write_bytes(args.output / "notes.mid", notes_midi(stems))
-    atomic_write_json(args.output / "stems.json", {
+        atomic_write_bytes(args.output / NOTES, notes_midi(stems))
+        written.add(NOTES)
+    atomic_write_json(args.output / REPORT, {
         "input": str(args.audio),
         "sample_rate": rate,
         "n_samples": int(audio.shape[1]),
@@ -125,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
                    "notes": len(s.notes)} for s in stems],
         **({"notes_skipped": note} if note else {}),
     })
+    for name in sorted(previous - written):
+        (args.output / name).unlink(missing_ok=True)
+        log.info("removed %s, a stem of the previous run in %s", name, args.output)
     info = stems[0].info
     method = info.get("model", info.get("method"))
     print(f"wrote {len(stems)} stems ({', '.join(s.name for s in stems)}) to {args.output} with {method}; "

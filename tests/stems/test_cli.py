@@ -118,3 +118,18 @@ def test_stems_into_a_read_only_folder_fails_before_the_work_naming_the_folder(
     line = one_error_line(capfd.readouterr().err)
     assert f"{out}: the output folder is not writable" in line and ".part" not in line
     assert list(out.iterdir()) == []
+
+
+def test_a_second_run_with_fewer_stems_removes_the_first_runs_others(
+        tiny_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "mix.wav"
+    mix = music(32000, 1.0)
+    sf.write(source, mix.T, 32000, subtype="FLOAT")
+    out = tmp_path / "stems"
+    assert main(["stems", str(source), "-o", str(out), "--repo", str(tiny_repo), "--device", "cpu"]) == 0
+    (out / "mine.wav").write_bytes((out / "vocals.wav").read_bytes())  # the user's own file, never removed
+    assert main(["stems", str(source), "-o", str(out), "--model", "dsp"]) == 0
+    capfd.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == ["bass.wav", "drums.wav", "mine.wav", "other.wav", "stems.json"]
+    total = sum(sf.read(out / f"{name}.wav", always_2d=True)[0] for name in ("drums", "bass", "other"))
+    assert np.abs(total.T - mix).max() < 1e-5
