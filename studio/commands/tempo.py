@@ -22,8 +22,9 @@ from studio.progress_bar import progress_and_cancel
 PPQ = 480
 
 
-def tempo_map_midi(tempo_map: TempoMap, ppq: int = PPQ) -> bytes:
-    """A type-1 SMF: track 0 with set_tempo and time_signature meta events at their ticks."""
+def tempo_map_midi(tempo_map: TempoMap, ppq: int = PPQ, length: float | None = None) -> bytes:
+    """A type-1 SMF: track 0 with set_tempo and time_signature meta events at their ticks, ending at ``length``
+    seconds (the audio's, so a DAW or notation program shows the whole piece, not up to the last tempo change)."""
     import mido
 
     events: list[tuple[int, int, mido.MetaMessage]] = []
@@ -40,6 +41,8 @@ def tempo_map_midi(tempo_map: TempoMap, ppq: int = PPQ) -> bytes:
     for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
         track.append(message.copy(time=tick - now))
         now = tick
+    if length is not None:
+        track.append(mido.MetaMessage("end_of_track", time=max(tempo_map.seconds_to_ticks(length, ppq) - now, 0)))
     midi = mido.MidiFile(type=1, ticks_per_beat=ppq)
     midi.tracks.append(track)
     buffer = io.BytesIO()
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         result = analyze_tempo(audio, rate, progress=progress, cancel=cancel)
     tempo_map = result.tempo_map
     if args.output is not None:
-        atomic_write_bytes(args.output, tempo_map_midi(tempo_map))
+        atomic_write_bytes(args.output, tempo_map_midi(tempo_map, length=audio.shape[1] / rate))
     if args.json is not None:
         atomic_write_json(args.json, {"tempo_map": tempo_map.to_dict(), "beats": [round(float(t), 4) for t in
                                       result.beats], "downbeats": [round(float(t), 4) for t in result.downbeats],

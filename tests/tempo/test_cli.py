@@ -50,6 +50,8 @@ def test_tempo_command_writes_a_type_1_tempo_map(click_file: tuple[Path, list[fl
     assert signatures[-1][1:] == (4, 4)
     marker = [t for t, m in events if m.type == "marker" and m.text == "first downbeat"]
     assert marker[0] == pytest.approx(beats[0], abs=0.02)
+    assert events[-1][1].type == "end_of_track"
+    assert events[-1][0] == pytest.approx(sf.info(path).duration, abs=0.01)  # the whole audio, not to the last change
     saved = json.loads(json_path.read_text())
     assert len(saved["beats"]) == len(beats) and saved["tempo_map"]["anchor"] == pytest.approx(beats[0], abs=0.02)
 
