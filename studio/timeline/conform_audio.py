@@ -158,28 +158,29 @@ def _splice_block(a: int, b: int, channels: list[int], segments: list[Segment], 
         if same or e <= s:
             continue
         theta = np.clip((np.arange(s, e, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
-        gain = _crossfade_gain(left, right, *whole, join, fade)[s - whole[0]:e - whole[0]]
+        gain = _crossfade_gain(left, right, *whole, join, fade, len(out))[s - whole[0]:e - whole[0]]
         for i, track in enumerate(out):
             track[:, s - a:e - a] = ((left(i, s, e) * np.cos(theta) + right(i, s, e) * np.sin(theta))
                                      * gain).astype(np.float32)
     return out
 
 
-def _crossfade_gain(left: Reader, right: Reader, s: int, e: int, join: int, fade: int) -> np.ndarray:
-    """The gain over the crossfade ``s..e`` that keeps the blended mix under -1 dBFS or its louder side: two accents
-    on one bar line (the old bar's next downbeat and the re-planned one's) add up past full scale in an equal-power
-    fade. It bends the fade towards an equal-gain one (gains summing to 1, never louder than a side) only as far as
-    needed; one curve for the mix and every stem, so the stems still sum to the mix."""
+def _crossfade_gain(left: Reader, right: Reader, s: int, e: int, join: int, fade: int, tracks: int) -> np.ndarray:
+    """The gain over the crossfade ``s..e`` that keeps every blended track (the mix and each stem) under -1 dBFS or
+    its louder side: two accents on one bar line (the old bar's next downbeat and the re-planned one's) add up past
+    full scale in an equal-power fade. It bends the fade towards an equal-gain one (gains summing to 1, never louder
+    than a side) only as far as needed; one curve for all tracks, so the stems still sum to the mix."""
     theta = np.clip((np.arange(s, e, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
-    one, two = left(0, s, e).astype(np.float64), right(0, s, e).astype(np.float64)
-    blend = np.abs(one * np.cos(theta) + two * np.sin(theta)).max(axis=0)
-    ceiling = max(float(np.abs(one).max(initial=0.0)), float(np.abs(two).max(initial=0.0)), FADE_CEILING)
     towards_equal_gain = 1.0 - 1.0 / (np.cos(theta) + np.sin(theta))
-    over = blend > ceiling
-    if not over.any():
-        return np.ones(e - s)
-    depth = min(float(((1.0 - ceiling / blend[over]) / towards_equal_gain[over]).max()), 1.0)
-    return 1.0 - depth * towards_equal_gain
+    depth = 0.0
+    for i in range(tracks):
+        one, two = left(i, s, e).astype(np.float64), right(i, s, e).astype(np.float64)
+        blend = np.abs(one * np.cos(theta) + two * np.sin(theta)).max(axis=0)
+        ceiling = max(float(np.abs(one).max(initial=0.0)), float(np.abs(two).max(initial=0.0)), FADE_CEILING)
+        over = blend > ceiling
+        if over.any():
+            depth = max(depth, float(((1.0 - ceiling / blend[over]) / towards_equal_gain[over]).max()))
+    return 1.0 - min(depth, 1.0) * towards_equal_gain
 
 
 def _splice(n: int, channels: list[int], segments: list[Segment], fade: int, continues: list[bool],
