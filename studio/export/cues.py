@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from expotion_engine.types import Marker
 from studio.export.job import ExportJob
+from studio.export.marker_colors import nearest_color_name
 from studio.export.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,11 @@ class Cue:
 
     @property
     def color_name(self) -> str:
-        """Editor palette colour (OpenTimelineIO ``MarkerColor`` name) for the marker's kind."""
-        return KIND_COLOR_NAME[self.marker.kind]
+        """Editor palette colour (OpenTimelineIO ``MarkerColor`` name): the nearest to the marker's own
+        colour when it has one (an editor's red cue stays red), else its kind's."""
+        if _HEX.match(self.marker.color or "") is None:
+            return KIND_COLOR_NAME[self.marker.kind]
+        return nearest_color_name(self.rgb)
 
     @property
     def label(self) -> str:

@@ -28,6 +28,7 @@ import opentimelineio as otio
 
 from expotion_engine.errors import ExpotionError
 from expotion_engine.media.probe import probe_video
+from studio.export.marker_colors import MARKER_COLORS
 from studio.export.source_timecode import label_frames
 from studio.timecode import TimecodeError, TimecodeRate, format_frames, parse_frames, parse_rate, smpte_rate
 from studio.timeline.fcpx import sequence_start_and_rate, spine_clips, spine_origin
@@ -41,13 +42,6 @@ ADAPTERS = {".otio": "otio_json", ".xml": "fcp_xml", ".fcpxml": "fcpx_xml", ".ed
 
 #: an EDL's comments naming an event's media (OpenTimelineIO's reader links media and names clips from them)
 EDL_MEDIA = re.compile(r"^\*\s*(?:FROM CLIP NAME|FROM CLIP|FROM FILE):\s*(\S.*?)\s*$", re.MULTILINE | re.IGNORECASE)
-
-#: OpenTimelineIO's marker colour names as ``#rrggbb``
-MARKER_COLORS = {
-    "PINK": "#ff6eb4", "RED": "#e02020", "ORANGE": "#ff8c00", "YELLOW": "#f0d000", "GREEN": "#20b040",
-    "CYAN": "#00c0d0", "BLUE": "#2060e0", "PURPLE": "#8040c0", "MAGENTA": "#e020e0", "BLACK": "#000000",
-    "WHITE": "#ffffff",
-}
 
 
 def is_timeline(path: str | Path) -> bool:

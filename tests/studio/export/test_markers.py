@@ -58,3 +58,15 @@ def test_markers_outside_the_music_are_left_out_and_labels_stay_one_line(job: Ex
     assert labels.read_text(encoding="utf-8") == "1.000000\t1.000000\ttwo word name\n"
     with csv_path.open(newline="", encoding="utf-8") as handle:
         assert [r["Marker Name"] for r in csv.DictReader(handle)] == ["two\tword\nname"]
+
+
+def test_a_markers_own_colour_names_the_nearest_editor_colour_and_a_plain_one_its_kinds(job: ExportJob,
+                                                                                       tmp_path: Path) -> None:
+    coloured = replace(job, markers=(Marker(0.5, "red cue", kind="cue", color="#e02020"),
+                                     Marker(1.0, "crimson", kind="user", color="#c8102e"),
+                                     Marker(1.5, "sky", kind="hit", color="#2f80ff"),
+                                     Marker(2.0, "plain", kind="cue")))
+    csv_path, _ = write_markers(coloured, DeliveryFolder(tmp_path))
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        colours = {r["Marker Name"]: r["Color"] for r in csv.DictReader(handle)}
+    assert colours == {"red cue": "Red", "crimson": "Red", "sky": "Blue", "plain": "Yellow"}
