@@ -403,8 +403,10 @@ def check_levels(mix: Bwf, stems: list[Bwf], measured: Scan) -> CheckResult:
     return CheckResult("peak/loudness", not faults, detail if not faults else "; ".join([*faults, detail]))
 
 
-def read_placements(delivery: Delivery, start_seconds: float) -> tuple[list[Placement], list[CheckResult]]:
-    """Every timeline, project, MIDI file and marker list of the delivery, and a failed check per unreadable one."""
+def read_placements(delivery: Delivery, start_seconds: float, start_slack: float = 0.0
+                    ) -> tuple[list[Placement], list[CheckResult]]:
+    """Every timeline, project, MIDI file and marker list of the delivery, and a failed check per unreadable one
+    (``start_seconds``, known to within ``start_slack``, places the DAWproject's time 0)."""
     readers = {
         "edl": readback.read_edl, "fcp7": readback.read_fcp7, "fcpxml": readback.read_fcpxml,
         "otio": readback.read_otio_json, "reaper": readback.read_reaper, "midi": readback.read_midi,
@@ -415,7 +417,7 @@ def read_placements(delivery: Delivery, start_seconds: float) -> tuple[list[Plac
         for path in paths:
             try:
                 if name == "dawproject":
-                    placements.append(readback.read_dawproject(path, delivery.rate, start_seconds))
+                    placements.append(readback.read_dawproject(path, delivery.rate, start_seconds, start_slack))
                 elif name in readers:
                     placements.append(readers[name](path, delivery.rate))
             except (ExpotionError, OSError, ValueError, KeyError) as exc:
@@ -436,7 +438,8 @@ def check_delivery(root: str | Path) -> list[CheckResult]:
             cache[key] = readback.read_bwf(path) if path.exists() else None
         return cache[key]
 
-    placements, failures = read_placements(delivery, mix.start_seconds or 0.0)
+    # the BWF's start is a whole sample, within half a sample of the music's
+    placements, failures = read_placements(delivery, mix.start_seconds or 0.0, 0.5 / mix.sample_rate)
     measured = scan(mix, stems)
     return [
         *failures,

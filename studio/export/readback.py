@@ -353,10 +353,12 @@ def read_reaper(path: Path, rate: TimecodeRate) -> Placement:
     return placement
 
 
-def read_dawproject(path: Path, rate: TimecodeRate, start_seconds: float) -> Placement:
+def read_dawproject(path: Path, rate: TimecodeRate, start_seconds: float, start_slack: float = 0.0) -> Placement:
     """A DAWproject: tracks' clips and external files with their channels' mute, markers in seconds.
 
-    The format has no timecode; ``start_seconds`` (the BWF timestamp) places its time 0.
+    The format has no timecode; ``start_seconds`` (the BWF timestamp) places its time 0. That start is
+    known to within ``start_slack`` (half a sample), so a marker whose frame depends on where in that
+    span the start lies sits on a half frame, and takes the frame after it as halves do.
     """
     with zipfile.ZipFile(path) as archive:
         root = ET.fromstring(archive.read("project.xml"))
@@ -377,7 +379,7 @@ def read_dawproject(path: Path, rate: TimecodeRate, start_seconds: float) -> Pla
                 placement.references.append((name, target))
                 placement.audio.append(AudioClip(name, target, not muted.get(track_id, False),
                                                  float(clip.get("time", "0")), float(clip.get("duration", "0"))))
-    placement.markers = [(m.get("name", ""), to_frame(start_seconds + float(m.get("time", "0")), rate))
+    placement.markers = [(m.get("name", ""), to_frame(start_seconds + float(m.get("time", "0")) + start_slack, rate))
                          for m in root.iter("Marker")]
     return placement
 

@@ -94,3 +94,18 @@ def test_a_stem_whose_samples_changed_fails_the_null_test(delivery: Path, tmp_pa
 def test_a_folder_without_a_mix_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(tmp_path)]) == 2
     assert "not a delivery folder" in capsys.readouterr().err
+
+
+def test_a_marker_on_a_half_frame_agrees_in_the_dawproject_though_the_bwf_start_rounds_to_a_sample(
+        take, tmp_path: Path) -> None:
+    # 01:00:00;00 at 29.97 drop frame is 107892 frames: 172 799 827.2 samples at 48 kHz, so the BWF starts
+    # 0.2 sample early; a marker half a frame after frame 30 lies, read from the DAWproject, below its half
+    start = 107892 * 1001 / 30000
+    half = 30.5 * 1001 / 30000
+    job = ExportJob(take=take, title="Half", timecode_start=start, fps=30000 / 1001, timecode_rate="29.97df",
+                    markers=(Marker(half, "on the half", "user"),))
+    out = tmp_path / "delivery"
+    export_delivery(job, out)
+    results = _results(out)
+    assert results["markers"][0], results["markers"][1]
+    assert "agree in" in results["markers"][1] and any(p.suffix == ".dawproject" for p in out.iterdir())
