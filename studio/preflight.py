@@ -90,9 +90,9 @@ def check_writable(folder: Path) -> None:
 
 
 def check_output_path(path: str | os.PathLike[str] | None, *, folder: bool = False) -> None:
-    """Fail with one sentence before any work when ``path`` (a file, or a ``folder``) cannot be created:
-    a part of it is a file, it is a folder where a file is wanted, or its nearest existing folder is not
-    writable."""
+    """Fail with one sentence before any work when ``path`` (a file, or a ``folder``) cannot be written:
+    a part of it is a file, it is a folder where a file is wanted, an existing output folder or the
+    nearest existing folder above it is not writable."""
     if path is None:
         return
     path = Path(path).absolute()
@@ -101,6 +101,8 @@ def check_output_path(path: str | os.PathLike[str] | None, *, folder: bool = Fal
             raise ExportError(f"{path} is a file; the output must be a folder.")
         if not folder and path.is_dir():
             raise ExportError(f"{path} is a folder; the output must be a file name.")
+        if folder and not os.access(path, os.W_OK | os.X_OK):
+            raise ExportError(f"{path}: the output folder is not writable; choose another output.")
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from expotion_engine.errors import ExportError
 from studio.cli import main
 from studio.demo.scenarios import Clip
 from studio.fsutil import os_error_sentence
-from studio.preflight import estimate_space
+from studio.preflight import check_output_path, estimate_space
 from studio.session import DeliveryPrefs, Session
 
 
@@ -113,3 +114,16 @@ def test_a_read_only_folder_is_refused_before_the_analysis(face_clip: Clip, tmp_
     line = one_error_line(capsys.readouterr().err)
     assert f"{out}: the output folder is not writable" in line and ".expotion.lock" not in line
     assert not cache.exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only (chmod 555) folder anyway")
+def test_an_existing_read_only_output_folder_is_refused_naming_it(tmp_path: Path) -> None:
+    out = tmp_path / "stems"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        with pytest.raises(ExportError, match="the output folder is not writable") as caught:
+            check_output_path(out, folder=True)
+    finally:
+        out.chmod(0o755)
+    assert str(out) in str(caught.value)
