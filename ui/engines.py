@@ -10,7 +10,9 @@ also import the Demucs stack (seconds of GIL-holding imports that would stall th
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,20 @@ def engine_choices() -> list[EngineChoice]:
         choices.append(EngineChoice("musicgen", f"MusicGen — {row.name}", row.path is not None, detail,
                                     {"model": row.name}))
     return choices
+
+
+def session_choice(engine: str, options: Mapping[str, Any]) -> EngineChoice:
+    """The menu entry for a session's engine settings that no listed entry matches (a model folder or
+    ``auto``, an adapter): shown as they are, so the menu never claims another engine than Generate uses."""
+    if engine != "musicgen":
+        return EngineChoice(engine, engine, True, f"This session's engine, {engine}.", dict(options))
+    model = str(options.get("model") or "auto")
+    name = PurePath(model).name if "/" in model or "\\" in model else model
+    label = f"MusicGen — {name}" + (" + adapter" if options.get("adapter") else "")
+    settings = [f"model {model}" + (" (the best installed)" if model == "auto" else "")]
+    settings += [f"{key} {options[key]}" for key in ("adapter", "device", "precision") if options.get(key)]
+    return EngineChoice("musicgen", label, True, f"This session's MusicGen settings: {', '.join(settings)}.",
+                        dict(options))
 
 
 def availability_summary(choices: list[EngineChoice]) -> str:

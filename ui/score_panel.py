@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.engines import EngineChoice
+from ui.engines import EngineChoice, session_choice
 
 MAX_SEED = 2**31 - 1
 
@@ -62,6 +62,7 @@ class ScorePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._choices: list[EngineChoice] = []
+        self._listed = 0  # entries from set_engines; after them, at most one for the open session's own settings
         self.presets = QListWidget()
         self.presets.setMinimumHeight(120)
         self.presets.currentItemChanged.connect(self._on_preset)
@@ -133,12 +134,10 @@ class ScorePanel(QWidget):
     def set_engines(self, choices: Sequence[EngineChoice]) -> None:
         """Fill the engine menu; unavailable models are listed greyed out with how to install them."""
         self._choices = list(choices)
+        self._listed = len(self._choices)
         model = QStandardItemModel(self.engine)
         for choice in self._choices:
-            item = QStandardItem(choice.label if choice.available else f"{choice.label} (not installed)")
-            item.setToolTip(choice.detail)
-            item.setEnabled(choice.available)
-            model.appendRow(item)
+            model.appendRow(self._item(choice))
         self.engine.blockSignals(True)
         self.engine.setModel(model)
         self.engine.setCurrentIndex(0)
@@ -163,7 +162,10 @@ class ScorePanel(QWidget):
             self.bpm.setEnabled(bpm is not None)
             if bpm is not None:
                 self.bpm.setValue(int(round(float(bpm))))
-            index = self._engine_index(values.get("engine", "procedural"), values.get("engine_options") or {})
+            engine, options = values.get("engine", "procedural"), values.get("engine_options") or {}
+            index = self._engine_index(engine, options)
+            if index < 0:
+                index = self._add_session_engine(session_choice(engine, options))
             self.engine.setCurrentIndex(index)
             self._show_engine_detail()
         finally:
@@ -186,7 +188,23 @@ class ScorePanel(QWidget):
         for i, choice in enumerate(self._choices):
             if choice.engine == engine and all(options.get(k) == v for k, v in choice.options.items()):
                 return i
-        return 0
+        return -1
+
+    @staticmethod
+    def _item(choice: EngineChoice) -> QStandardItem:
+        item = QStandardItem(choice.label if choice.available else f"{choice.label} (not installed)")
+        item.setToolTip(choice.detail)
+        item.setEnabled(choice.available)
+        return item
+
+    def _add_session_engine(self, choice: EngineChoice) -> int:
+        """Add (in place of an earlier session's) the entry for settings the menu does not list; its index."""
+        model = self.engine.model()  # a QStandardItemModel: set_engines' or the combo box's own
+        model.removeRows(self._listed, model.rowCount() - self._listed)
+        del self._choices[self._listed:]
+        self._choices.append(choice)
+        model.appendRow(self._item(choice))
+        return len(self._choices) - 1
 
     def _on_preset(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
         if current is None:
