@@ -226,7 +226,9 @@ def pull(
             progress(0.9, "verifying checksums")
         commit, bad = verify(variant.repo_id, folder, revision=revision)
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
-        raise ModelNotFoundError(f"Downloading {variant.repo_id} failed ({exc}).") from None
+        reason = " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__  # the Hub's first line
+        raise ModelNotFoundError(f"Could not download {variant.repo_id} ({reason}); connect to the network and run "
+                                 f"{_pull_hint(variant.name)} again, or pass a local model folder.") from None
     if bad:
         raise ModelNotFoundError(
             f"{variant.repo_id}: {', '.join(bad)} do not match the published checksums; "

@@ -4,7 +4,10 @@ model is installed; one clear error, exit code 2, when a download cannot happen)
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -57,3 +60,14 @@ def test_score_with_the_musicgen_engine_delivers_like_any_engine(
     said = f"preview: the first 1.5 s are in {out / 'preview.wav'}"
     assert said in err and err.index(said) < err.index(f"wrote {out}")
     assert not (out / "preview.wav").exists()
+
+
+def test_pull_without_a_reachable_hub_is_one_line(tmp_path: Path) -> None:
+    """Online but the Hub cannot be reached (here: nothing listens at its address): one line, exit 2."""
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "EXPOTION_MODELS_DIR": str(tmp_path / "models"),
+           "HF_HUB_CACHE": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "0"}
+    done = subprocess.run([sys.executable, "-m", "studio", "models", "pull", "musicgen-small"], env=env,
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[3])
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "Could not download facebook/musicgen-small (" in done.stderr
+    assert "run `expotion models pull musicgen-small` again" in done.stderr
