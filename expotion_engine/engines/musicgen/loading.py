@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +26,7 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import logging as hf_logging
 
 from expotion_engine.engines.musicgen.device import resolve_device, resolve_dtype
 from expotion_engine.engines.musicgen.hub import ResolvedModel, resolve, safetensors_shards
@@ -128,6 +131,22 @@ def _refuse_pickles(folder: Path) -> None:
         safetensors_shards(folder / "model.safetensors.index.json")
 
 
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No "Loading weights" bar across the caller's own progress, and none of the config warnings every
+    MusicGen checkpoint gives (its start token sits one past the codebook by design); missing weights are
+    still reported, by :func:`load_model` itself."""
+    level, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bar:
+            hf_logging.enable_progress_bar()
+
+
 def load_model(
     name_or_path: str | os.PathLike[str],
     *,
@@ -152,9 +171,10 @@ def load_model(
     log.info("loading %s from %s on %s (%s)", source.name, source.path, target, precision)
     _refuse_pickles(source.path)
     try:
-        model, report = _CLASSES[model_type].from_pretrained(
-            source.path, dtype=precision, local_files_only=True, use_safetensors=True, output_loading_info=True)
-        tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=True)
+        with _quiet_transformers():
+            model, report = _CLASSES[model_type].from_pretrained(
+                source.path, dtype=precision, local_files_only=True, use_safetensors=True, output_loading_info=True)
+            tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=True)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError, SafetensorError) as exc:
         raise ModelNotFoundError(f"{source.path}: the model files are damaged or incomplete "
                                  f"({' '.join(str(exc).split())[:300]}).") from None
