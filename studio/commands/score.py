@@ -8,6 +8,7 @@ export``) and the delivery folder ``delivery/`` for DAWs and editors.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -252,7 +253,21 @@ def engine_options(args: argparse.Namespace) -> dict[str, str]:
     options = {name: str(value) for name, value in given.items() if value is not None}
     if options and args.engine != "musicgen":
         raise SessionError(f"--{', --'.join(options)} only apply to --engine musicgen, not {args.engine}.")
+    if options.get("model", "auto") != "auto":
+        check_model(options["model"])
     return options
+
+
+def check_model(model: str) -> None:
+    """Fail before the analysis on a model folder that is missing or incomplete, or an unknown model name
+    (``hub`` and ``catalog`` load neither torch nor transformers); an installed or downloadable name passes."""
+    from expotion_engine.engines.musicgen import hub
+    from expotion_engine.engines.musicgen.catalog import get_variant
+
+    if Path(model).expanduser().is_dir() or os.sep in model or model.startswith("."):
+        hub.resolve(model, allow_download=False)
+    else:
+        get_variant(model)
 
 
 def run(args: argparse.Namespace) -> int:
