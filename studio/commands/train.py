@@ -69,6 +69,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_train)
 
 
+def check_new_run(output: Path) -> None:
+    """Refuse to start afresh in a run folder that holds another run: its adapter would be overwritten and
+    its checkpoints would mix with the new run's (``--resume`` takes the newest of them)."""
+    previous = [name for name in ("checkpoints", "adapter") if (output / name).exists()]
+    if previous:
+        raise EngineError(f"{output} already holds a training run ({', '.join(previous)}); continue it with "
+                          "--resume, or give another folder.")
+
+
 def run_train(args: argparse.Namespace) -> int:
     from expotion_engine.engines.musicgen.config import DEFAULT_GROUPS, AdapterConfig
     from expotion_engine.engines.musicgen.train import TrainConfig, load_clips, train
@@ -94,6 +103,8 @@ def run_train(args: argparse.Namespace) -> int:
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
         precision=args.precision, cache_dir=args.cache_dir, resume=args.resume,
     )
+    if not args.resume:
+        check_new_run(args.output)
     clips = load_clips(args.data)
     settings = settings_from_args(args)
 
