@@ -62,6 +62,7 @@ def save_adapter(
             "repo_id": lm.source.repo_id,
             "revision": lm.source.revision,
             "architecture": lm.architecture,
+            **({"path": str(lm.source.path.resolve())} if lm.source.origin == "folder" else {}),
         },
         "weights_sha256": hashlib.sha256(data).hexdigest(),
         "training": training or {},
@@ -88,6 +89,16 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
+def base_model(meta: dict[str, Any]) -> str:
+    """What ``--model`` loads the adapter's base: the local folder it was trained on where it still exists,
+    else the model's name (a folder's name alone would be looked up as a catalogue name)."""
+    base = meta.get("base", {})
+    path = base.get("path")
+    if isinstance(path, str) and Path(path).is_dir():
+        return path
+    return str(base.get("name", "?"))
+
+
 def check_compatible(meta: dict[str, Any], lm: LoadedModel, where: Path) -> None:
     """Refuse an adapter trained on a different network; warn about a different checkpoint of the same shape."""
     base = meta.get("base", {})
@@ -100,7 +111,7 @@ def check_compatible(meta: dict[str, Any], lm: LoadedModel, where: Path) -> None
     if differences:
         raise EngineError(
             f"Adapter {where} was trained for {base.get('name', 'another model')} and does not fit "
-            f"{lm.source.name} ({'; '.join(differences)}); load it with --model {base.get('name', '?')}."
+            f"{lm.source.name} ({'; '.join(differences)}); load it with --model {base_model(meta)}."
         )
     if base.get("name") not in (None, lm.source.name) or base.get("revision") not in (None, lm.source.revision):
         log.warning(

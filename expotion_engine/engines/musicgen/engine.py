@@ -20,7 +20,7 @@ import numpy as np
 from expotion_engine.audio_io import Spool
 from expotion_engine.engines.musicgen import hub
 from expotion_engine.engines.musicgen.adapter import ControlAdapter
-from expotion_engine.engines.musicgen.checkpoint import load_adapter, read_meta
+from expotion_engine.engines.musicgen.checkpoint import base_model, load_adapter, read_meta
 from expotion_engine.engines.musicgen.controls import to_frames
 from expotion_engine.engines.musicgen.device import resolve_device
 from expotion_engine.engines.musicgen.finishing import stems_for, tempo_map_for
@@ -114,7 +114,7 @@ class MusicgenEngine:
         if options.model != "auto":
             return options.model
         if options.adapter is not None:
-            return str(read_meta(options.adapter)["base"].get("name"))
+            return base_model(read_meta(options.adapter))
         found = [row.name for row in hub.installed() if row.path is not None]
         for name in (*AUTO_MODELS, *found):
             if name in found:
