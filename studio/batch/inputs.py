@@ -21,7 +21,7 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".m
 TIMELINE_SUFFIXES = frozenset({".otio", ".xml", ".fcpxml", ".edl"})
 #: manifest column -> BatchJob field (``path`` is the video; ``timecode`` is short for ``timecode_start``)
 COLUMNS = {"path": "video", "timecode": "timecode_start",
-           **{f.name: f.name for f in fields(BatchJob) if f.name not in ("video", "sample_rate")}}
+           **{f.name: f.name for f in fields(BatchJob) if f.name not in ("video", "sample_rate", "engine_options")}}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,6 +36,8 @@ class BatchJob:
     formats: tuple[str, ...] = ()
     sample_rate: int = 48000
     title: str | None = None
+    #: the musicgen engine's ``--model/--adapter/--device/--precision`` (batch-wide; not a manifest column)
+    engine_options: tuple[tuple[str, str], ...] = ()
 
     @property
     def duration(self) -> float | None:
@@ -56,6 +58,7 @@ def session_for(job: BatchJob) -> Session:
         preset=job.preset,
         prompt=job.prompt,
         engine=job.engine,
+        engine_options=dict(job.engine_options),
         seed=job.seed,
         export=DeliveryPrefs(job.sample_rate, 24, tuple(job.formats)),
     )
@@ -79,11 +82,13 @@ def changed_choices(session: Session, job: BatchJob) -> list[str]:
         "video": job.video.resolve(), "start": job.start or 0.0, "end": job.end, "preset": job.preset,
         "prompt": job.prompt, "seed": job.seed, "engine": job.engine, "formats": tuple(job.formats),
         "sample rate": job.sample_rate, "title": job.title or job.video.stem,
+        "engine options": dict(job.engine_options),
     }
     had = {
         "video": session.video, "start": session.video_in, "end": session.video_out, "preset": session.preset,
         "prompt": session.prompt, "seed": session.seed, "engine": session.engine,
         "formats": tuple(session.export.formats), "sample rate": session.export.sample_rate, "title": session.title,
+        "engine options": dict(session.engine_options),
     }
     changed = [name for name, value in wanted.items() if had[name] != value]
     if job.timecode_start is not None:
@@ -108,6 +113,9 @@ def unique_names(jobs: Iterable[BatchJob]) -> list[BatchJob]:
     return named
 
 
-def with_defaults(job: BatchJob, formats: Sequence[str], sample_rate: int) -> BatchJob:
-    """``job`` with the batch-wide formats (when the row names none) and sample rate."""
-    return replace(job, formats=tuple(job.formats or formats), sample_rate=sample_rate)
+def with_defaults(job: BatchJob, formats: Sequence[str], sample_rate: int,
+                  engine_options: Mapping[str, str] | None = None) -> BatchJob:
+    """``job`` with the batch-wide formats (when the row names none), sample rate and, for a musicgen job,
+    engine options."""
+    options = tuple(sorted((engine_options or {}).items())) if job.engine == "musicgen" else ()
+    return replace(job, formats=tuple(job.formats or formats), sample_rate=sample_rate, engine_options=options)

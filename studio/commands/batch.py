@@ -14,10 +14,10 @@ from pathlib import Path
 from expotion_engine.engines import ENGINES
 from expotion_engine.errors import Cancelled
 from studio.batch.inputs import JobDefaults, read_jobs
-from studio.batch.jobs import with_defaults
+from studio.batch.jobs import BatchJob, with_defaults
 from studio.batch.report import BatchProgress, table
 from studio.batch.runner import BatchOptions, require_ray, run_batch
-from studio.commands.score import check_formats
+from studio.commands.score import check_formats, engine_options
 from studio.export.job import SAMPLE_RATES
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET
@@ -43,6 +43,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", default="", help="text prompt for clips whose row gives none")
     p.add_argument("--engine", choices=sorted(ENGINES), default="procedural", help="music engine")
     p.add_argument("--seed", type=int, default=0, help="random seed for clips whose row gives none")
+    musicgen = p.add_argument_group("musicgen engine (for every clip scored with it)")
+    musicgen.add_argument("--model", default=None, help="MusicGen model name or folder (default: the best installed)")
+    musicgen.add_argument("--adapter", type=Path, default=None, help="trained visual-control adapter folder")
+    musicgen.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps")
+    musicgen.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default=None,
+                          help="decoder precision (default auto: int8 on CPU, half precision on a GPU)")
     p.add_argument("--format", "--formats", dest="formats", nargs="+", action="extend", default=None,
                    metavar="FORMAT", help="delivery formats for clips whose row names none (default: all)")
     p.add_argument("--sample-rate", type=int, choices=SAMPLE_RATES, default=48000, help="delivery sample rate (Hz)")
@@ -63,12 +69,20 @@ def _clock(seconds: float | None) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
-def run(args: argparse.Namespace) -> int:
+def jobs_from_args(args: argparse.Namespace) -> list[BatchJob]:
+    """The batch's jobs: the input's clips with the command line's defaults and musicgen options."""
     check_formats(args.formats)
     defaults = JobDefaults(args.preset, args.prompt, args.seed, args.engine, tuple(args.formats or ()))
-    jobs = [with_defaults(job, defaults.formats, args.sample_rate) for job in read_jobs(args.input, defaults)]
+    options = engine_options(args)
+    jobs = [with_defaults(job, defaults.formats, args.sample_rate, options)
+            for job in read_jobs(args.input, defaults)]
     for job in jobs:
         check_formats(job.formats)
+    return jobs
+
+
+def run(args: argparse.Namespace) -> int:
+    jobs = jobs_from_args(args)
     require_ray()
     options = BatchOptions(args.output, args.force, args.address, args.num_cpus, args.cache_dir)
     print(f"batch: {len(jobs)} clips from {args.input} into {args.output} on "
