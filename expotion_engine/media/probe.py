@@ -142,6 +142,9 @@ def _probe(path: Path) -> VideoInfo:
         duration = _duration(capture, frame_count, fps)
         if starts.container == "mov":  # MP4/MOV: an index at the front outlives a cut-off tail
             duration = min(duration, _data_end(path) or duration)
+            edited = _edited_duration(path)
+            if edited is not None and edited < duration - 0.5 / fps:
+                duration = max(edited, 1.0 / fps)
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
         height, width = frame.shape[:2]
     finally:
@@ -278,6 +281,24 @@ def _data_end(path: Path) -> float | None:
         except av.error.FFmpegError:
             return None
     return None if end is None else float((end - first) * stream.time_base)
+
+
+def _edited_duration(path: Path) -> float | None:
+    """The video's length as its edit list presents it (s), where the container states one.
+
+    A copy cut off a keyframe (``ffmpeg -ss N -i in.mp4 -c copy``) keeps the frames from the keyframe
+    before ``N`` and an edit list that hides them: they count in the stream's frames, and seeking to
+    the last of them by index runs past the end, but they are never shown and no decoder returns them.
+    """
+    import av
+
+    with av.logging.Capture(), av.open(str(path)) as container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        if not stream.duration or stream.time_base is None:
+            return None
+        return float(stream.duration * stream.time_base)
 
 
 def _last_whole_packet(container, stream, target: int, size: int) -> int | None:

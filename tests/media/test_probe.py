@@ -100,3 +100,15 @@ def test_a_damaged_file_gets_one_sentence_that_names_no_library(tmp_path):
     message = str(caught.value)
     assert message.startswith(f"{broken}: not a video file") and "OpenCV" not in message
     assert "audio" not in message
+
+
+def test_a_copy_cut_off_a_keyframe_lasts_what_its_edit_list_shows(tmp_path):
+    source = _clip(tmp_path / "long.mp4", "25", "-g", "250", seconds=8.0)  # one keyframe at 0 s
+    cut = tmp_path / "cut.mp4"
+    _ffmpeg("-ss", "4", "-i", str(source), "-t", "3", "-c", "copy", str(cut))
+    info = probe_video(cut)
+    assert info.frame_count > 150  # the frames from the keyframe on are in the file ...
+    decodable = _decodable_seconds(cut)
+    assert decodable < 3.5  # ... but only those after the cut are shown
+    assert info.duration == pytest.approx(decodable, abs=1.5 / info.fps)
+    assert probe_video(source).duration == pytest.approx(8.0, abs=1e-3)
