@@ -24,6 +24,7 @@ from typing import IO
 
 from expotion_engine import __version__
 from expotion_engine.errors import Cancelled, ExpotionError
+from studio.cli_help import DefaultsHelpFormatter
 from studio.commands import COMMANDS
 from studio.fsutil import os_error_sentence
 from studio.native_logs import silence_native_stderr
@@ -68,7 +69,7 @@ def get_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="expotion",
         description="Score video from the faces and motion of the people on screen.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from expotion_engine.vision import AnalysisSettings
 from studio.analysis import analyze
+from studio.cli_help import DefaultsHelpFormatter
 from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
 
@@ -44,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "analyze",
         help="analyse faces, bodies and motion of a video into a ControlTrack",
         description="Analyse a video into time-aligned musical controls (.npz + .json sidecar).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("video", type=Path, help="video file")
     p.add_argument("-o", "--output", type=Path, default=Path("controls.npz"), help="ControlTrack file (.npz)")

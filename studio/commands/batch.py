@@ -17,6 +17,7 @@ from studio.batch.inputs import JobDefaults, read_jobs
 from studio.batch.jobs import BatchJob, with_defaults
 from studio.batch.report import BatchProgress, table
 from studio.batch.runner import BatchOptions, require_ray, run_batch
+from studio.cli_help import DefaultsHelpFormatter
 from studio.commands.score import check_formats, engine_options
 from studio.export.job import SAMPLE_RATES
 from studio.progress_bar import progress_and_cancel
@@ -32,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "XML, FCPXML, EDL, read as expotion score reads a sequence: one job per shot). OUT gets one "
                     "folder per clip, laid out like expotion score's, and batch.json. Complete clips are skipped "
                     "on a re-run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("input", type=Path,
                    help="folder of videos, .csv/.json manifest or timeline; each clip's delivery starts at the "

@@ -19,6 +19,7 @@ from typing import Any
 
 from expotion_engine.errors import Cancelled
 from expotion_engine.types import TAKE_FORMAT, TAKE_VERSION, TempoMap, read_regular_text
+from studio.cli_help import DefaultsHelpFormatter
 from studio.clock import (
     MIDI_APIS,
     MTC_RATES,
@@ -55,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Send MIDI clock at 24 ppqn following the tempo map of a session's chosen take (or a take "
                     "folder / take.json), with Song Position Pointer, Start/Continue/Stop and optional MIDI Time "
                     "Code, so a DAW can slave to it while the video plays.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("source", type=Path, nargs="?", help="session file (.expotion), take folder or take.json")
     where = p.add_mutually_exclusive_group()

@@ -21,6 +21,7 @@ from typing import Any
 from expotion_engine.errors import SessionError
 from expotion_engine.progress import CancelEvent, ProgressFn, check_cancel, sub_progress
 from expotion_engine.types import GenerationRequest, Marker, Take, atomic_write_bytes, atomic_write_json
+from studio.cli_help import DefaultsHelpFormatter
 from studio.commands.score import DELIVERY_FOLDER, add_delivery_arguments, check_formats, check_output_folder
 from studio.export.added import add_to_delivery
 from studio.export.job import safe_name
@@ -256,7 +257,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "of kept and moved spans keep the old take's samples, the bridges between them are "
                     "re-planned with the same seed (procedural) or time-stretched (audio-only engines), hits "
                     "follow the picture. OUT receives the take, a session, conform.json and the delivery folder.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("session", type=Path, help="the .expotion session scored from the old timeline")
     p.add_argument("new_timeline", type=Path, help="the recut (.otio, FCP 7 .xml, .fcpxml, .edl)")

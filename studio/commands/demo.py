@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from studio.cli_help import DefaultsHelpFormatter
 from studio.commands.score import add_preview_argument, score_into
 from studio.session import DEFAULT_PRESET, Session
 
@@ -17,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Score the bundled demo video with the default preset: OUT receives the take (mix.wav, "
                     "stems/, take.json), demo.expotion, the delivery folder delivery/ and the analysis "
                     "(demo_controls.npz/.json and a plot of its curves, demo_controls.png).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("-o", "--output", type=Path, default=Path("demo_out"), help="output folder")
     p.add_argument("--preset", default=DEFAULT_PRESET, help="preset name or .toml path")

@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from studio.cli_help import DefaultsHelpFormatter
 from studio.commands.score import add_delivery_arguments, check_formats, say_timecode, timecode_rate_option
 from studio.fsutil import remove_stale
 from studio.lock import FolderLock
@@ -23,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Write the delivery folder (stems, MIDI, markers, DAW and editor files, video) for a "
                     "session's chosen take, or another with --take. Options given here override the "
                     "session's delivery settings for this export only; the session file is not changed.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("session", type=Path, help="session file (.expotion)")
     p.add_argument("-o", "--output", type=Path, required=True, help="delivery folder")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from studio.cli_help import DefaultsHelpFormatter
 from studio.models import entries, get_entry
 from studio.progress_bar import progress_and_cancel
 
@@ -15,7 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="list the model weights Expotion can use, or download one",
         description="List model weights (installed or not, and where), or download and verify one "
                     "into $EXPOTION_MODELS_DIR (default ~/.cache/expotion/models).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True

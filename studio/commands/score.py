@@ -15,6 +15,7 @@ from pathlib import Path
 
 from expotion_engine.engines import ENGINES
 from expotion_engine.errors import ExportError, SessionError
+from studio.cli_help import DefaultsHelpFormatter
 from studio.commands.analyze import add_analysis_arguments, settings_from_args
 from studio.export.job import BIT_DEPTHS, MIDI_START, SAMPLE_RATES, TIMELINE_AUDIO, VIDEO_TRACKS, safe_name
 from studio.export.registry import FORMATS
@@ -205,7 +206,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="score a video: analyse, generate music, write stems, session and delivery folder",
         description="Score a video from the faces and motion on screen. OUT receives mix.wav, stems/*.wav, "
                     "take.json, a session file (<title>.expotion) and the delivery folder delivery/.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("video", type=Path, help="video file, or an editor's timeline (.otio, FCP 7 .xml, .fcpxml, "
                                             ".edl) scored clip by clip on its own timecode")

@@ -22,6 +22,7 @@ from expotion_engine.errors import AudioError
 from expotion_engine.progress import sub_progress
 from expotion_engine.stems import DEFAULT_MODEL, MODELS, separate
 from expotion_engine.types import Stem, atomic_write_bytes, atomic_write_json
+from studio.cli_help import DefaultsHelpFormatter
 from studio.preflight import check_output_path, check_writable
 from studio.progress_bar import progress_and_cancel
 
@@ -104,7 +105,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Separate an audio file into DAW-named stems with Demucs (weights from a local model "
                     "folder or the torch/Hugging Face caches; fetch with `expotion models pull htdemucs`), "
                     "or with the DSP filter separation (--model dsp, or --fallback when weights are missing).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("audio", type=Path, help="audio file (WAV, FLAC, OGG, MP3)")
     p.add_argument("-o", "--output", type=Path, default=Path("stems"), help="folder for the stem files")

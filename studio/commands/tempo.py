@@ -15,6 +15,7 @@ from pathlib import Path
 from expotion_engine.errors import ExportError
 from expotion_engine.tempo import analyze_tempo
 from expotion_engine.types import TempoMap, atomic_write_bytes, atomic_write_json
+from studio.cli_help import DefaultsHelpFormatter
 from studio.commands.stems import read_audio
 from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
@@ -56,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="detect beats, meter and tempo changes of an audio file",
         description="Track beats and downbeats of an audio file and build a smoothed tempo map "
                     "(tempo changes only where the music changes, meter from the downbeat pattern).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("audio", type=Path, help="audio file (WAV, FLAC, OGG, MP3)")
     p.add_argument("-o", "--output", type=Path, default=None, help="write the tempo map as a MIDI file (.mid)")

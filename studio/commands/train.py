@@ -8,6 +8,7 @@ from pathlib import Path
 
 from expotion_engine.errors import EngineError
 from expotion_engine.types import ControlTrack
+from studio.cli_help import DefaultsHelpFormatter
 from studio.commands.analyze import add_analysis_arguments, settings_from_args
 from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
@@ -30,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "NAME.txt; SOURCE__PART names group clips of one source for the validation split) or a "
                     "CSV/JSONL manifest with audio, video|controls, prompt, source. For several GPUs run "
                     "`accelerate launch -m studio train ...`.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("data", type=Path, help="dataset folder or manifest (.csv/.jsonl)")
     p.add_argument("-o", "--output", type=Path, required=True, help="run folder (checkpoints, log, adapter)")
