@@ -78,16 +78,23 @@ def test_whole_kept_shots_are_bit_exact_and_meet_in_an_equal_power_crossfade() -
     assert take.tempo_map.downbeat_times(take.duration).tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
 
 
-def test_two_accents_on_the_joined_bar_line_stay_under_the_louder_side() -> None:
-    # B removed: the join blends the old bar after A (B's downbeat accent) with C's downbeat accent; in an
-    # equal-power fade the two add up to 1.3 (past full scale); the fade bends towards equal gain instead
+def _accents_at_the_join(pad_answer: float) -> tuple[Take, Timeline, int, int]:
+    """B removed, so the join blends the old bar after A (B's downbeat) with C's downbeat: a drum accent of 0.9
+    on both, the pad at ``pad_answer`` under each; the old take, the recut, the join and C's old start."""
     new = cut((A_MEDIA, 0, 100), (C_MEDIA, 0, 100))
     join, c_start = sample_at(100, PAL, SR), sample_at(200, PAL, SR)
     quiet = noise_take(take_length(OLD, SR), 1)
     drums, pad = (s.audio * 0.05 for s in quiet.stems)
     for downbeat in (join, c_start):
         drums[:, downbeat:downbeat + 200] = 0.9
-    old_take = replace(quiet, mix=drums + pad, stems=(Stem("drums", drums), Stem("pad", pad)))
+        if pad_answer:
+            pad[:, downbeat:downbeat + 200] = pad_answer
+    return replace(quiet, mix=drums + pad, stems=(Stem("drums", drums), Stem("pad", pad))), new, join, c_start
+
+
+def test_two_accents_on_the_joined_bar_line_stay_under_the_louder_side() -> None:
+    # in an equal-power fade the two accents add up to 1.3 (past full scale); the fade bends towards equal gain
+    old_take, new, join, c_start = _accents_at_the_join(0.0)
     result = conform_take(old_take, conform_plan(OLD, new), OLD, new)
     take, fade = result.take, result.crossfade
     blended = take.mix[:, join - fade // 2:join + fade // 2]
@@ -97,19 +104,14 @@ def test_two_accents_on_the_joined_bar_line_stay_under_the_louder_side() -> None
     assert np.allclose(take.stems[0].audio + take.stems[1].audio, take.mix, atol=1e-6)
     assert np.array_equal(take.mix[:, join + fade // 2:], old_take.mix[:, c_start + fade // 2:])
 
+
 def test_a_stem_louder_than_the_mix_stays_under_full_scale_at_a_join() -> None:
     # the pad answers each drum accent in opposite polarity: the mix's blend stays low, the drums' passes 1.2
-    new = cut((A_MEDIA, 0, 100), (C_MEDIA, 0, 100))
-    join, c_start = sample_at(100, PAL, SR), sample_at(200, PAL, SR)
-    quiet = noise_take(take_length(OLD, SR), 1)
-    drums, pad = (s.audio * 0.05 for s in quiet.stems)
-    for downbeat in (join, c_start):
-        drums[:, downbeat:downbeat + 200] = 0.9
-        pad[:, downbeat:downbeat + 200] = -0.5
-    old_take = replace(quiet, mix=drums + pad, stems=(Stem("drums", drums), Stem("pad", pad)))
+    old_take, new, _, _ = _accents_at_the_join(-0.5)
     take = conform_take(old_take, conform_plan(OLD, new), OLD, new).take
     assert np.abs(take.mix).max() < 0.6 and 0.85 < np.abs(take.stems[0].audio).max() <= 0.9 + 1e-6
     assert np.allclose(take.stems[0].audio + take.stems[1].audio, take.mix, atol=1e-6)
+
 
 def test_a_trim_off_the_bar_lines_is_bridged_in_whole_beats() -> None:
     new = cut((A_MEDIA, 0, 100), (B_MEDIA, 12, 88), (C_MEDIA, 0, 100))  # B trimmed by 12 frames at its head
