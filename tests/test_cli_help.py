@@ -30,3 +30,11 @@ def test_a_default_that_says_something_is_still_shown(capsys: pytest.CaptureFixt
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: 0)" in text and "(default: cinematic)" in text
     assert "(default: the video's file name)" in text and "(default: the video's file name) (default" not in text
+
+
+def test_conforms_sample_rate_says_it_keeps_the_takes_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["conform", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the take's own" in text and "`expotion export --sample-rate` delivers it at another" in text
+    assert "48000 for a new one" not in text.split("--sample-rate {")[-1].split("--bit-depth")[0]

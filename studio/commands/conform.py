@@ -267,5 +267,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--take", default=None, help="take id to conform (default: the session's chosen take)")
     p.add_argument("--no-cache", action="store_true", help="analyse the new sequence's clips anew")
     p.add_argument("--no-delivery", action="store_true", help="write the take, session and report only")
-    add_delivery_arguments(p)
+    add_delivery_arguments(p, sample_rate_help="delivery sample rate in Hz: the take's own (a conform keeps its "
+                           "samples; `expotion export --sample-rate` delivers it at another)")
     p.set_defaults(run=run)

@@ -39,13 +39,13 @@ from studio.timecode import (
 DELIVERY_FOLDER = "delivery"
 
 
-def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of the delivery folder shared by ``score`` and ``export``."""
+def add_delivery_arguments(parser: argparse.ArgumentParser, sample_rate_help: str = "delivery sample rate in Hz "
+                           "(default: the session's, 48000 for a new one)") -> None:
+    """Options of the delivery folder shared by ``score``, ``export`` and ``conform``."""
     group = parser.add_argument_group("delivery")
     group.add_argument("--format", "--formats", dest="formats", nargs="+", action="extend", default=None,
                        metavar="FORMAT", help="delivery formats to write (default: the session's, else all)")
-    group.add_argument("--sample-rate", type=int, choices=SAMPLE_RATES, default=None,
-                       help="delivery sample rate in Hz (default: the session's, 48000 for a new one)")
+    group.add_argument("--sample-rate", type=int, choices=SAMPLE_RATES, default=None, help=sample_rate_help)
     group.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, default=None,
                        help="delivery bit depth, 32 = float (default: the session's, 24 for a new one)")
     group.add_argument("--timecode-rate", default=None, metavar="RATE",
