@@ -101,8 +101,8 @@ def check_output_path(path: str | os.PathLike[str] | None, *, folder: bool = Fal
             raise ExportError(f"{path} is a file; the output must be a folder.")
         if not folder and path.is_dir():
             raise ExportError(f"{path} is a folder; the output must be a file name.")
-        if folder and not os.access(path, os.W_OK | os.X_OK):
-            raise ExportError(f"{path}: the output folder is not writable; choose another output.")
+        if folder:
+            check_writable(path)
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():

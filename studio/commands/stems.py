@@ -23,7 +23,7 @@ from expotion_engine.progress import sub_progress
 from expotion_engine.stems import DEFAULT_MODEL, MODELS, separate
 from expotion_engine.types import Stem, atomic_write_bytes, atomic_write_json
 from studio.cli_help import DefaultsHelpFormatter
-from studio.preflight import check_output_path, check_writable
+from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output_path(args.output, folder=True)
-    if args.output.is_dir():
-        check_writable(args.output)
     audio, rate = read_audio(args.audio)
     if audio.shape[0] > MAX_CHANNELS:
         raise AudioError(f"{args.audio}: the file has {audio.shape[0]} channels; stems takes mono or stereo audio "
