@@ -8,33 +8,14 @@ take at the same place) and listed in its guide, which ``expotion check`` holds 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from expotion_engine.types import atomic_write_bytes
 from studio.export.manifest import GUIDE, MANIFEST, read_manifest
-from studio.export.readme import FILES_HEADING
+from studio.export.readme import listed_with
 
 log = logging.getLogger(__name__)
-
-#: one line of the guide's file list: the relative path, then what the file is for
-_ENTRY = re.compile(r"^  (\S+) *(.*)$")
-
-
-def listed_with(text: str, files: Mapping[str, str]) -> str:
-    """The guide ``text`` with ``files`` (relative path -> what it is for) in its file list, each listed once,
-    the columns aligned again (``text`` as it is when it has no file list)."""
-    lines = text.split("\n")
-    start = next((i + 1 for i, line in enumerate(lines) if line.startswith(FILES_HEADING)), None)
-    if start is None:
-        return text
-    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
-    entries = {m.group(1): m.group(2) for line in lines[start:end] if (m := _ENTRY.match(line))}
-    entries.update(files)
-    width = max(map(len, entries))
-    lines[start:end] = [f"  {relative.ljust(width)}  {what}" for relative, what in entries.items()]
-    return "\n".join(lines)
 
 
 def _list_in_guide(guide: Path, files: Mapping[str, str]) -> None:
@@ -62,4 +43,4 @@ def add_to_delivery(root: str | Path, name: str, files: Mapping[str, str]) -> bo
     return True
 
 
-__all__ = ["add_to_delivery", "listed_with"]
+__all__ = ["add_to_delivery"]

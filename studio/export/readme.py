@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from studio.export.job import ExportJob
@@ -19,6 +19,8 @@ from studio.timecode import format_timecode
 #: the heading of the file list (``listed_files`` reads the lines under it)
 FILES_HEADING = "Files in this folder"
 _LISTED = re.compile(r"^  (\S+)  ")
+#: one line of the file list as written: the relative path, then what the file is for
+_ENTRY = re.compile(r"^  (\S+) *(.*)$")
 
 
 def readme_file(job: ExportJob) -> str:
@@ -134,8 +136,7 @@ def readme_text(job: ExportJob, files: Sequence[str]) -> str:
         "",
         f"{FILES_HEADING} (keep them together: the timelines and projects find the audio by relative paths):",
     ]
-    width = max((len(f) for f in files), default=0)
-    lines += [f"  {relative.ljust(width)}  {describe(job, relative)}" for relative in files]
+    lines += file_list_lines({relative: describe(job, relative) for relative in files})
     lines += [
         "",
         "Check the delivery:  expotion check <this folder>",
@@ -148,21 +149,42 @@ def readme_text(job: ExportJob, files: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def file_list_lines(entries: Mapping[str, str]) -> list[str]:
+    """The file list's lines for ``entries`` (relative path -> what it is for), the columns aligned."""
+    width = max(map(len, entries), default=0)
+    return [f"  {relative.ljust(width)}  {what}" for relative, what in entries.items()]
+
+
+def _file_list_span(lines: Sequence[str]) -> tuple[int, int] | None:
+    """Where the file list's lines are in a guide's ``lines`` (from after its heading to the first blank line)."""
+    start = next((i + 1 for i, line in enumerate(lines) if line.startswith(FILES_HEADING)), None)
+    if start is None:
+        return None
+    return start, next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+
+
 def listed_files(path: Path) -> list[str]:
     """The relative paths a guide lists under its file heading (empty when it cannot be read)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return []
-    found, inside = [], False
-    for line in text.splitlines():
-        if line.startswith(FILES_HEADING):
-            inside = True
-        elif inside and not line.strip():
-            break
-        elif inside and (match := _LISTED.match(line + "  ")):
-            found.append(match.group(1))
-    return found
+    span = _file_list_span(lines)
+    if span is None:
+        return []
+    return [match.group(1) for line in lines[span[0]:span[1]] if (match := _LISTED.match(line + "  "))]
 
 
-__all__ = ["FILES_HEADING", "describe", "listed_files", "readme_file", "readme_text"]
+def listed_with(text: str, files: Mapping[str, str]) -> str:
+    """The guide ``text`` with ``files`` (relative path -> what it is for) in its file list, each listed once,
+    the columns aligned again (``text`` as it is when it has no file list)."""
+    lines = text.split("\n")
+    span = _file_list_span(lines)
+    if span is None:
+        return text
+    entries = {m.group(1): m.group(2) for line in lines[span[0]:span[1]] if (m := _ENTRY.match(line))}
+    lines[span[0]:span[1]] = file_list_lines({**entries, **files})
+    return "\n".join(lines)
+
+
+__all__ = ["FILES_HEADING", "describe", "file_list_lines", "listed_files", "listed_with", "readme_file", "readme_text"]
