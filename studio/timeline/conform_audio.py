@@ -157,7 +157,7 @@ def _splice_block(a: int, b: int, channels: list[int], segments: list[Segment], 
         s, e = max(whole[0], a), min(whole[1], b)
         if same or e <= s:
             continue
-        theta = np.clip((np.arange(s, e, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
+        theta = _fade_angle(s, e, join, fade)
         gain = _crossfade_gain(left, right, *whole, join, fade, len(out))[s - whole[0]:e - whole[0]]
         for i, track in enumerate(out):
             track[:, s - a:e - a] = ((left(i, s, e) * np.cos(theta) + right(i, s, e) * np.sin(theta))
@@ -165,12 +165,18 @@ def _splice_block(a: int, b: int, channels: list[int], segments: list[Segment], 
     return out
 
 
+def _fade_angle(s: int, e: int, join: int, fade: int) -> np.ndarray:
+    """The equal-power crossfade's angle (0 = the left side, pi/2 = the right) at samples ``s..e`` of a ``fade``
+    samples long crossfade centred on ``join``."""
+    return np.clip((np.arange(s, e, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
+
+
 def _crossfade_gain(left: Reader, right: Reader, s: int, e: int, join: int, fade: int, tracks: int) -> np.ndarray:
     """The gain over the crossfade ``s..e`` that keeps every blended track (the mix and each stem) under -1 dBFS or
     its louder side: two accents on one bar line (the old bar's next downbeat and the re-planned one's) add up past
     full scale in an equal-power fade. It bends the fade towards an equal-gain one (gains summing to 1, never louder
     than a side) only as far as needed; one curve for all tracks, so the stems still sum to the mix."""
-    theta = np.clip((np.arange(s, e, dtype=np.float64) - (join - fade / 2) + 0.5) / fade, 0.0, 1.0) * math.pi / 2
+    theta = _fade_angle(s, e, join, fade)
     towards_equal_gain = 1.0 - 1.0 / (np.cos(theta) + np.sin(theta))
     depth = 0.0
     for i in range(tracks):
