@@ -18,7 +18,7 @@ from studio.batch.jobs import BatchJob, with_defaults
 from studio.batch.report import BatchProgress, table
 from studio.batch.runner import BatchOptions, require_ray, run_batch
 from studio.cli_help import DefaultsHelpFormatter
-from studio.commands.score import check_formats, engine_options
+from studio.commands.score import add_musicgen_arguments, check_formats, engine_options
 from studio.export.job import SAMPLE_RATES
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET
@@ -44,12 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", default="", help="text prompt for clips whose row gives none")
     p.add_argument("--engine", choices=sorted(ENGINES), default="procedural", help="music engine")
     p.add_argument("--seed", type=int, default=0, help="random seed for clips whose row gives none")
-    musicgen = p.add_argument_group("musicgen engine (for every clip scored with it)")
-    musicgen.add_argument("--model", default=None, help="MusicGen model name or folder (default: the best installed)")
-    musicgen.add_argument("--adapter", type=Path, default=None, help="trained visual-control adapter folder")
-    musicgen.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps")
-    musicgen.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default=None,
-                          help="decoder precision (default auto: int8 on CPU, half precision on a GPU)")
+    add_musicgen_arguments(p, "musicgen engine (for every clip scored with it)")
     p.add_argument("--format", "--formats", dest="formats", nargs="+", action="extend", default=None,
                    metavar="FORMAT", help="delivery formats for clips whose row names none (default: all)")
     p.add_argument("--sample-rate", type=int, choices=SAMPLE_RATES, default=48000, help="delivery sample rate (Hz)")

@@ -214,14 +214,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default=DEFAULT_PRESET, help="preset name (see presets/) or path of a .toml preset")
     p.add_argument("--prompt", default="", help="text prompt: genre, mood, instruments, tempo words")
     p.add_argument("--engine", choices=sorted(ENGINES), default="procedural", help="music engine")
-    musicgen = p.add_argument_group("musicgen engine")
-    musicgen.add_argument("--model", default=None,
-                          help="MusicGen model name or folder (default: the best installed; see expotion models list)")
-    musicgen.add_argument("--adapter", type=Path, default=None, help="trained visual-control adapter (.safetensors)")
-    musicgen.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    musicgen.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default=None,
-                          help="decoder precision: int8 (dynamic quantisation, CPU only), bf16 or fp32 "
-                               "(default auto: int8 on CPU, the GPU's half precision elsewhere)")
+    add_musicgen_arguments(p, "musicgen engine")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
     p.add_argument("--bpm", type=float, default=None, help="fixed tempo instead of the one the motion suggests")
     p.add_argument("--title", default=None, help="title for file names (default: the video's file name)")
@@ -234,6 +227,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_delivery_arguments(p)
     add_analysis_arguments(p)
     p.set_defaults(run=run)
+
+
+def add_musicgen_arguments(parser: argparse.ArgumentParser, title: str) -> None:
+    """The musicgen engine's ``--model/--adapter/--device/--precision`` (read back by :func:`engine_options`)."""
+    musicgen = parser.add_argument_group(title)
+    musicgen.add_argument("--model", default=None,
+                          help="MusicGen model name or folder (default: the best installed; see expotion models list)")
+    musicgen.add_argument("--adapter", type=Path, default=None,
+                          help="trained visual-control adapter (its folder or its adapter.safetensors)")
+    musicgen.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    musicgen.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default=None,
+                          help="decoder precision: int8 (dynamic quantisation, CPU only), bf16 or fp32 "
+                               "(default auto: int8 on CPU, the GPU's half precision elsewhere)")
 
 
 def _absolute_if_exists(value: str | Path | None) -> str | Path | None:
