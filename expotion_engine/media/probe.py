@@ -141,8 +141,8 @@ def _probe(path: Path) -> VideoInfo:
         frame_count = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 1)
         duration = _duration(capture, frame_count, fps)
         if starts.container == "mov":  # MP4/MOV: an index at the front outlives a cut-off tail
-            duration = min(duration, _data_end(path) or duration)
-            edited = _edited_duration(path)
+            data_end, edited = _mov_video_ends(path)
+            duration = min(duration, data_end or duration)
             if edited is not None and edited < duration - 0.5 / fps:
                 duration = max(edited, 1.0 / fps)
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
@@ -252,39 +252,10 @@ def _duration(capture: cv2.VideoCapture, frame_count: int, fps: float) -> float:
     return nominal
 
 
-def _data_end(path: Path) -> float | None:
-    """Where the video's data ends (s from the first frame) when the file was cut off after its index, else None.
-
-    A file with its index at the front (``+faststart``) that lost its tail still lists every frame,
-    and seeking to the last one succeeds from the index alone. Here the packets from the last
-    keyframe on are read (not decoded): when those wholly inside the file stop more than two
-    frames before the index's end, the file is cut off, and the packets are read again from the
-    start (only then) to find the last whole one.
-    """
-    import av
-
-    size = path.stat().st_size
-    with av.logging.Capture(), av.open(str(path)) as container:  # keeps FFmpeg's "partial file" lines quiet
-        if not container.streams.video:
-            return None
-        stream = container.streams.video[0]
-        if not stream.duration or stream.time_base is None or not stream.average_rate:
-            return None
-        first = stream.start_time or 0
-        index_end = first + stream.duration
-        slack = 2 / (stream.average_rate * stream.time_base)  # two frames, in the stream's time base
-        try:
-            end = _last_whole_packet(container, stream, index_end, size)
-            if end is not None and end >= index_end - slack:
-                return None
-            end = _last_whole_packet(container, stream, first, size) if end is None else end
-        except av.error.FFmpegError:
-            return None
-    return None if end is None else float((end - first) * stream.time_base)
-
-
-def _edited_duration(path: Path) -> float | None:
-    """The video's length as its edit list presents it (s), where the container states one.
+def _mov_video_ends(path: Path) -> tuple[float | None, float | None]:
+    """Two ends of an MP4/MOV's video (s from the first frame), read in one opening of the file: where its
+    data ends when it was cut off after its index (:func:`_data_end`, else None), and its length as its
+    edit list presents it (None where the container states none).
 
     A copy cut off a keyframe (``ffmpeg -ss N -i in.mp4 -c copy``) keeps the frames from the keyframe
     before ``N`` and an edit list that hides them: they count in the stream's frames, and seeking to
@@ -292,13 +263,39 @@ def _edited_duration(path: Path) -> float | None:
     """
     import av
 
-    with av.logging.Capture(), av.open(str(path)) as container:
+    with av.logging.Capture(), av.open(str(path)) as container:  # keeps FFmpeg's "partial file" lines quiet
         if not container.streams.video:
-            return None
+            return None, None
         stream = container.streams.video[0]
         if not stream.duration or stream.time_base is None:
+            return None, None
+        return _data_end(container, stream, path.stat().st_size), float(stream.duration * stream.time_base)
+
+
+def _data_end(container, stream, size: int) -> float | None:
+    """Where the video's data ends (s from the first frame) when the file was cut off after its index, else None.
+
+    A file with its index at the front (``+faststart``) that lost its tail still lists every frame,
+    and seeking to the last one succeeds from the index alone. Here the packets from the last
+    keyframe on are read (not decoded): when those wholly inside the file's ``size`` bytes stop more
+    than two frames before the index's end, the file is cut off, and the packets are read again from
+    the start (only then) to find the last whole one.
+    """
+    import av
+
+    if not stream.average_rate:
+        return None
+    first = stream.start_time or 0
+    index_end = first + stream.duration
+    slack = 2 / (stream.average_rate * stream.time_base)  # two frames, in the stream's time base
+    try:
+        end = _last_whole_packet(container, stream, index_end, size)
+        if end is not None and end >= index_end - slack:
             return None
-        return float(stream.duration * stream.time_base)
+        end = _last_whole_packet(container, stream, first, size) if end is None else end
+    except av.error.FFmpegError:
+        return None
+    return None if end is None else float((end - first) * stream.time_base)
 
 
 def _last_whole_packet(container, stream, target: int, size: int) -> int | None:
