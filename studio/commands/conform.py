@@ -188,8 +188,8 @@ def run(args: argparse.Namespace) -> int:
     check_scored_from(old_take, old)
     plan = conform_plan(old, new)
     title = session.title or new.name
+    conformed = out / f"{safe_name(title)}{SESSION_SUFFIX}"
     if args.sample_rate and args.sample_rate != old_take.sample_rate:
-        conformed = out / f"{safe_name(title)}{SESSION_SUFFIX}"
         raise SessionError(f"The take runs at {old_take.sample_rate} Hz and conform keeps it, so --sample-rate "
                            f"{args.sample_rate} cannot apply here; conform without it, then deliver at "
                            f"{args.sample_rate} Hz with `expotion export {conformed} -o FOLDER "
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         fresh_session.export = replace(fresh_session.export, sample_rate=old_take.sample_rate,
                                        bit_depth=args.bit_depth or fresh_session.export.bit_depth,
                                        formats=tuple(args.formats or fresh_session.export.formats))
-        fresh_session.path = (out / f"{safe_name(title)}{SESSION_SUFFIX}").resolve()
+        fresh_session.path = conformed.resolve()
         preflight(fresh_session, out, delivery=not args.no_delivery)
         with progress_and_cancel("conform") as (progress, cancel):
             request = None
