@@ -1,7 +1,9 @@
 """Stream frames of a video at an analysis rate, by the container's timestamps.
 
-Frames are decoded with FFmpeg (PyAV) one at a time on a background thread (bounded
-queue), so memory stays flat however long the video is. Variable frame rate is honoured:
+Frames are decoded with FFmpeg (PyAV) one at a time as the caller asks for them, so memory
+stays flat however long the video is. (On a thread of its own the decoder was no faster
+for the analysis, whose face and pose models keep the cores busy, and its hand-offs of the
+interpreter lock cost a twentieth more CPU.) Variable frame rate is honoured:
 a frame is picked when its presentation time reaches the next analysis instant, and
 reported with that presentation time, counted from the first presented frame as OpenCV's
 ``CAP_PROP_POS_MSEC`` counts it (see :mod:`expotion_engine.media.probe`). The display
@@ -21,11 +23,9 @@ import contextlib
 import itertools
 import logging
 import os
-import queue
-import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -79,8 +79,6 @@ class Frame:
     rgb: np.ndarray
     signatures: tuple[FrameSignature, ...] = ()
 
-
-_END = object()
 
 
 def _scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -325,7 +323,7 @@ def iter_frames(
     max_side: int = 640,
     nominal_fps: float = 25.0,
     signatures: bool = False,
-) -> Iterator[Frame]:
+) -> Generator[Frame, None, None]:
     """Yield frames with ``start <= time < end`` at most ``rate`` per second.
 
     ``nominal_fps`` is used only where the container gives no timestamps. With
@@ -335,57 +333,24 @@ def iter_frames(
     """
     if rate <= 0:
         raise VideoError(f"Analysis rate must be positive, got {rate:g} frames/s.")
-    frames: queue.Queue[object] = queue.Queue(maxsize=4)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                frames.put(item, timeout=0.1)
-                return True
-            except queue.Full:
+    next_pick = start
+    turn: int | None = None
+    last: _Picture | None = None
+    pending: list[FrameSignature] = []
+    with contextlib.closing(_timed_frames(path, start, nominal_fps)) as timed:
+        for stamp, decoded in timed:
+            if end is not None and stamp >= end:
+                break
+            if stamp + 1e-6 < start or (not signatures and stamp + 1e-6 < next_pick):
                 continue
-        return False
-
-    def decode() -> None:
-        try:
-            next_pick = start
-            turn: int | None = None
-            last: _Picture | None = None
-            pending: list[FrameSignature] = []
-            with contextlib.closing(_timed_frames(path, start, nominal_fps)) as timed:
-                for stamp, decoded in timed:
-                    if stop.is_set() or (end is not None and stamp >= end):
-                        break
-                    if stamp + 1e-6 < start or (not signatures and stamp + 1e-6 < next_pick):
-                        continue
-                    turn = _turn_of(decoded) if turn is None else turn
-                    last = _Picture(decoded, turn)
-                    if signatures:
-                        pending.append(last.signature(stamp))
-                        if stamp + 1e-6 < next_pick:
-                            continue
-                    if not put(Frame(stamp, last.rgb(max_side), tuple(pending))):
-                        return
-                    pending.clear()
-                    next_pick = start + (np.floor((stamp - start) * rate + 1e-6) + 1.0) / rate
-            if pending and last is not None and not stop.is_set():  # the range's last frames: one more frame
-                put(Frame(pending[-1].time, last.rgb(max_side), tuple(pending)))
-        except Exception as exc:  # handed to the consumer, which re-raises it
-            put(exc)
-        finally:
-            put(_END)
-
-    worker = threading.Thread(target=decode, name="expotion-decode", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = frames.get()
-            if item is _END:
-                return
-            if isinstance(item, Exception):
-                raise item
-            yield cast(Frame, item)
-    finally:
-        stop.set()
-        worker.join(timeout=5.0)
+            turn = _turn_of(decoded) if turn is None else turn
+            last = _Picture(decoded, turn)
+            if signatures:
+                pending.append(last.signature(stamp))
+                if stamp + 1e-6 < next_pick:
+                    continue
+            yield Frame(stamp, last.rgb(max_side), tuple(pending))
+            pending.clear()
+            next_pick = start + (np.floor((stamp - start) * rate + 1e-6) + 1.0) / rate
+    if pending and last is not None:  # the range's last frames: one more frame
+        yield Frame(pending[-1].time, last.rgb(max_side), tuple(pending))

@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -155,11 +155,12 @@ def measure_frames(
     """Run face mesh, pose and optical flow on each analysed frame of the range.
 
     The pose graph (the slowest) runs on a worker thread while this thread runs the face
-    graph and the flow (mediapipe releases the GIL); on two cores this beats running face
-    and pose on two workers, whose thread switching costs more than it overlaps. Frames
-    stay in time order for each graph's tracker. Every decoded frame, analysed or not,
-    is compared with the one before it through the reader's signatures, so that cuts and
-    onsets can later be placed at the exact frame.
+    graph and the flow and decodes the next frame (mediapipe releases the GIL); on two
+    cores this beats running face and pose on two workers, or decoding on a third thread,
+    whose thread switching costs more than it overlaps. Frames stay in time order for each
+    graph's tracker. Every decoded frame, analysed or not, is compared with the one before
+    it through the reader's signatures, so that cuts and onsets can later be placed at the
+    exact frame.
     """
     progress = progress or no_progress
     keys = ("t", "face", "fv", "fc", "j", "jv", "bs", "bv", "fl", "flv", "blk")
@@ -175,14 +176,15 @@ def measure_frames(
         FaceAnalyzer() as face,
         PoseAnalyzer() as pose,
         ThreadPoolExecutor(1, "expotion-pose") as pool,
+        closing(iter_frames(
+            path, start=source.start, end=source.end, rate=settings.analysis_fps,
+            max_side=settings.max_side, nominal_fps=source.fps, signatures=True,
+        )) as frames,
     ):
         motion = MotionEnergy(settings.flow_width)
         meter = ChangeMeter()
-        frames = iter_frames(
-            path, start=source.start, end=source.end, rate=settings.analysis_fps,
-            max_side=settings.max_side, nominal_fps=source.fps, signatures=True,
-        )
-        for frame in frames:
+        frame = next(frames, None)
+        while frame is not None:
             check_cancel(cancel)
             pose_job = pool.submit(pose, frame.rgb)
             for change in map(meter, frame.signatures):
@@ -192,6 +194,7 @@ def measure_frames(
                 changes["res"].append(change.residual)
             descriptors, count = face(frame.rgb)
             flow = motion(frame.rgb, frame.time)
+            following = next(frames, None)  # decoded while the pose model still runs
             body = pose_job.result()
             rows["t"].append(frame.time)
             rows["face"].append(empty_face if descriptors is None else descriptors)
@@ -208,6 +211,7 @@ def measure_frames(
             elapsed = time.monotonic() - started
             speed = (frame.time - source.start) / elapsed if elapsed > 0 else 0.0
             progress(done, f"analysing video {frame.time:6.1f} s ({speed:.1f}x real time)")
+            frame = following
     if not rows["t"]:
         raise VideoError(f"{source.path}: no frame could be decoded in {source.start:g}-{source.end:g} s.")
     if rows["flv"]:
