@@ -6,7 +6,8 @@ grown by a quarter (written to a temporary file and renamed over the old one, so
 player never opens half a file, and the total written stays proportional to the take),
 and plays the blocks through the default audio output as they come where there is one
 (``sounddevice``); without one it says where the file is. When the take is complete its
-``mix.wav`` replaces the preview, which is removed.
+``mix.wav`` replaces the preview, which is removed without a word; a run that stops before
+(cancelled or failed) keeps it and says once where it is and how many seconds it holds.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ class Preview:
         self._samples = 0
         self._written = 0
         self._announced = False
+        self._closed = False
 
     @property
     def seconds(self) -> float:
@@ -145,16 +147,25 @@ class Preview:
         self._written = self._samples
 
     def close(self, *, complete: bool) -> None:
-        """Stop playing; a complete take's mix.wav replaces the preview file, an unfinished one keeps it whole."""
+        """Stop playing; a complete take removes the preview silently, an unfinished one keeps it whole and says so.
+
+        A second call does nothing. The sentence is said even when a second Ctrl-C interrupts the last
+        rewrite, with the seconds the file then holds (it is replaced atomically, so it is always whole).
+        """
+        if self._closed:
+            return
         if self._player is not None:
             self._player.close()
             self._player = None
-        if not self._announced:
-            return
-        if complete:
+        if complete and self._announced:
             self.path.unlink(missing_ok=True)
-            self._say(f"preview: the take is complete; {self.path.name} made way for the whole take, "
-                      f"{self.path.with_name('mix.wav')}")
-        elif self._written < self._samples:
-            self._write()
-            self._say(f"preview: {self.seconds:.1f} s of the unfinished take are in {self.path}")
+        self._closed = True
+        if complete or not self._announced:
+            return
+        try:
+            if self._written < self._samples:
+                self._write()
+        finally:
+            if self.path.is_file():
+                self._say(f"preview: {self.path} stays, with the first {sf.info(str(self.path)).duration:.1f} s "
+                          "of the take (the next run into this folder replaces it)")

@@ -175,12 +175,12 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
                                       video_tracks=video_tracks, timeline_audio=timeline_audio,
                                       midi_start=midi_start, use_cache=use_cache, progress=progress, cancel=cancel,
                                       on_audio=listener)
+                if listener is not None:
+                    listener.close(complete=True)  # while Ctrl-C only sets ``cancel``: not interrupted
         except BaseException:
             if listener is not None:
-                listener.close(complete=False)
+                listener.close(complete=False)  # says once that preview.wav stays and what it holds
             raise
-        if listener is not None:
-            listener.close(complete=True)
     take = result.take
     print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
           f"{len(take.stems)} stems ({', '.join(s.name for s in take.stems)}), take.json", file=sys.stderr)

@@ -53,14 +53,42 @@ def test_preview_file_grows_whole_and_is_replaced_by_the_take(tmp_path: Path) ->
     assert len(set(lengths)) < 15  # rewritten as it grows by a quarter, not at every block
     assert said == [f"preview: the first {blocks[0].shape[1] / RATE:.1f} s are in {tmp_path / PREVIEW_NAME} "
                     "(no audio output here; open it)"]
-    preview.close(complete=False)  # an unfinished take keeps all it made
+    preview.close(complete=True)  # the take is written: the preview goes without a word
+    assert not (tmp_path / PREVIEW_NAME).exists()
+    assert len(said) == 1
+
+
+def test_an_unfinished_take_keeps_the_preview_whole_and_says_so_once(tmp_path: Path) -> None:
+    said: list[str] = []
+    preview = Preview(tmp_path, RATE, say=said.append, player_factory=lambda rate, channels: None)
+    audio = _tone(2.5)
+    for start in range(0, audio.shape[1], 20000):
+        preview(start, audio[:, start:start + 20000])
+    preview.close(complete=False)
+    preview.close(complete=False)
     on_disk, _ = sf.read(tmp_path / PREVIEW_NAME, always_2d=True, dtype="float32")
     np.testing.assert_array_equal(on_disk.T, audio)
     assert sorted(p.name for p in tmp_path.iterdir()) == [PREVIEW_NAME]  # no temporary files left
-    preview.close(complete=True)
-    assert not (tmp_path / PREVIEW_NAME).exists()
-    assert said[-1] == (f"preview: the take is complete; {PREVIEW_NAME} made way for the whole take, "
-                        f"{tmp_path / 'mix.wav'}")  # the file it pointed at is gone: say where the music is now
+    assert said[1:] == [f"preview: {tmp_path / PREVIEW_NAME} stays, with the first 2.5 s of the take "
+                        "(the next run into this folder replaces it)"]
+
+
+def test_a_preview_already_whole_on_disk_still_says_it_stays(tmp_path: Path) -> None:
+    """The last block made the file grow by a quarter, so it is written already: the cancel still says so."""
+    said: list[str] = []
+    preview = Preview(tmp_path, RATE, say=said.append, player_factory=lambda rate, channels: None)
+    preview(0, _tone(1.0))
+    preview(RATE, _tone(1.0))  # 2 s >= 1.25 x 1 s: rewritten now
+    preview.close(complete=False)
+    assert said[1:] == [f"preview: {tmp_path / PREVIEW_NAME} stays, with the first 2.0 s of the take "
+                        "(the next run into this folder replaces it)"]
+
+
+def test_a_run_stopped_before_any_audio_says_nothing_of_a_preview(tmp_path: Path) -> None:
+    said: list[str] = []
+    preview = Preview(tmp_path, RATE, say=said.append, player_factory=lambda rate, channels: None)
+    preview.close(complete=False)
+    assert said == [] and not (tmp_path / PREVIEW_NAME).exists()
 
 
 def test_blocks_are_played_in_order_and_gaps_are_refused(tmp_path: Path) -> None:
