@@ -5,7 +5,8 @@ same readers the receiving programs use) and returns one :class:`CheckResult` pe
 
 - ``stems null``: the mix minus the sum of the stems, in dB below the mix (<= -60 dB);
 - ``lengths``: every BWF the same length and rate; each timeline's audio, the MIDI file and
-  the scored video as long as the music (within a frame);
+  the scored video's picture as long as the music, and each of the video's audio tracks as long
+  as its picture (within a frame);
 - ``timecode``: every BWF's ``bext`` TimeReference the same, and every sequence start (EDL
   record side, FCP 7 XML, FCPXML ``tcStart``, ``.otio``, REAPER ``PROJOFFS``, MIDI SMPTE
   offset) on the frame of that timestamp;
@@ -179,7 +180,8 @@ def check_null(mix: Bwf, stems: list[Bwf], measured: Scan) -> CheckResult:
 
 
 def check_lengths(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: list[Placement]) -> CheckResult:
-    """Every BWF as long as the mix; timelines, MIDI and the scored video as long as the music within a frame."""
+    """Every BWF as long as the mix; timelines, MIDI and the scored video as long as the music, and the video's
+    audio as long as its picture, within a frame."""
     faults = [f"{s.path.name} has {s.frames} samples at {s.sample_rate} Hz, the mix {mix.frames} at "
               f"{mix.sample_rate} Hz" for s in stems if s.frames != mix.frames or s.sample_rate != mix.sample_rate]
     seconds = mix.frames / mix.sample_rate
@@ -198,13 +200,52 @@ def check_lengths(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: li
         if abs(midi.length - preroll - seconds) > frame:
             faults.append(f"{path.name} lasts {midi.length - preroll:.3f} s, the music {seconds:.3f} s")
     for path in delivery.files["video"]:
-        from expotion_engine.media.probe import probe_video
-
-        info = probe_video(path)
-        if abs(info.duration - seconds) > 1.0 / info.fps + 1e-6:
-            faults.append(f"{path.name} lasts {info.duration:.3f} s, the music {seconds:.3f} s")
+        faults += _video_length_faults(path, seconds)
     detail = f"{len(stems) + 1} BWF files of {seconds:.3f} s" if not faults else "; ".join(faults)
+    if not faults and delivery.files["video"]:
+        videos = ", ".join(p.name for p in delivery.files["video"])
+        detail += f"; {videos}: picture and audio as long, within a frame"
     return CheckResult("lengths", not faults, detail)
+
+
+def audio_track_lengths(path: Path) -> list[float]:
+    """Each audio track's length in seconds as a player presents it (the container's stream duration, its edit
+    list applied; the last packet's end where the container states none)."""
+    import av
+
+    lengths = []
+    with av.logging.Capture(), av.open(str(path)) as container:
+        for stream in container.streams.audio:
+            if stream.duration and stream.time_base is not None:
+                lengths.append(float(stream.duration * stream.time_base))
+                continue
+            first, end = stream.start_time, None
+            for packet in container.demux(stream):
+                if packet.pts is not None:
+                    first = packet.pts if first is None else min(first, packet.pts)
+                    end = max(end or packet.pts, packet.pts + (packet.duration or 0))
+            lengths.append(0.0 if end is None or stream.time_base is None else float((end - first) * stream.time_base))
+    return lengths
+
+
+def _video_length_faults(path: Path, seconds: float) -> list[str]:
+    """Why the scored video at ``path`` is not as long as the music (``seconds``), or its audio tracks not as long
+    as its picture, each within one of its frames."""
+    from expotion_engine.media.probe import probe_video
+
+    info = probe_video(path)
+    frame = 1.0 / info.fps + 1e-6
+    faults = []
+    if abs(info.duration - seconds) > frame:
+        faults.append(f"{path.name} lasts {info.duration:.3f} s, the music {seconds:.3f} s")
+    lengths = audio_track_lengths(path)
+    for number, length in enumerate(lengths, 1):
+        if abs(length - info.duration) > frame:
+            track = "its audio track" if len(lengths) == 1 else f"its audio track {number}"
+            which = "longer" if length > info.duration else "shorter"
+            faults.append(f"{path.name}: {track} lasts {length:.3f} s and its picture {info.duration:.3f} s, "
+                          f"{which} by more than a frame ({1.0 / info.fps:.3f} s)")
+    return faults
 
 
 def check_timecode(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: list[Placement]) -> CheckResult:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
 import pytest
 
 from expotion_engine.types import Marker
@@ -109,3 +111,30 @@ def test_a_marker_on_a_half_frame_agrees_in_the_dawproject_though_the_bwf_start_
     results = _results(out)
     assert results["markers"][0], results["markers"][1]
     assert "agree in" in results["markers"][1] and any(p.suffix == ".dawproject" for p in out.iterdir())
+
+
+def _remux_audio(video: Path, audio_filter: str) -> None:
+    """Re-encode ``video``'s audio through ffmpeg's ``audio_filter`` (its picture stream-copied, untouched)."""
+    scratch = video.with_name("remuxed" + video.suffix)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-map", "0:v", "-map",
+                    "0:a", "-c:v", "copy", "-c:a", "aac", "-af", audio_filter, str(scratch)], check=True)
+    scratch.replace(video)
+
+
+@pytest.mark.parametrize(("audio_filter", "found"), [("apad=pad_dur=0.5", "3.500 s"), ("atrim=end=2.5", "2.500 s")])
+def test_a_scored_video_whose_audio_is_not_its_pictures_length_fails(
+        delivery: Path, tmp_path: Path, audio_filter: str, found: str) -> None:
+    altered = tmp_path / "altered"
+    shutil.copytree(delivery, altered)
+    _remux_audio(altered / "My_Clip_scored.mp4", audio_filter)
+    passed, detail = _results(altered)["lengths"]
+    assert not passed
+    assert f"My_Clip_scored.mp4: its audio track lasts {found} and its picture 3.000 s" in detail, detail
+
+
+def test_a_scored_videos_audio_within_a_frame_of_its_picture_passes(delivery: Path, tmp_path: Path) -> None:
+    altered = tmp_path / "altered"
+    shutil.copytree(delivery, altered)
+    _remux_audio(altered / "My_Clip_scored.mp4", "apad=pad_dur=0.02")  # half a frame at 25 fps
+    passed, detail = _results(altered)["lengths"]
+    assert passed and "My_Clip_scored.mp4: picture and audio as long" in detail, detail
