@@ -36,7 +36,7 @@ import numpy as np
 
 from expotion_engine.errors import ExportError, ExpotionError
 from studio.export import readback
-from studio.export.manifest import read_manifest
+from studio.export.manifest import MANIFEST, Manifest, read_manifest
 from studio.export.readback import Bwf, Placement
 from studio.export.readme import listed_files
 from studio.export.source_timecode import file_timecode
@@ -312,19 +312,37 @@ def check_paths(delivery: Delivery, placements: list[Placement]) -> CheckResult:
             elif (root in target.resolve().parents) and (url.startswith("file:") or Path(url).is_absolute()):
                 faults.append(f"{placement.file.name} refers to {target.name} by an absolute path")
     guide = delivery.root / f"{delivery.slug}_README.txt"
+    manifest = read_manifest(delivery.root)
     if guide.is_file():
-        faults += readme_faults(delivery, guide)
+        faults += readme_faults(delivery, guide, manifest)
     detail = f"{count} references found" if not faults else "; ".join(faults)
     if guide.is_file() and not faults:
         detail += f", {guide.name} lists every file"
+    if manifest is None:
+        detail += "; " + no_manifest_note(delivery, guide)
     return CheckResult("paths", not faults, detail)
 
 
-def readme_faults(delivery: Delivery, guide: Path) -> list[str]:
-    """The delivery's guide lists only files that exist, and every file its manifest says the delivery wrote
+def no_manifest_note(delivery: Delivery, guide: Path) -> str:
+    """What a delivery without a readable manifest leaves unchecked, and how to get one: export it again."""
+    found = delivery.root / MANIFEST
+    why = f"{MANIFEST} cannot be read" if found.exists() else \
+        f"no manifest ({MANIFEST}; a delivery written before Expotion kept one)"
+    if guide.is_file():
+        unchecked = f"{guide.name} was checked against the mix and stems only"
+        missing = "one"
+    else:
+        why += f" and no {guide.name}"
+        unchecked = "which files the delivery should hold is unknown and only the references were checked"
+        missing = "both"
+    return (f"{why}, so {unchecked}; export the take again into this folder "
+            f"(expotion export SESSION.expotion -o {delivery.root} --force) to write {missing}")
+
+
+def readme_faults(delivery: Delivery, guide: Path, manifest: Manifest | None) -> list[str]:
+    """The delivery's guide lists only files that exist, and every file its ``manifest`` says the delivery wrote
     (the mix and stems when there is no manifest)."""
     listed = set(listed_files(guide))
-    manifest = read_manifest(delivery.root)
     if manifest is not None:
         names = {f for f in manifest.paths() if (delivery.root / f).is_file()} - {guide.name}
     else:

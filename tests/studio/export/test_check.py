@@ -138,3 +138,31 @@ def test_a_scored_videos_audio_within_a_frame_of_its_picture_passes(delivery: Pa
     _remux_audio(altered / "My_Clip_scored.mp4", "apad=pad_dur=0.02")  # half a frame at 25 fps
     passed, detail = _results(altered)["lengths"]
     assert passed and "My_Clip_scored.mp4: picture and audio as long" in detail, detail
+
+
+def test_a_delivery_without_a_manifest_is_checked_and_told_how_to_get_one(
+        delivery: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(delivery, old)
+    (old / ".expotion-delivery.json").unlink()
+    assert main(["check", str(old)]) == 0
+    assert "7/7 checks passed" in capsys.readouterr().out
+    passed, detail = _results(old)["paths"]
+    assert passed and "My_Clip_README.txt lists every file" in detail
+    assert "no manifest (.expotion-delivery.json; a delivery written before Expotion kept one)" in detail
+    assert "My_Clip_README.txt was checked against the mix and stems only" in detail
+    assert f"export the take again into this folder (expotion export SESSION.expotion -o {old} --force)" in detail
+
+    (old / "My_Clip.mid").unlink()  # what can still be checked is: the guide lists a file that is gone
+    passed, detail = _results(old)["paths"]
+    assert not passed and "My_Clip_README.txt lists missing My_Clip.mid" in detail and "no manifest" in detail
+
+    (old / "My_Clip_README.txt").unlink()  # written before the guide too
+    passed, detail = _results(old)["paths"]
+    assert passed and "and no My_Clip_README.txt, so which files the delivery should hold is unknown" in detail
+    assert "to write both" in detail
+
+
+def test_a_delivery_with_its_manifest_says_nothing_of_one(delivery: Path) -> None:
+    passed, detail = _results(delivery)["paths"]
+    assert passed and "manifest" not in detail
