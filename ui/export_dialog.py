@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from expotion_engine.errors import ExpotionError
 from studio.export import BIT_DEPTHS, SAMPLE_RATES, safe_name
+from studio.export.manifest import GUIDE, MANIFEST, read_manifest
 from studio.export.registry import FORMATS
+from studio.preflight import DELIVERY_FOLDER
 from studio.session import Session
 from studio.timecode import parse_timecode
 from studio.timeline.deliver import ROUNDTRIP
@@ -46,10 +48,29 @@ FORMAT_LABELS: dict[str, str] = {
 }
 
 
+def delivery_slug(session: Session) -> str:
+    """The name a delivery of ``session`` gives its files (``<slug>_mix.wav``), as studio's export job derives it."""
+    return safe_name(session.title or (session.video.stem if session.video else "untitled"))
+
+
+def holds_delivery_of(folder: Path, session: Session) -> bool:
+    """Whether ``folder`` holds a delivery of ``session``: its manifest lists the session's guide file."""
+    manifest = read_manifest(folder)
+    return manifest is not None and f"{delivery_slug(session)}_README.txt" in manifest.files.get(GUIDE, ())
+
+
 def default_folder(session: Session) -> Path:
-    """``<title>_delivery`` beside the session file (or the video, or in the home folder)."""
+    """Where the session's delivery goes: the folder of its last delivery, else ``delivery/`` beside the session
+    file, as ``expotion score`` writes it (so re-exporting updates that delivery in place, its manifest naming the
+    files it replaces), else, when ``delivery/`` holds something else, ``<title>_delivery`` beside it."""
     base = session.path.parent if session.path else session.video.parent if session.video else Path.home()
-    return base / f"{safe_name(session.title or 'untitled')}_delivery"
+    cli, own = base / DELIVERY_FOLDER, base / f"{delivery_slug(session)}_delivery"
+    delivered = [folder for folder in (cli, own) if holds_delivery_of(folder, session)]
+    if delivered:
+        return max(delivered, key=lambda folder: (folder / MANIFEST).stat().st_mtime_ns)
+    if not cli.exists() or (cli.is_dir() and not any(cli.iterdir())):
+        return cli
+    return own
 
 
 def sequence_file(session: Session) -> str | None:
