@@ -77,7 +77,7 @@ def report_data(plan: ConformPlan, result: ConformResult, old: Timeline, new: Ti
         "old_timeline": str(old.path), "new_timeline": str(new.path), "rate": new.rate.label,
         "method": result.method, "sample_rate": rate, "n_samples": result.take.n_samples,
         "new_duration_frames": new.range_out - new.in_frame, "spans": spans, "music": music,
-        "removed_old_frames": [list(r) for r in plan.removed],
+        "removed_old_frames": [list(r) for r in plan.removed], "removed_old_gaps": [list(r) for r in plan.removed_gaps],
         "joins": list(result.joins), "crossfade_samples": result.crossfade,
         "hits_kept": [h for h in fates if h["fate"] == "kept"],
         "hits_replanned": [h for h in fates if h["fate"] == "replanned"],
@@ -93,7 +93,9 @@ def report_lines(data: dict[str, Any]) -> list[str]:
     for span in data["spans"]:
         old = "-" if span["old_frames"] is None else "{}-{}".format(*span["old_frames"])
         lines.append(f"{span['action']:8} {'{}-{}'.format(*span['new_frames']):>12} {old:>12} {span['seconds']:8.2f}")
-    lines += [f"{'cut':8} {'-':>12} {f'{a}-{b}':>12}" for a, b in data["removed_old_frames"]]
+    cut = sorted([(a, b, "") for a, b in data["removed_old_frames"]]
+                 + [(a, b, "gap") for a, b in data["removed_old_gaps"]])
+    lines += [f"{'cut':8} {'-':>12} {f'{a}-{b}':>12} {gap:>8}".rstrip() for a, b, gap in cut]
     lines.append(f"{'music':11} {'new seconds':>15}  how")
     for seg in data["music"]:
         if seg["music"] == "kept":

@@ -4,8 +4,12 @@ A span of the new sequence that shows the same source frames of the same media a
 span of the old one is *kept* (same record place, so its music can stay sample for
 sample) or *moved* (elsewhere in the sequence, so its music moves with it); a span with
 no source in the old sequence (new material, a longer head or tail, a gap) is *new* and
-must be re-planned. Old spans the recut no longer shows are *removed*. This is the list
-of spans the engine keeps, moves or re-plans; making the music follow it is the conform.
+must be re-planned. Old spans the recut no longer shows are *removed*. An old gap shows
+nothing to match, so it is known by its neighbours: a gap of the recut after the shot that
+was before it (or before the shot that was after it) is that gap, as long as it is (its music
+is re-planned like any gap's); the rest of an old gap, or all of it, is removed and reported
+as a removed gap. This is the list of spans the engine keeps, moves or re-plans; making the music
+follow it is the conform.
 """
 
 from __future__ import annotations
@@ -47,23 +51,31 @@ class Span:
 
 @dataclass(frozen=True)
 class ConformPlan:
-    """Every frame of the new sequence accounted for, in record order, plus the old frames it dropped."""
+    """Every frame of the new sequence accounted for, in record order, plus the old frames it dropped: ``removed``
+    (old record ranges of media) and ``removed_gaps`` (old gaps the recut closed up). ``gaps`` places the old
+    gap frames the recut still has a gap for: ``(old_in, old_out, new_in)``."""
 
     spans: tuple[Span, ...]
     removed: tuple[tuple[int, int], ...]
+    removed_gaps: tuple[tuple[int, int], ...] = ()
+    gaps: tuple[tuple[int, int, int], ...] = ()
 
     def to_new(self, old_frame: int) -> int | None:
-        """The new record frame that shows what old record frame ``old_frame`` showed (None when removed)."""
+        """The new record frame at the place of old record frame ``old_frame`` (None when the recut cut it)."""
         for span in self.spans:
             if span.old_in is not None and span.old_in <= old_frame < span.old_out:
                 return old_frame + span.shift
+        for old_in, old_out, new_in in self.gaps:
+            if old_in <= old_frame < old_out:
+                return old_frame - old_in + new_in
         return None
 
     def report(self, rate_fps: float) -> list[str]:
         """One line per span and per removed range, in seconds and frames, for people."""
         lines = [f"{s.action:4} new {s.new_in}-{s.new_out} ({s.length / rate_fps:.2f} s)"
                  + ("" if s.old_in is None else f" from old {s.old_in}-{s.old_out}") for s in self.spans]
-        lines += [f"removed old {a}-{b} ({(b - a) / rate_fps:.2f} s)" for a, b in self.removed]
+        cut = sorted([(a, b, "") for a, b in self.removed] + [(a, b, " (a gap)") for a, b in self.removed_gaps])
+        lines += [f"removed old {a}-{b} ({(b - a) / rate_fps:.2f} s){gap}" for a, b, gap in cut]
         return lines
 
 
@@ -116,10 +128,54 @@ def _removed(old: Timeline, spans: list[Span]) -> tuple[tuple[int, int], ...]:
             cursor = max(cursor, b)
         if cursor < clip.record_out:
             removed.append((cursor, clip.record_out))
+    return _joined(removed)  # adjacent removed shots read as one range
+
+
+def _joined(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """``ranges`` in order with touching ones joined."""
     joined: list[tuple[int, int]] = []
-    for a, b in removed:  # adjacent removed shots read as one range
+    for a, b in sorted(ranges):
         joined[-1:] = [(joined[-1][0], b)] if joined and joined[-1][1] == a else [*joined[-1:], (a, b)]
     return tuple(joined)
+
+
+def _shows(spans: list[Span], new_frame: int, before: bool, clip: TimelineClip | None) -> bool:
+    """Whether the span of ``spans`` ending (``before``) or starting at ``new_frame`` shows frames of the old
+    sequence's ``clip``."""
+    if clip is None or clip.is_gap:
+        return False
+    for span in spans:
+        if span.old_in is None:
+            continue
+        if before and span.new_out == new_frame:
+            return clip.record_in < span.old_out <= clip.record_out
+        if not before and span.new_in == new_frame:
+            return clip.record_in <= span.old_in < clip.record_out
+    return False
+
+
+def _gaps(old: Timeline, new: Timeline, spans: list[Span]
+          ) -> tuple[tuple[tuple[int, int, int], ...], tuple[tuple[int, int], ...]]:
+    """Old gap frames the recut still has a gap for, ``(old_in, old_out, new_in)``, and the old gaps' record
+    ranges it closed up. A gap of the recut is an old gap when the shot before it shows the end of the shot that
+    was before the old gap, or the shot after it the start of the one after; it keeps as many of its frames."""
+    kept: list[tuple[int, int, int]] = []
+    removed: list[tuple[int, int]] = []
+    gaps = [c for c in new.clips if c.is_gap]
+    for index, clip in enumerate(old.clips):
+        if not clip.is_gap:
+            continue
+        previous = old.clips[index - 1] if index else None
+        following = old.clips[index + 1] if index + 1 < len(old.clips) else None
+        same = next((g for g in gaps if _shows(spans, g.record_in, True, previous)
+                     or _shows(spans, g.record_out, False, following)), None)
+        length = 0 if same is None else min(same.duration, clip.duration)
+        if same is not None:
+            gaps.remove(same)
+            kept.append((clip.record_in, clip.record_in + length, same.record_in))
+        if length < clip.duration:
+            removed.append((clip.record_in + length, clip.record_out))
+    return tuple(kept), _joined(removed)
 
 
 def conform_plan(old: Timeline, new: Timeline) -> ConformPlan:
@@ -138,7 +194,8 @@ def conform_plan(old: Timeline, new: Timeline) -> ConformPlan:
         if cursor < clip.record_out:
             spans.append(Span(cursor, clip.record_out, None, "new"))
     spans = _merged(spans)
-    return ConformPlan(spans=tuple(spans), removed=_removed(old, spans))
+    gaps, removed_gaps = _gaps(old, new, spans)
+    return ConformPlan(spans=tuple(spans), removed=_removed(old, spans), removed_gaps=removed_gaps, gaps=gaps)
 
 
 __all__ = ["ACTIONS", "ConformPlan", "Span", "conform_plan"]
