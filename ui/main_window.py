@@ -44,7 +44,7 @@ from ui.error_dialog import show_error
 from ui.mixdown import MixerState
 from ui.score_panel import ScorePanel
 from ui.take_audio import TakeAudio
-from ui.takes_panel import TakeRow, TakesPanel
+from ui.takes_panel import TakeRow, TakesPanel, tempo_label
 from ui.timecode import format_timecode
 from ui.timecode_panel import TimecodePanel
 from ui.timeline import TimelineWidget
@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
             take = self.document.take(record.id)
             detail = f"{record.preset or 'no preset'}, {record.engine}, seed {record.seed}"
             if take is not None:
-                detail += f", {take.tempo_map.bpm_at(0.0):.0f} BPM, {len(take.stems)} stems"
+                detail += f", {tempo_label(take.tempo_map)}, {len(take.stems)} stems"
             elif record.folder.is_dir():
                 self.jobs.load_take(record, self._on_take_loaded)  # every take shows its waveform and tempo
             if record.prompt:
@@ -977,8 +977,10 @@ class MainWindow(QMainWindow):
     def _analysed(self, controls: ControlTrack) -> None:
         self.document.set_controls(controls)
         hits = sum(1 for m in controls.markers if m.kind == "hit")
-        self.statusBar().showMessage(f"Analysed {controls.duration:.1f} s: {hits} hit points; "
-                                     "choose a preset and press Generate.", 8000)
+        takes = len(self.document.records)  # a session opened with its takes: the next step is not a first take
+        then = (f"{takes} take{'s' if takes != 1 else ''} in the Takes tab; Generate makes another" if takes
+                else "choose a preset and press Generate")
+        self.statusBar().showMessage(f"Analysed {controls.duration:.1f} s: {hits} hit points; {then}.", 8000)
 
     @Slot()
     def generate(self) -> jobs.Worker | None:

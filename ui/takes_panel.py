@@ -18,11 +18,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from expotion_engine.types import TempoMap
 from ui.mixer import MixerPanel
 from ui.theme import color
 from ui.waveform import Peaks
 
 THUMB = QSize(120, 30)
+
+
+def tempo_label(tempo_map: TempoMap) -> str:
+    """The take's tempo as the list shows it: ``74.5 BPM``, or ``61–75 BPM`` for one that changes (its first
+    tempo alone would say less than the take plays)."""
+    bpms = [change.bpm for change in tempo_map.tempos]
+    low, high = min(bpms), max(bpms)
+    if round(low) == round(high):
+        return f"{round(bpms[0], 1):g} BPM"
+    return f"{low:.0f}–{high:.0f} BPM"
 
 
 @dataclass(frozen=True, eq=False)

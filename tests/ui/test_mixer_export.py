@@ -60,8 +60,23 @@ def test_takes_list_shows_what_each_take_was_made_with(loaded, qtbot) -> None:
                     timeout=20_000)
     texts = [window.takes_panel.list.item(i).text() for i in range(window.takes_panel.list.count())]
     assert all("procedural" in t and "BPM" in t and "stems" in t for t in texts), texts
+    for text, record in zip(texts, window.document.records, strict=True):
+        bpms = [change.bpm for change in window.document.take(record.id).tempo_map.tempos]
+        tempo = f"{min(bpms):.0f}–{max(bpms):.0f} BPM" if round(min(bpms)) != round(max(bpms)) else \
+            f"{round(bpms[0], 1):g} BPM"
+        assert tempo in text, text  # a take whose tempo changes shows its range, not its first tempo
     assert "seed 1" in texts[0] and "seed 2" in texts[1]
     assert all(window.peaks.get(r.id) is not None for r in window.document.records)
+
+
+def test_opening_a_session_with_takes_does_not_ask_for_a_first_take(window, qtbot, session_copy) -> None:
+    said: list[str] = []
+    window.statusBar().messageChanged.connect(said.append)
+    window.open_session(session_copy)
+    qtbot.waitUntil(lambda: not window.jobs.busy and window.document.controls is not None, timeout=30_000)
+    assert any(m.startswith("Analysed ") and m.endswith("; 2 takes in the Takes tab; Generate makes another.")
+               for m in said), said
+    assert not any("press Generate" in m for m in said), said
 
 
 def test_meters_follow_the_playhead(loaded, qtbot) -> None:
