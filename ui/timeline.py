@@ -446,10 +446,7 @@ class TimelineWidget(QWidget):
     def _paint_headers(self, p: QPainter) -> None:
         p.fillRect(QRectF(0, 0, HEADER_W, self.height()), QColor("#202126"))
         p.setPen(QColor(DIM_TEXT))
-        bars = "Bars"
-        if self._tempo is not None:
-            meter = self._tempo.meter_at(0.0)
-            bars = f"{self._tempo.bpm_at(0.0):.0f} bpm {meter.numerator}/{meter.denominator}"
+        bars = self.tempo_label()
         ruler = "Bars" if self._ruler == "bars" and self._tempo is not None else "Time"
         rows = [(0, RULER_H, ruler), (RULER_H, BEATS_H, bars), (RULER_H + BEATS_H, MARKERS_H, "Markers")]
         rows += [(self._lane_top(i), CURVE_H, lane.title) for i, lane in enumerate(LANES)]
@@ -490,6 +487,14 @@ class TimelineWidget(QWidget):
             p.drawLine(QPointF(x, RULER_H - 8), QPointF(x, RULER_H - 4))
             p.drawText(QPointF(x + 3, RULER_H - 9), self.ruler_label(t, step))
 
+    def tempo_label(self) -> str:
+        """The beats lane's header: the take's tempo and meter at bar 1 (``"130 bpm 4/4"``), the meter its
+        bar lines use, not the lead-in's or the short pickup bar's before it; ``"Bars"`` without a take."""
+        if self._tempo is None:
+            return "Bars"
+        meter = self._tempo.meter_at(self._tempo.anchor)
+        return f"{self._tempo.bpm_at(self._tempo.anchor):.0f} bpm {meter.numerator}/{meter.denominator}"
+
     def bar_ticks(self) -> list[tuple[float, str]]:
         """The bars ruler's ticks: (video time, label) at every bar (``"5"``), and at every beat (``"5.3"``)
         when beats are at least 40 px apart; only the bars a label fits under are labelled."""
@@ -498,8 +503,8 @@ class TimelineWidget(QWidget):
         beats = self._tempo.beat_times(self._take_duration)
         bars = self._tempo.downbeat_times(self._take_duration)
         px_per_s = self._plot_width() / max(self._view[1] - self._view[0], 1e-9)
-        beat_px = px_per_s * 60.0 / self._tempo.bpm_at(0.0)
-        bar_px = beat_px * max(self._tempo.meter_at(0.0).numerator, 1)
+        beat_px = px_per_s * 60.0 / self._tempo.bpm_at(self._tempo.anchor)  # bar 1's, not the lead-in's
+        bar_px = beat_px * max(self._tempo.meter_at(self._tempo.anchor).numerator, 1)
         every = max(1, int(math.ceil(48.0 / max(bar_px, 1e-3))))
         result: list[tuple[float, str]] = []
         for b in beats:
