@@ -389,9 +389,9 @@ class MainWindow(QMainWindow):
         rows = []
         for record in records:
             take = self.document.take(record.id)
-            detail = f"{record.preset or 'no preset'}, {record.engine}, seed {record.seed}"
+            detail = f"{record.preset or 'no preset'}, {record.engine}, seed\u00a0{record.seed}"  # no break in "seed 0"
             if take is not None:
-                detail += f", {tempo_label(take.tempo_map)}, {len(take.stems)} stems"
+                detail += f", {tempo_label(take.tempo_map)}, {len(take.stems)}\u00a0stems"
             elif record.folder.is_dir():
                 self.jobs.load_take(record, self._on_take_loaded)  # every take shows its waveform and tempo
             if record.prompt:

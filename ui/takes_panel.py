@@ -32,8 +32,8 @@ def tempo_label(tempo_map: TempoMap) -> str:
     bpms = [change.bpm for change in tempo_map.tempos]
     low, high = min(bpms), max(bpms)
     if round(low) == round(high):
-        return f"{round(bpms[0], 1):g} BPM"
-    return f"{low:.0f}–{high:.0f} BPM"
+        return f"{round(bpms[0], 1):g}\u00a0BPM"  # a wrapped line never leaves the number without its unit
+    return f"{low:.0f}–{high:.0f}\u00a0BPM"
 
 
 @dataclass(frozen=True, eq=False)
