@@ -14,7 +14,8 @@ same readers the receiving programs use) and returns one :class:`CheckResult` pe
 - ``paths``: every file a project or timeline refers to exists, by a relative path when it
   lies inside the folder;
 - ``timeline audio``: what each timeline and DAW project plays (its enabled, unmuted audio,
-  decoded and placed) sums to the mix once (<= -60 dB residual), so nothing plays twice;
+  decoded and placed) sums to the mix once (<= -60 dB residual), so nothing plays twice; the
+  scored video's score track, decoded, is the mix in sync (<= -10 dB through AAC, -60 dB as PCM);
 - ``peak/loudness``: no BWF at full scale, the mix's integrated loudness above silence.
 
 Every WAV is read a block at a time (:meth:`.Bwf.blocks`; the loudness with :class:`.LoudnessMeter`),
@@ -29,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import mido
@@ -40,11 +42,16 @@ from studio.export.manifest import MANIFEST, Manifest, read_manifest
 from studio.export.readback import Bwf, Placement
 from studio.export.readme import listed_files
 from studio.export.source_timecode import file_timecode
-from studio.timecode import TimecodeError, TimecodeRate, format_frames, frame_seconds, to_frame
+from studio.timecode import TimecodeRate, format_frames, frame_seconds, to_frame
 
 log = logging.getLogger(__name__)
 
 NULL_DB = -60.0
+#: the scored video's score against the mix through a lossy codec (AAC at 320 kb/s leaves -25 to -40 dB on music):
+#: another take, the other polarity, a level 6 dB off or a shift of a frame leaves -6 dB or more
+LOSSY_NULL_DB = -10.0
+#: the title of the scored video's score track (:mod:`studio.export.video`)
+SCORE_TRACK = "Score"
 SILENT_LUFS = -70.0
 FULL_SCALE = 1.0 - 2.0**-15
 
@@ -231,14 +238,19 @@ def audio_track_lengths(path: Path) -> list[float]:
 def _video_length_faults(path: Path, seconds: float) -> list[str]:
     """Why the scored video at ``path`` is not as long as the music (``seconds``), or its audio tracks not as long
     as its picture, each within one of its frames."""
+    import av
+
     from expotion_engine.media.probe import probe_video
 
-    info = probe_video(path)
+    try:
+        info = probe_video(path)
+        lengths = audio_track_lengths(path)
+    except (ExpotionError, av.error.FFmpegError, OSError) as exc:
+        return [f"{path.name} cannot be read: {str(exc).removeprefix(str(path) + ': ')}"]
     frame = 1.0 / info.fps + 1e-6
     faults = []
     if abs(info.duration - seconds) > frame:
         faults.append(f"{path.name} lasts {info.duration:.3f} s, the music {seconds:.3f} s")
-    lengths = audio_track_lengths(path)
     for number, length in enumerate(lengths, 1):
         if abs(length - info.duration) > frame:
             track = "its audio track" if len(lengths) == 1 else f"its audio track {number}"
@@ -267,10 +279,11 @@ def check_timecode(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: l
 
 def _video_timecode_fault(path: Path, rate: TimecodeRate, frame: int) -> str | None:
     """Why the scored video's timecode tag is not the music's start ``frame`` (None: it is, or it has none, or
-    the video's own rate is not the delivery's, so its labels count other frames)."""
+    the video's own rate is not the delivery's, so its labels count other frames, or it cannot be read: the lengths
+    check names that)."""
     try:
         found = file_timecode(path, rate)
-    except TimecodeError:
+    except ExpotionError:
         return None
     if found is None or to_frame(found.seconds, rate) == frame:
         return None
@@ -443,10 +456,59 @@ def check_timeline_audio(delivery: Delivery, mix: Bwf, placements: list[Placemen
             playing = Counter(Path(c.url).name for c in merged.audio if c.enabled)
             what = ", ".join(f"{n} x{k}" if k > 1 else n for n, k in playing.items())
             faults.append(f"{name} plays {what}: peak {peak:+.1f} dB against the mix, residual {_fmt_db(residual)}")
-    if not groups:
+    for path in delivery.files["video"]:
+        heard = video_score_residual(path, mix)
+        if heard is None:
+            continue
+        codec, residual, rms = heard
+        limit = NULL_DB if codec.startswith("pcm_") else LOSSY_NULL_DB
+        figures.append(f"{path.name} {_fmt_db(residual)} ({codec})")
+        if residual > limit and not (codec.startswith("pcm_") and rms <= dither_floor([mix])):
+            faults.append(f"{path.name}'s {SCORE_TRACK} track is not the mix in sync: residual {_fmt_db(residual)} "
+                          f"(limit {limit:.0f} dB for {codec})")
+    if not figures and not faults:
         return CheckResult("timeline audio", True, "no timelines or projects")
     detail = "each plays the mix once (residual): " + ", ".join(figures) if not faults else "; ".join(faults)
     return CheckResult("timeline audio", not faults, detail)
+
+
+def video_score_residual(path: Path, mix: Bwf) -> tuple[str, float, float] | None:
+    """The scored video's score (its audio track titled "Score", else its only one) decoded as a player does and
+    compared with the mix sample for sample over their common length: the codec, the residual in dB below the
+    mix and its RMS (None: no such track, a file that cannot be decoded, or a mix of more than two channels)."""
+    import av
+
+    try:
+        return _score_residual(path, mix)
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        log.info("%s: its score track cannot be decoded (%s)", path, exc)
+        return None
+
+
+def _score_residual(path: Path, mix: Bwf) -> tuple[str, float, float] | None:
+    import av
+
+    layout = {1: "mono", 2: "stereo"}.get(mix.shape[0])
+    with av.logging.Capture(), av.open(str(path)) as container:
+        streams = list(container.streams.audio)
+        titled = [s for s in streams if SCORE_TRACK in (s.metadata.get(k) for k in ("title", "name", "handler_name"))]
+        stream = titled[0] if titled else streams[0] if len(streams) == 1 else None
+        if stream is None or layout is None:
+            return None
+        resampler = av.AudioResampler(format="dblp", layout=layout, rate=mix.sample_rate)
+        residual_energy = mix_energy = 0.0
+        at = 0
+        with mix.open() as handle:
+            for frame in chain(container.decode(stream), [None]):  # None: what the resampler holds back
+                for block in resampler.resample(frame):
+                    heard = block.to_ndarray()
+                    if at < mix.frames:  # past the mix's end the lengths check speaks
+                        wanted = mix.read(at, at + heard.shape[1], handle)
+                        residual_energy += float(np.sum((heard[:, :wanted.shape[1]] - wanted) ** 2))
+                        mix_energy += float(np.sum(wanted**2))
+                    at += heard.shape[1]
+        compared = mix.shape[0] * min(at, mix.frames)
+        return stream.codec_context.name, _db(residual_energy, mix_energy), _rms(residual_energy, compared)
 
 
 def check_levels(mix: Bwf, stems: list[Bwf], measured: Scan) -> CheckResult:

@@ -117,7 +117,8 @@ def _remux_audio(video: Path, audio_filter: str) -> None:
     """Re-encode ``video``'s audio through ffmpeg's ``audio_filter`` (its picture stream-copied, untouched)."""
     scratch = video.with_name("remuxed" + video.suffix)
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-map", "0:v", "-map",
-                    "0:a", "-c:v", "copy", "-c:a", "aac", "-af", audio_filter, str(scratch)], check=True)
+                    "0:a", "-c:v", "copy", "-c:a", "aac", "-af", f"{audio_filter},aformat=channel_layouts=stereo",
+                    str(scratch)], check=True)
     scratch.replace(video)
 
 
@@ -166,3 +167,28 @@ def test_a_delivery_without_a_manifest_is_checked_and_told_how_to_get_one(
 def test_a_delivery_with_its_manifest_says_nothing_of_one(delivery: Path) -> None:
     passed, detail = _results(delivery)["paths"]
     assert passed and "manifest" not in detail
+
+
+def test_the_scored_videos_score_is_heard_against_the_mix(delivery: Path, tmp_path: Path) -> None:
+    passed, detail = _results(delivery)["timeline audio"]
+    residual = float(re.search(r"My_Clip_scored\.mp4 (-\d+\.\d) dB \(aac\)", detail).group(1))
+    assert passed and residual <= -20.0  # AAC's own error
+    inverted = tmp_path / "inverted"
+    shutil.copytree(delivery, inverted)
+    _remux_audio(inverted / "My_Clip_scored.mp4", "aeval=-val(0)|-val(1)")  # the score in the other polarity
+    results = _results(inverted)
+    passed, detail = results["timeline audio"]
+    assert not passed and "My_Clip_scored.mp4's Score track is not the mix in sync: residual" in detail, detail
+    assert "limit -10 dB for aac" in detail and "My_Clip.otio" not in detail
+    assert results["lengths"][0]
+
+
+def test_an_unreadable_scored_video_fails_its_row_and_the_rest_is_checked(delivery: Path, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(delivery, broken)
+    (broken / "My_Clip_scored.mp4").write_bytes(b"")  # a copy that failed
+    assert main(["check", str(broken)]) == 1
+    assert "6/7 checks passed; failed: lengths" in capsys.readouterr().out
+    passed, detail = _results(broken)["lengths"]
+    assert not passed and detail == "My_Clip_scored.mp4 cannot be read: the file is empty (0 bytes)."
