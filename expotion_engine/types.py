@@ -68,9 +68,10 @@ def read_regular_text(path: str | os.PathLike[str], error: type[ExpotionError], 
         raise error(f"{path}: {what} not found.") from None
     except OSError as exc:
         raise error(f"{path}: cannot read the {what} ({exc.strerror or exc}).") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # before fdopen, which refuses a folder naming only the fd
+        os.close(fd)
+        raise error(f"{path}: not a regular file (a pipe, device or folder), so it cannot be read as a {what}.")
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise error(f"{path}: not a regular file (a pipe, device or folder), so it cannot be read as a {what}.")
         try:
             return handle.read().decode("utf-8")
         except OSError as exc:

@@ -127,6 +127,19 @@ def test_a_session_path_that_is_a_fifo_is_refused_without_hanging(tmp_path) -> N
     assert "film.expotion" in str(error) and "not a regular file" in str(error)
 
 
+def test_a_session_path_that_is_a_folder_is_named_in_one_sentence(tmp_path, capsys) -> None:
+    from studio.cli import main
+
+    folder = tmp_path / "film.expotion"
+    folder.mkdir()
+    with pytest.raises(SessionError, match="not a regular file") as caught:
+        Session.load(folder)
+    assert str(folder) in str(caught.value)
+    assert main(["export", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: not a regular file" in err and "\n" not in err.strip(), err
+
+
 def test_a_session_that_is_not_utf8_is_one_sentence(tmp_path) -> None:
     path = _session(tmp_path)
     path.write_bytes(b"\xff\xfe{}")
