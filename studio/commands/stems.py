@@ -39,6 +39,8 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     """``(float32 (channels, samples), sample rate)`` of an audio file, or one AudioError."""
     import soundfile as sf
 
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder; give an audio file.")
     if not path.is_file():
         raise AudioError(f"{path}: file not found.")
     try:

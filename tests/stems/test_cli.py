@@ -42,6 +42,8 @@ def test_stems_command_writes_wavs_at_the_inputs_rate_and_length(
 def test_stems_command_errors_are_one_sentence(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["stems", str(tmp_path / "nope.wav"), "-o", str(tmp_path / "o")]) == 2
     assert "nope.wav: file not found." in one_error_line(capfd.readouterr().err)
+    assert main(["stems", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+    assert f"{tmp_path}: is a folder; give an audio file." in one_error_line(capfd.readouterr().err)
     junk = tmp_path / "junk.wav"
     junk.write_text("not audio")
     assert main(["stems", str(junk), "-o", str(tmp_path / "o")]) == 2
