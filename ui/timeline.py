@@ -488,12 +488,18 @@ class TimelineWidget(QWidget):
             p.drawText(QPointF(x + 3, RULER_H - 9), self.ruler_label(t, step))
 
     def tempo_label(self) -> str:
-        """The beats lane's header: the take's tempo and meter at bar 1 (``"130 bpm 4/4"``), the meter its
-        bar lines use, not the lead-in's or the short pickup bar's before it; ``"Bars"`` without a take."""
+        """The beats lane's header: the take's main tempo and the meter at bar 1 (``"130 bpm 4/4"``), the
+        meter its bar lines use, not the lead-in's or the short pickup bar's before it; ``"Bars"`` without a take."""
         if self._tempo is None:
             return "Bars"
         meter = self._tempo.meter_at(self._tempo.anchor)
-        return f"{self._tempo.bpm_at(self._tempo.anchor):.0f} bpm {meter.numerator}/{meter.denominator}"
+        return f"{self._main_bpm():.0f} bpm {meter.numerator}/{meter.denominator}"
+
+    def _main_bpm(self) -> float:
+        """The tempo the take holds longest (not the lead-in's, which lasts a beat or two)."""
+        tempos = self._tempo.tempos
+        ends = [c.time for c in tempos[1:]] + [max(self._take_duration, tempos[-1].time)]
+        return max(zip(tempos, ends, strict=True), key=lambda held: held[1] - held[0].time)[0].bpm
 
     def bar_ticks(self) -> list[tuple[float, str]]:
         """The bars ruler's ticks: (video time, label) at every bar (``"5"``), and at every beat (``"5.3"``)
@@ -503,7 +509,7 @@ class TimelineWidget(QWidget):
         beats = self._tempo.beat_times(self._take_duration)
         bars = self._tempo.downbeat_times(self._take_duration)
         px_per_s = self._plot_width() / max(self._view[1] - self._view[0], 1e-9)
-        beat_px = px_per_s * 60.0 / self._tempo.bpm_at(self._tempo.anchor)  # bar 1's, not the lead-in's
+        beat_px = px_per_s * 60.0 / self._main_bpm()
         bar_px = beat_px * max(self._tempo.meter_at(self._tempo.anchor).numerator, 1)
         every = max(1, int(math.ceil(48.0 / max(bar_px, 1e-3))))
         result: list[tuple[float, str]] = []

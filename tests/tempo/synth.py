@@ -79,3 +79,17 @@ def drum_loop(beats: np.ndarray, pattern: Sequence[str], sr: int = 22050, tail: 
             for name in slot:
                 _place(out, sounds[name], when, sr)
     return out
+
+
+def unaccented_bursts(seed: int, sr: int = 32000, seconds: float = 10.0, bpm: float = 130.0) -> np.ndarray:
+    """Noise with equal-ish noise bursts roughly every beat: no downbeat to hear, like a random-weights take."""
+    rng = np.random.default_rng(seed)
+    audio = 0.05 * rng.standard_normal(int(seconds * sr)).astype(np.float32)
+    length = int(0.05 * sr)
+    decay = np.exp(-np.arange(length) / (0.0125 * sr)).astype(np.float32)
+    t = 0.1 + rng.uniform(0.0, 0.3)
+    while t < seconds - 0.1:
+        i = int(t * sr)
+        audio[i:i + length] += rng.uniform(0.3, 1.0) * decay * rng.standard_normal(length).astype(np.float32)
+        t += 60.0 / bpm * rng.uniform(0.97, 1.03)
+    return audio
