@@ -93,6 +93,9 @@ def analyze_tempo(
         "median_bpm": round(float(60.0 / np.median(np.diff(beats))), 2),
         "seconds": round(time.perf_counter() - started, 3),
     }
+    if not meter.detected:
+        info["note"] = (f"no bar pattern above chance (meter strength {meter.strength:.3f}): 4/4 assumed, "
+                        "bar 1 on the first beat")
     log.info("tempo map: %s", info)
     report(1.0, "tempo map")
     return TempoAnalysis(tempo_map, beats, downbeats, meter.beats_per_bar, info)

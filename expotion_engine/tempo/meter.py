@@ -7,10 +7,16 @@ position in the bar (η², as in a one-way ANOVA, on features standardised with 
 inaudible differences cannot decide); 3/4 is chosen over 4/4 only when it
 explains clearly more. The downbeat is the position with the strongest kick, the
 largest harmonic change and the loudest onset (weighted z-scores).
+
+Beats that show no bar pattern above chance (noise, a random-weights model's take, much
+real MusicGen output: the meter's η² within :data:`CHANCE_SD` standard deviations of what
+beats without a pattern give) get 4/4 with bar 1 on the first beat, marked not detected,
+rather than a downbeat picked by noise (a pickup bar nothing in the music asks for).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +28,7 @@ THREE_FOUR_MARGIN = 0.05
 # Weights of (low, mid, high, strength, harmonic change) when picking the downbeat.
 DOWNBEAT_WEIGHTS = np.array([1.0, 0.0, 0.0, 0.5, 1.0])
 CHROMA_FLOOR = 0.05
+CHANCE_SD = 2.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class Meter:
     beats_per_bar: int
     first_downbeat: int
     strength: float  # fraction of beat-feature variance explained by the bar position
+    detected: bool = True  # False: no bar pattern above chance, 4/4 from the first beat assumed
 
 
 def beat_features(beats: np.ndarray, env: Envelopes) -> np.ndarray:
@@ -86,6 +94,15 @@ def explained(features: np.ndarray, beats_per_bar: int) -> float:
     return float(np.mean(eta2 - chance))
 
 
+def chance_level(count: int, beats_per_bar: int) -> float:
+    """The :func:`explained` value beats with no bar pattern reach by chance: :data:`CHANCE_SD` standard
+    deviations of η² for ``beats_per_bar`` groups of ``count`` values (a Beta((k-1)/2, (n-k)/2) variable)."""
+    if count <= beats_per_bar:
+        return math.inf
+    k, n = beats_per_bar, count
+    return CHANCE_SD * math.sqrt(2.0 * (k - 1) * (n - k) / ((n - 1) ** 2 * (n + 1)))
+
+
 def downbeat_phase(features: np.ndarray, beats_per_bar: int) -> int:
     """Index (0..beats_per_bar-1) of the first beat that is a downbeat."""
     z = _zscore(features)
@@ -96,13 +113,17 @@ def downbeat_phase(features: np.ndarray, beats_per_bar: int) -> int:
 
 
 def estimate_meter(beats: np.ndarray, env: Envelopes) -> Meter:
-    """The meter (4/4 unless 3/4 clearly fits better) and the first downbeat."""
+    """The meter (4/4 unless 3/4 clearly fits better) and the first downbeat; 4/4 from the first
+    beat, not detected, when the chosen meter explains no more than chance."""
     if len(beats) < 2:
-        return Meter(4, 0, 0.0)
+        return Meter(4, 0, 0.0, detected=False)
     features = beat_features(beats, env)
     fits = {m: explained(features, m) for m in METERS}
     beats_per_bar = 3 if fits[3] > fits[4] + THREE_FOUR_MARGIN else 4
-    return Meter(beats_per_bar, downbeat_phase(features, beats_per_bar), max(fits[beats_per_bar], 0.0))
+    strength = max(fits[beats_per_bar], 0.0)
+    if fits[beats_per_bar] <= chance_level(len(features), beats_per_bar):
+        return Meter(4, 0, strength, detected=False)
+    return Meter(beats_per_bar, downbeat_phase(features, beats_per_bar), strength)
 
 
-__all__ = ["Meter", "beat_features", "downbeat_phase", "estimate_meter", "explained"]
+__all__ = ["Meter", "beat_features", "chance_level", "downbeat_phase", "estimate_meter", "explained"]

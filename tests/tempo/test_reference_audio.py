@@ -103,3 +103,14 @@ def test_tempo_matches_the_flux_autocorrelation(name: str) -> None:
     independent = 60 / lags[plausible][np.argmax(correlation[plausible])]
     detected = 60 / np.median(np.diff(analysis(name).beats))
     assert detected == pytest.approx(independent, rel=0.05)
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_no_bar_pattern_so_bar_one_is_the_first_beat(name: str) -> None:
+    """These takes' beats vary with their position in a bar no more than chance (meter strength <= 0.02 against
+    a chance level above 0.1), so the map claims no downbeat: 4/4 with bar 1 on the map beat of the first beat."""
+    result = analysis(name)
+    tempo_map = result.tempo_map
+    assert "no bar pattern above chance" in result.info["note"]
+    assert tempo_map.anchor == pytest.approx(tempo_map.time_at(round(tempo_map.beat_at(result.beats[0]))))
+    assert tempo_map.meter_at(tempo_map.anchor).numerator == 4
