@@ -77,6 +77,20 @@ def open_player(sample_rate: int, channels: int) -> Player | None:
         return None
 
 
+def stale_preview(folder: Path) -> list[Path]:
+    """The ``preview.wav`` a stopped run kept in ``folder`` (a finished run removes its own); the next run drops it."""
+    path = folder / PREVIEW_NAME
+    return [path] if path.is_file() and not path.is_symlink() else []
+
+
+def kept_sentence(path: Path) -> str | None:
+    """The one sentence a stopped run says of the preview it keeps at ``path`` (None when there is none)."""
+    if not path.is_file():
+        return None
+    return (f"preview: {path} stays, with the first {sf.info(str(path)).duration:.1f} s of the take "
+            "(the next run into this folder replaces it)")
+
+
 def _say(message: str) -> None:
     """One line on stderr, above a progress bar if one is drawn."""
     from tqdm import tqdm
@@ -146,8 +160,9 @@ class Preview:
         self._blocks = [audio]
         self._written = self._samples
 
-    def close(self, *, complete: bool) -> None:
-        """Stop playing; a complete take removes the preview silently, an unfinished one keeps it whole and says so.
+    def close(self, *, complete: bool, announce: bool = True) -> None:
+        """Stop playing; a complete take removes the preview silently, an unfinished one keeps it whole and says so
+        (unless ``announce`` is False: the caller says it, e.g. the app's window for its child process).
 
         A second call does nothing. The sentence is said even when a second Ctrl-C interrupts the last
         rewrite, with the seconds the file then holds (it is replaced atomically, so it is always whole).
@@ -166,6 +181,6 @@ class Preview:
             if self._written < self._samples:
                 self._write()
         finally:
-            if self.path.is_file():
-                self._say(f"preview: {self.path} stays, with the first {sf.info(str(self.path)).duration:.1f} s "
-                          "of the take (the next run into this folder replaces it)")
+            sentence = kept_sentence(self.path) if announce else None
+            if sentence is not None:
+                self._say(sentence)

@@ -6,12 +6,12 @@ Reads ``JOB_FOLDER/job.json`` (the kind of job, the session as JSON and its file
 analysis to use or none, the job's options), runs the studio call (analyse, generate, open
 an editor's timeline as a new session, conform a session onto a recut) and reports on the
 pipe that was stdout when it started, one JSON object per line: ``{"progress": f,
-"message": m}`` while it works, then ``{"done": true}`` once ``result.json`` (and an
-analysis as ``controls.npz``) is written, or ``{"error": class name, "message": m,
-"details": traceback, "media": ...}`` (with every media file of a timeline that misses
-some). Stray prints of the libraries go to stderr, never into the protocol. Everything
-crosses as JSON, NPZ without pickle, and the files studio writes (no pickled objects:
-DESIGN.md).
+"message": m}`` while it works (and ``{"preview": m}`` when a generation's preview starts),
+then ``{"done": true}`` once ``result.json`` (and an analysis as ``controls.npz``) is written,
+or ``{"error": class name, "message": m, "details": traceback, "media": ...}`` (with every
+media file of a timeline that misses some). Stray prints of the libraries go to stderr,
+never into the protocol. Everything crosses as JSON, NPZ without pickle, and the files
+studio writes (no pickled objects: DESIGN.md).
 """
 
 from __future__ import annotations
@@ -58,14 +58,22 @@ def run_job(folder: Path, reporter: _Reporter) -> None:
         session = Session.from_dict(job["session"], session_path)
         session.path = session_path
         controls = ControlTrack.load(folder / job["controls"]) if job.get("controls") else None
-        result = analyse_or_generate(job["kind"], session, controls, folder, reporter.progress)
+        result = analyse_or_generate(job["kind"], session, controls, folder, reporter.progress,
+                                     preview=bool(options.get("preview")), say=lambda m: reporter.send({"preview": m}))
     atomic_write_json(folder / RESULT_FILE, result)
 
 
-def analyse_or_generate(kind: str, session: Any, controls: Any, folder: Path, progress: Any) -> dict[str, Any]:
-    """Analyse (when ``controls`` is None) and, for "generate", make and write a take; the result's JSON."""
+def analyse_or_generate(kind: str, session: Any, controls: Any, folder: Path, progress: Any, *,
+                        preview: bool = False, say: Any = None) -> dict[str, Any]:
+    """Analyse (when ``controls`` is None) and, for "generate", make and write a take; the result's JSON.
+
+    ``preview``: the take's first seconds play here and grow in ``preview.wav`` in the takes folder while the
+    rest is made (``say`` hears where); a complete take removes it. A stopped generation keeps it, and the
+    window says so (this process may be killed).
+    """
     from expotion_engine.progress import sub_progress
     from studio import pipeline
+    from studio.preview import Preview
 
     analysed = controls is None
     if analysed:
@@ -75,7 +83,15 @@ def analyse_or_generate(kind: str, session: Any, controls: Any, folder: Path, pr
         controls.save(folder / CONTROLS_FILE)
     result: dict[str, Any] = {"controls": CONTROLS_FILE if analysed else None}
     if kind == "generate":
-        record, _take = pipeline.generate_take(session, controls, progress=progress)
+        listener = Preview(session.takes_dir, session.export.sample_rate, say=say) if preview else None
+        try:
+            record, _take = pipeline.generate_take(session, controls, progress=progress, on_audio=listener)
+        except BaseException:
+            if listener is not None:
+                listener.close(complete=False, announce=False)
+            raise
+        if listener is not None:
+            listener.close(complete=True)
         result.update(take_id=record.id, session=session.to_dict(None))
     return result
 

@@ -99,6 +99,7 @@ def _run(folder: Path, progress: ProgressFn, cancel: CancelEvent, started: Calla
         reader = threading.Thread(target=_read_lines, args=(process, lines), name="child job reader", daemon=True)
         reader.start()
         outcome: dict | None = None
+        fraction = 0.0
         try:
             while True:
                 if cancel.is_set():
@@ -111,7 +112,10 @@ def _run(folder: Path, progress: ProgressFn, cancel: CancelEvent, started: Calla
                     break
                 message = _parse(line)
                 if "progress" in message:
-                    progress(float(message["progress"]), str(message.get("message", "")))
+                    fraction = float(message["progress"])
+                    progress(fraction, str(message.get("message", "")))
+                elif "preview" in message:  # where the take's first seconds are (the preview of a generation)
+                    progress(fraction, str(message["preview"]))
                 elif "done" in message or "error" in message:
                     outcome = message
         finally:

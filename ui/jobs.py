@@ -26,6 +26,7 @@ from expotion_engine.vision.analyze import resolve_range
 from studio import pipeline
 from studio.analysis import cache_dir, cache_key
 from studio.export.registry import export_delivery
+from studio.preview import stale_preview
 from studio.session import Session, TakeRecord
 from studio.spool import spool_beside
 from ui.error_dialog import show_error
@@ -85,12 +86,17 @@ def stem_peaks(take: Take) -> dict[str, Peaks]:
     return {stem.name: compute_peaks(stem.audio, take.sample_rate) for stem in take.stems}
 
 
-def generate_take(session: Session, controls: ControlTrack | None, *, progress: ProgressFn,
+def generate_take(session: Session, controls: ControlTrack | None, preview: bool = False, *, progress: ProgressFn,
                   cancel: CancelEvent) -> GeneratedTake:
     """Generate and write a take in a child process; analyses first when ``controls`` is None (the range or
     settings changed). The child writes the take beside the session file; the window adds its record.
+    ``preview``: the child plays the take's first seconds while the rest is made (``preview.wav`` in the takes
+    folder, removed once the take is complete); its message comes as a progress message. The preview an earlier
+    stopped generation kept goes first, so a preview there after this one stopped is this one's.
     """
-    made = run_in_child("generate", session, controls, progress=progress, cancel=cancel)
+    for path in stale_preview(session.takes_dir):
+        path.unlink()
+    made = run_in_child("generate", session, controls, progress=progress, cancel=cancel, preview=preview)
     assert made.record is not None
     take = Take.load(made.record.folder)
     check_cancel(cancel)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from expotion_engine.errors import ExpotionError
 from expotion_engine.progress import CancelEvent, ProgressFn
 from expotion_engine.types import ControlTrack, Marker, Take
+from studio.preview import PREVIEW_NAME, kept_sentence
 from studio.session import SESSION_SUFFIX, Session, TakeRecord, autosave_path, find_autosave
 from studio.timecode import RateChoice, TimecodeError, choose_rate, parse_timecode
 from ui import jobs
@@ -214,6 +215,9 @@ class MainWindow(QMainWindow):
         self.act_analyse = a("&Analyse Video", self.analyse, "Ctrl+R")
         self.act_generate = a("&Generate Take", self.generate, "Ctrl+G")
         self.act_ab = a("Switch A ⇄ B", self.toggle_ab, "T")
+        self.act_preview = a("&Preview While Generating", self._set_preview, None,
+                             "Play a take's first seconds while the rest is made (preview.wav in the takes folder)")
+        self.act_preview.setCheckable(True)
         self.act_next_marker = a("Next Marker", lambda: self.go_to_marker(1), "Shift+M")
         self.act_prev_marker = a("Previous Marker", lambda: self.go_to_marker(-1), "Ctrl+Shift+M")
         self.act_snap = a("&Snap Markers to Hits and Beats", self._set_snap, "S",
@@ -260,7 +264,7 @@ class MainWindow(QMainWindow):
         play.addSeparator()
         play.addActions([self.act_prev, self.act_next, self.act_prev10, self.act_next10])
         score = bar.addMenu("&Score")
-        score.addActions([self.act_analyse, self.act_generate, self.act_ab])
+        score.addActions([self.act_analyse, self.act_generate, self.act_preview, self.act_ab])
         score.addSeparator()
         score.addAction(self.act_conform)
         score.addSeparator()
@@ -864,6 +868,10 @@ class MainWindow(QMainWindow):
     def _set_snap(self, on: bool) -> None:
         self.timeline.snap_to_hits = on
 
+    def _set_preview(self, on: bool) -> None:
+        """Score ▸ Preview While Generating (remembered)."""
+        self.settings.setValue("score/preview", on)
+
     @Slot(bool)
     def set_bars_ruler(self, on: bool) -> None:
         """View ▸ Ruler in Bars and Beats (remembered): the ruler counts the take's bars, else timecode."""
@@ -994,8 +1002,20 @@ class MainWindow(QMainWindow):
             if not self.save_as():
                 return None
         controls = None if self.document.controls_stale() else self.document.controls
-        return self.jobs.run("Generating a take", jobs.generate_take, self.session, controls,
-                             on_result=self._on_generated)
+        preview = self.act_preview.isChecked()
+        worker = self.jobs.run("Generating a take", jobs.generate_take, self.session, controls, preview,
+                               on_result=self._on_generated)
+        if worker is not None:
+            kept = self.session.takes_dir / PREVIEW_NAME
+            worker.aborted.connect(lambda: self._say_preview_kept(kept))
+            worker.errored.connect(lambda exc: self._say_preview_kept(kept))
+        return worker
+
+    def _say_preview_kept(self, path: Path) -> None:
+        """A generation that stopped (cancelled, failed) says once where the preview it kept is and what it holds."""
+        sentence = kept_sentence(path)
+        if sentence is not None:
+            self.statusBar().showMessage(sentence[0].upper() + sentence[1:] + ".")
 
     def _on_generated(self, result: jobs.GeneratedTake) -> None:
         if result.controls is not self.document.controls:
@@ -1131,6 +1151,7 @@ class MainWindow(QMainWindow):
     def _restore_layout(self) -> None:
         """Window geometry and splitter positions as the last window left them."""
         self.set_bars_ruler(self.settings.value("view/ruler", "timecode") == "bars")
+        self.act_preview.setChecked(str(self.settings.value("score/preview", "false")).lower() == "true")
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)

@@ -24,7 +24,7 @@ from studio.fsutil import remove_stale, stale_parts, stale_staging
 from studio.lock import LOCK_NAME, FolderLock
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
 from studio.preflight import preflight
-from studio.preview import PREVIEW_NAME, Preview
+from studio.preview import Preview, stale_preview
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET, SESSION_SUFFIX, DeliveryPrefs, Session
 from studio.timecode import (
@@ -80,12 +80,6 @@ def user_entries(out: Path) -> list[Path]:
     """What is in ``out`` besides Expotion's lock file and what an interrupted run left (staging, a preview)."""
     stale = {*stale_staging(out), *stale_parts(out), *stale_preview(out)}
     return [p for p in out.iterdir() if p.name != LOCK_NAME and p not in stale]
-
-
-def stale_preview(out: Path) -> list[Path]:
-    """The ``preview.wav`` a cancelled ``--preview`` run kept (a finished run removes its own); a rerun drops it."""
-    path = out / PREVIEW_NAME
-    return [path] if path.is_file() and not path.is_symlink() else []
 
 
 def check_output_folder(out: Path, force: bool) -> None:
