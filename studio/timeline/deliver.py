@@ -7,15 +7,16 @@ file: the mix enabled, the stems beneath it disabled (so the music plays once an
 stems are there to switch on), each clip starting at the scored range's in point on the
 sequence's own record time and lasting the scored range.
 
-``.otio`` is edited in OpenTimelineIO's model (a media URL relative to the timeline's
-folder is made relative to the delivery folder: the same file). FCP 7 XML and FCPXML are
-edited in the file itself, so whatever the adapters do not model (effects, audio levels,
-roles, ids) stays as the editor wrote it. FCP 7 XML gets ``<track>`` elements under the
-sequence's ``<media><audio>``, each clipitem with its own ``<file>`` (``file://localhost``
-URL, timecode, sample rate, depth and channels; a stereo file's track is marked stereo
-for Premiere). FCPXML gets an ``asset`` per file (``media-rep`` from version 1.9, ``src``
-before) and a connected ``asset-clip`` (role ``music``) below the primary storyline
-(lanes -1, -2, ..., under any lane already connected there), anchored to the spine
+``.otio`` is edited in OpenTimelineIO's model. FCP 7 XML and FCPXML are edited in the file
+itself, so whatever the adapters do not model (effects, audio levels, roles, ids) stays as
+the editor wrote it. In every format a media URL relative to the timeline's folder is made
+relative to the delivery folder (the same file; absolute ones stay as written). FCP 7 XML
+gets ``<track>`` elements under the sequence's ``<media><audio>``, each clipitem with its
+own ``<file>`` (``file://localhost`` URL, timecode, sample rate, depth and channels; a
+stereo file's track is marked stereo for Premiere). FCPXML gets an ``asset`` per file
+(``media-rep`` from version 1.9, ``src`` before) and a connected ``asset-clip`` (role
+``music``) below the primary storyline (lanes -1, -2, ..., under any lane already
+connected there), anchored to the spine
 element under the in point and placed before its markers as the DTD orders them, every
 time on a frame of the sequence's ``frameDuration``. Audio URLs are absolute, as editors
 write them. Ids are new (``expotion1``, ``expotion-clipitem-1``, ...; a round trip of a
@@ -27,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -119,13 +120,37 @@ def _audio(tracks: Sequence[ScoreTrack]) -> list[_Audio]:
 # --------------------------------------------------------------------------- .otio (and EDL)
 
 
+def _is_relative(url: str) -> bool:
+    """Whether media ``url`` names a file relative to its timeline's folder (no scheme, not absolute)."""
+    return bool(url) and not urlparse(url).scheme and not url_path(url).is_absolute()
+
+
+def _moved(url: str, old: Path, new: Path) -> str:
+    """Relative media ``url`` of a timeline in folder ``old``, as a path relative to folder ``new``."""
+    return Path(os.path.relpath(old / url_path(url), new)).as_posix()
+
+
 def _rebase(source: otio.schema.Timeline, old: Path, new: Path) -> None:
     """Relative media URLs of ``source`` (relative to folder ``old``) made relative to folder ``new`` instead."""
     for clip in source.find_clips():
         reference = clip.media_reference
         url = getattr(reference, "target_url", "") or ""
-        if url and not urlparse(url).scheme and not url_path(url).is_absolute():
-            reference.target_url = Path(os.path.relpath(old / url_path(url), new)).as_posix()
+        if _is_relative(url):
+            reference.target_url = _moved(url, old, new)
+
+
+def _rebase_xml(elements: Iterable[ET.Element], attribute: str | None, old: Path, new: Path) -> None:
+    """Relative media URLs in ``elements`` (their ``attribute``, else their text) made relative to folder ``new``
+    instead of ``old``, so the round trip written there finds the editor's media (absolute ones stay as written)."""
+    for element in elements:
+        url = (element.get(attribute) if attribute else element.text) or ""
+        if not _is_relative(url.strip()):
+            continue
+        moved = quote(_moved(url.strip(), old, new))
+        if attribute:
+            element.set(attribute, moved)
+        else:
+            element.text = moved
 
 
 def _otio_text(timeline: Timeline, audio: list[_Audio], folder: Path) -> str:
@@ -258,9 +283,10 @@ def _xml_text(root: ET.Element, doctype: str) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE {doctype}>\n{body}\n'
 
 
-def _fcp7_text(timeline: Timeline, audio: list[_Audio]) -> str:
-    """The FCP 7 XML file with the score's tracks appended to the sequence's audio."""
+def _fcp7_text(timeline: Timeline, audio: list[_Audio], folder: Path) -> str:
+    """The FCP 7 XML file, to be written into ``folder``, with the score's tracks appended to the sequence's audio."""
     root = _parse(timeline.path)
+    _rebase_xml(root.iter("pathurl"), None, timeline.path.parent, folder)
     sequence = root.find(".//sequence")
     if sequence is None:
         raise TimelineError(f"{timeline.path}: no <sequence> to lay the score into.")
@@ -314,9 +340,11 @@ def _connect(root: ET.Element, parent: ET.Element, clip: ET.Element) -> None:
     _insert(root, parent, place, clip)
 
 
-def _fcpx_text(timeline: Timeline, audio: list[_Audio]) -> str:
-    """The FCPXML file with an asset and a connected audio clip per score file below the primary storyline."""
+def _fcpx_text(timeline: Timeline, audio: list[_Audio], folder: Path) -> str:
+    """The FCPXML file, to be written into ``folder``, with an asset and a connected audio clip per score file
+    below the primary storyline."""
     root = _parse(timeline.path)
+    _rebase_xml([*root.iter("asset"), *root.iter("media-rep")], "src", timeline.path.parent, folder)
     sequence = root.find(".//project/sequence")
     spine = sequence.find("spine") if sequence is not None else None
     resources = root.find("resources")
@@ -377,8 +405,8 @@ def roundtrip_text(timeline: Timeline, tracks: Sequence[ScoreTrack], folder: Pat
     if adapter == "otio_json":
         return _otio_text(timeline, audio, folder.resolve())
     if adapter == "fcp_xml":
-        return _fcp7_text(timeline, audio)
-    return _fcpx_text(timeline, audio)
+        return _fcp7_text(timeline, audio, folder.resolve())
+    return _fcpx_text(timeline, audio, folder.resolve())
 
 
 def deliver_roundtrip(timeline: Timeline, tracks: Sequence[ScoreTrack], folder: str | Path, title: str, *,
