@@ -12,9 +12,10 @@ same readers the receiving programs use) and returns one :class:`CheckResult` pe
   offset) on the frame of that timestamp;
 - ``markers``: each marker on the same timecode frame in every format that carries markers;
 - ``paths``: every file a project or timeline refers to exists, by a relative path when it
-  lies inside the folder;
+  lies inside the folder (the editor's ``<title>_sequence.*`` names the score as editors do);
 - ``timeline audio``: what each timeline and DAW project plays (its enabled, unmuted audio,
-  decoded and placed) sums to the mix once (<= -60 dB residual), so nothing plays twice; the
+  decoded and placed; of the editor's sequence its score tracks) sums to the mix once (<= -60 dB
+  residual), so nothing plays twice and the music sits at its timecode; the
   scored video's score track, decoded, is the mix in sync (<= -10 dB through AAC, -60 dB as PCM);
 - ``peak/loudness``: no BWF at full scale, the mix's integrated loudness above silence.
 
@@ -80,8 +81,10 @@ class Delivery:
 _PATTERNS = {
     "edl": "{slug}*.edl", "fcp7": "{slug}_fcp7.xml", "fcpxml": "{slug}.fcpxml", "otio": "{slug}.otio",
     "reaper": "{slug}.rpp", "dawproject": "{slug}.dawproject", "midi": "{slug}.mid", "markers": "{slug}_markers.csv",
-    "video": "{slug}_scored.*",
+    "video": "{slug}_scored.*", "sequence": "{slug}_sequence.*",
 }
+#: the editor's sequence with the score laid in (:mod:`studio.timeline.deliver`), read by its suffix
+_SEQUENCE_READERS = {".otio": readback.read_otio_json, ".xml": readback.read_fcp7, ".fcpxml": readback.read_fcpxml}
 
 
 def find_delivery(root: str | Path) -> Delivery:
@@ -267,8 +270,8 @@ def check_timecode(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: l
     if mix.start_seconds is None:
         return CheckResult("timecode", False, f"{mix.path.name} has no bext TimeReference")
     frame = to_frame(mix.start_seconds, delivery.rate)
-    for placement in placements:
-        if placement.start_frame is not None and placement.start_frame != frame:
+    for placement in placements:  # the editor's sequence keeps its own start (its score tracks start in it)
+        if placement.start_frame is not None and placement.start_frame != frame and placement.format != "sequence":
             faults.append(f"{placement.file.name} starts at {format_frames(placement.start_frame, delivery.rate)}")
     faults += [f for path in delivery.files["video"] if (f := _video_timecode_fault(path, delivery.rate, frame))]
     label = format_frames(frame, delivery.rate)
@@ -322,7 +325,8 @@ def check_paths(delivery: Delivery, placements: list[Placement]) -> CheckResult:
             count += 1
             if target is None or not target.exists():
                 faults.append(f"{placement.file.name} refers to missing {url}")
-            elif (root in target.resolve().parents) and (url.startswith("file:") or Path(url).is_absolute()):
+            elif (root in target.resolve().parents) and (url.startswith("file:") or Path(url).is_absolute()) \
+                    and placement.format != "sequence":  # an editor's sequence names its audio as editors do
                 faults.append(f"{placement.file.name} refers to {target.name} by an absolute path")
     guide = delivery.root / f"{delivery.slug}_README.txt"
     manifest = read_manifest(delivery.root)
@@ -524,6 +528,15 @@ def check_levels(mix: Bwf, stems: list[Bwf], measured: Scan) -> CheckResult:
     return CheckResult("peak/loudness", not faults, detail if not faults else "; ".join([*faults, detail]))
 
 
+def editor_sequence(read: Placement, delivery: Delivery) -> Placement:
+    """The editor's sequence as the checks see it: every file it refers to, and of its audio only the score's
+    clips (the delivery's own files, not the editor's sound); its start and markers are the editor's, not the
+    music's."""
+    root = delivery.root.resolve()
+    audio = [c for c in read.audio if c.path is not None and root in c.path.resolve().parents]
+    return Placement("sequence", read.file, read.start_frame, audio=audio, references=read.references)
+
+
 def read_placements(delivery: Delivery, start_seconds: float, start_slack: float = 0.0
                     ) -> tuple[list[Placement], list[CheckResult]]:
     """Every timeline, project, MIDI file and marker list of the delivery, and a failed check per unreadable one
@@ -537,7 +550,9 @@ def read_placements(delivery: Delivery, start_seconds: float, start_slack: float
     for name, paths in delivery.files.items():
         for path in paths:
             try:
-                if name == "dawproject":
+                if name == "sequence" and path.suffix in _SEQUENCE_READERS:
+                    placements.append(editor_sequence(_SEQUENCE_READERS[path.suffix](path, delivery.rate), delivery))
+                elif name == "dawproject":
                     placements.append(readback.read_dawproject(path, delivery.rate, start_seconds, start_slack))
                 elif name in readers:
                     placements.append(readers[name](path, delivery.rate))
