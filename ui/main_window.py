@@ -624,8 +624,9 @@ class MainWindow(QMainWindow):
     def _on_new_session(self, opened: tuple[Session, str]) -> None:
         session, start = opened
         self._reset_for(session)
-        self.statusBar().showMessage(f"Opened {session.video}. {start} Press Analyse to read its faces and motion.",
-                                     8000)
+        # the file's name, not its path: the whole sentence fits the status bar beside a running job's panel
+        self.statusBar().showMessage(f"Opened {session.video.name}. {start} Press Analyse to read its faces and "
+                                     "motion.", 8000)
 
     def _reset_for(self, session: Session, controls=None) -> None:
         self.transport.stop()

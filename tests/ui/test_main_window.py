@@ -216,6 +216,18 @@ def test_cancel_generation(opened, qtbot, wait_job, tmp_path: Path) -> None:
     assert not window.jobs.busy and window.act_generate.isEnabled()
 
 
+def test_opening_a_video_says_so_in_one_line_that_fits(window, qtbot, face_clip: Clip) -> None:
+    said: list[str] = []
+    window.statusBar().messageChanged.connect(said.append)
+    window.open_path(face_clip.path)
+    qtbot.waitUntil(lambda: any(m.startswith("Opened ") for m in said), timeout=20_000)
+    message = next(m for m in said if m.startswith("Opened "))
+    assert message == (f"Opened {face_clip.path.name}. Starts at timecode 00:00:00:00: the video carries no "
+                       "timecode. Press Analyse to read its faces and motion.")  # its name: the path clipped the end
+    bar = window.statusBar()
+    assert bar.fontMetrics().horizontalAdvance(message) < bar.width() - window.audio_warning.sizeHint().width()
+
+
 def test_bad_video_shows_one_sentence_with_details(window, qtbot, bad_inputs) -> None:
     bad = bad_inputs["text_as_mp4"]
     window.open_path(bad)
