@@ -218,45 +218,51 @@ def check_lengths(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: li
     return CheckResult("lengths", not faults, detail)
 
 
-def audio_track_lengths(path: Path) -> list[float]:
-    """Each audio track's length in seconds as a player presents it (the container's stream duration, its edit
-    list applied; the last packet's end where the container states none)."""
+def audio_tracks(path: Path) -> list[tuple[float, float]]:
+    """Each audio track's start (s, the container's time) and length as a player presents them: the stream's
+    start and duration, its edit list applied (its packets' first start and last end where the container states
+    none)."""
     import av
 
-    lengths = []
+    tracks = []
     with av.logging.Capture(), av.open(str(path)) as container:
         for stream in container.streams.audio:
-            if stream.duration and stream.time_base is not None:
-                lengths.append(float(stream.duration * stream.time_base))
+            base = float(stream.time_base or 0)
+            if stream.duration and stream.start_time is not None:
+                tracks.append((stream.start_time * base, stream.duration * base))
                 continue
             first, end = stream.start_time, None
             for packet in container.demux(stream):
                 if packet.pts is not None:
                     first = packet.pts if first is None else min(first, packet.pts)
                     end = max(end or packet.pts, packet.pts + (packet.duration or 0))
-            lengths.append(0.0 if end is None or stream.time_base is None else float((end - first) * stream.time_base))
-    return lengths
+            tracks.append((0.0, 0.0) if end is None or first is None else (first * base, (end - first) * base))
+    return tracks
 
 
 def _video_length_faults(path: Path, seconds: float) -> list[str]:
-    """Why the scored video at ``path`` is not as long as the music (``seconds``), or its audio tracks not as long
-    as its picture, each within one of its frames."""
+    """Why the scored video at ``path`` is not as long as the music (``seconds``), or its audio tracks do not start
+    with its picture and last as long, each within one of its frames."""
     import av
 
     from expotion_engine.media.probe import probe_video
 
     try:
         info = probe_video(path)
-        lengths = audio_track_lengths(path)
+        tracks = audio_tracks(path)
     except (ExpotionError, av.error.FFmpegError, OSError) as exc:
         return [f"{path.name} cannot be read: {str(exc).removeprefix(str(path) + ': ')}"]
     frame = 1.0 / info.fps + 1e-6
     faults = []
     if abs(info.duration - seconds) > frame:
         faults.append(f"{path.name} lasts {info.duration:.3f} s, the music {seconds:.3f} s")
-    for number, length in enumerate(lengths, 1):
+    for number, (start, length) in enumerate(tracks, 1):
+        track = "its audio track" if len(tracks) == 1 else f"its audio track {number}"
+        late = start - info.video_start
+        if abs(late) > frame:
+            faults.append(f"{path.name}: {track} starts {abs(late):.3f} s {'after' if late > 0 else 'before'} its "
+                          "picture")
         if abs(length - info.duration) > frame:
-            track = "its audio track" if len(lengths) == 1 else f"its audio track {number}"
             which = "longer" if length > info.duration else "shorter"
             faults.append(f"{path.name}: {track} lasts {length:.3f} s and its picture {info.duration:.3f} s, "
                           f"{which} by more than a frame ({1.0 / info.fps:.3f} s)")

@@ -192,3 +192,15 @@ def test_an_unreadable_scored_video_fails_its_row_and_the_rest_is_checked(delive
     assert "6/7 checks passed; failed: lengths" in capsys.readouterr().out
     passed, detail = _results(broken)["lengths"]
     assert not passed and detail == "My_Clip_scored.mp4 cannot be read: the file is empty (0 bytes)."
+
+
+def test_a_scored_video_whose_audio_starts_after_its_picture_fails(delivery: Path, tmp_path: Path) -> None:
+    late = tmp_path / "late"
+    shutil.copytree(delivery, late)
+    video = late / "My_Clip_scored.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(delivery / video.name),
+                    "-itsoffset", "0.2", "-i", str(delivery / video.name), "-map", "0:v", "-map", "1:a", "-c", "copy",
+                    "-t", "3", str(video)], check=True)  # the same streams, the audio's timestamps 0.2 s later
+    passed, detail = _results(late)["lengths"]
+    assert not passed and re.search(r"My_Clip_scored\.mp4: its audio track starts 0\.[12]\d\d s after its picture",
+                                    detail), detail
