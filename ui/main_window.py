@@ -61,6 +61,8 @@ MAX_RECENT = 8
 AUTOSAVE_MS = 60_000
 VIDEO_FILTER = "Videos (" + " ".join(f"*{s}" for s in VIDEO_SUFFIXES) + ")"
 SESSION_FILTER = f"Expotion sessions (*{SESSION_SUFFIX})"
+#: the title of the generation job (its task panel; the take lane says it while no take is drawn)
+GENERATING = "Generating a take"
 TIMELINE_FILTER = "Editor timelines (*.otio *.xml *.fcpxml *.edl)"
 
 
@@ -480,6 +482,11 @@ class MainWindow(QMainWindow):
         for action in (self.act_analyse,):
             action.setEnabled(has_video and not busy)
         self.act_generate.setEnabled(self.document.controls is not None and not busy)
+        generating = busy and self.jobs.worker is not None and self.jobs.worker.name == GENERATING
+        self.timeline.set_take_note(f"{GENERATING}…" if generating
+                                    else "No take yet: choose a preset and press Generate"
+                                    if self.document.controls is not None
+                                    else "No take yet: analyse the video, then press Generate")
         self.act_export.setEnabled(self.document.chosen_index() >= 0 and not busy)
         self.act_conform.setEnabled(self.session.timeline is not None and self.document.chosen_index() >= 0
                                     and not busy)
@@ -1004,7 +1011,7 @@ class MainWindow(QMainWindow):
                 return None
         controls = None if self.document.controls_stale() else self.document.controls
         preview = self.act_preview.isChecked()
-        worker = self.jobs.run("Generating a take", jobs.generate_take, self.session, controls, preview,
+        worker = self.jobs.run(GENERATING, jobs.generate_take, self.session, controls, preview,
                                on_result=self._on_generated)
         if worker is not None:
             kept = self.session.takes_dir / PREVIEW_NAME

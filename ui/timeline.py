@@ -129,6 +129,7 @@ class TimelineWidget(QWidget):
         self._user_markers: tuple[Marker, ...] = ()
         self._take_markers: tuple[Marker, ...] = ()
         self._peaks: Peaks | None = None
+        self._take_note = "No take yet: choose a preset and press Generate"
         self._tempo: TempoMap | None = None
         self._take_start = 0.0
         self._take_duration = 0.0
@@ -310,6 +311,17 @@ class TimelineWidget(QWidget):
     def curve_count(self) -> int:
         """How many analysis curves are drawn."""
         return sum(len(curves) for curves in self._curves.values())
+
+    def set_take_note(self, text: str) -> None:
+        """What the take lane says while it has no take (the window's next step, or that one is being made)."""
+        if text != self._take_note:
+            self._take_note = text
+            self._invalidate()
+
+    @property
+    def take_note(self) -> str:
+        """The take lane's text while it has no take."""
+        return self._take_note
 
     def has_waveform(self) -> bool:
         """Whether a take's waveform is drawn."""
@@ -620,8 +632,7 @@ class TimelineWidget(QWidget):
         top, height = self._wave_top() + 3, WAVE_H - 6
         if peaks is None or len(peaks.low) == 0:
             p.setPen(QColor(DIM_TEXT))
-            p.drawText(QRectF(HEADER_W + 8, top, 400, height), Qt.AlignmentFlag.AlignVCenter,
-                       "No take yet: choose a preset and press Generate")
+            p.drawText(QRectF(HEADER_W + 8, top, 400, height), Qt.AlignmentFlag.AlignVCenter, self._take_note)
             return
         fill = color("waveform")
         fill.setAlpha(190)

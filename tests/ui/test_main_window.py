@@ -200,9 +200,12 @@ def test_analysis_settings_are_undoable_and_mark_the_analysis_stale(opened, qtbo
 
 def test_cancel_generation(opened, qtbot, wait_job, tmp_path: Path) -> None:
     window = opened
+    assert window.timeline.take_note == "No take yet: analyse the video, then press Generate"  # Generate is off
     wait_job(window.analyse())
+    assert window.timeline.take_note == "No take yet: choose a preset and press Generate"
     assert window.save_to(tmp_path / "cancel.expotion")
     worker = window.generate()
+    assert window.timeline.take_note == "Generating a take…"  # not "press Generate" while it is pressed
     task = window.jobs.task
     qtbot.mouseClick(task.cancel_button, Qt.MouseButton.LeftButton)
     assert task.stage_label.text() == "Cancelling…"
@@ -214,6 +217,7 @@ def test_cancel_generation(opened, qtbot, wait_job, tmp_path: Path) -> None:
     assert window.document.records == [] and window.session.takes == []
     qtbot.waitUntil(lambda: not shiboken6.isValid(task) or not task.isVisible(), timeout=5_000)
     assert not window.jobs.busy and window.act_generate.isEnabled()
+    assert window.timeline.take_note == "No take yet: choose a preset and press Generate"
 
 
 def test_opening_a_video_says_so_in_one_line_that_fits(window, qtbot, face_clip: Clip) -> None:
