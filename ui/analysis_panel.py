@@ -81,7 +81,7 @@ class AnalysisPanel(QWidget):
             f"people seen {valid:.0%} of the time",
         ]
         if faces is not None:
-            parts.append(f"up to {faces} face(s) in frame")
+            parts.append(f"up to {faces} face{'' if faces == 1 else 's'} in frame")
         text = "; ".join(parts) + "."
         if stale:
             text += " Settings or range changed: press Re-analyse."

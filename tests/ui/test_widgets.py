@@ -40,6 +40,20 @@ def sine_take() -> Take:
     return Take("test", RATE, mix, stems, TempoMap.constant(120.0), (), {}, 0)
 
 
+@pytest.mark.parametrize(("faces", "said"), [(1, "up to 1 face in frame."), (2, "up to 2 faces in frame.")])
+def test_analysis_summary_counts_faces_in_words(qtbot, faces: int, said: str) -> None:
+    from dataclasses import replace
+
+    from tests.factories import make_control_track
+    from ui.analysis_panel import AnalysisPanel
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    track = make_control_track(4.0)
+    panel.show_analysis(replace(track, settings={**track.settings, "max_faces_seen": faces}))
+    assert panel.summary.text().endswith(said), panel.summary.text()
+
+
 def test_pyside_keeps_none_alive(qapp) -> None:
     """PySide6 6.12.0 dropped a reference to None on every void call, aborting Python 3.11 (pinned out)."""
     widget = QWidget()
