@@ -5,8 +5,8 @@ same readers the receiving programs use) and returns one :class:`CheckResult` pe
 
 - ``stems null``: the mix minus the sum of the stems, in dB below the mix (<= -60 dB);
 - ``lengths``: every BWF the same length and rate; each timeline's audio, the MIDI file and
-  the scored video's picture as long as the music, and each of the video's audio tracks as long
-  as its picture (within a frame);
+  the scored video's picture as long as the music, and each of the video's audio tracks starting
+  with its picture and as long (within a frame; a video that cannot be read fails here);
 - ``timecode``: every BWF's ``bext`` TimeReference the same, and every sequence start (EDL
   record side, FCP 7 XML, FCPXML ``tcStart``, ``.otio``, REAPER ``PROJOFFS``, MIDI SMPTE
   offset) on the frame of that timestamp;
@@ -191,7 +191,7 @@ def check_null(mix: Bwf, stems: list[Bwf], measured: Scan) -> CheckResult:
 
 def check_lengths(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: list[Placement]) -> CheckResult:
     """Every BWF as long as the mix; timelines, MIDI and the scored video as long as the music, and the video's
-    audio as long as its picture, within a frame."""
+    audio starting with its picture and as long, within a frame."""
     faults = [f"{s.path.name} has {s.frames} samples at {s.sample_rate} Hz, the mix {mix.frames} at "
               f"{mix.sample_rate} Hz" for s in stems if s.frames != mix.frames or s.sample_rate != mix.sample_rate]
     seconds = mix.frames / mix.sample_rate
