@@ -174,7 +174,8 @@ def scan(mix: Bwf, stems: list[Bwf]) -> Scan:
 def check_null(mix: Bwf, stems: list[Bwf], measured: Scan) -> CheckResult:
     """The mix minus the sum of the stems: <= -60 dB below the mix, or no more than the files' dither."""
     if not stems:
-        return CheckResult("stems null", False, "no stems in <title>_stems/")
+        folder = mix.path.name.removesuffix("_mix.wav") + "_stems/"
+        return CheckResult("stems null", False, f"no stems in {folder}: nothing to null against the mix")
     if any(s.shape != mix.shape for s in stems) or measured.residual_energy is None:
         odd = [s.path.name for s in stems if s.shape != mix.shape]
         return CheckResult("stems null", False, f"{', '.join(odd)} not the mix's shape {mix.shape}")

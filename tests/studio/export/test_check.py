@@ -204,3 +204,11 @@ def test_a_scored_video_whose_audio_starts_after_its_picture_fails(delivery: Pat
     passed, detail = _results(late)["lengths"]
     assert not passed and re.search(r"My_Clip_scored\.mp4: its audio track starts 0\.[12]\d\d s after its picture",
                                     detail), detail
+
+
+def test_a_delivery_without_its_stems_names_the_folder(delivery: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    shutil.copytree(delivery, bare)
+    shutil.rmtree(bare / "My_Clip_stems")
+    passed, detail = _results(bare)["stems null"]
+    assert not passed and detail == "no stems in My_Clip_stems/: nothing to null against the mix"
