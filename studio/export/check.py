@@ -96,7 +96,9 @@ def find_delivery(root: str | Path) -> Delivery:
         raise ExportError(f"{folder} is not a folder; give the delivery folder to check.")
     mixes = sorted(folder.glob("*_mix.wav"))
     if not mixes:
-        raise ExportError(f"{folder} holds no <title>_mix.wav; it is not a delivery folder.")
+        inner = sorted(p.parent for p in folder.glob("*/*_mix.wav"))  # a score's or conform's OUT holds delivery/
+        hint = f"; check the delivery folder inside it, {inner[0]}" if inner else ""
+        raise ExportError(f"{folder} holds no <title>_mix.wav; it is not a delivery folder{hint}.")
     mix = mixes[0]
     slug = mix.name[: -len("_mix.wav")]
     stems = sorted((folder / f"{slug}_stems").glob("*.wav"))

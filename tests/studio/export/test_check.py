@@ -212,3 +212,11 @@ def test_a_delivery_without_its_stems_names_the_folder(delivery: Path, tmp_path:
     shutil.rmtree(bare / "My_Clip_stems")
     passed, detail = _results(bare)["stems null"]
     assert not passed and detail == "no stems in My_Clip_stems/: nothing to null against the mix"
+
+
+def test_a_scores_output_folder_points_to_the_delivery_inside_it(delivery: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(delivery, tmp_path / "out" / "delivery")  # OUT of `expotion score`: the take, then delivery/
+    assert main(["check", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "not a delivery folder; check the delivery folder inside it, " + str(tmp_path / "out" / "delivery") in err
