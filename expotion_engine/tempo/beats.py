@@ -6,8 +6,8 @@
    eighth-note level) and a log-normal prior around 120 BPM; a Viterbi path through it
    may drift freely but pays for jumps, so a ramp is followed and octave flips are not.
 2. Beats: ``librosa.beat.beat_track`` with that time-varying tempo; missed single beats
-   are filled in, and the beats it trims at either end are put back while onsets keep
-   arriving on time.
+   are filled in, an end beat on no onset at all is dropped, and the beats it trims at
+   either end are put back while onsets keep arriving on time.
 3. Timing: each beat moves to the strongest rise of a 2.9 ms onset envelope within
    ±7 % of a beat, with parabolic interpolation (beat_track's 11.6 ms grid alone
    misreads a 120 BPM click as 117.5).
@@ -140,17 +140,26 @@ def _peak_near(t: float, period: float, fine: np.ndarray, fine_rate: float) -> t
     return k / fine_rate, float(fine[k])
 
 
-def extend(beats: np.ndarray, fine: np.ndarray, fine_rate: float, *, min_ratio: float = 0.3) -> np.ndarray:
-    """Add the beats the tracker trimmed at either end, while onsets keep coming on time.
+def extend(beats: np.ndarray, fine: np.ndarray, fine_rate: float, *, min_ratio: float = 0.3,
+           silent_ratio: float = 0.05) -> np.ndarray:
+    """Mend the tracker's ends: drop end beats on no onset, add the beats it trimmed while onsets keep coming on time.
 
-    A beat one period before the first (after the last) is added when the envelope
-    there rises at least ``min_ratio`` times as much as at a typical tracked beat.
+    An end beat is dropped when the envelope within reach of it rises less than
+    ``silent_ratio`` times as much as at a typical tracked beat: no onset at all (the
+    tracker's last beat can fall 0.1-0.2 s short of the last click, out of :func:`refine`'s
+    reach, and would read as a tempo change; a quiet hi-hat beat still rises 0.14 times as
+    much). A beat one period before the first (after the last) is added when the envelope
+    there rises at least ``min_ratio`` times as much as at a typical beat.
     """
     if len(beats) < 4:
         return beats
     typical = float(np.median([_peak_near(t, p, fine, fine_rate)[1] for t, p in
                                zip(beats[1:], np.diff(beats), strict=True)]))
     out = list(beats)
+    while len(out) > 4 and _peak_near(out[-1], out[-2] - out[-3], fine, fine_rate)[1] < silent_ratio * typical:
+        out.pop()
+    while len(out) > 4 and _peak_near(out[0], out[2] - out[1], fine, fine_rate)[1] < silent_ratio * typical:
+        out.pop(0)
     duration = len(fine) / fine_rate
     while True:
         period = float(np.median(np.diff(out[:5])))
