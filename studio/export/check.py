@@ -259,6 +259,8 @@ def _video_length_faults(path: Path, seconds: float) -> list[str]:
     faults = []
     if abs(info.duration - seconds) > frame:
         faults.append(f"{path.name} lasts {info.duration:.3f} s, the music {seconds:.3f} s")
+    if not tracks:
+        faults.append(f"{path.name} has no audio track: the score is not in it")
     for number, (start, length) in enumerate(tracks, 1):
         track = "its audio track" if len(tracks) == 1 else f"its audio track {number}"
         late = start - info.video_start

@@ -220,3 +220,13 @@ def test_a_scores_output_folder_points_to_the_delivery_inside_it(delivery: Path,
     assert main(["check", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "not a delivery folder; check the delivery folder inside it, " + str(tmp_path / "out" / "delivery") in err
+
+
+def test_a_scored_video_without_audio_fails(delivery: Path, tmp_path: Path) -> None:
+    silent = tmp_path / "silent"
+    shutil.copytree(delivery, silent)
+    video = silent / "My_Clip_scored.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(delivery / video.name), "-map",
+                    "0:v", "-c", "copy", str(video)], check=True)
+    passed, detail = _results(silent)["lengths"]
+    assert not passed and detail == "My_Clip_scored.mp4 has no audio track: the score is not in it"
