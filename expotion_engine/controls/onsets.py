@@ -45,6 +45,13 @@ CHUNK = 4096
 NOISE_SAMPLE = 20000
 #: the least robust spread (gray levels) of the per-frame amounts of change.
 AMOUNT_FLOOR = 5.0
+#: a frame that changes by less than this share of what its neighbours (two frames either side) did ...
+REPEAT_SHARE = 0.35
+#: ... while they changed by this much at least (gray levels summed over the cells) repeats the frame before,
+#: when a cadence shows: this many such frames within REPEAT_SPAN frames around it (a held frame is not a cadence).
+REPEAT_LEVEL = 5.0
+REPEAT_COUNT = 5
+REPEAT_SPAN = 25
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,17 +66,25 @@ class FrameActivity:
 
     @classmethod
     def from_raw(cls, raw: RawFeatures, zero: float) -> FrameActivity:
-        """The activity of ``raw``'s decoded frames, timed from ``zero`` (s in the file).
+        """The activity of ``raw``'s decoded frames, timed from ``zero`` (s in the file)."""
+        return cls.from_grid(raw.frame_times - zero, raw.frame_grid)
+
+    @classmethod
+    def from_grid(cls, times: np.ndarray, grid: np.ndarray) -> FrameActivity:
+        """The activity of decoded frames at ``times`` differing from the frame before by ``grid``, less the
+        frames that only repeat the one before (:func:`repeated_frames`).
 
         The noise is measured on at most ``NOISE_SAMPLE`` frames spread over the clip.
         """
-        grid = raw.frame_grid
+        repeats = repeated_frames(grid)
+        if repeats.any():
+            grid, times = grid[~repeats], times[~repeats]
         if len(grid) > 1:
             body = grid[1::max((len(grid) - 1) // NOISE_SAMPLE, 1)].astype(np.float32)
             noise = 1.4826 * np.median(np.abs(body - np.median(body, axis=0)), axis=0)
         else:
             noise = np.zeros(grid.shape[1:], np.float32)
-        return cls(raw.frame_times - zero, grid, noise)
+        return cls(times, grid, noise)
 
     @property
     def frame_period(self) -> float:
@@ -77,6 +92,24 @@ class FrameActivity:
         steps = np.diff(self.times)
         steps = steps[steps > 0]
         return float(np.median(steps)) if len(steps) else 0.04
+
+
+def repeated_frames(grid: np.ndarray) -> np.ndarray:
+    """Per frame of ``grid``, whether it repeats the frame before, in a cadence, while the picture around it moves:
+    the copies a frame-rate conversion makes (25p in 50p, 24p in 60p by 3:2), which would make every new frame of
+    ordinary motion rise above the frames before it and start a change. Computed ``CHUNK`` frames at a time."""
+    n = len(grid)
+    out = np.zeros(n, bool)
+    for first in range(2, n - 1, CHUNK):
+        lo, hi = first - 2, min(first + CHUNK, n - 1)
+        g = grid[lo:hi + 2].astype(np.float32)
+        k = np.arange(first, hi) - lo
+        before = np.maximum(g[k - 2], g[k - 1])
+        after = np.maximum(g[k + 1], g[np.minimum(k + 2, len(g) - 1)])
+        around = np.minimum(before, after).reshape(len(k), -1).sum(axis=1)
+        own = g[k].reshape(len(k), -1).sum(axis=1)
+        out[first:hi] = (around >= REPEAT_LEVEL) & (own < REPEAT_SHARE * around)
+    return out & (np.convolve(out, np.ones(REPEAT_SPAN, np.int32), mode="same") >= REPEAT_COUNT)
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,43 @@ def test_chunks_do_not_change_the_result(monkeypatch) -> None:
 def test_a_higher_threshold_never_finds_more(threshold) -> None:
     activity, _ = _activity(seed=5)
     assert len(pixel_onsets(activity, np.array([]), threshold)) >= len(pixel_onsets(activity, np.array([]), 6.0))
+
+
+def _moving(n: int, seed: int) -> tuple[np.ndarray, list[int]]:
+    """Frame differences of a picture that keeps moving (every cell changes by 1..3 gray levels a frame),
+    with two changes on top; returns the grid and their first frames."""
+    rng = np.random.default_rng(seed)
+    grid = rng.uniform(1.0, 3.0, (n, 12, 16)).astype(np.float32)
+    starts = [50, 110]
+    grid[50:53, 3:6, 4:8] += np.array([40.0, 25.0, 8.0])[:, None, None]
+    grid[110:114, 7:10, 9:13] += np.array([10.0, 30.0, 30.0, 6.0])[:, None, None]
+    grid[0] = 0.0
+    return grid, starts
+
+
+@pytest.mark.parametrize("cadence", [[2], [3, 2]], ids=["25p in 50p", "24p in 60p by 3:2"])
+def test_frames_a_rate_conversion_repeats_start_no_change(cadence) -> None:
+    """Shown again and again (each new frame then a copy or two differing by grain only), a clip's changes
+    are the ones found in its own frames, not one at nearly every new frame of the motion."""
+    grid, starts = _moving(160, seed=7)
+    rng = np.random.default_rng(8)
+    shown, times, originals, step = [], [], [], 1.0 / (FPS * sum(cadence) / len(cadence))
+    for k, frame in enumerate(grid):
+        for copy in range(cadence[k % len(cadence)]):
+            originals.append(k)
+            shown.append(frame if copy == 0 else rng.uniform(0.0, 0.1, frame.shape).astype(np.float32))
+            times.append(len(times) * step)
+    activity = FrameActivity.from_grid(np.array(times), np.array(shown, np.float16))
+    assert len(activity.times) <= len(grid) + 3  # the copies at the very first and last frames may stay
+    found = pixel_onsets(activity, np.array([]))
+    assert [originals[round(o.time / step)] for o in found] == starts
+    own = pixel_onsets(FrameActivity.from_grid(np.arange(len(grid)) / FPS, grid.astype(np.float16)), np.array([]))
+    assert [round(o.time * FPS) for o in own] == starts
+
+
+def test_a_still_picture_and_a_held_frame_keep_every_frame() -> None:
+    activity, _ = _activity()
+    assert len(FrameActivity.from_grid(activity.times, activity.grid).times) == len(activity.times)
+    grid, _ = _moving(160, seed=7)
+    grid[[30, 70, 71]] = 0.05  # a pause of one frame and one of two in the motion: no cadence of copies
+    assert len(FrameActivity.from_grid(np.arange(len(grid)) / FPS, grid.astype(np.float16)).times) == len(grid)
