@@ -51,6 +51,7 @@ def clock_messages(
     ppqn: int = MIDI_CLOCK_PPQN,
     mtc: int | str | None = None,
     timecode: float = 0.0,
+    speed: float = 1.0,
 ) -> list[TimedMessage]:
     """Every message a clock master sends from ``start`` to ``end`` (seconds), in send order.
 
@@ -58,7 +59,8 @@ def clock_messages(
     then a tick every ``1/ppqn`` quarter note, tick ``k`` at ``tempo_map.time_at(b0 + k/ppqn)``
     with ``b0`` the first 16th note at or after ``start``; Stop at ``end``. With ``mtc`` (24,
     25 or 30 fps), MIDI Time Code too: a full-frame locate at ``start`` and quarter frames
-    four per frame, music time ``t`` being timecode ``timecode + t`` seconds.
+    four per frame, music time ``t`` being timecode ``timecode + speed * t`` seconds (``speed`` 1000/1001
+    counts a 23.976 or 29.97 video's frames at 24 or 30: the timecode runs with the picture's labels).
     """
     if not (math.isfinite(start) and math.isfinite(end) and 0.0 <= start < end):
         raise ClockError(f"Clock range {start!r}..{end!r} s is empty or negative; start must be >= 0 and < end.")
@@ -84,22 +86,22 @@ def clock_messages(
             events.append(TimedMessage(time, mido.Message("clock"), beat))
             k += 1
     if mtc is not None:
-        events.extend(_mtc_messages(mtc_rate(mtc), start, end, timecode))
+        events.extend(_mtc_messages(mtc_rate(mtc), start, end, timecode, speed))
     events.append(TimedMessage(end, mido.Message("stop"), tempo_map.beat_at(end)))
     order = {id(e): i for i, e in enumerate(events)}
     return sorted(events, key=lambda e: (e.time, _ORDER[e.kind], order[id(e)]))
 
 
-def _mtc_messages(fps: int, start: float, end: float, timecode: float) -> list[TimedMessage]:
+def _mtc_messages(fps: int, start: float, end: float, timecode: float, speed: float) -> list[TimedMessage]:
     """A full-frame locate at ``start``, then quarter frames from the next frame boundary to ``end``."""
     if not (math.isfinite(timecode) and timecode >= 0.0):
         raise ClockError(f"Timecode offset {timecode!r} s must be >= 0.")
-    located = int(math.floor((timecode + start) * fps + 1e-6))
+    located = int(math.floor((timecode + speed * start) * fps + 1e-6))
     out = [TimedMessage(start, mido.Message("sysex", data=full_frame_data(located, fps)))]
-    first_frame = int(math.ceil((timecode + start) * fps - 1e-6))
+    first_frame = int(math.ceil((timecode + speed * start) * fps - 1e-6))
     j = 0
     while True:
-        time = (4 * first_frame + j) / (4.0 * fps) - timecode
+        time = ((4 * first_frame + j) / (4.0 * fps) - timecode) / speed
         if time >= end - _EPS:
             break
         piece = j % 8

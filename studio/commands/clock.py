@@ -35,6 +35,7 @@ from studio.clock import (
 )
 from studio.clock.sender import API_ENV
 from studio.progress_bar import progress_and_cancel
+from studio.timecode import TimecodeRate
 
 SESSION_SUFFIX = ".expotion"
 
@@ -47,6 +48,16 @@ class ClockSource:
     tempo_map: TempoMap
     duration: float | None
     timecode: float = 0.0
+    rate: TimecodeRate | None = None
+
+    def mtc_origin(self, fps: int, timecode: str | None) -> tuple[float, float]:
+        """MTC's ``(timecode at music time 0, timecode seconds per second)`` at ``fps``: a 23.976 or 29.97 (non-drop)
+        session sent at 24 or 30 counts the picture's own frames (its start label, pulled down by 1000/1001)."""
+        pulled = self.rate is not None and self.rate.ntsc and not self.rate.drop_frame and self.rate.nominal == fps
+        speed = 1000.0 / 1001.0 if pulled else 1.0
+        if timecode is not None:
+            return parse_timecode(timecode, fps), speed
+        return self.timecode * speed, speed
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -94,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
         raise ClockError(f"{source.take_json} does not say how long the take is; give --end SECONDS.")
     if args.timecode is not None and args.mtc is None:
         raise ClockError(f"--timecode {args.timecode} sets where MIDI Time Code starts; add --mtc 24, 25 or 30.")
-    timecode = source.timecode if args.timecode is None else parse_timecode(args.timecode, args.mtc)
-    messages = clock_messages(source.tempo_map, args.start, end, mtc=args.mtc, timecode=timecode)
+    timecode, speed = source.mtc_origin(args.mtc, args.timecode) if args.mtc else (source.timecode, 1.0)
+    messages = clock_messages(source.tempo_map, args.start, end, mtc=args.mtc, timecode=timecode, speed=speed)
     position = BarPosition(source.tempo_map, end)
 
     def describe(time: float) -> str:
@@ -103,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
 
     with open_clock_port(port=args.port, virtual=args.virtual, api=args.api) as output:
         first = source.tempo_map.time_at(first_clock_beat(source.tempo_map, args.start))
-        mtc = f", MTC {args.mtc} fps from {format_timecode(timecode + args.start, args.mtc)}" if args.mtc else ""
+        located = format_timecode(timecode + speed * args.start, args.mtc) if args.mtc else ""
+        mtc = f", MTC {args.mtc} fps from {located}" if args.mtc else ""
         print(f"clock on {output.name!r}: bar {position(first)} ({first:.3f} s) to {end:.3f} s{mtc}; "
               "Ctrl-C stops", file=sys.stderr)
         with progress_and_cancel("clock") as (progress, cancel):
@@ -126,7 +138,7 @@ def load_source(path: Path) -> ClockSource:
             raise ClockError(f"{path}: the session has no chosen take yet; score it first.")
         source = _read_take(folder / "take.json")
         return ClockSource(source.take_json, source.tempo_map, source.duration,
-                           session.timecode_start + session.video_in)
+                           session.timecode_start + session.video_in, session.timecode().rate)
     take_json = path / "take.json" if path.is_dir() else path
     return _read_take(take_json)
 
