@@ -15,7 +15,7 @@ overlap (the earlier note ends where the next one starts), so every note-off end
 
 ``ExportSettings.midi_start``: ``zero`` starts the file at the music's first bar, the SMPTE
 offset naming the music's timecode; ``timecode`` starts it at 00:00:00:00 (SMPTE offset zero)
-with whole bars of the first meter as a pre-roll up to the music, so hosts that ignore SMPTE
+with whole bars of bar 1's meter as a pre-roll up to the music, so hosts that ignore SMPTE
 offsets still put the notes at the picture's timecode. Ticks come from
 :meth:`TempoMap.seconds_to_ticks`, the one conversion every exporter shares, so an event lands
 within half a tick of its time.
@@ -37,7 +37,7 @@ import mido
 from expotion_engine.engines.procedural.harmony import parse_tonic
 from expotion_engine.engines.procedural.render.instruments import ALIASES
 from expotion_engine.engines.procedural.render.sampled import GM_VOICES
-from expotion_engine.types import Stem, TempoMap
+from expotion_engine.types import MeterChange, Stem, TempoMap
 from studio.export.cues import cues
 from studio.export.job import DeliveryFolder, ExportJob
 from studio.timecode import TimecodeRate, choose_rate, format_frames, to_frame
@@ -154,14 +154,14 @@ def smpte_offset(seconds: float, rate: TimecodeRate | float) -> SmpteOffset:
 def preroll(job: ExportJob) -> tuple[int, list[tuple[int, int]]]:
     """Ticks before the music and the pre-roll's tempo events ``(tick, microseconds per quarter)``.
 
-    ``midi_start="zero"``: none. ``timecode``: whole bars of the first meter lasting the music's
-    start timecode to the microsecond (the last quarter note absorbs the rounding).
+    ``midi_start="zero"``: none. ``timecode``: whole bars of :func:`preroll_meter` lasting the
+    music's start timecode to the microsecond (the last quarter note absorbs the rounding).
     """
     start_us = round(job.start_seconds * 1e6)
     if job.settings.midi_start != "timecode" or start_us <= 0:
         return 0, []
     tempo_map = job.take.tempo_map
-    meter = tempo_map.meters[0]
+    meter = preroll_meter(tempo_map)
     bar_ticks = meter.numerator * PPQ * 4 // meter.denominator
     bar_us = bar_ticks / PPQ * mido.bpm2tempo(tempo_map.tempos[0].bpm)
     ticks = max(1, round(start_us / bar_us)) * bar_ticks
@@ -170,6 +170,12 @@ def preroll(job: ExportJob) -> tuple[int, list[tuple[int, int]]]:
     tempo = start_us * PPQ // ticks
     rest = start_us - Fraction(tempo * (ticks - PPQ), PPQ)
     return ticks, [(0, tempo), (ticks - PPQ, round(rest))]
+
+
+def preroll_meter(tempo_map: TempoMap) -> MeterChange:
+    """The pre-roll's meter: bar 1's, not a short pickup bar's before it (whose one-beat bars a DAW
+    would show all through the pre-roll)."""
+    return tempo_map.meter_at(tempo_map.anchor)
 
 
 def marker_tick(job: ExportJob, seconds: float) -> int:
@@ -192,7 +198,7 @@ def _key(job: ExportJob) -> tuple[str, str]:
 def _conductor(job: ExportJob, tempo_map: TempoMap, end_tick: int, shift: int,
                pre: list[tuple[int, int]]) -> mido.MidiTrack:
     events: list[tuple[int, int, mido.MetaMessage]] = []
-    first = tempo_map.meters[0]
+    first = preroll_meter(tempo_map)
     if shift:
         events.append((0, 0, mido.MetaMessage(
             "time_signature", numerator=first.numerator, denominator=first.denominator,

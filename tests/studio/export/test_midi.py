@@ -256,3 +256,23 @@ def test_the_timecode_preroll_is_whole_bars_to_the_microsecond(composer_job, tmp
     assert intro > 0 and intro % (numerator * 480 * 4 // denominator) == 0
     (at,) = [t for t, m in mido_events(path) if m.type == "marker" and m.text == "Intro"]
     assert at == pytest.approx(start, abs=1e-6)
+
+
+def test_the_timecode_preroll_counts_in_bar_ones_meter_not_a_pickup_bars(composer_job, tmp_path):
+    """A map opening with a one-beat pickup bar: the pre-roll is whole 4/4 bars, as bar 1 is, and the
+    pickup's 1/4 starts where the music does."""
+    from expotion_engine.types import MeterChange, TempoChange, TempoMap
+    from studio.export.job import ExportSettings
+
+    beat = 60.0 / 120.0
+    tempo_map = TempoMap(tempos=(TempoChange(0.0, 120.0),),
+                         meters=(MeterChange(0.0, 1, 4), MeterChange(beat, 4, 4)), anchor=beat)
+    take = replace(composer_job.take, tempo_map=tempo_map)
+    timed = replace(composer_job, take=take, timecode_start=3602.0, video_in=0.0,
+                    settings=ExportSettings(midi_start="timecode"))
+    (path,) = write_midi(timed, DeliveryFolder(tmp_path))
+    signatures = [(m.time, m.numerator, m.denominator) for m in miditoolkit.MidiFile(str(path)).time_signature_changes]
+    (intro,) = [m.time for m in miditoolkit.MidiFile(str(path)).markers if m.text == "Intro"]
+    assert signatures[0] == (0, 4, 4)
+    assert intro > 0 and intro % (4 * 480) == 0
+    assert (intro, 1, 4) in signatures and (intro + 480, 4, 4) in signatures
