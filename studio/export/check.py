@@ -10,7 +10,9 @@ same readers the receiving programs use) and returns one :class:`CheckResult` pe
 - ``timecode``: every BWF's ``bext`` TimeReference the same, and every sequence start (EDL
   record side, FCP 7 XML, FCPXML ``tcStart``, ``.otio``, REAPER ``PROJOFFS``, MIDI SMPTE
   offset) on the frame of that timestamp;
-- ``markers``: each marker on the same timecode frame in every format that carries markers;
+- ``markers``: each marker on the same timecode frame in every format that carries markers, and
+  one tempo map in the MIDI file, the REAPER project and the DAWproject
+  (:mod:`studio.export.check_tempo`);
 - ``paths``: every file a project or timeline refers to exists, by a relative path when it
   lies inside the folder (the editor's ``<title>_sequence.*`` names the score as editors do);
 - ``timeline audio``: what each timeline and DAW project plays (its enabled, unmuted audio,
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -39,6 +42,14 @@ import numpy as np
 
 from expotion_engine.errors import ExportError, ExpotionError
 from studio.export import readback
+from studio.export.check_tempo import (
+    TempoPoints,
+    count_changes,
+    dawproject_tempos,
+    midi_tempos,
+    reaper_tempos,
+    tempo_faults,
+)
 from studio.export.manifest import MANIFEST, Manifest, read_manifest
 from studio.export.readback import Bwf, Placement
 from studio.export.readme import listed_files
@@ -304,11 +315,10 @@ def _video_timecode_fault(path: Path, rate: TimecodeRate, frame: int) -> str | N
     return f"{path.name} carries timecode {found.label}"
 
 
-def check_markers(delivery: Delivery, placements: list[Placement]) -> CheckResult:
-    """Each marker (by name, case-insensitive) on one timecode frame in every format that has markers."""
+def check_markers(delivery: Delivery, placements: list[Placement], duration: float) -> CheckResult:
+    """Each marker (by name, case-insensitive) on one timecode frame in every format that has markers, and one
+    tempo map in the MIDI file and the DAW projects over the music's ``duration``."""
     carriers = [p for p in placements if p.markers]
-    if not carriers:
-        return CheckResult("markers", True, "no markers in the delivery")
     by_format = {p.file.name: Counter((name.strip().lower(), frame) for name, frame in p.markers) for p in carriers}
     names = sorted({name for markers in by_format.values() for name, _ in markers})
     faults = []
@@ -322,8 +332,31 @@ def check_markers(delivery: Delivery, placements: list[Placement]) -> CheckResul
                     where = ", ".join(format_frames(f, delivery.rate) for f in value) or "missing"
                     expected = ", ".join(format_frames(f, delivery.rate) for f in usual) or "missing"
                     faults.append(f"{name!r} at {where} in {file} (elsewhere {expected})")
-    detail = f"{len(names)} markers agree in {len(carriers)} files" if not faults else "; ".join(faults)
-    return CheckResult("markers", not faults, detail)
+    maps = tempo_maps(delivery)
+    faults += [f"the tempo maps differ {where}" for where in tempo_faults(maps, duration)]
+    if faults:
+        return CheckResult("markers", False, "; ".join(faults))
+    detail = f"{len(names)} markers agree in {len(carriers)} files" if carriers else "no markers in the delivery"
+    if len(maps) > 1:
+        changes = count_changes(next(iter(maps.values())))
+        detail += f"; one tempo map ({changes} change{'' if changes == 1 else 's'}) in {', '.join(maps)}"
+    return CheckResult("markers", True, detail)
+
+
+def tempo_maps(delivery: Delivery) -> dict[str, TempoPoints]:
+    """The tempo map of each MIDI file, REAPER project and DAWproject of the delivery, by file name (an unreadable
+    file left out: reading its placements names it)."""
+    readers: dict[str, Callable[[Path], TempoPoints]] = {
+        "midi": lambda path: midi_tempos(path, delivery.rate), "reaper": reaper_tempos,
+        "dawproject": dawproject_tempos}
+    maps = {}
+    for name, read in readers.items():
+        for path in delivery.files[name]:
+            try:
+                maps[path.name] = read(path)
+            except (OSError, EOFError, ValueError, KeyError, SyntaxError, zipfile.BadZipFile, ExpotionError):
+                continue
+    return maps
 
 
 def check_paths(delivery: Delivery, placements: list[Placement]) -> CheckResult:
@@ -593,7 +626,7 @@ def check_delivery(root: str | Path) -> list[CheckResult]:
         check_null(mix, stems, measured),
         check_lengths(delivery, mix, stems, placements),
         check_timecode(delivery, mix, stems, placements),
-        check_markers(delivery, placements),
+        check_markers(delivery, placements, mix.frames / mix.sample_rate),
         check_paths(delivery, placements),
         check_timeline_audio(delivery, mix, placements, load),
         check_levels(mix, stems, measured),

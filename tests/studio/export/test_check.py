@@ -15,7 +15,7 @@ from studio.cli import main
 from studio.demo.scenarios import Clip
 from studio.export import export_delivery
 from studio.export.check import check_delivery
-from studio.export.job import ExportJob
+from studio.export.job import ExportJob, ExportSettings
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +230,23 @@ def test_a_scored_video_without_audio_fails(delivery: Path, tmp_path: Path) -> N
                     "0:v", "-c", "copy", str(video)], check=True)
     passed, detail = _results(silent)["lengths"]
     assert not passed and detail == "My_Clip_scored.mp4 has no audio track: the score is not in it"
+
+
+def test_the_midi_file_and_daw_projects_carry_one_tempo_map(delivery: Path, tmp_path: Path) -> None:
+    passed, detail = _results(delivery)["markers"]
+    assert passed and "one tempo map (1 change) in My_Clip.mid, My_Clip.rpp, My_Clip.dawproject" in detail
+    edited = tmp_path / "edited"
+    shutil.copytree(delivery, edited)
+    rpp = edited / "My_Clip.rpp"  # the change to 90 BPM made 92 in the REAPER project only
+    rpp.write_text(rpp.read_text().replace("PT 1 90 1\n", "PT 1 92 1\n"))
+    passed, detail = _results(edited)["markers"]
+    assert not passed and detail == ("the tempo maps differ at 1.000 s My_Clip.mid 90.00 BPM, My_Clip.rpp 92.00 BPM, "
+                                     "My_Clip.dawproject 90.00 BPM"), detail
+
+
+def test_a_midi_file_with_a_pre_roll_to_the_musics_timecode_has_the_same_tempo_map(take, tmp_path: Path) -> None:
+    job = ExportJob(take=take, title="Roll", timecode_start=3600.0, fps=25.0,
+                    settings=ExportSettings(midi_start="timecode"))  # the MIDI file starts at 00:00:00:00
+    export_delivery(job, tmp_path / "delivery", ["audio", "midi", "reaper", "dawproject"])
+    passed, detail = _results(tmp_path / "delivery")["markers"]
+    assert passed and "one tempo map (1 change) in Roll.mid, Roll.rpp, Roll.dawproject" in detail, detail
