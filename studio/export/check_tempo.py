@@ -29,12 +29,11 @@ TempoPoints = list[tuple[float, float]]
 def midi_tempos(path: Path, rate: TimecodeRate) -> TempoPoints:
     """The MIDI file's tempo changes in seconds from the music's start (after a ``Music starts at`` pre-roll)."""
     midi = mido.MidiFile(str(path), charset="utf-8")
-    tick, seconds, tempo = 0, 0.0, 500000
+    seconds, tempo = 0.0, 500000  # MIDI's tempo until a set_tempo says otherwise
     points: TempoPoints = []
     preroll = 0.0
     for message in midi.tracks[0]:
         seconds += mido.tick2second(message.time, midi.ticks_per_beat, tempo)
-        tick += message.time
         if message.type == "set_tempo":
             tempo = message.tempo
             points.append((seconds, mido.tempo2bpm(tempo)))
