@@ -20,7 +20,8 @@ connected there), anchored to the spine
 element under the in point and placed before its markers as the DTD orders them, every
 time on a frame of the sequence's ``frameDuration``. Audio URLs are absolute, as editors
 write them. Ids are new (``expotion1``, ``expotion-clipitem-1``, ...; a round trip of a
-round trip takes the next free ones).
+round trip takes the next free ones and switches the earlier score's tracks off, so the new
+music plays once).
 """
 
 from __future__ import annotations
@@ -165,6 +166,11 @@ def _otio_text(timeline: Timeline, audio: list[_Audio], folder: Path) -> str:
             if track.source_range is not None and track.source_range.start_time.value < 0:
                 track.source_range = None
         source.metadata[TAG] = {"timecode_rate": timeline.rate.spec, "edl": timeline.path.name}
+    for track in source.tracks:  # an earlier score's tracks (a round trip of a round trip) are switched off
+        if "score" in (track.metadata.get(TAG) or {}):  # (OpenTimelineIO's metadata dicts are no ``dict``)
+            track.enabled = False
+            for clip in track.find_clips():
+                clip.enabled = False
     length = RT(timeline.range_out - timeline.in_frame, fps)
     music = RT(timeline.start_frame + timeline.in_frame, fps)
     for item in audio:
@@ -299,6 +305,11 @@ def _fcp7_text(timeline: Timeline, audio: list[_Audio], folder: Path) -> str:
         sound = ET.Element("audio")
         _insert(root, media, len(media), sound)
     tracks = sound.findall("track")
+    for track in tracks:  # an earlier score's tracks (a round trip of a round trip) are switched off
+        clips = list(track.iter("clipitem"))
+        if any((c.get("id") or "").startswith(f"{TAG}-clipitem-") for c in clips):
+            for enabled in [*track.findall("enabled"), *(e for c in clips for e in c.findall("enabled"))]:
+                enabled.text = "FALSE"
     place = list(sound).index(tracks[-1]) + 1 if tracks else len(sound)
     taken = {element.get("id") for element in root.iter() if element.get("id")}
     for offset, item in enumerate(audio):
@@ -361,6 +372,9 @@ def _fcpx_text(timeline: Timeline, audio: list[_Audio], folder: Path) -> str:
     local = (fcpx_time(parent.get("start")) or Fraction(0)) + at - (fcpx_time(parent.get("offset")) or Fraction(0))
     taken = {element.get("id") for element in root.iter() if element.get("id")}
     with_media_rep = _version(root) >= (1, 9)
+    for earlier in root.iter("asset-clip"):  # an earlier score's clips (a round trip of a round trip) switched off
+        if (earlier.get("ref") or "").startswith(TAG) and earlier.get("audioRole") == "music":
+            earlier.set("enabled", "0")
     lanes = [int(c.get("lane", "0")) for c in parent if c.get("lane", "").lstrip("-").isdigit()]
     below = min([0, *lanes])  # under whatever is connected there already (an earlier score's round trip)
     for lane, item in enumerate(audio, start=1 - below):

@@ -90,3 +90,16 @@ def test_a_sequence_whose_score_is_a_frame_late_or_plays_twice_fails(tmp_path: P
     passed, detail = results["timeline audio"]
     assert not passed and "scene_sequence.xml plays scene_mix.wav, scene_pad.wav, scene_bass.wav" in detail, detail
     assert results["timecode"][0] and results["markers"][0]  # the sequence's start and markers are the editor's
+
+
+@pytest.mark.parametrize("adapter", ["otio_json", "fcp_xml", "fcpx_xml"])
+def test_a_round_trip_of_a_round_trip_plays_the_new_score_once(adapter: str, tmp_path: Path,
+                                                                shots_25: list[Path]) -> None:
+    out = _delivery(adapter, tmp_path, shots_25)
+    first = out / f"scene_sequence{ROUNDTRIP[adapter][1]}"
+    again = replace(read_timeline(first), in_frame=IN, out_frame=OUT)  # the editor asked for another score
+    tracks = [ScoreTrack("Mix", out / "scene_mix.wav")] + [
+        ScoreTrack(name, out / "scene_stems" / f"scene_{name}.wav", enabled=False) for name in ("pad", "bass")]
+    deliver_roundtrip(again, tracks, out, "scene", force=True)
+    passed, detail = _results(out)["timeline audio"]
+    assert passed and re.search(rf"{re.escape(first.name)} (-inf|-\d{{3}}\.\d) dB", detail), detail
