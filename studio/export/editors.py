@@ -28,6 +28,7 @@ from xml.etree import ElementTree as ET
 
 import opentimelineio as otio
 
+from expotion_engine.media.probe import probe_video
 from studio.export.job import DeliveryFolder, ExportJob, safe_name
 from studio.export.timeline import build_timeline, reel_name, timeline_audio, timeline_rate
 from studio.timecode import format_frames, parse_frames, to_frame
@@ -178,6 +179,17 @@ def _connect_exactly(root: ET.Element, timeline: otio.schema.Timeline, job: Expo
                     child.set("offset", _fcpxml_time(Fraction(start + next(lane) - record) / rate))
 
 
+def _picture_size(root: ET.Element, video: Path) -> None:
+    """Give the formats the picture's size as displayed: the adapter names them from ffprobe's stored size alone
+    (and any 1920 as 1080p), so a phone's portrait video, stored landscape with a rotation, got a landscape project."""
+    info = probe_video(video)
+    for form in root.iter("format"):
+        form.set("width", str(info.width))
+        form.set("height", str(info.height))
+        if info.rotation % 180 or info.height > info.width:
+            form.attrib.pop("name", None)
+
+
 def fcpxml_text(job: ExportJob, timeline: otio.schema.Timeline) -> str:
     """The adapter's FCPXML with every time on a frame in exact seconds, the sequence at the music's timecode
     (``tcStart``, ``tcFormat``, the spine's offsets counted from it, as Final Cut writes them) and
@@ -186,6 +198,8 @@ def fcpxml_text(job: ExportJob, timeline: otio.schema.Timeline) -> str:
     root = ET.fromstring(text.encode("utf-8"))
     _on_frames(root, job)
     _connect_exactly(root, timeline, job)
+    if job.video is not None:
+        _picture_size(root, job.video)
     start = Fraction(to_frame(job.start_seconds, job.tc)) / job.tc.rate
     for sequence in root.iter("sequence"):
         sequence.set("tcStart", _fcpxml_time(start))

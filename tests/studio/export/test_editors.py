@@ -220,3 +220,22 @@ def test_a_rate_without_timecode_is_counted_at_a_declared_smpte_rate(job: Export
     declared = replace(job, fps=15.0, timecode_rate="25")
     (path,) = write_otio(declared, DeliveryFolder(tmp_path / "declared"))
     assert otio.adapters.read_from_file(str(path)).global_start_time.rate == 25
+
+
+def test_fcpxml_format_is_the_picture_as_displayed(job: ExportJob, tmp_path: Path) -> None:
+    """A phone's portrait video is stored landscape with a display matrix: the project it makes is portrait."""
+    import xml.etree.ElementTree as ET
+    from dataclasses import replace
+
+    from studio.demo.writer import set_display_rotation
+
+    stored = ET.parse(write_fcpxml(job, DeliveryFolder(tmp_path / "stored"))[0]).getroot().find("./resources/format")
+    width, height = int(stored.get("width")), int(stored.get("height"))
+    assert width > height and stored.get("name", "").startswith("FFVideoFormat")
+    phone = replace(job, video=set_display_rotation(job.video, tmp_path / "phone.mp4", 90))
+    (path,) = write_fcpxml(phone, DeliveryFolder(tmp_path / "phone"))
+    form = ET.parse(path).getroot().find("./resources/format")
+    assert (int(form.get("width")), int(form.get("height"))) == (height, width)
+    assert form.get("name") is None  # the adapter's name says landscape
+    timeline = _read(path)
+    _assert_video(phone, _video_clip(timeline), origin=job.start_seconds)
