@@ -317,8 +317,13 @@ class MainWindow(QMainWindow):
         self.takes_panel.deleteRequested.connect(self.delete_take)
         self.takes_panel.mixer.stateChanged.connect(self._on_mixer)
         self.jobs.busyChanged.connect(self._update_enabled)
-        self.jobs.taskStarted.connect(lambda panel: self.statusBar().insertPermanentWidget(0, panel))
+        self.jobs.taskStarted.connect(self._show_task)
         self.clock.stopped.connect(lambda: self.act_clock.setChecked(False))
+
+    def _show_task(self, panel: QWidget) -> None:
+        """A job's panel in the status bar; the message before it goes (the panel would clip it mid-word)."""
+        self.statusBar().clearMessage()
+        self.statusBar().insertPermanentWidget(0, panel)
 
     def _list_engines(self) -> None:
         """Find which MusicGen models are installed, off the GUI thread (engines themselves run in a child process)."""

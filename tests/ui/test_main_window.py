@@ -220,7 +220,7 @@ def test_cancel_generation(opened, qtbot, wait_job, tmp_path: Path) -> None:
     assert window.timeline.take_note == "No take yet: choose a preset and press Generate"
 
 
-def test_opening_a_video_says_so_in_one_line_that_fits(window, qtbot, face_clip: Clip) -> None:
+def test_opening_a_video_says_so_in_one_line_that_fits(window, qtbot, wait_job, face_clip: Clip) -> None:
     said: list[str] = []
     window.statusBar().messageChanged.connect(said.append)
     window.open_path(face_clip.path)
@@ -230,6 +230,10 @@ def test_opening_a_video_says_so_in_one_line_that_fits(window, qtbot, face_clip:
                        "timecode. Press Analyse to read its faces and motion.")  # its name: the path clipped the end
     bar = window.statusBar()
     assert bar.fontMetrics().horizontalAdvance(message) < bar.width() - window.audio_warning.sizeHint().width()
+    qtbot.waitUntil(lambda: window.document.has_video and not window.jobs.busy, timeout=20_000)
+    worker = window.analyse()
+    assert window.jobs.task is not None and bar.currentMessage() == ""  # not left to be clipped by the job's panel
+    wait_job(worker)
 
 
 def test_bad_video_shows_one_sentence_with_details(window, qtbot, bad_inputs) -> None:
