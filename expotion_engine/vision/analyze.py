@@ -32,7 +32,7 @@ from expotion_engine.vision.pose import PoseAnalyzer
 log = logging.getLogger(__name__)
 
 #: bump when analysis output changes for the same input and settings (invalidates caches).
-ANALYSIS_VERSION = 5
+ANALYSIS_VERSION = 6
 
 
 @dataclass(frozen=True)
