@@ -99,13 +99,15 @@ def report_lines(data: dict[str, Any]) -> list[str]:
     lines.append(f"{'music':11} {'new seconds':>15}  how")
     for seg in data["music"]:
         if seg["music"] == "kept":
-            how = f"{seg['bars']} bars of the old take, moved {seg['moved_s']:+.3f} s"
+            how = f"{seg['bars']} bar{'' if seg['bars'] == 1 else 's'} of the old take, moved {seg['moved_s']:+.3f} s"
         else:
             how = (f"{seg['role']} of {seg['beats']:g} beats at {'/'.join(f'{b:g}' for b in seg['bpm'])} BPM "
                    f"({seg['bend']:.1%} from the music around it)"
                    + "".join(f", hit at {t:.3f} s on the grid" for t in seg["hits_on_grid"]))
         lines.append(f"{seg['music']:11} {'{:.2f}-{:.2f}'.format(*seg['seconds']):>15}  {how}")
-    lines.append(f"{len(data['joins'])} joins at bar lines crossfaded over {data['crossfade_samples']} samples; "
+    joins = len(data["joins"])
+    lines.append(f"{joins} join{'' if joins == 1 else 's'} at bar lines crossfaded over "
+                 f"{data['crossfade_samples']} samples; "
                  f"hits: {len(data['hits_kept'])} kept, {len(data['hits_replanned'])} re-planned, "
                  f"{len(data['hits_lost'])} lost")
     lines += [f"  lost user marker {m['name']!r} at {m['time']:.3f} s: its frames were cut"
