@@ -98,6 +98,20 @@ _PATTERNS = {
 _SEQUENCE_READERS = {".otio": readback.read_otio_json, ".xml": readback.read_fcp7, ".fcpxml": readback.read_fcpxml}
 
 
+def _the_mix(folder: Path, mixes: list[Path]) -> Path:
+    """The delivery's mix among ``mixes``: the only one, else the one its manifest names (ExportError
+    when that does not decide: checking one of several at random would pass or fail the wrong take)."""
+    if len(mixes) == 1:
+        return mixes[0]
+    manifest = read_manifest(folder)
+    named = [mix for mix in mixes if manifest is not None and mix.name in manifest.paths()]
+    if len(named) == 1:
+        return named[0]
+    listed = ", ".join(mix.name for mix in mixes)
+    raise ExportError(f"{folder} holds {len(mixes)} mixes ({listed}) and no delivery manifest names one of them; "
+                      "give a folder with one delivery in it.")
+
+
 def find_delivery(root: str | Path) -> Delivery:
     """The delivery in folder ``root`` (ExportError when it has no ``*_mix.wav`` or no timecode rate)."""
     folder = Path(root)
@@ -110,7 +124,7 @@ def find_delivery(root: str | Path) -> Delivery:
         inner = sorted(p.parent for p in folder.glob("*/*_mix.wav"))  # a score's or conform's OUT holds delivery/
         hint = f"; check the delivery folder inside it, {inner[0]}" if inner else ""
         raise ExportError(f"{folder} holds no <title>_mix.wav; it is not a delivery folder{hint}.")
-    mix = mixes[0]
+    mix = _the_mix(folder, mixes)
     slug = mix.name[: -len("_mix.wav")]
     stems = sorted((folder / f"{slug}_stems").glob("*.wav"))
     rate = readback.bwf_rate(mix)

@@ -250,3 +250,18 @@ def test_a_midi_file_with_a_pre_roll_to_the_musics_timecode_has_the_same_tempo_m
     export_delivery(job, tmp_path / "delivery", ["audio", "midi", "reaper", "dawproject"])
     passed, detail = _results(tmp_path / "delivery")["markers"]
     assert passed and "one tempo map (1 change) in Roll.mid, Roll.rpp, Roll.dawproject" in detail, detail
+
+
+def test_a_second_mix_in_the_folder_is_not_taken_for_the_delivery(delivery: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A user's copy of another mix beside the delivery: the manifest says which mix is the delivery's;
+    without a manifest the check refuses to guess."""
+    two = tmp_path / "two"
+    shutil.copytree(delivery, two)
+    shutil.copy(two / "My_Clip_mix.wav", two / "Another_mix.wav")  # sorts before the delivery's own mix
+    assert main(["check", str(two)]) == 0
+    assert "7/7 checks passed" in capsys.readouterr().out
+    (two / ".expotion-delivery.json").unlink()
+    assert main(["check", str(two)]) != 0
+    err = capsys.readouterr().err
+    assert "holds 2 mixes (Another_mix.wav, My_Clip_mix.wav) and no delivery manifest names one of them" in err
