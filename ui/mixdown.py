@@ -127,6 +127,12 @@ METER_FLOOR_DB = -60.0
 METER_WINDOW_S = 0.05
 
 
+def meter_shade(level_db: float) -> str:
+    """The colour of a level meter at ``level_db`` (dBFS): green, amber from -12 dB, red from -3 (near clipping);
+    the mixer's strips and the timeline's stem lanes share it, so both say the same of one level."""
+    return "#e0533d" if level_db > -3 else "#e0b43d" if level_db > -12 else "#4cc46b"
+
+
 def stem_levels(take: Take, state: MixerState, seconds: float) -> dict[str, float]:
     """Each stem's peak level (dBFS, at its strip's gain; the floor when silent) over the
     :data:`METER_WINDOW_S` of music time from ``seconds``: what the mixer's meters show."""

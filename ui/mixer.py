@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from expotion_engine.types import Take
-from ui.mixdown import MAX_GAIN_DB, METER_FLOOR_DB, MIN_GAIN_DB, MixerState, stem_levels
+from ui.mixdown import MAX_GAIN_DB, METER_FLOOR_DB, MIN_GAIN_DB, MixerState, meter_shade, stem_levels
 
 
 class MixerPanel(QWidget):
@@ -122,7 +122,13 @@ class MixerPanel(QWidget):
         self._levels = stem_levels(self._take, self._state, seconds)
         for name, level in self._levels.items():
             if name in self._rows:
-                self._rows[name][4].setValue(int(round(level * 10)))
+                meter = self._rows[name][4]
+                meter.setValue(int(round(level * 10)))
+                shade = meter_shade(level)
+                if meter.property("shade") != shade:  # restyled only when the colour changes, not every frame
+                    meter.setProperty("shade", shade)
+                    meter.setStyleSheet(f"QProgressBar {{ background: #15161a; border: none; border-radius: 2px; }}"
+                                        f"QProgressBar::chunk {{ background: {shade}; border-radius: 2px; }}")
 
     def _change(self, name: str, **changes: float | bool) -> None:
         self._state = self._state.with_stem(name, **changes)

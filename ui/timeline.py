@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 
 from expotion_engine.types import ControlTrack, Marker, TempoMap
 from studio.timecode import TimecodeRate
+from ui.mixdown import meter_shade
 from ui.polygons import polygon
 from ui.theme import COLORS, DIM_TEXT, TEXT, color
 from ui.timecode import format_clock, format_timecode, tick_step, ticks
@@ -677,8 +678,8 @@ class TimelineWidget(QWidget):
             if fraction <= 0:
                 continue
             level = self._levels.get(name, METER_FLOOR_DB)
-            shade = "#e0533d" if level > -3 else "#e0b43d" if level > -12 else "#4cc46b"
-            p.fillRect(QRectF(rect.left(), rect.top(), rect.width() * fraction, rect.height()), QColor(shade))
+            p.fillRect(QRectF(rect.left(), rect.top(), rect.width() * fraction, rect.height()),
+                       QColor(meter_shade(level)))
 
     def _paint_markers(self, p: QPainter) -> None:
         top = RULER_H + BEATS_H

@@ -95,6 +95,23 @@ def test_mixer_strips_report_mute_solo_and_gain(qtbot) -> None:
     assert panel.solo_button("lead").isChecked() and panel.gain_slider("pad").value() == -12
 
 
+def test_mixer_meters_colour_a_level_as_the_timeline_lanes_do(qtbot) -> None:
+    """0.3 full scale is -10.5 dBFS (amber); 9 dB up it is near clipping (red); 12 dB down it is green (the
+    mixer's meters were one colour, while the stem lanes' meters beside them said red)."""
+    from ui.mixdown import meter_shade
+
+    take = sine_take()
+    panel = MixerPanel()
+    qtbot.addWidget(panel)
+    panel.set_take(take)
+    panel.gain_slider("pad").setValue(18)  # +9 dB
+    panel.gain_slider("lead").setValue(-24)  # -12 dB
+    panel.set_position(0.5)
+    shades = {name: panel.meter(name).property("shade") for name in panel.stem_names()}
+    assert shades == {"bass": "#e0b43d", "pad": "#e0533d", "lead": "#4cc46b"}, shades
+    assert shades == {name: meter_shade(level) for name, level in panel.levels.items()}  # the timeline's colours
+
+
 def test_peaks_of_a_known_signal() -> None:
     signal = np.zeros(1000, np.float32)
     signal[250] = 0.8
