@@ -46,8 +46,11 @@ log = logging.getLogger(__name__)
 
 AAC_BITRATE = "320k"
 VIDEO_CRF = "16"
-#: input suffix -> (output suffix, ffmpeg muxer); anything else goes into a MOV, which takes any codec
+#: input suffix -> (output suffix, ffmpeg muxer); anything else goes into a MOV, which takes most codecs ...
 _CONTAINERS = {".mp4": (".mp4", "mp4"), ".m4v": (".mp4", "mp4")}
+#: ... but not these (OpenCV's fourcc, lower case), as WebM holds: VP9 and AV1 go into an MP4, VP8 (or PCM audio
+#: beside them) into a Matroska file
+_NOT_IN_MOV = {"vp80", "vp90", "vp09", "av01"}
 _PCM_CODECS = {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_f32le"}
 
 
@@ -55,8 +58,19 @@ def _container(job: ExportJob) -> tuple[str, str]:
     """(output suffix, ffmpeg muxer) for the job's video and audio codec."""
     suffix, muxer = _CONTAINERS.get(job.video.suffix.lower() if job.video else "", (".mov", "mov"))
     if job.settings.video_audio == "pcm" and muxer == "mp4":
-        return ".mov", "mov"
+        suffix, muxer = ".mov", "mov"
+    codec = _codec(job.video) if muxer == "mov" and job.video is not None else ""
+    if codec in _NOT_IN_MOV:
+        return (".mkv", "matroska") if codec == "vp80" or job.settings.video_audio == "pcm" else (".mp4", "mp4")
     return suffix, muxer
+
+
+def _codec(video: Path) -> str:
+    """The video's codec as OpenCV names it, lower case ('' when it cannot be probed: the export says why later)."""
+    try:
+        return probe_video(video).codec.lower()
+    except VideoError:
+        return ""
 
 
 def video_files(job: ExportJob) -> list[str]:

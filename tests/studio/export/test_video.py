@@ -170,6 +170,24 @@ def test_other_containers_become_a_mov_that_starts_at_the_in_point(job, tmp_path
     assert abs(found["duration"] - job.take.duration) <= 1 / job.fps
 
 
+@pytest.mark.parametrize(("encoder", "suffix"), [("libvpx-vp9", ".mp4"), ("libvpx", ".mkv")])
+def test_a_webm_whose_picture_a_mov_cannot_hold_is_copied_into_an_mp4_or_mkv(job, take, tmp_path, encoder, suffix):
+    """VP9 and VP8, as WebM files (YouTube, screen recorders) hold them: the MOV muxer refuses both ("vp9 only
+    supported in MP4") and the whole score was lost; the picture is now stream-copied into a container that takes it."""
+    webm = tmp_path / "source.webm"
+    run_ffmpeg(["-i", str(job.video), "-c:v", encoder, "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k",
+                str(webm)])
+    whole = replace(job, video=webm, video_in=0.0,
+                    take=replace(take, mix=np.tile(take.mix, 2)[:, : 5 * take.sample_rate], stems=()))
+    path = export(whole, tmp_path / "out")
+    assert path.name == f"My_Clip_scored{suffix}"
+    found = probe(path)
+    assert found["video_codec"] == probe(webm)["video_codec"] and found["audio_codec"] == "aac"
+    assert len(found["frames"]) == 5 * job.fps
+    copied = set(video_packets(webm))
+    assert all(packet in copied for packet in video_packets(path))
+
+
 def test_progress_rises_to_one(job, tmp_path):
     reports: list[float] = []
     export(job, tmp_path, progress=lambda fraction, message: reports.append(fraction))
