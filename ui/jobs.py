@@ -263,14 +263,18 @@ class JobRunner(QObject):
         self.jobFinished.emit(title)
 
     def load_take(self, record: TakeRecord,
-                  on_loaded: Callable[[TakeRecord, Take, Peaks, dict[str, Peaks]], None]) -> None:
-        """Read a take's audio in the background (alongside any running job)."""
+                  on_loaded: Callable[[TakeRecord, Take, Peaks, dict[str, Peaks]], None],
+                  on_failed: Callable[[TakeRecord], None] | None = None) -> None:
+        """Read a take's audio in the background (alongside any running job); a failure is shown, then
+        ``on_failed`` hears which take it was."""
         if record.id in self._loading:
             return
         self._loading.add(record.id)
         worker = Worker(load_take, record, name=f"load {record.id}")
         worker.returned.connect(lambda result: on_loaded(*result))
         worker.errored.connect(lambda exc: show_error(f"Reading take {record.id}", exc, self._parent))
+        if on_failed is not None:
+            worker.errored.connect(lambda exc: on_failed(record))
         worker.finished.connect(lambda: self._loading.discard(record.id))
         worker.start()
 

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.clock = jobs.ClockRunner(self)
         self.peaks: dict[str, Peaks] = {}
         self.stem_peaks: dict[str, dict[str, Peaks]] = {}
+        self._unreadable: set[Path] = set()  # folders of takes whose audio could not be read
         self.mixer_states: dict[str, MixerState] = {}
         self.ab_slots: dict[str, int | None] = {"A": None, "B": None}
         self.conform_report = None  # the last conform's report dialog
@@ -404,7 +405,8 @@ class MainWindow(QMainWindow):
             if take is not None:
                 detail += f", {tempo_label(take.tempo_map)}, {len(take.stems)}\u00a0stems"
             elif record.folder.is_dir():
-                self.jobs.load_take(record, self._on_take_loaded)  # every take shows its waveform and tempo
+                # every take shows its waveform and tempo
+                self.jobs.load_take(record, self._on_take_loaded, self._on_take_failed)
             if record.prompt:
                 detail += f"\n“{record.prompt}”"
             rows.append(TakeRow(record.label or record.id, detail, self.peaks.get(record.id)))
@@ -422,7 +424,8 @@ class MainWindow(QMainWindow):
             self.takes_panel.mixer.set_take(None)
             self.take_audio.set_take(None)
             if record is not None:
-                self.jobs.load_take(record, self._on_take_loaded)
+                self.jobs.load_take(record, self._on_take_loaded, self._on_take_failed)
+            self._update_take_note()
             return
         start = take_start(take, self.session.video_in)
         state = self.mixer_state(record)
@@ -469,9 +472,31 @@ class MainWindow(QMainWindow):
     def _on_take_loaded(self, record: TakeRecord, take: Take, peaks: Peaks, stems: dict[str, Peaks]) -> None:
         if record not in self.document.records:  # read for a session that is no longer open
             return
+        self._unreadable.discard(record.folder)
         self.peaks[record.id] = peaks
         self.stem_peaks[record.id] = stems
         self.document.set_loaded_take(record.id, take)
+
+    def _on_take_failed(self, record: TakeRecord) -> None:
+        self._unreadable.add(record.folder)
+        self._update_take_note()
+
+    def _update_take_note(self) -> None:
+        """What the empty take lane says: a take being made or read, one that cannot be read, or the next step."""
+        index = self.document.chosen_index()
+        record = self.document.records[index] if index >= 0 else None
+        name = record.label or record.id if record is not None else ""
+        if self.jobs.busy and self.jobs.worker is not None and self.jobs.worker.name == GENERATING:
+            note = f"{GENERATING}…"
+        elif record is not None and record.folder in self._unreadable:
+            note = f"{name} cannot be read (see the error); choose another take or press Generate"
+        elif record is not None:
+            note = f"Reading {name}…"
+        elif self.document.controls is not None:
+            note = "No take yet: choose a preset and press Generate"
+        else:
+            note = "No take yet: analyse the video, then press Generate"
+        self.timeline.set_take_note(note)
 
     def _update_title(self) -> None:
         if not shiboken6.isValid(self.undo_stack):  # the stack announces its own clearing while the window closes
@@ -487,11 +512,7 @@ class MainWindow(QMainWindow):
         for action in (self.act_analyse,):
             action.setEnabled(has_video and not busy)
         self.act_generate.setEnabled(self.document.controls is not None and not busy)
-        generating = busy and self.jobs.worker is not None and self.jobs.worker.name == GENERATING
-        self.timeline.set_take_note(f"{GENERATING}…" if generating
-                                    else "No take yet: choose a preset and press Generate"
-                                    if self.document.controls is not None
-                                    else "No take yet: analyse the video, then press Generate")
+        self._update_take_note()
         self.act_export.setEnabled(self.document.chosen_index() >= 0 and not busy)
         self.act_conform.setEnabled(self.session.timeline is not None and self.document.chosen_index() >= 0
                                     and not busy)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from studio.session import Session
 from ui.export_dialog import ExportDialog
@@ -78,6 +79,26 @@ def test_opening_a_session_with_takes_does_not_ask_for_a_first_take(window, qtbo
     assert any(m.startswith("Analysed ") and m.endswith("; 2 takes in the Takes tab; Generate makes another.")
                for m in said), said
     assert not any("press Generate" in m for m in said), said
+
+
+def test_a_take_that_cannot_be_read_is_named_in_its_lane(window, qtbot, session_copy) -> None:
+    chosen = Session.load(session_copy)
+    (chosen.take(chosen.chosen_take).folder / "mix.wav").unlink()
+    window.open_session(session_copy)
+    box = None
+
+    def error_shown() -> bool:
+        nonlocal box
+        box = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
+        return box is not None
+
+    qtbot.waitUntil(error_shown, timeout=30_000)
+    assert "mix.wav" in box.text()
+    box.close()
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30_000)
+    assert not window.timeline.has_waveform()
+    assert window.timeline.take_note == (f"{chosen.chosen_take} cannot be read (see the error); choose another take "
+                                         "or press Generate")  # not "No take yet" with a take chosen
 
 
 def test_meters_follow_the_playhead(loaded, qtbot) -> None:
