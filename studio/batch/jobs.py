@@ -41,8 +41,8 @@ class BatchJob:
 
     @property
     def duration(self) -> float | None:
-        """Seconds of the range when both ends are known (for throughput figures)."""
-        if self.end is None:
+        """Seconds of the range when both ends are known and in order (for throughput figures)."""
+        if self.end is None or self.end <= (self.start or 0.0):
             return None
         return self.end - (self.start or 0.0)
 
