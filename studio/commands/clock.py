@@ -139,6 +139,8 @@ def load_source(path: Path) -> ClockSource:
         source = _read_take(folder / "take.json")
         return ClockSource(source.take_json, source.tempo_map, source.duration,
                            session.timecode_start + session.video_in, session.timecode().rate)
+    if path.is_file() and path.suffix.lower() != ".json":
+        raise ClockError(f"{path}: not a session file ({SESSION_SUFFIX}), a take folder or a take.json.")
     take_json = path / "take.json" if path.is_dir() else path
     return _read_take(take_json)
 

@@ -73,6 +73,14 @@ def test_bad_take_json_is_one_sentence(tmp_path, capsys, content: str | None, ex
     assert expected in message and "take.json" in message
 
 
+def test_a_video_given_as_the_source_is_named_as_the_wrong_kind_of_file(tmp_path, capsys) -> None:
+    video = tmp_path / "film.mp4"
+    video.write_bytes(b"\x00\x00\x00\x20ftypisom" + bytes(range(256)))
+    assert main(["clock", str(video), "--virtual"]) == 2
+    message = one_sentence_error(capsys.readouterr().err)
+    assert "film.mp4: not a session file (.expotion), a take folder or a take.json." in message
+
+
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
