@@ -17,7 +17,8 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,18 @@ class Preview:
             sentence = kept_sentence(self.path) if announce else None
             if sentence is not None:
                 self._say(sentence)
+
+
+@contextmanager
+def previewing(folder: Path, sample_rate: int, enabled: bool) -> Iterator[Preview | None]:
+    """The :class:`Preview` of one run into ``folder`` (None unless ``enabled``): the take is complete when
+    the block ends, and the preview is kept (and said so) when it raises: a cancel or a failure."""
+    listener = Preview(folder, sample_rate) if enabled else None
+    try:
+        yield listener
+    except BaseException:
+        if listener is not None:
+            listener.close(complete=False)
+        raise
+    if listener is not None:
+        listener.close(complete=True)

@@ -24,7 +24,7 @@ from studio.fsutil import remove_stale, stale_parts, stale_staging
 from studio.lock import LOCK_NAME, FolderLock
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
 from studio.preflight import preflight
-from studio.preview import Preview, stale_preview
+from studio.preview import previewing, stale_preview
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET, SESSION_SUFFIX, DeliveryPrefs, Session
 from studio.timecode import (
@@ -162,19 +162,13 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
         preflight(session, out, delivery=delivery)
         session.path = (out / f"{safe_name(session.title)}{SESSION_SUFFIX}").resolve()
         export_dir = out / DELIVERY_FOLDER if delivery else None
-        listener = Preview(out, session.export.sample_rate) if preview else None
-        try:
-            with progress_and_cancel(description, delay=0.0) as (progress, cancel):
-                result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
-                                      video_tracks=video_tracks, timeline_audio=timeline_audio,
-                                      midi_start=midi_start, use_cache=use_cache, progress=progress, cancel=cancel,
-                                      on_audio=listener)
-                if listener is not None:
-                    listener.close(complete=True)  # while Ctrl-C only sets ``cancel``: not interrupted
-        except BaseException:
-            if listener is not None:
-                listener.close(complete=False)  # says once that preview.wav stays and what it holds
-            raise
+        # the preview closes inside the progress scope, where Ctrl-C only sets ``cancel``: not interrupted
+        with (progress_and_cancel(description, delay=0.0) as (progress, cancel),
+              previewing(out, session.export.sample_rate, preview) as listener):
+            result = run_pipeline(session, take_folder=out, export_dir=export_dir, force=force,
+                                  video_tracks=video_tracks, timeline_audio=timeline_audio,
+                                  midi_start=midi_start, use_cache=use_cache, progress=progress, cancel=cancel,
+                                  on_audio=listener)
     take = result.take
     print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
           f"{len(take.stems)} stems ({', '.join(s.name for s in take.stems)}), take.json", file=sys.stderr)

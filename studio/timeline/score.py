@@ -33,6 +33,7 @@ from studio.fsutil import remove_stale
 from studio.lock import FolderLock
 from studio.pipeline import export_take, generate_take, preset_table
 from studio.preflight import preflight
+from studio.preview import previewing, stale_preview
 from studio.progress_bar import progress_and_cancel
 from studio.session import SESSION_SUFFIX, DeliveryPrefs, Session, TimelineSource
 from studio.timecode import (
@@ -106,6 +107,8 @@ def score_timeline(args: argparse.Namespace) -> int:
           f"{timeline.start_timecode} ({timeline.rate.label} frames/s)", file=sys.stderr)
     with FolderLock(out):  # one writer per folder, as for a video; staging an interrupted run left is removed
         remove_stale(out)
+        for path in stale_preview(out):
+            path.unlink()
         check_output_folder(out, args.force)
         with progress_and_cancel("picture") as (progress, cancel):
             picture = render_picture(timeline, out / f"{safe_name(title)}_picture.mp4", progress=progress,
@@ -130,11 +133,12 @@ def score_timeline(args: argparse.Namespace) -> int:
             say_timecode(session)
         preflight(session, out, delivery=delivery)
         session.path = (out / f"{safe_name(title)}{SESSION_SUFFIX}").resolve()
-        with progress_and_cancel("score") as (progress, cancel):
+        with (progress_and_cancel("score") as (progress, cancel),
+              previewing(out, session.export.sample_rate, args.preview) as listener):
             controls = timeline_controls(timeline, session.analysis_settings(), picture=picture,
                                          use_cache=not args.no_cache, progress=sub_progress(progress, 0.0, _ANALYSE),
                                          cancel=cancel)
-            record, take = generate_take(session, controls, folder=out,
+            record, take = generate_take(session, controls, folder=out, on_audio=listener,
                                          progress=sub_progress(progress, _ANALYSE, _GENERATE), cancel=cancel)
             session.save()
             exported = export_take(session, out / DELIVERY_FOLDER, take_id=record.id, force=args.force,

@@ -233,3 +233,17 @@ def test_the_picture_reports_its_frames_and_a_cancelled_render_leaves_nothing(tm
     with pytest.raises(Cancelled):
         render_picture(timeline, tmp_path / "cancelled.mp4", cancel=cancel)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["picture.mp4"]  # no picture, no hidden .part file
+
+
+def test_preview_plays_a_timelines_take_too(tmp_path: Path, shots_25: list[Path],
+                                            capfd: pytest.CaptureFixture[str]) -> None:
+    """``--preview`` with a timeline: the take's first seconds are announced in OUT/preview.wav as they come
+    (it was ignored for timelines), and the finished take removes it."""
+    built = write_timeline(build_timeline(shots_25, FPS), shots_25[0].parent, "otio_json", FPS)
+    out = tmp_path / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPOTION_CACHE_DIR", str(tmp_path / "cache"))
+        assert main(["score", str(built.path), "-o", str(out), "--no-delivery", "--preview"]) == 0
+    err = capfd.readouterr().err
+    assert f"s are in {out / 'preview.wav'} (" in err  # "(playing on ...)" or "(no audio output here; open it)"
+    assert not (out / "preview.wav").exists() and (out / "mix.wav").is_file()
