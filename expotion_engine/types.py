@@ -418,6 +418,12 @@ class TempoMap:
         i = max(bisect.bisect_right([c.time for c in self.tempos], time) - 1, 0)
         return self.tempos[i].bpm
 
+    def held_bpm(self, end: float) -> float:
+        """The tempo held longest up to ``end`` seconds: the take's tempo as a person names it (not a lead-in's,
+        which lasts a beat or two)."""
+        ends = [c.time for c in self.tempos[1:]] + [max(end, self.tempos[-1].time)]
+        return max(zip(self.tempos, ends, strict=True), key=lambda held: held[1] - held[0].time)[0].bpm
+
     def beat_at(self, time: float) -> float:
         """Quarter-note position of ``time`` (seconds); negative before music time 0."""
         i = max(bisect.bisect_right([c.time for c in self.tempos], time) - 1, 0)

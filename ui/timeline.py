@@ -510,9 +510,7 @@ class TimelineWidget(QWidget):
 
     def _main_bpm(self) -> float:
         """The tempo the take holds longest (not the lead-in's, which lasts a beat or two)."""
-        tempos = self._tempo.tempos
-        ends = [c.time for c in tempos[1:]] + [max(self._take_duration, tempos[-1].time)]
-        return max(zip(tempos, ends, strict=True), key=lambda held: held[1] - held[0].time)[0].bpm
+        return self._tempo.held_bpm(self._take_duration)
 
     def bar_ticks(self) -> list[tuple[float, str]]:
         """The bars ruler's ticks: (video time, label) at every bar (``"5"``), and at every beat (``"5.3"``)

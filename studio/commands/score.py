@@ -15,6 +15,7 @@ from pathlib import Path
 
 from expotion_engine.engines import ENGINES
 from expotion_engine.errors import ExportError, SessionError
+from expotion_engine.types import TempoMap
 from studio.cli_help import DefaultsHelpFormatter
 from studio.commands.analyze import add_analysis_arguments, settings_from_args
 from studio.export.job import BIT_DEPTHS, MIDI_START, SAMPLE_RATES, TIMELINE_AUDIO, VIDEO_TRACKS, safe_name
@@ -172,13 +173,23 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
     take = result.take
     print(f"wrote {out}: mix.wav ({take.duration:.3f} s, {take.n_samples} samples at {take.sample_rate} Hz), "
           f"{len(take.stems)} stems ({', '.join(s.name for s in take.stems)}), take.json", file=sys.stderr)
-    print(f"tempo {take.tempo_map.tempos[0].bpm:.1f} BPM, {len(take.markers)} markers; session {session.path}",
-          file=sys.stderr)
+    print(f"tempo {tempo_summary(take.tempo_map, take.duration)}, {len(take.markers)} markers; "
+          f"session {session.path}", file=sys.stderr)
     if export_dir is None:
         print("delivery folder skipped", file=sys.stderr)
     else:
         print(f"delivery: {len(result.exported)} files in {export_dir}", file=sys.stderr)
     return result
+
+
+def tempo_summary(tempo_map: TempoMap, duration: float) -> str:
+    """``120.0 BPM``, or ``120.0 BPM (100-124 over the take)`` where the tempo changes: the tempo the take
+    holds longest first (its first tempo may be a one-beat lead-in)."""
+    held = tempo_map.held_bpm(duration)
+    bpms = [change.bpm for change in tempo_map.tempos if change.time < duration] or [held]
+    low, high = min(bpms), max(bpms)
+    spread = f" ({low:.0f}-{high:.0f} over the take)" if round(low) != round(high) else ""
+    return f"{held:.1f} BPM{spread}"
 
 
 def add_preview_argument(parser: argparse.ArgumentParser) -> None:
