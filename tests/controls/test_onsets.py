@@ -95,3 +95,23 @@ def test_a_still_picture_and_a_held_frame_keep_every_frame() -> None:
     grid, _ = _moving(160, seed=7)
     grid[[30, 70, 71]] = 0.05  # a pause of one frame and one of two in the motion: no cadence of copies
     assert len(FrameActivity.from_grid(np.arange(len(grid)) / FPS, grid.astype(np.float16)).times) == len(grid)
+
+
+@pytest.mark.parametrize("n", [3, 12, 20, 24, 25, 26])
+def test_a_clip_shorter_than_the_cadence_span_is_measured(n) -> None:
+    """A clip of fewer decoded frames than the repeat check spans (under a second): every frame kept, no error
+    (the cadence count was as long as the span, not the clip)."""
+    grid = np.random.default_rng(3).uniform(1.0, 3.0, (n, 12, 16)).astype(np.float16)  # a picture that moves
+    grid[0] = 0.0
+    activity = FrameActivity.from_grid(np.arange(n) / FPS, grid)
+    assert len(activity.times) == n
+
+
+def test_the_repeat_count_is_centred_on_each_frame() -> None:
+    """The count of repeats around each frame is the centred window's (as np.convolve's "same" mode gives it
+    for a clip longer than the window)."""
+    rng = np.random.default_rng(5)
+    flags = rng.random(200) < 0.4
+    window = np.ones(onsets.REPEAT_SPAN, np.int32)
+    centre = (onsets.REPEAT_SPAN - 1) // 2
+    assert np.array_equal(np.convolve(flags, window)[centre:centre + 200], np.convolve(flags, window, mode="same"))
