@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.timecode_rate is not None:
         session.timecode_rate = timecode_rate_option(args.timecode_rate)
     say_timecode(session)
+    _say_missing_video(session)
     check_output_path(args.output, folder=True)
     with FolderLock(args.output), progress_and_cancel("export") as (progress, cancel):
         remove_stale(args.output)
@@ -58,3 +59,17 @@ def run(args: argparse.Namespace) -> int:
             written += deliver_session(session, args.output, take_id=args.take, force=args.force)
     print(f"wrote {len(written)} file{'' if len(written) == 1 else 's'} into {args.output}", file=sys.stderr)
     return 0
+
+
+#: the formats that place the source video (each is left out when it is missing)
+VIDEO_FORMATS = ("video", "edl", "fcp7", "fcpxml")
+
+
+def _say_missing_video(session: Session) -> None:
+    """Say which chosen formats a delivery leaves out because the session's video is not where it was."""
+    if session.video is None or session.video_found:
+        return
+    left_out = [name for name in VIDEO_FORMATS if not session.export.formats or name in session.export.formats]
+    if left_out:
+        print(f"note: the session's video {session.video} is missing, so this delivery has no "
+              f"{', '.join(left_out)}; put the video back and export again for them.", file=sys.stderr)

@@ -121,6 +121,19 @@ def test_export_counts_its_files_and_check_names_a_missing_folder(scored: Path, 
     assert "is not a folder" in one_error_line(capfd.readouterr().err)
 
 
+def test_export_without_the_sessions_video_says_which_formats_it_leaves_out(
+        scored: Path, face_clip: Clip, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    session = Session.load(scored / f"{Path(face_clip.path).stem}.expotion")
+    session.video = tmp_path / "moved away.mp4"
+    session.save(tmp_path / "film.expotion")
+    assert main(["export", str(tmp_path / "film.expotion"), "-o", str(tmp_path / "out"), "--format", "midi",
+                 "edl", "fcpxml"]) == 0
+    err = capfd.readouterr().err
+    assert (f"note: the session's video {tmp_path / 'moved away.mp4'} is missing, so this delivery has no edl, "
+            "fcpxml; put the video back and export again for them.") in err
+    assert not list((tmp_path / "out").glob("*.edl")) and list((tmp_path / "out").glob("*.mid"))
+
+
 def test_export_of_a_damaged_session_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.expotion"
     bad.write_text('{"format": "expotion.session", "version": 2, "title": ')
