@@ -109,6 +109,8 @@ def repeated_frames(grid: np.ndarray) -> np.ndarray:
         around = np.minimum(before, after).reshape(len(k), -1).sum(axis=1)
         own = g[k].reshape(len(k), -1).sum(axis=1)
         out[first:hi] = (around >= REPEAT_LEVEL) & (own < REPEAT_SHARE * around)
+    if not out.any():  # none (or no frame at all: np.convolve refuses an empty clip)
+        return out
     # repeats within the REPEAT_SPAN frames centred on each (np.convolve's "same" is longer than a shorter clip)
     centre = (REPEAT_SPAN - 1) // 2
     nearby = np.convolve(out, np.ones(REPEAT_SPAN, np.int32))[centre:centre + n]
