@@ -190,12 +190,29 @@ def _picture_size(root: ET.Element, video: Path) -> None:
             form.attrib.pop("name", None)
 
 
+#: stands in for an apostrophe in clip names while the adapter writes: it looks clips up by name in XPath predicates
+#: quoted with apostrophes, so a video titled "it's" failed the whole delivery ("invalid predicate")
+_APOSTROPHE = "\ue000"
+
+
+def _adapter_safe(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
+    """A copy of ``timeline`` whose clip names hold no apostrophe (:data:`_APOSTROPHE` instead)."""
+    safe = timeline.deepcopy()
+    for clip in safe.find_clips():
+        clip.name = clip.name.replace("'", _APOSTROPHE)
+    return safe
+
+
 def fcpxml_text(job: ExportJob, timeline: otio.schema.Timeline) -> str:
     """The adapter's FCPXML with every time on a frame in exact seconds, the sequence at the music's timecode
     (``tcStart``, ``tcFormat``, the spine's offsets counted from it, as Final Cut writes them) and
     ``enabled="0"`` on the disabled audio lanes."""
-    text = otio.adapters.write_to_string(timeline, adapter_name="fcpx_xml")
+    text = otio.adapters.write_to_string(_adapter_safe(timeline), adapter_name="fcpx_xml")
     root = ET.fromstring(text.encode("utf-8"))
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            if _APOSTROPHE in value:
+                element.set(key, value.replace(_APOSTROPHE, "'"))
     _on_frames(root, job)
     _connect_exactly(root, timeline, job)
     if job.video is not None:

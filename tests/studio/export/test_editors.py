@@ -239,3 +239,19 @@ def test_fcpxml_format_is_the_picture_as_displayed(job: ExportJob, tmp_path: Pat
     assert form.get("name") is None  # the adapter's name says landscape
     timeline = _read(path)
     _assert_video(phone, _video_clip(timeline), origin=job.start_seconds)
+
+
+def test_fcpxml_of_a_title_with_an_apostrophe_and_quotes(job: ExportJob, tmp_path: Path) -> None:
+    """The adapter looks clips up by name in an XPath quoted with apostrophes: "it's" failed the whole delivery."""
+    import shutil
+    from dataclasses import replace
+
+    video = tmp_path / 'it\'s a "clip" #1.mp4'
+    shutil.copy(job.video, video)
+    titled = replace(job, title=video.stem, video=video)
+    (path,) = write_fcpxml(titled, DeliveryFolder(tmp_path / "delivery"))
+    timeline = _read(path)
+    clip = _video_clip(timeline)
+    assert clip.name == 'it\'s a "clip" #1'
+    _assert_video(titled, clip, origin=job.start_seconds)
+    _assert_audio(titled, timeline, origin=job.start_seconds)
