@@ -52,6 +52,7 @@ def clock_messages(
     mtc: int | str | None = None,
     timecode: float = 0.0,
     speed: float = 1.0,
+    drop_frame: bool = False,
 ) -> list[TimedMessage]:
     """Every message a clock master sends from ``start`` to ``end`` (seconds), in send order.
 
@@ -60,7 +61,8 @@ def clock_messages(
     with ``b0`` the first 16th note at or after ``start``; Stop at ``end``. With ``mtc`` (24,
     25 or 30 fps), MIDI Time Code too: a full-frame locate at ``start`` and quarter frames
     four per frame, music time ``t`` being timecode ``timecode + speed * t`` seconds (``speed`` 1000/1001
-    counts a 23.976 or 29.97 video's frames at 24 or 30: the timecode runs with the picture's labels).
+    counts a 23.976 or 29.97 video's frames at 24 or 30: the timecode runs with the picture's labels;
+    ``drop_frame`` labels and marks them as 29.97 drop frame, at ``mtc`` 30).
     """
     if not (math.isfinite(start) and math.isfinite(end) and 0.0 <= start < end):
         raise ClockError(f"Clock range {start!r}..{end!r} s is empty or negative; start must be >= 0 and < end.")
@@ -86,18 +88,22 @@ def clock_messages(
             events.append(TimedMessage(time, mido.Message("clock"), beat))
             k += 1
     if mtc is not None:
-        events.extend(_mtc_messages(mtc_rate(mtc), start, end, timecode, speed))
+        fps = mtc_rate(mtc)
+        if drop_frame and fps != 30:
+            raise ClockError(f"Drop-frame MIDI Time Code is sent at 30 fps (29.97 DF), not {fps}.")
+        events.extend(_mtc_messages(fps, start, end, timecode, speed, drop_frame))
     events.append(TimedMessage(end, mido.Message("stop"), tempo_map.beat_at(end)))
     order = {id(e): i for i, e in enumerate(events)}
     return sorted(events, key=lambda e: (e.time, _ORDER[e.kind], order[id(e)]))
 
 
-def _mtc_messages(fps: int, start: float, end: float, timecode: float, speed: float) -> list[TimedMessage]:
+def _mtc_messages(fps: int, start: float, end: float, timecode: float, speed: float,
+                  drop: bool) -> list[TimedMessage]:
     """A full-frame locate at ``start``, then quarter frames from the next frame boundary to ``end``."""
     if not (math.isfinite(timecode) and timecode >= 0.0):
         raise ClockError(f"Timecode offset {timecode!r} s must be >= 0.")
     located = int(math.floor((timecode + speed * start) * fps + 1e-6))
-    out = [TimedMessage(start, mido.Message("sysex", data=full_frame_data(located, fps)))]
+    out = [TimedMessage(start, mido.Message("sysex", data=full_frame_data(located, fps, drop)))]
     first_frame = int(math.ceil((timecode + speed * start) * fps - 1e-6))
     j = 0
     while True:
@@ -105,7 +111,7 @@ def _mtc_messages(fps: int, start: float, end: float, timecode: float, speed: fl
         if time >= end - _EPS:
             break
         piece = j % 8
-        value = quarter_frame_value(piece, first_frame + 2 * (j // 8), fps)
+        value = quarter_frame_value(piece, first_frame + 2 * (j // 8), fps, drop)
         out.append(TimedMessage(time, mido.Message("quarter_frame", frame_type=piece, frame_value=value)))
         j += 1
     return out

@@ -35,7 +35,7 @@ from studio.clock import (
 )
 from studio.clock.sender import API_ENV
 from studio.progress_bar import progress_and_cancel
-from studio.timecode import TimecodeRate
+from studio.timecode import TimecodeRate, parse_frames
 
 SESSION_SUFFIX = ".expotion"
 
@@ -50,14 +50,16 @@ class ClockSource:
     timecode: float = 0.0
     rate: TimecodeRate | None = None
 
-    def mtc_origin(self, fps: int, timecode: str | None) -> tuple[float, float]:
-        """MTC's ``(timecode at music time 0, timecode seconds per second)`` at ``fps``: a 23.976 or 29.97 (non-drop)
-        session sent at 24 or 30 counts the picture's own frames (its start label, pulled down by 1000/1001)."""
-        pulled = self.rate is not None and self.rate.ntsc and not self.rate.drop_frame and self.rate.nominal == fps
+    def mtc_origin(self, fps: int, timecode: str | None) -> tuple[float, float, bool]:
+        """MTC's ``(timecode at music time 0 in frames / fps, timecode seconds per second, drop frame)`` at ``fps``:
+        a 23.976 or 29.97 session sent at 24 or 30 counts the picture's own frames (pulled down by 1000/1001), a
+        29.97 drop-frame one labelled in drop frame as its delivery is."""
+        pulled = self.rate is not None and self.rate.ntsc and self.rate.nominal == fps
         speed = 1000.0 / 1001.0 if pulled else 1.0
+        drop = pulled and self.rate is not None and self.rate.drop_frame
         if timecode is not None:
-            return parse_timecode(timecode, fps), speed
-        return self.timecode * speed, speed
+            return (parse_frames(timecode, self.rate) / fps if drop else parse_timecode(timecode, fps)), speed, drop
+        return self.timecode * speed, speed, drop
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -105,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
         raise ClockError(f"{source.take_json} does not say how long the take is; give --end SECONDS.")
     if args.timecode is not None and args.mtc is None:
         raise ClockError(f"--timecode {args.timecode} sets where MIDI Time Code starts; add --mtc 24, 25 or 30.")
-    timecode, speed = source.mtc_origin(args.mtc, args.timecode) if args.mtc else (source.timecode, 1.0)
-    messages = clock_messages(source.tempo_map, args.start, end, mtc=args.mtc, timecode=timecode, speed=speed)
+    timecode, speed, drop = source.mtc_origin(args.mtc, args.timecode) if args.mtc else (source.timecode, 1.0, False)
+    messages = clock_messages(source.tempo_map, args.start, end, mtc=args.mtc, timecode=timecode, speed=speed,
+                              drop_frame=drop)
     position = BarPosition(source.tempo_map, end)
 
     def describe(time: float) -> str:
@@ -114,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
     with open_clock_port(port=args.port, virtual=args.virtual, api=args.api) as output:
         first = source.tempo_map.time_at(first_clock_beat(source.tempo_map, args.start))
-        located = format_timecode(timecode + speed * args.start, args.mtc) if args.mtc else ""
-        mtc = f", MTC {args.mtc} fps from {located}" if args.mtc else ""
+        located = format_timecode(timecode + speed * args.start, args.mtc, drop) if args.mtc else ""
+        mtc = f", MTC {'29.97 DF' if drop else args.mtc} fps from {located}" if args.mtc else ""
         print(f"clock on {output.name!r}: bar {position(first)} ({first:.3f} s) to {end:.3f} s{mtc}; "
               "Ctrl-C stops", file=sys.stderr)
         with progress_and_cancel("clock") as (progress, cancel):

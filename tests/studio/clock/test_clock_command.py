@@ -114,29 +114,34 @@ def test_unreachable_midi_system_is_one_sentence(make_take, monkeypatch, capfd) 
     assert "No MIDI output is available through the jack MIDI API" in message
 
 
-@pytest.mark.parametrize("start", ["01:00:00:00", "10:00:00:00"])
-def test_mtc_of_a_23976_session_counts_the_pictures_frames(make_take, tmp_path, start) -> None:
-    """A 23.976 session sent as 24 fps MTC locates at the picture's own timecode and stays on it for a minute:
-    the frame showing at music time t is labelled as the delivery labels it (not 3.6 s on per hour of timecode)."""
+@pytest.mark.parametrize(("written", "mtc", "code", "start"), [
+    ("23.976", 24, 0, "01:00:00:00"), ("23.976", 24, 0, "10:00:00:00"),
+    ("29.97", 30, 2, "01:00:00;00"), ("29.97", 30, 2, "10:09:58;20"),
+])
+def test_mtc_of_an_ntsc_session_counts_the_pictures_frames(make_take, tmp_path, written, mtc, code, start) -> None:
+    """A 23.976 session sent as 24 fps MTC (29.97 drop frame as 30 drop frame) locates at the picture's own timecode
+    and stays on it for a minute: the frame showing at music time t is labelled as the delivery labels it (not
+    3.6 s on per hour of timecode, and across the minutes whose first labels drop frame skips)."""
     from studio.clock import clock_messages
     from studio.session import Session, TakeRecord
     from studio.timecode import format_frames, parse_rate, parse_timecode
     from tests.studio.clock.test_clock_timing import decode_quarter_frames
 
     def playing(seconds: float) -> str:
-        return format_frames(int(math.floor(seconds * rate.rate + 1e-6)), rate)
+        return format_frames(int(math.floor(seconds * rate.rate + 1e-6)), rate).replace(";", ":")
 
-    mtc, rate = 24, parse_rate("23.976")
-    session = Session(timecode_start=parse_timecode(start, rate), frame_rate=24000 / 1001, timecode_rate="23.976")
+    rate = parse_rate(written)
+    session = Session(timecode_start=parse_timecode(start, rate), frame_rate=float(rate.rate), timecode_rate=written)
     session.save(tmp_path / "film.expotion")
     session.add_take(TakeRecord(id="take-001", folder=make_take(TEMPO_MAP, 70.0), engine="test", seed=0))
     session.save()
     source = load_source(tmp_path / "film.expotion")
-    timecode, speed = source.mtc_origin(mtc, None)
-    messages = clock_messages(TEMPO_MAP, 1.0, 61.0, mtc=mtc, timecode=timecode, speed=speed)
+    timecode, speed, drop = source.mtc_origin(mtc, None)
+    messages = clock_messages(TEMPO_MAP, 1.0, 61.0, mtc=mtc, timecode=timecode, speed=speed, drop_frame=drop)
     sysex = messages[0].message.bytes()
     located = f"{sysex[5] & 0x1F:02d}:{sysex[6]:02d}:{sysex[7]:02d}:{sysex[8]:02d}"
-    assert located == playing(source.timecode + 1.0)
+    assert sysex[5] >> 5 == code and located == playing(source.timecode + 1.0)
     cycles = decode_quarter_frames(messages)
-    for time, _, (h, m, s, f) in (cycles[0], cycles[-1]):
+    for time, rate_code, (h, m, s, f) in cycles:
+        assert rate_code == code
         assert f"{h:02d}:{m:02d}:{s:02d}:{f:02d}" == playing(source.timecode + time)
