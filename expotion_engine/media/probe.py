@@ -127,6 +127,9 @@ def _probe(path: Path) -> VideoInfo:
         capture.release()
         raise VideoError(f"{path}: not a video file (it holds a single {starts.container.removesuffix('_pipe')} "
                          "image); give a video.")
+    if starts.cover:
+        capture.release()
+        raise VideoError(f"{path}: the file holds audio and a cover picture but no video; give a video.")
     try:
         codec = _fourcc(capture)
         ok, frame = capture.read()
@@ -179,6 +182,7 @@ def _warn_if_truncated(path: Path, decoded: float, indexed: float, container: fl
 _FIRST = re.compile(r"\[Parsed_(a?)showinfo_\d+ @ [^\]]*\] n:\s*0 pts:\s*(-?\d+) pts_time:\s*(\S+)")
 _TIME_BASE = re.compile(r"\[Parsed_showinfo_\d+ @ [^\]]*\] config in time_base: (\d+)/(\d+)")
 _AUDIO_STREAM = re.compile(r"^\s*Stream #0:\d+.*?: Audio: ", re.MULTILINE)
+_VIDEO_STREAM = re.compile(r"^\s*Stream #0:\d+.*?: Video: (.*)$", re.MULTILINE)
 _INPUT = re.compile(r"^Input #0, ([^,\s]+)", re.MULTILINE)
 _DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
 #: a ``timecode`` tag (container, video stream or ``tmcd`` track; the container's is listed first)
@@ -188,7 +192,8 @@ _TIMECODE = re.compile(r"^\s+timecode\s*: (\d{1,2}[:;.]\d\d[:;.]\d\d[:;.,]\d{2,3
 @dataclass(frozen=True)
 class StreamStarts:
     """Container times (s) of the first presented video frame and first audio sample, how many audio
-    streams, the demuxer's name, the container's duration and the start timecode tag (None: none)."""
+    streams, the demuxer's name, the container's duration, the start timecode tag (None: none) and whether the
+    first video stream is a cover picture (a song's artwork, ``attached pic``), not a video."""
 
     video: float = 0.0
     audio: float | None = None
@@ -196,6 +201,7 @@ class StreamStarts:
     container: str = ""
     duration: float | None = None
     timecode: str | None = None
+    cover: bool = False
 
 
 @functools.lru_cache(maxsize=64)
@@ -226,9 +232,11 @@ def _stream_starts(path: str, size: int, mtime_ns: int) -> StreamStarts:
     seconds = None if duration is None else (
         int(duration.group(1)) * 3600 + int(duration.group(2)) * 60 + float(duration.group(3)))
     timecode = _TIMECODE.search(header)
+    video = _VIDEO_STREAM.search(header)
     return StreamStarts(starts.get("video", 0.0), starts.get("audio"), count,
                         container.group(1) if container else "", seconds,
-                        timecode.group(1) if timecode else None)
+                        timecode.group(1) if timecode else None,
+                        video is not None and "(attached pic)" in video.group(1))
 
 
 def stream_starts(path: str | os.PathLike[str]) -> StreamStarts:

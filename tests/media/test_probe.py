@@ -92,6 +92,20 @@ def test_an_audio_only_file_says_it_has_no_video_stream(tmp_path):
     assert str(caught.value) == f"{tone}: the file has audio but no video stream; give a video."
 
 
+def test_a_song_with_cover_art_says_it_has_a_picture_but_no_video(tmp_path):
+    """An MP3 or M4A with its artwork shows a one-frame "video" stream; it said "invalid frame rate (90000)"."""
+    art = tmp_path / "art.png"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:duration=1", "-frames:v", "1", str(art))
+    songs = {"song.mp3": ("-c:a", "libmp3lame", "-c:v", "mjpeg"), "song.m4a": ("-c:a", "aac", "-c:v", "png")}
+    for name, codecs in songs.items():
+        song = tmp_path / name
+        _ffmpeg("-f", "lavfi", "-i", "sine=duration=1", "-i", str(art), "-map", "0:a", "-map", "1:v", *codecs,
+                "-disposition:v", "attached_pic", str(song))
+        with pytest.raises(VideoError) as caught:
+            probe_video(song)
+        assert str(caught.value) == f"{song}: the file holds audio and a cover picture but no video; give a video."
+
+
 def test_a_damaged_file_gets_one_sentence_that_names_no_library(tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 40)
