@@ -44,6 +44,7 @@ from studio.timecode import (
     choose_rate,
     format_timecode,
     parse_rate,
+    smpte_rate,
 )
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ class Session:
         if not keep_title:
             self.title = self.video.stem
         if not keep_rate:
-            self.frame_rate = float(info.fps)
+            self.frame_rate = editing_rate(info.fps, info.stream_fps)
 
     def use_video_timecode(self) -> str:
         """Start at the timecode the video file carries (a new session's default; a loaded one keeps its own).
@@ -514,6 +515,16 @@ class Session:
         session = _parse(_read(autosave), autosave)
         session.path = path
         return session
+
+
+def editing_rate(fps: float, stream_fps: float | None) -> float:
+    """The frame rate editors take a video at: its stream's stated SMPTE rate where dropped frames bring the
+    average ``fps`` below it (a phone's variable frame rate: 28.47 on average, 29.97 stated; a delivery at the
+    average was counted at 30 non-drop), else the average (a stated rate of twice it is a field rate)."""
+    stated = smpte_rate(stream_fps) if stream_fps else None
+    if stated is not None and stream_fps is not None and 1.01 < stream_fps / fps < 1.5:
+        return float(stated.rate)
+    return float(fps)
 
 
 def utc_now() -> str:

@@ -33,7 +33,9 @@ class VideoInfo:
     cut-off file); ``video_start`` is that frame's time in the container, ``audio_start`` the first
     audio sample's (None: no audio) and ``audio_streams`` how many audio streams the file has.
     ``timecode`` is the start timecode label the file carries, as written (``01:00:00;00``; ``;``
-    marks drop frame), or None.
+    marks drop frame), or None. ``stream_fps`` is the video stream's own rate as FFmpeg states it
+    (its ``tbr``), which ``fps``, an average, falls below where frames were dropped (a phone's
+    variable frame rate); None where FFmpeg states none.
     """
 
     path: Path
@@ -49,6 +51,7 @@ class VideoInfo:
     audio_streams: int = 0
     container_duration: float | None = None
     timecode: str | None = None
+    stream_fps: float | None = None
 
 
 def existing_file(path: str | os.PathLike[str]) -> Path:
@@ -155,7 +158,7 @@ def _probe(path: Path) -> VideoInfo:
     _warn_if_truncated(path, duration, frame_count / fps, starts.duration)
     return VideoInfo(
         path, fps, frame_count, width, height, duration, rotation, codec, starts.video, starts.audio,
-        starts.audio_streams, starts.duration, starts.timecode,
+        starts.audio_streams, starts.duration, starts.timecode, starts.stream_fps,
     )
 
 
@@ -183,6 +186,7 @@ _FIRST = re.compile(r"\[Parsed_(a?)showinfo_\d+ @ [^\]]*\] n:\s*0 pts:\s*(-?\d+)
 _TIME_BASE = re.compile(r"\[Parsed_showinfo_\d+ @ [^\]]*\] config in time_base: (\d+)/(\d+)")
 _AUDIO_STREAM = re.compile(r"^\s*Stream #0:\d+.*?: Audio: ", re.MULTILINE)
 _VIDEO_STREAM = re.compile(r"^\s*Stream #0:\d+.*?: Video: (.*)$", re.MULTILINE)
+_TBR = re.compile(r"(\d+(?:\.\d+)?)(k?) tbr")
 _INPUT = re.compile(r"^Input #0, ([^,\s]+)", re.MULTILINE)
 _DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
 #: a ``timecode`` tag (container, video stream or ``tmcd`` track; the container's is listed first)
@@ -193,7 +197,8 @@ _TIMECODE = re.compile(r"^\s+timecode\s*: (\d{1,2}[:;.]\d\d[:;.]\d\d[:;.,]\d{2,3
 class StreamStarts:
     """Container times (s) of the first presented video frame and first audio sample, how many audio
     streams, the demuxer's name, the container's duration, the start timecode tag (None: none) and whether the
-    first video stream is a cover picture (a song's artwork, ``attached pic``), not a video."""
+    first video stream is a cover picture (a song's artwork, ``attached pic``), not a video, and its stated
+    rate (``tbr``)."""
 
     video: float = 0.0
     audio: float | None = None
@@ -202,6 +207,7 @@ class StreamStarts:
     duration: float | None = None
     timecode: str | None = None
     cover: bool = False
+    stream_fps: float | None = None
 
 
 @functools.lru_cache(maxsize=64)
@@ -236,7 +242,15 @@ def _stream_starts(path: str, size: int, mtime_ns: int) -> StreamStarts:
     return StreamStarts(starts.get("video", 0.0), starts.get("audio"), count,
                         container.group(1) if container else "", seconds,
                         timecode.group(1) if timecode else None,
-                        video is not None and "(attached pic)" in video.group(1))
+                        video is not None and "(attached pic)" in video.group(1), _stated_rate(video))
+
+
+def _stated_rate(video: re.Match[str] | None) -> float | None:
+    """The ``tbr`` of FFmpeg's line for the first video stream (``29.97 tbr``, ``1k tbr``), or None."""
+    found = _TBR.search(video.group(1)) if video is not None else None
+    if found is None:
+        return None
+    return float(found.group(1)) * (1000.0 if found.group(2) else 1.0)
 
 
 def stream_starts(path: str | os.PathLike[str]) -> StreamStarts:
