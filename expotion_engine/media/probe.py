@@ -301,7 +301,9 @@ def _data_end(container, stream, size: int) -> float | None:
     and seeking to the last one succeeds from the index alone. Here the packets from the last
     keyframe on are read (not decoded): when those wholly inside the file's ``size`` bytes stop more
     than two frames before the index's end, the file is cut off, and the packets are read again from
-    the start (only then) to find the last whole one.
+    the start (only then) to find the last whole one. A cut-off file ends where its whole packets end in
+    decoding order too: frames shown before the last one whose data was lost make the copied picture
+    track shorter (a stream copy lasted 1.88 s where the last whole frame ended at 2.00 s).
     """
     import av
 
@@ -311,22 +313,26 @@ def _data_end(container, stream, size: int) -> float | None:
     index_end = first + stream.duration
     slack = 2 / (stream.average_rate * stream.time_base)  # two frames, in the stream's time base
     try:
-        end = _last_whole_packet(container, stream, index_end, size)
-        if end is not None and end >= index_end - slack:
+        ends = _last_whole_packet(container, stream, index_end, size)
+        if ends is not None and ends[0] >= index_end - slack:
             return None
-        end = _last_whole_packet(container, stream, first, size) if end is None else end
+        ends = _last_whole_packet(container, stream, first, size) if ends is None else ends
     except av.error.FFmpegError:
         return None
-    return None if end is None else float((end - first) * stream.time_base)
+    return None if ends is None else float((min(ends) - first) * stream.time_base)
 
 
-def _last_whole_packet(container, stream, target: int, size: int) -> int | None:
-    """From the keyframe at or before ``target`` on, the latest end (pts + duration) of a packet of
-    ``stream`` whose data lies wholly inside the file's ``size`` bytes; None when there is none."""
+def _last_whole_packet(container, stream, target: int, size: int) -> tuple[int, int] | None:
+    """From the keyframe at or before ``target`` on, the latest end of a packet of ``stream`` whose data
+    lies wholly inside the file's ``size`` bytes, as presented (pts + duration) and in decoding order (dts +
+    duration + the keyframe's decoding delay, in presentation time); None when there is none."""
     container.seek(target, stream=stream, backward=True, any_frame=False)
-    end = None
+    end = decoded = delay = None
     for packet in container.demux(stream):
         if packet.size and packet.pts is not None and packet.pos is not None and packet.pos + packet.size <= size:
             stop = packet.pts + (packet.duration or 0)
             end = stop if end is None else max(end, stop)
-    return end
+            delay = packet.pts - (packet.dts if packet.dts is not None else packet.pts) if delay is None else delay
+            step = (packet.dts if packet.dts is not None else packet.pts) + (packet.duration or 0) + delay
+            decoded = step if decoded is None else max(decoded, step)
+    return None if end is None or decoded is None else (end, decoded)
