@@ -16,6 +16,8 @@ import math
 import cv2
 import numpy as np
 
+from expotion_engine.vision.solution import Solution
+
 # Landmark indices of the canonical face mesh.
 _FOREHEAD, _CHIN = 10, 152
 _EYE_OUTER_R, _EYE_OUTER_L = 33, 263
@@ -160,16 +162,16 @@ class FaceAnalyzer:
     def __init__(self, min_confidence: float = 0.5, redetect_every: int = 15) -> None:
         import mediapipe as mp
 
-        self._detector = mp.solutions.face_detection.FaceDetection(
+        self._detector = Solution(mp.solutions.face_detection.FaceDetection(
             model_selection=1, min_detection_confidence=min_confidence
-        )
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
+        ), "detections")
+        self._mesh = Solution(mp.solutions.face_mesh.FaceMesh(
             static_image_mode=False,
             max_num_faces=1,
             refine_landmarks=True,
             min_detection_confidence=min_confidence,
             min_tracking_confidence=min_confidence,
-        )
+        ), "multi_face_landmarks")
         self._redetect_every = max(redetect_every, 1)
         self._frame = 0
         self._box: tuple[float, float, float, float] | None = None
@@ -178,7 +180,8 @@ class FaceAnalyzer:
     def _detect(self, rgb: np.ndarray) -> None:
         """Refresh the subject box (x, y, w, h in pixels) and face count from the detector."""
         height, width = rgb.shape[:2]
-        detections = self._detector.process(rgb).detections or []
+        (detections,) = self._detector(rgb)
+        detections = detections or []
         self._count = len(detections)
         if not detections:
             self._box = None
@@ -198,11 +201,11 @@ class FaceAnalyzer:
         bx, by, bw, bh = self._box
         side = _CROP_MARGIN * max(bw, bh)
         crop, (left, top, size) = _square_crop(rgb, bx + bw / 2 - side / 2, by + bh / 2 - side / 2, side)
-        result = self._mesh.process(crop)
-        if not result.multi_face_landmarks:
+        (faces,) = self._mesh(crop)
+        if not faces:
             self._box = None
             return None, self._count
-        points = landmark_array(result.multi_face_landmarks[0]) * size + (left, top, 0.0)
+        points = landmark_array(faces[0]) * size + (left, top, 0.0)
         lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
         self._box = (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
         return face_descriptors(points, width, height), self._count

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from expotion_engine.controls.channels import BODY_JOINTS
+from expotion_engine.vision.solution import Solution
 
 # mediapipe pose indices of BODY_JOINTS (head = nose).
 _INDEX = {"head": 0, "l_shoulder": 11, "r_shoulder": 12, "l_elbow": 13, "r_elbow": 14, "l_wrist": 15, "r_wrist": 16}
@@ -22,22 +23,22 @@ class PoseAnalyzer:
     def __init__(self, min_confidence: float = 0.5) -> None:
         import mediapipe as mp
 
-        self._pose = mp.solutions.pose.Pose(
+        self._pose = Solution(mp.solutions.pose.Pose(
             static_image_mode=False,
             model_complexity=1,
             smooth_landmarks=True,
             enable_segmentation=False,
             min_detection_confidence=min_confidence,
             min_tracking_confidence=min_confidence,
-        )
+        ), "pose_landmarks")
 
     def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
         """``(joints (J, 2), visible (J,), scale)`` or None when no body with both shoulders."""
-        result = self._pose.process(rgb)
-        if result.pose_landmarks is None:
+        (landmarks,) = self._pose(rgb)
+        if landmarks is None:
             return None
         height, width = rgb.shape[:2]
-        marks = result.pose_landmarks.landmark
+        marks = landmarks.landmark
         xy = np.array([(marks[_INDEX[j]].x * width, marks[_INDEX[j]].y * height) for j in BODY_JOINTS])
         visible = np.array([marks[_INDEX[j]].visibility >= _VISIBLE for j in BODY_JOINTS])
         left, right = BODY_JOINTS.index("l_shoulder"), BODY_JOINTS.index("r_shoulder")
