@@ -248,24 +248,26 @@ def check_lengths(delivery: Delivery, mix: Bwf, stems: list[Bwf], placements: li
 
 def audio_tracks(path: Path) -> list[tuple[float, float]]:
     """Each audio track's start (s, the container's time) and length as a player presents them: the stream's
-    start and duration, its edit list applied (its packets' first start and last end where the container states
-    none)."""
+    start and duration, its edit list applied, or where the container states none (Matroska) its packets' first
+    start and last end, all such tracks read in one pass (a second pass would find the file already at its end)."""
     import av
 
-    tracks = []
     with av.logging.Capture(), av.open(str(path)) as container:
-        for stream in container.streams.audio:
-            base = float(stream.time_base or 0)
-            if stream.duration and stream.start_time is not None:
-                tracks.append((stream.start_time * base, stream.duration * base))
-                continue
-            first, end = stream.start_time, None
-            for packet in container.demux(stream):
-                if packet.pts is not None:
-                    first = packet.pts if first is None else min(first, packet.pts)
-                    end = max(end or packet.pts, packet.pts + (packet.duration or 0))
-            tracks.append((0.0, 0.0) if end is None or first is None else (first * base, (end - first) * base))
-    return tracks
+        streams = list(container.streams.audio)
+        spans = {s.index: (s.start_time, s.duration) for s in streams if s.duration and s.start_time is not None}
+        unstated = [s for s in streams if s.index not in spans]
+        first = {s.index: s.start_time for s in unstated if s.start_time is not None}
+        end: dict[int, int] = {}
+        for packet in container.demux(unstated) if unstated else ():
+            if packet.pts is not None:
+                index = packet.stream.index
+                first[index] = min(first.get(index, packet.pts), packet.pts)
+                end[index] = max(end.get(index, packet.pts), packet.pts + (packet.duration or 0))
+        for stream in unstated:
+            if stream.index in end:
+                spans[stream.index] = (first[stream.index], end[stream.index] - first[stream.index])
+        return [(spans[s.index][0] * float(s.time_base or 0), spans[s.index][1] * float(s.time_base or 0))
+                if s.index in spans else (0.0, 0.0) for s in streams]
 
 
 def _video_length_faults(path: Path, seconds: float) -> list[str]:

@@ -141,6 +141,26 @@ def test_a_scored_videos_audio_within_a_frame_of_its_picture_passes(delivery: Pa
     assert passed and "My_Clip_scored.mp4: picture and audio as long" in detail, detail
 
 
+@pytest.mark.parametrize(("second_track", "found"), [("anull", None), ("atrim=end=2.5", "2.5")])
+def test_a_matroska_scored_video_is_measured_on_every_audio_track(
+        delivery: Path, tmp_path: Path, second_track: str, found: str | None) -> None:
+    """Matroska states no stream duration: each track's packets are measured, the second track's too."""
+    mkv = tmp_path / "mkv"
+    shutil.copytree(delivery, mkv)
+    video = mkv / "My_Clip_scored.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-map", "0:v", "-map",
+                    "0:a", "-map", "0:a", "-c", "copy", "-c:a:1", "aac", "-filter:a:1", second_track,
+                    str(video.with_suffix(".mkv"))], check=True)  # the Score and a source audio track, as for VP8
+    video.unlink()
+    passed, detail = _results(mkv)["lengths"]
+    if found is None:
+        assert passed and "My_Clip_scored.mkv: picture and audio as long" in detail, detail
+    else:
+        assert not passed and re.search(rf"My_Clip_scored\.mkv: its audio track 2 lasts {found}\d\d s and its "
+                                        r"picture 3\.0\d\d s", detail), detail
+        assert "track 1" not in detail
+
+
 def test_a_delivery_without_a_manifest_is_checked_and_told_how_to_get_one(
         delivery: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     old = tmp_path / "old"
