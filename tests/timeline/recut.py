@@ -31,25 +31,33 @@ MOTION = {"a": ((52, 0.8),), "b": ((47, 0.9), (110, 0.8)), "c": ((30, 0.8),), "d
           "e": ((45, 0.8),)}
 
 
-def cut(shots: tuple[tuple[str, int, int], ...], name: str) -> Timeline:
+#: (media, source in, frames) per shot; media None: a gap
+Shots = tuple[tuple[str | None, int, int], ...]
+
+
+def cut(shots: Shots, name: str) -> Timeline:
     """The sequence of ``shots`` laid end to end at 25 fps."""
     clips, record = [], 0
     for media, source_in, duration in shots:
-        clips.append(TimelineClip(media, MEDIA[media], source_in, record, duration))
+        clips.append(TimelineClip(media or "gap", MEDIA[media] if media else None, source_in, record, duration))
         record += duration
     return Timeline(Path(f"/cuts/{name}.otio"), name, RATE, 90000, tuple(clips))
 
 
-def controls(shots: tuple[tuple[str, int, int], ...]) -> ControlTrack:
-    """Per-frame controls of the sequence: each media's energy at its source frames, its motion hits, the edits."""
+def controls(shots: Shots, motion: bool = True) -> ControlTrack:
+    """Per-frame controls of the sequence: each media's energy at its source frames (low in a gap), its motion
+    hits (unless not ``motion``), the edits."""
     energy, markers, record = [], [], 0
     for index, (media, source_in, duration) in enumerate(shots):
         frames = np.arange(source_in, source_in + duration)
-        phase = sorted(MEDIA).index(media)
-        energy.append(0.45 + 0.25 * np.sin(frames / 17.0 + phase))
+        if media is None:
+            energy.append(np.full(duration, 0.1))
+        else:
+            energy.append(0.45 + 0.25 * np.sin(frames / 17.0 + sorted(MEDIA).index(media)))
         markers += [Marker((record + frame - source_in) / FPS, f"{media} motion", "hit", strength=strength,
                            cause="motion")
-                    for frame, strength in MOTION[media] if source_in <= frame < source_in + duration]
+                    for frame, strength in (MOTION[media] if motion and media else ())
+                    if source_in <= frame < source_in + duration]
         if index:
             markers.append(Marker(record / FPS, f"edit {index}", "hit", strength=1.0, cause="edit"))
         record += duration
@@ -61,10 +69,10 @@ def controls(shots: tuple[tuple[str, int, int], ...]) -> ControlTrack:
                         mask=np.ones_like(values, bool), source=source, markers=tuple(markers))
 
 
-def request(shots: tuple[tuple[str, int, int], ...], bpm: float | None = 120.0, seed: int = 5) -> GenerationRequest:
+def request(shots: Shots, bpm: float | None = 120.0, seed: int = 5, motion: bool = True) -> GenerationRequest:
     """The procedural request for ``shots`` (the cinematic preset on its synthesised voices, one seed)."""
-    return GenerationRequest(controls=controls(shots), preset=synth_preset("cinematic"), seed=seed, sample_rate=SR,
-                             bpm=bpm)
+    return GenerationRequest(controls=controls(shots, motion), preset=synth_preset("cinematic"), seed=seed,
+                             sample_rate=SR, bpm=bpm)
 
 
 @cache
