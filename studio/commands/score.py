@@ -140,6 +140,17 @@ def say_timecode(session: Session) -> None:
     print(f"timecode: {choice.note}" if choice.mapped else f"timecode: {choice.rate.label} frames/s", file=sys.stderr)
 
 
+def say_end_past_video(end: float | None, session: Session) -> None:
+    """Say on stderr when ``--end`` lies past the end of the session's video, which is scored to its end instead."""
+    from expotion_engine.media.probe import probe_video
+
+    if end is None or session.video is None:
+        return
+    duration = probe_video(session.video).duration
+    if end > duration + 5e-4:
+        print(f"--end {end:g} s is past the end of the video ({duration:.2f} s); scoring to its end", file=sys.stderr)
+
+
 def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, description: str,
                delivery: bool = True, video_tracks: str = "keep", timeline_audio: str = TIMELINE_AUDIO[0],
                midi_start: str = MIDI_START[0], preview: bool = False) -> PipelineResult:
@@ -305,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
     )
     session.timecode_rate = timecode_rate_option(args.timecode_rate)
     session.timecode_start = video_timecode_start(args.timecode_start, session)
+    say_end_past_video(args.end, session)
     score_into(session, args.output, force=args.force, use_cache=not args.no_cache, description="score",
                delivery=not args.no_delivery, video_tracks=args.video_audio, timeline_audio=args.timeline_audio,
                midi_start=args.midi_start, preview=args.preview)

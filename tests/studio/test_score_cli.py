@@ -81,6 +81,20 @@ def test_score_rejects_an_unknown_preset_before_working(tmp_path: Path, face_cli
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
+def test_an_out_point_past_the_end_of_the_video_is_said_once_and_scored_to_its_end(
+        tmp_path: Path, face_clip: Clip, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXPOTION_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["score", str(face_clip.path), "-o", str(tmp_path / "out"), "--start", "3", "--end", "9",
+                 "--analysis-fps", "5", "--format", "midi"]) == 0
+    err = capfd.readouterr().err
+    said = [line for line in err.splitlines() if "--end" in line]
+    assert said == ["--end 9 s is past the end of the video (5.00 s); scoring to its end"], err
+    assert sf.info(str(tmp_path / "out" / "mix.wav")).duration == pytest.approx(2.0, abs=0.05)
+    assert main(["score", str(face_clip.path), "-o", str(tmp_path / "inside"), "--start", "3", "--end", "5",
+                 "--analysis-fps", "5", "--format", "midi"]) == 0
+    assert "--end" not in capfd.readouterr().err
+
+
 def test_musicgen_options_are_refused_for_another_engine(tmp_path: Path, face_clip: Clip,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["score", str(face_clip.path), "-o", str(tmp_path / "o"), "--model", "musicgen-small"]) == 2
