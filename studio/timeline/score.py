@@ -155,7 +155,7 @@ def score_timeline(args: argparse.Namespace) -> int:
     print(f"delivery: {len(exported)} files in {out / DELIVERY_FOLDER}" if delivery else "delivery folder skipped",
           file=sys.stderr)
     if delivery:
-        print(f"sequence: {exported[-1].name} is {timeline.name!r} with the mix and {len(take.stems)} stems as new "
+        print(f"sequence: {exported[-1].name} is “{timeline.name}” with the mix and {len(take.stems)} stems as new "
               f"audio tracks from {format_frames(timeline.start_frame + timeline.in_frame, timeline.rate)}; "
               "import it into the editing application", file=sys.stderr)
     return 0
