@@ -33,6 +33,12 @@ TAKE_FRAME_BYTES = 2 * 4
 #: headroom over the estimate (staging copies, project files, the session, the MIDI)
 MARGIN = 1.25
 MARGIN_BYTES = 16 * 2**20
+#: endings of the files Expotion reads and writes: a new output folder named so is a file name given to -o
+FILE_SUFFIXES = frozenset({
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mts", ".m2ts", ".mxf",  # video
+    ".wav", ".aif", ".aiff", ".flac", ".mp3", ".m4a", ".ogg", ".opus",  # audio
+    ".mid", ".midi", ".expotion", ".edl", ".otio", ".fcpxml", ".rpp", ".dawproject",  # session and delivery
+})
 
 
 @dataclass(frozen=True)
@@ -89,12 +95,23 @@ def check_writable(folder: Path) -> None:
                           or f"{folder}: cannot write into the output folder ({exc.strerror}).") from None
 
 
+def check_folder_name(path: str | os.PathLike[str]) -> None:
+    """Refuse a new output folder named like a media, MIDI or session file (``-o clip.mp4``), which a user
+    means as the output file; an existing folder of that name is used as it is."""
+    path = Path(path)
+    if path.suffix.lower() in FILE_SUFFIXES and not path.exists():
+        raise ExportError(f"{path}: -o names the output folder, not a file; give a folder name without "
+                          f"{path.suffix} (the files inside are named from the title).")
+
+
 def check_output_path(path: str | os.PathLike[str] | None, *, folder: bool = False) -> None:
     """Fail with one sentence before any work when ``path`` (a file, or a ``folder``) cannot be written:
-    a part of it is a file, it is a folder where a file is wanted, an existing output folder or the
-    nearest existing folder above it is not writable."""
+    a part of it is a file, it is a folder where a file is wanted, a new folder is named like a file, an
+    existing output folder or the nearest existing folder above it is not writable."""
     if path is None:
         return
+    if folder:
+        check_folder_name(path)
     path = Path(path).absolute()
     if path.exists():
         if folder and not path.is_dir():
@@ -178,5 +195,6 @@ def _mb(size: int) -> str:
     return f"{size / 2**20:,.0f} MB"
 
 
-__all__ = ["DELIVERY_FOLDER", "SpaceEstimate", "check_folders", "check_formats_possible", "check_free_space",
-           "check_output_path", "check_writable", "estimate_space", "preflight", "range_seconds", "write_folders"]
+__all__ = ["DELIVERY_FOLDER", "FILE_SUFFIXES", "SpaceEstimate", "check_folder_name", "check_folders",
+           "check_formats_possible", "check_free_space", "check_output_path", "check_writable", "estimate_space",
+           "preflight", "range_seconds", "write_folders"]

@@ -24,7 +24,7 @@ from studio.export.source_timecode import file_timecode
 from studio.fsutil import remove_stale, stale_parts, stale_staging
 from studio.lock import LOCK_NAME, FolderLock
 from studio.pipeline import PipelineResult, preset_table, run_pipeline
-from studio.preflight import preflight
+from studio.preflight import check_folder_name, preflight
 from studio.preview import previewing, stale_preview
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET, SESSION_SUFFIX, DeliveryPrefs, Session
@@ -84,7 +84,9 @@ def user_entries(out: Path) -> list[Path]:
 
 
 def check_output_folder(out: Path, force: bool) -> None:
-    """Refuse a file, a path under a file, or a non-empty folder without ``--force``."""
+    """Refuse a file, a path under a file, a new folder named like a file, or a non-empty folder without
+    ``--force``."""
+    check_folder_name(out)
     for parent in (out, *out.absolute().parents):
         if parent.exists() and not parent.is_dir():
             raise ExportError(f"{parent} is a file; the output must be a folder.")

@@ -127,3 +127,32 @@ def test_an_existing_read_only_output_folder_is_refused_naming_it(tmp_path: Path
     finally:
         out.chmod(0o755)
     assert str(out) in str(caught.value)
+
+
+@pytest.mark.parametrize(("command", "name"), [("score", "y.mp4"), ("export", "x.WAV"), ("stems", "s.mid"),
+                                               ("train", "run.mov"), ("conform", "c.expotion")])
+def test_a_new_output_folder_named_like_a_file_is_refused(command: str, name: str, face_clip: Clip, click: Path,
+                                                          tmp_path: Path, cache: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """``-o clip.mp4`` means a file to the user; every command with an output folder says -o names a folder."""
+    session = Session.for_video(face_clip.path).save(tmp_path / "face.expotion")
+    out = tmp_path / name
+    argv = {
+        "score": ["score", str(face_clip.path), "-o", str(out), "--end", "2.2"],
+        "export": ["export", str(session), "-o", str(out), "--format", "midi"],
+        "stems": ["stems", str(click), "--fallback", "-o", str(out)],
+        "train": ["train", str(click.parent), "-o", str(out)],
+        "conform": ["conform", str(session), str(click), "-o", str(out)],
+    }[command]
+    assert main(argv) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line == (f"expotion: error: {out}: -o names the output folder, not a file; give a folder name without "
+                    f"{Path(name).suffix} (the files inside are named from the title).")
+    assert not out.exists() and not cache.exists()
+
+
+def test_an_existing_folder_named_like_a_file_is_used(click: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stems.wav"
+    out.mkdir()
+    assert main(["stems", str(click), "--fallback", "-o", str(out)]) == 0
+    assert list(out.glob("*.wav")), list(out.iterdir())
