@@ -20,6 +20,7 @@ from studio.batch.runner import BatchOptions, require_ray, run_batch
 from studio.cli_help import DefaultsHelpFormatter
 from studio.commands.score import add_musicgen_arguments, check_formats, engine_options
 from studio.export.job import SAMPLE_RATES
+from studio.preflight import check_output_path
 from studio.progress_bar import progress_and_cancel
 from studio.session import DEFAULT_PRESET
 
@@ -78,6 +79,7 @@ def jobs_from_args(args: argparse.Namespace) -> list[BatchJob]:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_path(args.output, folder=True)
     jobs = jobs_from_args(args)
     require_ray()
     options = BatchOptions(args.output, args.force, args.address, args.num_cpus, args.cache_dir)

@@ -130,7 +130,8 @@ def test_an_existing_read_only_output_folder_is_refused_naming_it(tmp_path: Path
 
 
 @pytest.mark.parametrize(("command", "name"), [("score", "y.mp4"), ("export", "x.WAV"), ("stems", "s.mid"),
-                                               ("train", "run.mov"), ("conform", "c.expotion")])
+                                               ("train", "run.mov"), ("conform", "c.expotion"),
+                                               ("batch", "b.mp4"), ("demo", "demo.mkv")])
 def test_a_new_output_folder_named_like_a_file_is_refused(command: str, name: str, face_clip: Clip, click: Path,
                                                           tmp_path: Path, cache: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,6 +144,8 @@ def test_a_new_output_folder_named_like_a_file_is_refused(command: str, name: st
         "stems": ["stems", str(click), "--fallback", "-o", str(out)],
         "train": ["train", str(click.parent), "-o", str(out)],
         "conform": ["conform", str(session), str(click), "-o", str(out)],
+        "batch": ["batch", str(face_clip.path.parent), "-o", str(out)],
+        "demo": ["demo", "-o", str(out)],
     }[command]
     assert main(argv) == 2
     line = one_error_line(capsys.readouterr().err)
