@@ -54,12 +54,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def end_past_video(end: float | None, duration: float, doing: str) -> str | None:
+    """The one line said when ``--end`` lies past the video's ``duration`` (the range then stops at its end)."""
+    if end is None or end <= duration + 5e-4:
+        return None
+    return f"--end {end:g} s is past the end of the video ({duration:.2f} s); {doing} to its end"
+
+
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     check_output_path(args.output)
     check_output_path(args.plot)
     with progress_and_cancel("analyse") as (progress, cancel):
         track = analyze(args.video, settings, use_cache=not args.no_cache, progress=progress, cancel=cancel)
+    note = end_past_video(args.end, track.source.duration, "analysed")
+    if note is not None:
+        print(note, file=sys.stderr)
     written = track.save(args.output)
     print(f"wrote {written} and {written.with_suffix('.json')}: {track.n_frames} frames at "
           f"{track.rate:g} Hz, {len(track.markers)} hit points", file=sys.stderr)

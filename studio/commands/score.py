@@ -17,7 +17,7 @@ from expotion_engine.engines import ENGINES
 from expotion_engine.errors import ExportError, SessionError
 from expotion_engine.types import TempoMap
 from studio.cli_help import DefaultsHelpFormatter
-from studio.commands.analyze import add_analysis_arguments, settings_from_args
+from studio.commands.analyze import add_analysis_arguments, end_past_video, settings_from_args
 from studio.export.job import BIT_DEPTHS, MIDI_START, SAMPLE_RATES, TIMELINE_AUDIO, VIDEO_TRACKS, safe_name
 from studio.export.registry import FORMATS
 from studio.export.source_timecode import file_timecode
@@ -148,9 +148,9 @@ def say_end_past_video(end: float | None, session: Session) -> None:
 
     if end is None or session.video is None:
         return
-    duration = probe_video(session.video).duration
-    if end > duration + 5e-4:
-        print(f"--end {end:g} s is past the end of the video ({duration:.2f} s); scoring to its end", file=sys.stderr)
+    note = end_past_video(end, probe_video(session.video).duration, "scoring")
+    if note is not None:
+        print(note, file=sys.stderr)
 
 
 def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, description: str,
