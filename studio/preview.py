@@ -188,15 +188,17 @@ class Preview:
 
 
 @contextmanager
-def previewing(folder: Path, sample_rate: int, enabled: bool) -> Iterator[Preview | None]:
+def previewing(folder: Path, sample_rate: int, enabled: bool, *, say: Callable[[str], None] = _say,
+               announce: bool = True) -> Iterator[Preview | None]:
     """The :class:`Preview` of one run into ``folder`` (None unless ``enabled``): the take is complete when
-    the block ends, and the preview is kept (and said so) when it raises: a cancel or a failure."""
-    listener = Preview(folder, sample_rate) if enabled else None
+    the block ends, and the preview is kept (and said so, unless not ``announce``) when it raises: a cancel
+    or a failure."""
+    listener = Preview(folder, sample_rate, say=say) if enabled else None
     try:
         yield listener
     except BaseException:
         if listener is not None:
-            listener.close(complete=False)
+            listener.close(complete=False, announce=announce)
         raise
     if listener is not None:
         listener.close(complete=True)

@@ -73,7 +73,7 @@ def analyse_or_generate(kind: str, session: Any, controls: Any, folder: Path, pr
     """
     from expotion_engine.progress import sub_progress
     from studio import pipeline
-    from studio.preview import Preview
+    from studio.preview import previewing
 
     analysed = controls is None
     if analysed:
@@ -83,15 +83,8 @@ def analyse_or_generate(kind: str, session: Any, controls: Any, folder: Path, pr
         controls.save(folder / CONTROLS_FILE)
     result: dict[str, Any] = {"controls": CONTROLS_FILE if analysed else None}
     if kind == "generate":
-        listener = Preview(session.takes_dir, session.export.sample_rate, say=say) if preview else None
-        try:
+        with previewing(session.takes_dir, session.export.sample_rate, preview, say=say, announce=False) as listener:
             record, _take = pipeline.generate_take(session, controls, progress=progress, on_audio=listener)
-        except BaseException:
-            if listener is not None:
-                listener.close(complete=False, announce=False)
-            raise
-        if listener is not None:
-            listener.close(complete=True)
         result.update(take_id=record.id, session=session.to_dict(None))
     return result
 
