@@ -116,15 +116,15 @@ def refine(beats: np.ndarray, fine: np.ndarray, fine_rate: float) -> np.ndarray:
     for i, (t, period) in enumerate(zip(beats, local, strict=True)):
         reach = int(round(REACH * period * fine_rate))
         centre = int(round(t * fine_rate))
-        lo, hi = max(centre - reach, 1), min(centre + reach + 1, len(fine) - 1)
+        lo, hi = max(centre - reach, 0), min(centre + reach + 1, len(fine) - 1)
         if hi <= lo:
             continue
         k = lo + int(np.argmax(fine[lo:hi]))
         if fine[k] <= 0:
             continue
-        a, b, c = fine[k - 1], fine[k], fine[k + 1]
+        a, b, c = fine[max(k - 1, 0)], fine[k], fine[k + 1]
         denom = a - 2 * b + c
-        offset = 0.5 * (a - c) / denom if denom < 0 else 0.0
+        offset = 0.5 * (a - c) / denom if denom < 0 and k > 0 else 0.0
         out[i] = (k + float(np.clip(offset, -0.5, 0.5))) / fine_rate - FINE_LAG
     return np.maximum.accumulate(out)
 

@@ -71,9 +71,10 @@ def beat_features(beats: np.ndarray, env: Envelopes) -> np.ndarray:
 
 def _zscore(features: np.ndarray) -> np.ndarray:
     """Standardise each feature, but not below a floor: differences too small to hear
-    (a hundredth of a chroma distance, a few percent of the onset level) stay small."""
-    onset_floor = 0.1 * max(float(features[:, 3].mean()), 1e-9)
-    floors = np.array([onset_floor] * 4 + [CHROMA_FLOOR])
+    (a hundredth of a chroma distance, a tenth of the overall onset level or of the band's
+    own, whichever is louder) stay small."""
+    level = np.maximum(features[:, :4].mean(axis=0), features[:, 3].mean())
+    floors = np.append(0.1 * np.maximum(level, 1e-9), CHROMA_FLOOR)
     std = np.maximum(features.std(axis=0), floors)
     return (features - features.mean(axis=0)) / std
 

@@ -15,6 +15,9 @@ ANALYSIS_RATE = 22050
 HOP = 256  # 11.6 ms frames for tempo and beat tracking
 FINE_HOP = 64  # 2.9 ms frames for refining beat times
 COMPRESSION = 1000.0
+# Samples of silence analysed before the audio: a sound at 0 s rises from silence over the
+# frames before it like any later onset, instead of from the frame it starts in (no rise).
+LEAD_SILENCE = 2048
 
 
 def to_analysis_rate(audio: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -65,20 +68,31 @@ class Envelopes:
 BAND_EDGES = (0.0, 120.0, 2000.0, 1e9)  # kick and bass / snare, voices / cymbals
 
 
+def from_start(rows: np.ndarray, lead_frames: int) -> np.ndarray:
+    """``rows`` of an envelope of the silence-led audio from 0 s on, each row's rise before 0 s
+    credited to frame 0 (its largest frame): an onset at 0 s is then as strong as any later one."""
+    out = rows[..., lead_frames:].copy()
+    out[..., 0] = rows[..., :lead_frames + 1].max(axis=-1)
+    return out
+
+
 def envelopes(y: np.ndarray) -> Envelopes:
     """All envelopes of a mono signal at :data:`ANALYSIS_RATE`."""
     import librosa
 
     if len(y) < 2048:
         y = np.pad(y, (0, 2048 - len(y)))
-    spec = compressed_mel(y, hop=HOP, n_fft=2048)
+    padded = np.pad(y, (LEAD_SILENCE, 0))
+    spec = compressed_mel(padded, hop=HOP, n_fft=2048)
     rise = flux(spec)
     freqs = librosa.mel_frequencies(n_mels=spec.shape[0], fmax=11025.0)
     bands = np.stack([rise[(freqs >= lo) & (freqs < hi)].mean(axis=0)
                       for lo, hi in zip(BAND_EDGES[:-1], BAND_EDGES[1:], strict=True)])
-    fine = flux(compressed_mel(y, hop=FINE_HOP, n_fft=512, n_mels=64)).mean(axis=0)
+    fine = flux(compressed_mel(padded, hop=FINE_HOP, n_fft=512, n_mels=64)).mean(axis=0)
     chroma = librosa.feature.chroma_stft(y=y, sr=ANALYSIS_RATE, hop_length=HOP, n_fft=4096, tuning=0.0)
-    return Envelopes(coarse=rise.mean(axis=0), fine=fine, bands=bands, chroma=chroma)
+    lead = LEAD_SILENCE // HOP
+    return Envelopes(coarse=from_start(rise.mean(axis=0), lead), fine=from_start(fine, LEAD_SILENCE // FINE_HOP),
+                     bands=from_start(bands, lead), chroma=chroma)
 
 
 __all__ = ["ANALYSIS_RATE", "FINE_HOP", "HOP", "Envelopes", "envelopes", "to_analysis_rate"]

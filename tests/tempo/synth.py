@@ -93,3 +93,21 @@ def unaccented_bursts(seed: int, sr: int = 32000, seconds: float = 10.0, bpm: fl
         audio[i:i + length] += rng.uniform(0.3, 1.0) * decay * rng.standard_normal(length).astype(np.float32)
         t += 60.0 / bpm * rng.uniform(0.97, 1.03)
     return audio
+
+
+def kick_hat_loop(beats: np.ndarray, sr: int = 22050, *, accent_every: int = 4, hats_per_beat: int = 2,
+                  tail: float = 0.5, seed: int = 0) -> np.ndarray:
+    """A kick (60 Hz sine, ``exp(-40 t)``) on every beat, louder on every ``accent_every``-th from the first
+    (0: none louder), and high-passed noise hats ``hats_per_beat`` times a beat: a loop rendered for picture."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(0.3 * sr)) / sr
+    thump = (np.sin(2 * np.pi * 60.0 * t) * np.exp(-40.0 * t)).astype(np.float32)
+    out = np.zeros(int((beats[-1] + tail) * sr), np.float32)
+    period = np.append(np.diff(beats), beats[-1] - beats[-2])
+    for i, (time, length) in enumerate(zip(beats, period, strict=True)):
+        loud = accent_every and i % accent_every == 0
+        _place(out, (1.0 if loud else 0.5) * thump, time, sr)
+        for when in time + length * np.arange(hats_per_beat) / hats_per_beat:
+            burst = np.diff(rng.standard_normal(int(0.04 * sr) + 1)) * np.exp(-np.arange(int(0.04 * sr)) / (0.01 * sr))
+            _place(out, (0.15 * burst).astype(np.float32), when, sr)
+    return out
