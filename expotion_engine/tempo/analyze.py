@@ -70,7 +70,7 @@ def analyze_tempo(
     env = envelopes(y)
     check_cancel(cancel)
     report(0.4, "beats")
-    beats, path = track_beats(env.coarse, env.fine)
+    beats, path = track_beats(env.coarse, env.fine, env.bands[0])
     check_cancel(cancel)
     duration = len(y) / ANALYSIS_RATE
     if len(beats) < MIN_BEATS:
