@@ -20,7 +20,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from expotion_engine.engines.procedural.accents import accent_pass
-from expotion_engine.engines.procedural.fit import fit_tempo_map
+from expotion_engine.engines.procedural.fit import BASE_SEARCH, fit_tempo_map
 from expotion_engine.engines.procedural.harmony import (
     NOTE_NAMES,
     bar_symbols,
@@ -138,9 +138,10 @@ def compose(request: GenerationRequest, tempo_map: TempoMap | None = None) -> Sc
     if tempo_map is not None:
         numerator = tempo_map.meters[0].numerator
     fit = fixed_fit(tempo_map, duration, hits) if tempo_map is not None else fit_tempo_map(
-        duration, bpm, numerator, hits, max_bend=engine["max_bend"], pulses=pulses,
+        duration, bpm, numerator, hits, max_bend=engine["max_bend"], ritardando=engine["ritardando"], pulses=pulses,
         rubato=HitSettings.from_preset(preset["hits"], style=style).rubato,
-        search=0.0 if fixed else engine["max_bend"], bounds=(preset["tempo"]["min"], preset["tempo"]["max"]))
+        search=0.0 if fixed else max(engine["max_bend"], BASE_SEARCH),
+        bounds=(preset["tempo"]["min"], preset["tempo"]["max"]))
     tempo_map = fit.tempo_map
     bpm = round(float(fit.report["base_bpm"]), 2)
     n_bars = int(math.ceil(tempo_map.beat_at(duration) / numerator - 1e-9))

@@ -8,7 +8,10 @@ the placement with the least bending and the fewest hits left unfitted, strong h
 user cues counting most; when the motion set the tempo, its strongest onsets are weak
 extra points on whole beats, so the beats fall on the gestures. The map ends in a
 ritardando onto a final downbeat before the range end (its cost is part of the fit),
-which lands on a late strong hit when one is there.
+which lands on a late strong hit when one is there. Every tempo before that ritardando
+stays inside the band ``bounds`` widened by ``max_bend`` (and around a requested tempo
+outside them): bends, nudges and the stretch into the cadence never leave it, so a
+preset keeps its advertised range; ``ritardando`` 0 ends on the running tempo.
 """
 
 from __future__ import annotations
@@ -52,6 +55,15 @@ CADENCE_HIT, CADENCE_BONUS = 0.5, 2.0
 CADENCE_STRETCH = 1.5
 #: the final cadence comes at least this long (s) after the last strong hit when it does not fall on it
 CLEAR_CADENCE_S = 0.12
+#: the base tempo is searched at least this far (fraction) when it is free, even where the map may not bend
+BASE_SEARCH = 0.06
+#: the held final chord slows by this share of ``ritardando`` beyond the last bar's ritardando
+HOLD_SLOWING = 2 / 3
+#: on a rigid grid (``max_bend`` 0) a candidate accent time stands for the 16th this near it (s): half the step of
+#: ACCENT_SHIFTS_S, so every accent time the shifts allow has its candidate
+RIGID_REACH_S = 0.005
+#: cost of an ending with no cadence in its window (the next downbeat at the base tempo): a last resort
+NO_ROOM_COST = 1e6
 #: tolerance (s) of the legacy "on a beat" count of the report
 ON_BEAT_S = 0.025
 
@@ -95,14 +107,17 @@ def fit_tempo_map(duration: float, bpm: float, numerator: int, hits: Sequence[Hi
     With ``search`` > 0 the base tempo may move up to that fraction (inside ``bounds``)
     where that fits the hits better. ``pulses`` (time, weight 0..1) are moments of the
     motion's own rhythm the beats should fall on where the hits allow (never accented).
+    Every tempo before the final ritardando lies in :func:`tempo_band`.
     """
+    band = tempo_band(bpm, bounds, max_bend)
     if search > 0 and hits:
         reach = max(search, HIT_SEARCH) if any(h.strong for h in hits) else search
         norm = max(search, BASE_NORM)
 
         def fits(tempi: np.ndarray) -> list[FitResult]:
             tempi = np.unique(np.clip(tempi, *bounds))
-            return [_fit(duration, float(b), numerator, hits, max_bend, ritardando, rubato, pulses) for b in tempi]
+            return [_fit(duration, float(b), numerator, hits, max_bend, ritardando, rubato, pulses, band)
+                    for b in tempi]
 
         def score(r: FitResult) -> float:
             return r.report["cost"] + W_BASE * ((r.report["base_bpm"] / bpm - 1) / norm) ** 2
@@ -114,9 +129,36 @@ def fit_tempo_map(duration: float, bpm: float, numerator: int, hits: Sequence[Hi
         results += fits(best * (1.0 + np.array([-0.75, -0.5, -0.25, 0.25, 0.5, 0.75]) * step))
         result = min(results, key=score)
     else:
-        result = _fit(duration, bpm, numerator, hits, max_bend, ritardando, rubato, pulses)
+        result = _fit(duration, bpm, numerator, hits, max_bend, ritardando, rubato, pulses, band)
     result.report.update(beat_report(result.tempo_map, hits, duration))
     return result
+
+
+def tempo_band(bpm: float, bounds: tuple[float, float], max_bend: float) -> tuple[float, float]:
+    """Slowest and fastest tempo a map may take before its ritardando: the range (stretched to a requested tempo
+    outside it) widened by ``max_bend``."""
+    return min(bounds[0], bpm) * (1.0 - max_bend), max(bounds[1], bpm) * (1.0 + max_bend)
+
+
+def stretch_floor(band: tuple[float, float], max_bend: float) -> float:
+    """Slowest tempo a last bar stretched into a cadence on a hit may start its ritardando from: the range's floor
+    bent CADENCE_STRETCH times ``max_bend``."""
+    return band[0] * (1.0 - CADENCE_STRETCH * max_bend) / (1.0 - max_bend)
+
+
+def lowest_ending(band: tuple[float, float], max_bend: float, ritardando: float) -> float:
+    """Slowest tempo of a map's ending: the stretch floor through the last bar's ritardando and the held chord."""
+    return stretch_floor(band, max_bend) * (1.0 - ritardando) * (1.0 - ritardando * HOLD_SLOWING)
+
+
+def _rubato_span(beats: np.ndarray, rubato: float) -> tuple[np.ndarray, np.ndarray]:
+    """(fastest, slowest) tempo of a segment eased by ``rubato``, per unit of its mean tempo (see _segment_changes)."""
+    if rubato <= 0:
+        return np.ones_like(beats), np.ones_like(beats)
+    eased = beats >= 1.0 - 1e-9
+    safe = np.maximum(beats, 1.0)
+    top = ((safe - 1.0) + 0.5 / (1.0 - rubato / 2) + 0.5 / (1.0 - rubato)) / safe
+    return np.where(eased, top, 1.0), np.where(eased, top * (1.0 - rubato), 1.0)
 
 
 def _segment_changes(t0: float, b0: float, t1: float, b1: float, rubato: float) -> list[TempoChange]:
@@ -159,9 +201,9 @@ class _Tables:
 
 
 def _dp(times: list[np.ndarray], cands: list[np.ndarray], grid: list[np.ndarray], skip: np.ndarray, bpm: float,
-        max_bend: float) -> _Tables:
+        max_bend: float, band: tuple[float, float], rubato: float) -> _Tables:
     """Least cost of a path from the start (index 0) to each (point, candidate), fitting some of the points between;
-    a candidate is a 16th ``cands[i][c]`` at the time ``times[i][c]``."""
+    a candidate is a 16th ``cands[i][c]`` at the time ``times[i][c]``; every segment's tempi stay in ``band``."""
     n = len(times)
     norm = max(max_bend, 1e-3)
     nudge = NUDGE_S if max_bend > 0 else 0.0
@@ -180,12 +222,15 @@ def _dp(times: list[np.ndarray], cands: list[np.ndarray], grid: list[np.ndarray]
             span = times[i][None, :] - times[j][:, None]
             t = seg * 60.0 / np.maximum(span, 1e-6)
             bend = t / bpm - 1.0
-            limit = np.maximum(norm, nudge / np.maximum(span, 1e-6))  # a short stretch may push or pull by nudge s
+            nudged = nudge / np.maximum(span, 1e-6)  # a short stretch may push or pull by nudge s
+            limit = np.maximum(norm, nudged)
+            top, bottom = _rubato_span(seg, rubato)
+            inside = (t * top <= band[1] * (1 + 1e-9)) & (t * bottom >= band[0] * (1 - 1e-9))
             total = (cost[j][:, None] + (prefix[i - 1] - prefix[j]) + W_BEND * (bend / limit) ** 2
                      + W_SMOOTH * ((t - tempo[j][:, None]) / (bpm * np.maximum(limit, reach[j][:, None]))) ** 2
                      + grid[i][None, :])
-            total = np.where((seg >= MIN_SEGMENT_BEATS - 1e-9) & (span > 1e-6) & (np.abs(bend) <= limit + 1e-9),
-                             total, math.inf)
+            allowed = np.abs(bend) <= np.maximum(max_bend, nudged) + 1e-9 if max_bend > 0 else np.abs(bend) <= 1e-9
+            total = np.where((seg >= MIN_SEGMENT_BEATS - 1e-9) & (span > 1e-6) & allowed & inside, total, math.inf)
             arg = np.argmin(total, axis=0)
             value = total[arg, np.arange(len(ci))]
             cols = np.flatnonzero(value < cost[i])
@@ -201,7 +246,8 @@ def _rit(numerator: int, ritardando: float) -> np.ndarray:
 
 
 def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_bend: float, ritardando: float,
-         rubato: float, pulses: Sequence[tuple[float, float]] = ()) -> FitResult:
+         rubato: float, pulses: Sequence[tuple[float, float]] = (), band: tuple[float, float] = (0.0, math.inf)
+         ) -> FitResult:
     """One fit at base tempo ``bpm`` (see :func:`fit_tempo_map`)."""
     beat_s = 60.0 / bpm
     min_tail = min(max(1.5 * beat_s, 1.2), 0.2 * duration)
@@ -238,8 +284,14 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
             skip_costs.append(W_PULSE * weight)
             times.append(np.full(len(q), t))
         cands.append(q)
+    if max_bend <= 0:  # a rigid grid: each candidate sits on its own 16th, where that is within its accent's reach
+        for i, (t, _, _) in enumerate(points, start=1):
+            on_grid = cands[i] * beat_s
+            near = (np.abs(on_grid - times[i]) <= RIGID_REACH_S) & (on_grid - t >= ACCENT_SHIFTS_S[0] - 1e-9) \
+                & (on_grid - t <= ACCENT_SHIFTS_S[-1] + 1e-9)
+            grid[i], times[i] = np.where(near, grid[i], math.inf), on_grid
     skip = np.array(skip_costs)
-    tables = _dp(times, cands, grid, skip, bpm, max_bend)
+    tables = _dp(times, cands, grid, skip, bpm, max_bend, band, rubato)
     cost, end, cadence = math.inf, (0, 0), None
     for i in range(len(times)):
         for c in np.flatnonzero(np.isfinite(tables.cost[i])):
@@ -247,7 +299,7 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
             if path >= cost:
                 continue
             ending, option = _cadence(bpm, numerator, float(times[i][c]), float(cands[i][c]), early, late, ritardando,
-                                      max_bend)
+                                      max_bend, band, duration)
             if path + ending < cost:
                 cost, end, cadence = path + ending, (i, int(c)), option
     late_hits = [last_strong] if last_strong is not None else \
@@ -255,7 +307,7 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
     if late_hits:
         target = max(late_hits, key=lambda h: (h.strength, h.accent_time))
         own = float(skip[fittable.index(target)]) if target in fittable else 0.0
-        best = _cadence_on_hit(target, own, tables, times, cands, bpm, numerator, max_bend, ritardando)
+        best = _cadence_on_hit(target, own, tables, times, cands, bpm, numerator, max_bend, ritardando, band)
         if best is not None and best[0] < cost:
             cost, end, cadence = best
     chain = tables.chain(end)
@@ -276,7 +328,7 @@ def _fit(duration: float, bpm: float, numerator: int, hits: Sequence[Hit], max_b
     for s in rit[-n_rit:]:
         changes.append(TempoChange(time, x * s))
         time += 60.0 / (x * s)
-    changes.append(TempoChange(target, x * rit[-1] * 0.92))
+    changes.append(TempoChange(target, x * rit[-1] * (1.0 - ritardando * 2 / 3)))  # HOLD_SLOWING, bit for bit
     if cadence_hit is not None:
         placed[id(cadence_hit)] = float(k)
     tempo_map = TempoMap(tuple(changes), (MeterChange(0.0, numerator, 4),), 0.0)
@@ -299,7 +351,7 @@ _Cadence = tuple[int, float, float, int, "Hit | None"]
 
 
 def _cadence_on_hit(hit: Hit, own_skip: float, tables: _Tables, times: list[np.ndarray], cands: list[np.ndarray],
-                    bpm: float, numerator: int, max_bend: float, ritardando: float
+                    bpm: float, numerator: int, max_bend: float, ritardando: float, band: tuple[float, float]
                     ) -> tuple[float, tuple[int, int], _Cadence] | None:
     """The cheapest path whose final cadence (a downbeat after a ritardando) falls exactly on ``hit`` (hits after it
     are left unfitted; ``own_skip`` is the hit's own skip cost, not paid as it is the cadence)."""
@@ -322,7 +374,10 @@ def _cadence_on_hit(hit: Hit, own_skip: float, tables: _Tables, times: list[np.n
                 beats = (k - b - n_rit) + float(np.sum(1.0 / rit[-n_rit:]))
                 x = 60.0 * beats / (hit.accent_time - t_i)
                 bend = x / bpm - 1.0
-                if abs(bend) > CADENCE_STRETCH * max_bend + 1e-9:
+                # a stretch starting before the last bar stays in the band; one inside it belongs to the ending
+                floor = band[0] if k - b - n_rit > 1e-9 else stretch_floor(band, max_bend)
+                outside = not floor * (1 - 1e-9) <= x <= band[1] * (1 + 1e-9)
+                if outside or abs(bend) > CADENCE_STRETCH * max_bend + 1e-9:
                     continue
                 cost = float(tables.cost[i][c]) + tables.rest(i) - own_skip + W_BEND * (bend / norm) ** 2 \
                     - CADENCE_BONUS * hit.strength
@@ -332,9 +387,11 @@ def _cadence_on_hit(hit: Hit, own_skip: float, tables: _Tables, times: list[np.n
 
 
 def _cadence(bpm: float, numerator: int, t_last: float, b_last: float, early: float, late: float,
-             ritardando: float, max_bend: float) -> tuple[float, _Cadence]:
+             ritardando: float, max_bend: float, band: tuple[float, float], duration: float
+             ) -> tuple[float, _Cadence]:
     """(cost, cadence): the final downbeat after the last fixed point, reached through a ritardando, inside the
-    cadence window ``early..late`` with the tempo nearest ``bpm`` (the later the better among equals)."""
+    cadence window ``early..late`` with the tempo nearest ``bpm`` (the later the better among equals) and in
+    ``band``; on a rigid map (``max_bend`` 0) at ``bpm`` itself, as near the window as the grid allows."""
     beat_s = 60.0 / bpm
     rit = _rit(numerator, ritardando)
     norm = max(max_bend, 1e-3)
@@ -346,16 +403,19 @@ def _cadence(bpm: float, numerator: int, t_last: float, b_last: float, early: fl
     for k in range(max(first, near - numerator), last + 1, numerator):
         n_rit = min(numerator, int(math.floor(k - b_last + 1e-9)))
         beats = (k - b_last - n_rit) + float(slow[n_rit - 1])
-        target = min(max(t_last + beats * beat_s, early), late)
-        if target <= t_last:
+        free = t_last + beats * beat_s
+        target = free if max_bend <= 0 else min(max(free, early), late)
+        if target <= t_last or target >= duration:
             continue
         x = 60.0 * beats / (target - t_last)
-        cost = W_BEND * ((x / bpm - 1.0) / norm) ** 2 + 0.01 * (late - target)
+        if not band[0] * (1 - 1e-9) <= x <= band[1] * (1 + 1e-9):
+            continue
+        cost = W_BEND * ((x / bpm - 1.0) / norm) ** 2 + 0.01 * (late - target) + max(early - target, target - late, 0.0)
         if best is None or cost < best[0]:
             best = (cost, (k, target, x, n_rit, None))
     if best is None:  # no room at all: the next downbeat at the base tempo
-        return math.inf, (first, t_last + (first - b_last) * beat_s, bpm, min(numerator, first - math.floor(b_last)),
-                          None)
+        return NO_ROOM_COST, (first, t_last + (first - b_last) * beat_s, bpm,
+                              min(numerator, first - math.floor(b_last)), None)
     return best
 
 

@@ -91,6 +91,8 @@ MIX: dict[str, Field] = {
 ENGINE: dict[str, Field] = {
     "humanize": Field(NUMBER, 1.0, 0, 2, help="timing and velocity looseness (0 = quantised)"),
     "max_bend": Field(NUMBER, 0.06, 0, 0.15, help="largest tempo change used to land a hit on a beat (fraction)"),
+    "ritardando": Field(NUMBER, 0.12, 0, 0.25, help="how much the last bar slows into the final cadence (fraction; "
+                        "the held last chord slows 2/3 of it more); 0 ends on the running tempo"),
     "hit_strength": Field(NUMBER, 0.0, 0, 1, help="hits weaker than this (the strongest is 1) get no accent"),
     "energy_bias": Field(NUMBER, 0.0, -0.5, 0.5, help="added to the energy curve"),
     "register_shift": Field(int, 0, -12, 12, help="semitones all pitched parts move"),
