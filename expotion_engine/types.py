@@ -419,10 +419,10 @@ class TempoMap:
         return self.tempos[i].bpm
 
     def held_bpm(self, end: float) -> float:
-        """The tempo held longest up to ``end`` seconds: the take's tempo as a person names it (not a lead-in's,
-        which lasts a beat or two)."""
+        """The tempo most beats up to ``end`` seconds are played at: the take's tempo as a person names it (not a
+        lead-in's, a beat or two, nor a final held chord's, long in seconds but few beats)."""
         ends = [c.time for c in self.tempos[1:]] + [max(end, self.tempos[-1].time)]
-        return max(zip(self.tempos, ends, strict=True), key=lambda held: held[1] - held[0].time)[0].bpm
+        return max(zip(self.tempos, ends, strict=True), key=lambda held: (held[1] - held[0].time) * held[0].bpm)[0].bpm
 
     def beat_at(self, time: float) -> float:
         """Quarter-note position of ``time`` (seconds); negative before music time 0."""

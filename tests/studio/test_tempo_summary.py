@@ -18,3 +18,10 @@ def test_a_slowing_take_names_the_tempo_it_holds_longest_and_its_range() -> None
     tempo_map = TempoMap((TempoChange(0.0, 74.5), TempoChange(4.0, 68.0), TempoChange(6.0, 61.0)))
     assert tempo_summary(tempo_map, 16.0) == "61.0 BPM (61-74 over the take)"
     assert tempo_summary(tempo_map, 5.0) == "74.5 BPM (68-74 over the take)"  # changes after the end do not count
+
+
+def test_a_final_held_chord_is_not_the_takes_tempo() -> None:
+    """A short take whose cadence chord is held long at the slowed tempo: more seconds, fewer beats."""
+    tempo_map = TempoMap((TempoChange(0.0, 80.0), TempoChange(2.25, 45.0)))  # 3 beats, then 2.8 beats in 3.75 s
+    assert tempo_map.held_bpm(6.0) == 80.0
+    assert tempo_summary(tempo_map, 6.0) == "80.0 BPM (45-80 over the take)"
