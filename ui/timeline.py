@@ -509,7 +509,7 @@ class TimelineWidget(QWidget):
         return f"{self._main_bpm():.0f} bpm {meter.numerator}/{meter.denominator}"
 
     def _main_bpm(self) -> float:
-        """The tempo the take holds longest (not the lead-in's, which lasts a beat or two)."""
+        """The tempo most of the take's beats are played at (:meth:`TempoMap.held_bpm`)."""
         return self._tempo.held_bpm(self._take_duration)
 
     def bar_ticks(self) -> list[tuple[float, str]]:

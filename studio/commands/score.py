@@ -196,8 +196,8 @@ def score_into(session: Session, out: Path, *, force: bool, use_cache: bool, des
 
 
 def tempo_summary(tempo_map: TempoMap, duration: float) -> str:
-    """``120.0 BPM``, or ``120.0 BPM (100-124 over the take)`` where the tempo changes: the tempo the take
-    holds longest first (its first tempo may be a one-beat lead-in)."""
+    """``120.0 BPM``, or ``120.0 BPM (100-124 over the take)`` where the tempo changes: first the tempo most
+    of its beats are played at (its first tempo may be a one-beat lead-in, its last a held final chord)."""
     held = tempo_map.held_bpm(duration)
     bpms = [change.bpm for change in tempo_map.tempos if change.time < duration] or [held]
     low, high = min(bpms), max(bpms)
