@@ -7,7 +7,8 @@
    may drift freely but pays for jumps, so a ramp is followed and octave flips are not.
 2. Beats: ``librosa.beat.beat_track`` with that time-varying tempo; missed single beats
    are filled in, an end beat on no onset at all is dropped, and the beats it trims at
-   either end are put back while onsets keep arriving on time. Where the kick and bass
+   either end are put back while onsets keep arriving on time (and last beats that slipped
+   onto off-beat hits of a loop cut at the end are put back on the grid). Where the kick and bass
    rise clearly more between the beats than on them (a fast rock backbeat taken at half
    tempo), the beats are tracked again at twice the tempo.
 3. Timing: each beat moves to the strongest rise of a 2.9 ms onset envelope within
@@ -27,6 +28,7 @@ LOOSE_TIGHTNESS = 100.0  # librosa's default: follows steps, but chases off-beat
 TIGHTNESS = 400.0  # the second pass, along the first pass's median tempo
 MEDIAN_BEATS = 9
 REACH = 0.07  # how far (in beats) refinement may move a beat
+SLIP = 0.15  # an end interval this far off the steady period before it is a tracker slip, if onsets say so
 COMB = (1, 2, 3, 4)
 # The low band rising this many times more midway between tracked beats than on them means
 # the tracker took every other beat (kick between its beats; the reference takes reach 1.0).
@@ -165,7 +167,6 @@ def extend(beats: np.ndarray, fine: np.ndarray, fine_rate: float, *, min_ratio: 
         out.pop()
     while len(out) > 4 and _peak_near(out[0], out[2] - out[1], fine, fine_rate)[1] < silent_ratio * typical:
         out.pop(0)
-    duration = len(fine) / fine_rate
     while True:
         period = float(np.median(np.diff(out[:5])))
         guess = out[0] - period
@@ -175,16 +176,59 @@ def extend(beats: np.ndarray, fine: np.ndarray, fine_rate: float, *, min_ratio: 
         if strength < min_ratio * typical or t >= out[0] - 0.5 * period:
             break
         out.insert(0, t)
+    return np.asarray(_extend_end(out, fine, fine_rate, min_ratio * typical))
+
+
+def _extend_end(beats: list[float], fine: np.ndarray, fine_rate: float, min_rise: float) -> list[float]:
+    """``beats`` with a beat added one period after the last while the envelope rises at least ``min_rise`` there."""
+    out = list(beats)
+    duration = len(fine) / fine_rate
     while True:
         period = float(np.median(np.diff(out[-5:])))
         guess = out[-1] + period
         if guess > duration:
             break
         t, strength = _peak_near(guess, period, fine, fine_rate)
-        if strength < min_ratio * typical or t <= out[-1] + 0.5 * period:
+        if strength < min_rise or t <= out[-1] + 0.5 * period:
             break
         out.append(t)
-    return np.asarray(out)
+    return out
+
+
+def mend_tail(beats: np.ndarray, fine: np.ndarray, fine_rate: float, *, min_ratio: float = 0.05) -> np.ndarray:
+    """Put the last beats back on the grid where the tracker slipped onto off-beat hits and onsets say so.
+
+    When the last one or two intervals are over :data:`SLIP` off the steady period
+    (:func:`_slipped_tail`), those beats and the one before them (pulled by them) are replaced
+    by beats extended along the period, as :func:`extend` does, provided an onset (rising at
+    least ``min_ratio`` times a typical beat's; a rock loop's hi-hat-only beat rises 0.15) comes
+    on time at every beat as far as the slipped beats reached; a real change of tempo has none
+    there and stays.
+    """
+    slipped = _slipped_tail(list(beats))
+    if not slipped:
+        return beats
+    body = list(beats[:-slipped - 1])
+    period = float(np.median(np.diff(body[-8:])))
+    typical = float(np.median([_peak_near(t, period, fine, fine_rate)[1] for t in body[-8:]]))
+    mended = _extend_end(body, fine, fine_rate, min_ratio * typical)
+    if mended[-1] < beats[-1] - 0.5 * period:
+        return beats
+    return refine(np.asarray(mended), fine, fine_rate)
+
+
+def _slipped_tail(beats: list[float]) -> int:
+    """How many of the last two beats slipped off the steady grid before them (0 when none).
+
+    On a loop cut at the end of the file the tracker can bunch its last beats onto off-beat
+    hits (180 BPM rock: 18.97, 19.21, 19.50 s for 19.00, 19.33, 19.67), which would read as
+    a 220 BPM tempo change: an interval ending on one of them is over :data:`SLIP` off the period.
+    """
+    if len(beats) < 8:
+        return 0
+    period = float(np.median(np.diff(beats[-11:-2])))
+    off = np.abs(np.diff(beats[-3:]) / period - 1.0) > SLIP
+    return 2 if off[0] else int(off[1])
 
 
 def regularise(beats: np.ndarray) -> np.ndarray:
@@ -239,7 +283,7 @@ def track_beats(envelope: np.ndarray, fine: np.ndarray,
         beats = dp_beats(envelope, path, frame_rate, TIGHTNESS)
     fine_rate = ANALYSIS_RATE / FINE_HOP
     beats = refine(extend(regularise(beats), fine, fine_rate), fine, fine_rate)
-    return beats, path
+    return mend_tail(beats, fine, fine_rate), path
 
 
-__all__ = ["dp_beats", "low_between_beats", "refine", "regularise", "tempo_path", "track_beats"]
+__all__ = ["dp_beats", "low_between_beats", "mend_tail", "refine", "regularise", "tempo_path", "track_beats"]
