@@ -16,6 +16,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from expotion_engine.errors import ExportError
 from expotion_engine.progress import sub_progress
 from expotion_engine.types import Marker
 from studio.commands.analyze import settings_from_args
@@ -92,6 +93,15 @@ def delivery_rate(timeline: Timeline) -> str | None:
     return None
 
 
+def check_outside_delivery(sequence: Path, out: Path) -> None:
+    """Refuse a sequence inside ``OUT/delivery``: the new delivery replaces that folder's files (a delivered
+    ``<title>_sequence.*`` among them) before the sequence is read again to write the round-trip file."""
+    delivery = (out / DELIVERY_FOLDER).resolve()
+    if delivery in Path(sequence).resolve().parents:
+        raise ExportError(f"{sequence} lies in {out / DELIVERY_FOLDER}, which this run's delivery replaces; "
+                          f"score it into another folder (-o).")
+
+
 def score_timeline(args: argparse.Namespace) -> int:
     """Run ``score`` for a timeline file (the options of ``score``; ``--timecode-rate`` also names an EDL's rate)."""
     analysis = settings_from_args(args)
@@ -101,6 +111,8 @@ def score_timeline(args: argparse.Namespace) -> int:
     check_formats(args.formats)
     declared = timecode_rate_option(args.timecode_rate)
     timeline = _ranged(read_timeline(args.video, rate=declared), args.start, args.end)
+    if not args.no_delivery:
+        check_outside_delivery(timeline.path, out)
     title = args.title or timeline.name or args.video.stem
     print(f"timeline: {timeline.path.name} ({timeline.adapter}), {len([c for c in timeline.clips if not c.is_gap])} "
           f"clips, {len(timeline.edit_frames)} edits, {len(timeline.markers)} markers, starts at "
