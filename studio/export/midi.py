@@ -155,7 +155,8 @@ def preroll(job: ExportJob) -> tuple[int, list[tuple[int, int]]]:
     """Ticks before the music and the pre-roll's tempo events ``(tick, microseconds per quarter)``.
 
     ``midi_start="zero"``: none. ``timecode``: whole bars of :func:`preroll_meter` lasting the
-    music's start timecode to the microsecond (the last quarter note absorbs the rounding).
+    music's start timecode to the microsecond (the last quarter note absorbs the rounding), as many
+    as fit at bar 1's tempo (not a lead-in's before it, up to twice as fast), so the count-in plays near it.
     """
     start_us = round(job.start_seconds * 1e6)
     if job.settings.midi_start != "timecode" or start_us <= 0:
@@ -163,7 +164,7 @@ def preroll(job: ExportJob) -> tuple[int, list[tuple[int, int]]]:
     tempo_map = job.take.tempo_map
     meter = preroll_meter(tempo_map)
     bar_ticks = meter.numerator * PPQ * 4 // meter.denominator
-    bar_us = bar_ticks / PPQ * mido.bpm2tempo(tempo_map.tempos[0].bpm)
+    bar_us = bar_ticks / PPQ * mido.bpm2tempo(tempo_map.bpm_at(tempo_map.anchor))
     ticks = max(1, round(start_us / bar_us)) * bar_ticks
     if ticks <= PPQ:
         return ticks, [(0, round(start_us * PPQ / ticks))]

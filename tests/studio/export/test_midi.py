@@ -6,6 +6,7 @@ events, never through our TempoMap, so a wrong tick or tempo shows up as a wrong
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -276,3 +277,19 @@ def test_the_timecode_preroll_counts_in_bar_ones_meter_not_a_pickup_bars(compose
     assert signatures[0] == (0, 4, 4)
     assert intro > 0 and intro % (4 * 480) == 0
     assert (intro, 1, 4) in signatures and (intro + 480, 4, 4) in signatures
+
+
+def test_the_timecode_preroll_plays_near_bar_ones_tempo_not_the_lead_ins(composer_job, tmp_path):
+    """A map whose 0.3 s lead-in beat runs at 200 BPM before 110 BPM music (``expotion tempo`` of clicks
+    starting at 0.3 s): ten seconds of pre-roll count in near 110 BPM, not at the lead-in's 192."""
+    from expotion_engine.types import MeterChange, TempoChange, TempoMap
+    from studio.export.job import ExportSettings
+
+    tempo_map = TempoMap(tempos=(TempoChange(0.0, 200.0), TempoChange(0.3, 110.0)),
+                         meters=(MeterChange(0.0, 1, 4), MeterChange(0.3, 4, 4)), anchor=0.3)
+    take = replace(composer_job.take, tempo_map=tempo_map)
+    timed = replace(composer_job, take=take, timecode_start=10.0, video_in=0.0,
+                    settings=ExportSettings(midi_start="timecode"))
+    (path,) = write_midi(timed, DeliveryFolder(tmp_path))
+    first = next(m.tempo for m in mido.MidiFile(str(path)).tracks[0] if m.type == "set_tempo")
+    assert abs(math.log2(mido.tempo2bpm(first) / 110.0)) < math.log2(1.15), mido.tempo2bpm(first)
