@@ -84,13 +84,14 @@ def bpm_at(points: Sequence[tuple[float, float]], seconds: float) -> float:
 
 
 def tempo_faults(maps: dict[str, TempoPoints], duration: float) -> list[str]:
-    """Where the maps (file name -> points) disagree within the music's ``duration``, one phrase per place."""
+    """Where the maps (file name -> points) disagree within the music's ``duration``, one phrase per place
+    (changes the files place within :data:`SAME_TIME_S` of each other are one place)."""
     maps = {name: sorted(points) for name, points in maps.items() if points}
     if len(maps) < 2:
         return []
     times = sorted({round(t, 6) for points in maps.values() for t, _ in points if 0.0 <= t < duration} | {0.0})
     faults = []
-    for change in times:
+    for change in [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] >= SAME_TIME_S]:
         at = min(change + SAME_TIME_S, duration)  # just after the change, past any rounding of its time
         tempos = {name: bpm_at(points, at) for name, points in maps.items()}
         if max(tempos.values()) - min(tempos.values()) > SAME_BPM:
