@@ -205,12 +205,13 @@ def _conductor(job: ExportJob, tempo_map: TempoMap, end_tick: int, shift: int,
             "time_signature", numerator=first.numerator, denominator=first.denominator,
             clocks_per_click=max(1, 96 // first.denominator), notated_32nd_notes_per_beat=8)))
         events += [(tick, 1, mido.MetaMessage("set_tempo", tempo=tempo)) for tick, tempo in pre]
-    for meter in tempo_map.meters:
+    inside = job.take.duration  # a change the map holds past the music's end would make the file outlast it
+    for meter in (m for m in tempo_map.meters if m.time == 0.0 or m.time < inside):
         events.append((shift + tempo_map.seconds_to_ticks(meter.time, PPQ), 0, mido.MetaMessage(
             "time_signature", numerator=meter.numerator, denominator=meter.denominator,
             clocks_per_click=max(1, 96 // meter.denominator), notated_32nd_notes_per_beat=8,
         )))
-    for change in tempo_map.tempos:
+    for change in (c for c in tempo_map.tempos if c.time == 0.0 or c.time < inside):
         events.append((shift + tempo_map.seconds_to_ticks(change.time, PPQ), 1,
                        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(change.bpm))))
     for cue in cues(job):

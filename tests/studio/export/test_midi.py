@@ -293,3 +293,20 @@ def test_the_timecode_preroll_plays_near_bar_ones_tempo_not_the_lead_ins(compose
     (path,) = write_midi(timed, DeliveryFolder(tmp_path))
     first = next(m.tempo for m in mido.MidiFile(str(path)).tracks[0] if m.type == "set_tempo")
     assert abs(math.log2(mido.tempo2bpm(first) / 110.0)) < math.log2(1.15), mido.tempo2bpm(first)
+
+
+def test_tempo_changes_past_the_music_are_left_out(composer_job, tmp_path):
+    """A map holding changes after the take's end (a cadence planned past a short range): the file ends with the
+    music, as the other formats do, and carries no tempo from after it."""
+    from expotion_engine.types import MeterChange, TempoChange, TempoMap
+
+    end = composer_job.take.duration
+    tempo_map = TempoMap(tempos=(TempoChange(0.0, 100.0), TempoChange(end + 0.25, 80.0), TempoChange(end + 0.9, 60.0)),
+                         meters=(MeterChange(0.0, 4, 4), MeterChange(end + 0.5, 3, 4)))
+    take = replace(composer_job.take, tempo_map=tempo_map)
+    (path,) = write_midi(replace(composer_job, take=take), DeliveryFolder(tmp_path))
+    tempos = [m for _, m in mido_events(path) if m.type == "set_tempo"]
+    meters = [m for _, m in mido_events(path) if m.type == "time_signature"]
+    assert [round(mido.tempo2bpm(m.tempo)) for m in tempos] == [100]
+    assert [(m.numerator, m.denominator) for m in meters] == [(4, 4)]
+    assert mido.MidiFile(str(path)).length == pytest.approx(end, abs=0.01)
