@@ -36,6 +36,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 import mido
 import numpy as np
@@ -43,10 +44,13 @@ import numpy as np
 from expotion_engine.errors import ExportError, ExpotionError
 from studio.export import readback
 from studio.export.check_tempo import (
-    TempoPoints,
     count_changes,
+    dawproject_meters,
     dawproject_tempos,
+    meter_faults,
+    midi_meters,
     midi_tempos,
+    reaper_meters,
     reaper_tempos,
     tempo_faults,
 )
@@ -348,8 +352,12 @@ def check_markers(delivery: Delivery, placements: list[Placement], duration: flo
                     where = ", ".join(format_frames(f, delivery.rate) for f in value) or "missing"
                     expected = ", ".join(format_frames(f, delivery.rate) for f in usual) or "missing"
                     faults.append(f"{name!r} at {where} in {file} (elsewhere {expected})")
-    maps = tempo_maps(delivery)
+    maps = read_maps(delivery, {"midi": lambda path: midi_tempos(path, delivery.rate), "reaper": reaper_tempos,
+                                "dawproject": dawproject_tempos})
+    meters = read_maps(delivery, {"midi": lambda path: midi_meters(path, delivery.rate), "reaper": reaper_meters,
+                                  "dawproject": dawproject_meters})
     faults += [f"the tempo maps differ {where}" for where in tempo_faults(maps, duration)]
+    faults += [f"the time signatures differ {where}" for where in meter_faults(meters, duration)]
     if faults:
         return CheckResult("markers", False, "; ".join(faults))
     detail = f"{len(names)} markers agree in {len(carriers)} files" if carriers else "no markers in the delivery"
@@ -359,12 +367,9 @@ def check_markers(delivery: Delivery, placements: list[Placement], duration: flo
     return CheckResult("markers", True, detail)
 
 
-def tempo_maps(delivery: Delivery) -> dict[str, TempoPoints]:
-    """The tempo map of each MIDI file, REAPER project and DAWproject of the delivery, by file name (an unreadable
-    file left out: reading its placements names it)."""
-    readers: dict[str, Callable[[Path], TempoPoints]] = {
-        "midi": lambda path: midi_tempos(path, delivery.rate), "reaper": reaper_tempos,
-        "dawproject": dawproject_tempos}
+def read_maps(delivery: Delivery, readers: dict[str, Callable[[Path], list[Any]]]) -> dict[str, list[Any]]:
+    """What ``readers`` (a delivery format -> a reader of its files) read from each file of the delivery, by file
+    name (an unreadable file left out: reading its placements names it)."""
     maps = {}
     for name, read in readers.items():
         for path in delivery.files[name]:

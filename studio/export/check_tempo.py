@@ -1,9 +1,11 @@
 """The tempo maps a delivery carries, read back and compared: the MIDI file's, the REAPER project's, the DAWproject's.
 
-A DAW or notation program lays its bars and beats on the tempo map of the file it opens, so the
-three must agree: each is read as hold points ``(seconds from the music's start, BPM)`` (MIDI
-``set_tempo`` events after its pre-roll, REAPER's ``TEMPOENVEX`` points, DAWproject's tempo
-automation) and the maps are compared just after every change any of them makes.
+A DAW or notation program lays its bars and beats on the tempo map and time signatures of the
+file it opens, so the three must agree: each is read as hold points ``(seconds from the music's
+start, BPM)`` (MIDI ``set_tempo`` events after its pre-roll, REAPER's ``TEMPOENVEX`` points,
+DAWproject's tempo automation) and as meter points ``(seconds, (numerator, denominator))``
+(MIDI ``time_signature`` events, the signature field of REAPER's points, DAWproject's
+time-signature automation), and the maps are compared just after every change any of them makes.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import bisect
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import mido
 
@@ -24,24 +27,44 @@ SAME_TIME_S = 0.005
 SAME_BPM = 0.01
 
 TempoPoints = list[tuple[float, float]]
+MeterPoints = list[tuple[float, tuple[int, int]]]
 
 
-def midi_tempos(path: Path, rate: TimecodeRate) -> TempoPoints:
-    """The MIDI file's tempo changes in seconds from the music's start (after a ``Music starts at`` pre-roll)."""
+def _midi_points(path: Path, rate: TimecodeRate) -> tuple[TempoPoints, MeterPoints]:
+    """The MIDI file's tempo and meter changes in seconds from the music's start (after a ``Music starts at``
+    pre-roll; the state at the music's start stands at 0 s)."""
     midi = mido.MidiFile(str(path), charset="utf-8")
     seconds, tempo = 0.0, 500000  # MIDI's tempo until a set_tempo says otherwise
-    points: TempoPoints = []
+    tempos: TempoPoints = []
+    meters: MeterPoints = []
     preroll = 0.0
     for message in midi.tracks[0]:
         seconds += mido.tick2second(message.time, midi.ticks_per_beat, tempo)
         if message.type == "set_tempo":
             tempo = message.tempo
-            points.append((seconds, mido.tempo2bpm(tempo)))
+            tempos.append((seconds, mido.tempo2bpm(tempo)))
+        elif message.type == "time_signature":
+            meters.append((seconds, (message.numerator, message.denominator)))
         elif message.type == "text" and message.text.startswith("Music starts at "):
             preroll = frame_seconds(parse_frames(message.text.rsplit(" ", 1)[1], rate), rate)
-    inside = [(t - preroll, bpm) for t, bpm in points if t >= preroll - SAME_TIME_S]
-    before = [bpm for t, bpm in points if t < preroll - SAME_TIME_S]
-    return inside if inside and inside[0][0] <= SAME_TIME_S else [(0.0, before[-1] if before else 120.0), *inside]
+    return _from(tempos, preroll, 120.0), _from(meters, preroll, (4, 4))
+
+
+def _from(points: list[tuple[float, Any]], start: float, default: Any) -> list[tuple[float, Any]]:
+    """``points`` counted from ``start``, with the value holding there at 0 s."""
+    inside = [(t - start, value) for t, value in points if t >= start - SAME_TIME_S]
+    before = [value for t, value in points if t < start - SAME_TIME_S]
+    return inside if inside and inside[0][0] <= SAME_TIME_S else [(0.0, before[-1] if before else default), *inside]
+
+
+def midi_tempos(path: Path, rate: TimecodeRate) -> TempoPoints:
+    """The MIDI file's tempo changes in seconds from the music's start (after a ``Music starts at`` pre-roll)."""
+    return _midi_points(path, rate)[0]
+
+
+def midi_meters(path: Path, rate: TimecodeRate) -> MeterPoints:
+    """The MIDI file's time signatures in seconds from the music's start (after a ``Music starts at`` pre-roll)."""
+    return _midi_points(path, rate)[1]
 
 
 def reaper_tempos(path: Path) -> TempoPoints:
@@ -64,6 +87,33 @@ def reaper_tempos(path: Path) -> TempoPoints:
     return points or ([(0.0, first)] if first is not None else [])
 
 
+def reaper_meters(path: Path) -> MeterPoints:
+    """The time signatures on the REAPER project's tempo envelope points (``65536 * denominator + numerator``)."""
+    meters: MeterPoints = []
+    inside = False
+    for raw in path.read_text(errors="replace").splitlines():
+        tokens = raw.split()
+        if tokens[:1] == ["<TEMPOENVEX"]:
+            inside = True
+        elif inside and tokens[:1] == [">"]:
+            inside = False
+        elif inside and tokens[:1] == ["PT"] and len(tokens) > 4:
+            code = int(tokens[4])
+            meters.append((float(tokens[1]), (code % 65536, code // 65536)))
+    return meters
+
+
+def dawproject_meters(path: Path) -> MeterPoints:
+    """The DAWproject's time-signature automation points in seconds (time 0 is the music's start)."""
+    with zipfile.ZipFile(path) as archive:
+        root = ET.fromstring(archive.read("project.xml"))
+    automation = root.find(".//TimeSignatureAutomation")
+    if automation is None or automation.get("timeUnit", "seconds") != "seconds":
+        return []
+    return [(float(p.get("time", "0")), (int(p.get("numerator", "4")), int(p.get("denominator", "4"))))
+            for p in automation.iter("TimeSignaturePoint")]
+
+
 def dawproject_tempos(path: Path) -> TempoPoints:
     """The DAWproject's tempo automation points in seconds (time 0 is the music's start), else its transport's."""
     with zipfile.ZipFile(path) as archive:
@@ -77,26 +127,37 @@ def dawproject_tempos(path: Path) -> TempoPoints:
     return [(0.0, float(tempo.get("value", "0")))] if tempo is not None else []
 
 
-def bpm_at(points: Sequence[tuple[float, float]], seconds: float) -> float:
-    """The tempo the hold points ``points`` give at ``seconds`` (the first before the first point)."""
+def value_at(points: Sequence[tuple[float, Any]], seconds: float) -> Any:
+    """The value the hold points ``points`` give at ``seconds`` (the first before the first point)."""
     times = [t for t, _ in points]
     return points[max(bisect.bisect_right(times, seconds) - 1, 0)][1]
 
 
-def tempo_faults(maps: dict[str, TempoPoints], duration: float) -> list[str]:
-    """Where the maps (file name -> points) disagree within the music's ``duration``, one phrase per place
-    (changes the files place within :data:`SAME_TIME_S` of each other are one place)."""
-    maps = {name: sorted(points) for name, points in maps.items() if points}
+def _faults(maps: dict[str, list[tuple[float, Any]]], duration: float, differ: Callable[[list[Any]], bool],
+            show: Callable[[Any], str]) -> list[str]:
+    """Where the maps (file name -> points) disagree within the music's ``duration``, one phrase per place."""
+    maps = {name: sorted(points, key=lambda p: p[0]) for name, points in maps.items() if points}
     if len(maps) < 2:
         return []
     times = sorted({round(t, 6) for points in maps.values() for t, _ in points if 0.0 <= t < duration} | {0.0})
     faults = []
+    # changes the files place within SAME_TIME_S of each other (their own rounding) are one place
     for change in [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] >= SAME_TIME_S]:
         at = min(change + SAME_TIME_S, duration)  # just after the change, past any rounding of its time
-        tempos = {name: bpm_at(points, at) for name, points in maps.items()}
-        if max(tempos.values()) - min(tempos.values()) > SAME_BPM:
-            faults.append(f"at {change:.3f} s " + ", ".join(f"{name} {bpm:.2f} BPM" for name, bpm in tempos.items()))
+        values = {name: value_at(points, at) for name, points in maps.items()}
+        if differ(list(values.values())):
+            faults.append(f"at {change:.3f} s " + ", ".join(f"{name} {show(v)}" for name, v in values.items()))
     return faults
+
+
+def tempo_faults(maps: dict[str, TempoPoints], duration: float) -> list[str]:
+    """Where the tempo maps (file name -> points) disagree within the music's ``duration``, one phrase per place."""
+    return _faults(maps, duration, lambda bpms: max(bpms) - min(bpms) > SAME_BPM, lambda bpm: f"{bpm:.2f} BPM")
+
+
+def meter_faults(maps: dict[str, MeterPoints], duration: float) -> list[str]:
+    """Where the time signatures (file name -> points) disagree within the music's ``duration``."""
+    return _faults(maps, duration, lambda meters: len(set(meters)) > 1, lambda meter: "{}/{}".format(*meter))
 
 
 def count_changes(points: TempoPoints) -> int:
@@ -104,4 +165,5 @@ def count_changes(points: TempoPoints) -> int:
     return sum(1 for (_, a), (_, b) in zip(points, points[1:], strict=False) if abs(a - b) > SAME_BPM)
 
 
-__all__ = ["bpm_at", "count_changes", "dawproject_tempos", "midi_tempos", "reaper_tempos", "tempo_faults"]
+__all__ = ["count_changes", "dawproject_meters", "dawproject_tempos", "meter_faults", "midi_meters", "midi_tempos",
+           "reaper_meters", "reaper_tempos", "tempo_faults", "value_at"]

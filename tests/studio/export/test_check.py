@@ -285,3 +285,17 @@ def test_a_second_mix_in_the_folder_is_not_taken_for_the_delivery(delivery: Path
     assert main(["check", str(two)]) != 0
     err = capsys.readouterr().err
     assert "holds 2 mixes (Another_mix.wav, My_Clip_mix.wav) and no delivery manifest names one of them" in err
+
+
+def test_the_midi_file_and_daw_projects_carry_one_set_of_time_signatures(delivery: Path, tmp_path: Path) -> None:
+    """A REAPER project turned to 3/4 while the MIDI file and the DAWproject say 4/4: a DAW would draw other bars."""
+    assert _results(delivery)["markers"][0]
+    edited = tmp_path / "three"
+    shutil.copytree(delivery, edited)
+    rpp = edited / "My_Clip.rpp"
+    four, three = str(65536 * 4 + 4), str(65536 * 4 + 3)
+    assert f" {four}\n" in rpp.read_text()
+    rpp.write_text(rpp.read_text().replace(f" {four}\n", f" {three}\n"))
+    passed, detail = _results(edited)["markers"]
+    assert not passed and detail == ("the time signatures differ at 0.000 s My_Clip.mid 4/4, My_Clip.rpp 3/4, "
+                                     "My_Clip.dawproject 4/4"), detail
