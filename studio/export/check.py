@@ -363,7 +363,8 @@ def check_markers(delivery: Delivery, placements: list[Placement], duration: flo
     detail = f"{len(names)} markers agree in {len(carriers)} files" if carriers else "no markers in the delivery"
     if len(maps) > 1:
         changes = count_changes(next(iter(maps.values())))
-        detail += f"; one tempo map ({changes} change{'' if changes == 1 else 's'}) in {', '.join(maps)}"
+        tempo = "a steady tempo" if not changes else f"{changes} tempo change{'' if changes == 1 else 's'}"
+        detail += f"; one tempo map ({tempo}) and its time signatures in {', '.join(maps)}"
     return CheckResult("markers", True, detail)
 
 

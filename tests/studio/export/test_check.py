@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -254,7 +255,8 @@ def test_a_scored_video_without_audio_fails(delivery: Path, tmp_path: Path) -> N
 
 def test_the_midi_file_and_daw_projects_carry_one_tempo_map(delivery: Path, tmp_path: Path) -> None:
     passed, detail = _results(delivery)["markers"]
-    assert passed and "one tempo map (1 change) in My_Clip.mid, My_Clip.rpp, My_Clip.dawproject" in detail
+    assert passed and ("one tempo map (1 tempo change) and its time signatures in My_Clip.mid, My_Clip.rpp, "
+                       "My_Clip.dawproject") in detail
     edited = tmp_path / "edited"
     shutil.copytree(delivery, edited)
     rpp = edited / "My_Clip.rpp"  # the change to 90 BPM made 92 in the REAPER project only
@@ -269,7 +271,8 @@ def test_a_midi_file_with_a_pre_roll_to_the_musics_timecode_has_the_same_tempo_m
                     settings=ExportSettings(midi_start="timecode"))  # the MIDI file starts at 00:00:00:00
     export_delivery(job, tmp_path / "delivery", ["audio", "midi", "reaper", "dawproject"])
     passed, detail = _results(tmp_path / "delivery")["markers"]
-    assert passed and "one tempo map (1 change) in Roll.mid, Roll.rpp, Roll.dawproject" in detail, detail
+    assert passed and ("one tempo map (1 tempo change) and its time signatures in Roll.mid, Roll.rpp, "
+                       "Roll.dawproject") in detail, detail
 
 
 def test_a_second_mix_in_the_folder_is_not_taken_for_the_delivery(delivery: Path, tmp_path: Path,
@@ -299,3 +302,13 @@ def test_the_midi_file_and_daw_projects_carry_one_set_of_time_signatures(deliver
     passed, detail = _results(edited)["markers"]
     assert not passed and detail == ("the time signatures differ at 0.000 s My_Clip.mid 4/4, My_Clip.rpp 3/4, "
                                      "My_Clip.dawproject 4/4"), detail
+
+
+def test_a_steady_tempo_is_named_so(take, tmp_path: Path) -> None:
+    from expotion_engine.types import TempoMap
+
+    steady = replace(take, tempo_map=TempoMap.constant(128.0))
+    job = ExportJob(take=steady, title="Steady", timecode_start=0.0, fps=25.0)
+    export_delivery(job, tmp_path / "steady")
+    passed, detail = _results(tmp_path / "steady")["markers"]
+    assert passed and "one tempo map (a steady tempo) and its time signatures in Steady.mid" in detail, detail
