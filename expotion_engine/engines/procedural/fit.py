@@ -413,9 +413,11 @@ def _cadence(bpm: float, numerator: int, t_last: float, b_last: float, early: fl
         cost = W_BEND * ((x / bpm - 1.0) / norm) ** 2 + 0.01 * (late - target) + max(early - target, target - late, 0.0)
         if best is None or cost < best[0]:
             best = (cost, (k, target, x, n_rit, None))
-    if best is None:  # no room at all: the next downbeat at the base tempo
-        return NO_ROOM_COST, (first, t_last + (first - b_last) * beat_s, bpm,
-                              min(numerator, first - math.floor(b_last)), None)
+    if best is None:  # no room at all: the next downbeat at least a beat on, reached at the base tempo
+        k = first if first - b_last >= 1.0 - 1e-9 else first + numerator
+        n_rit = min(numerator, int(math.floor(k - b_last + 1e-9)))
+        beats = (k - b_last - n_rit) + float(slow[n_rit - 1])
+        return NO_ROOM_COST, (k, t_last + beats * beat_s, bpm, n_rit, None)
     return best
 
 
