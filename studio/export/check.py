@@ -45,13 +45,10 @@ from expotion_engine.errors import ExportError, ExpotionError
 from studio.export import readback
 from studio.export.check_tempo import (
     count_changes,
-    dawproject_meters,
-    dawproject_tempos,
+    dawproject_maps,
     meter_faults,
-    midi_meters,
-    midi_tempos,
-    reaper_meters,
-    reaper_tempos,
+    midi_maps,
+    reaper_maps,
     tempo_faults,
 )
 from studio.export.manifest import MANIFEST, Manifest, read_manifest
@@ -352,10 +349,10 @@ def check_markers(delivery: Delivery, placements: list[Placement], duration: flo
                     where = ", ".join(format_frames(f, delivery.rate) for f in value) or "missing"
                     expected = ", ".join(format_frames(f, delivery.rate) for f in usual) or "missing"
                     faults.append(f"{name!r} at {where} in {file} (elsewhere {expected})")
-    maps = read_maps(delivery, {"midi": lambda path: midi_tempos(path, delivery.rate), "reaper": reaper_tempos,
-                                "dawproject": dawproject_tempos})
-    meters = read_maps(delivery, {"midi": lambda path: midi_meters(path, delivery.rate), "reaper": reaper_meters,
-                                  "dawproject": dawproject_meters})
+    both = read_maps(delivery, {"midi": lambda path: midi_maps(path, delivery.rate), "reaper": reaper_maps,
+                                "dawproject": dawproject_maps})
+    maps = {name: tempos for name, (tempos, _) in both.items()}
+    meters = {name: signatures for name, (_, signatures) in both.items()}
     faults += [f"the tempo maps differ {where}" for where in tempo_faults(maps, duration)]
     faults += [f"the time signatures differ {where}" for where in meter_faults(meters, duration)]
     if faults:
@@ -368,7 +365,7 @@ def check_markers(delivery: Delivery, placements: list[Placement], duration: flo
     return CheckResult("markers", True, detail)
 
 
-def read_maps(delivery: Delivery, readers: dict[str, Callable[[Path], list[Any]]]) -> dict[str, list[Any]]:
+def read_maps(delivery: Delivery, readers: dict[str, Callable[[Path], Any]]) -> dict[str, Any]:
     """What ``readers`` (a delivery format -> a reader of its files) read from each file of the delivery, by file
     name (an unreadable file left out: reading its placements names it)."""
     maps = {}

@@ -30,7 +30,7 @@ TempoPoints = list[tuple[float, float]]
 MeterPoints = list[tuple[float, tuple[int, int]]]
 
 
-def _midi_points(path: Path, rate: TimecodeRate) -> tuple[TempoPoints, MeterPoints]:
+def midi_maps(path: Path, rate: TimecodeRate) -> tuple[TempoPoints, MeterPoints]:
     """The MIDI file's tempo and meter changes in seconds from the music's start (after a ``Music starts at``
     pre-roll; the state at the music's start stands at 0 s)."""
     midi = mido.MidiFile(str(path), charset="utf-8")
@@ -57,19 +57,11 @@ def _from(points: list[tuple[float, Any]], start: float, default: Any) -> list[t
     return inside if inside and inside[0][0] <= SAME_TIME_S else [(0.0, before[-1] if before else default), *inside]
 
 
-def midi_tempos(path: Path, rate: TimecodeRate) -> TempoPoints:
-    """The MIDI file's tempo changes in seconds from the music's start (after a ``Music starts at`` pre-roll)."""
-    return _midi_points(path, rate)[0]
-
-
-def midi_meters(path: Path, rate: TimecodeRate) -> MeterPoints:
-    """The MIDI file's time signatures in seconds from the music's start (after a ``Music starts at`` pre-roll)."""
-    return _midi_points(path, rate)[1]
-
-
-def reaper_tempos(path: Path) -> TempoPoints:
-    """The REAPER project's tempo envelope points (project time 0 is the music's start), else its one ``TEMPO``."""
-    points: TempoPoints = []
+def reaper_maps(path: Path) -> tuple[TempoPoints, MeterPoints]:
+    """The REAPER project's tempo envelope points (project time 0 is the music's start; else its one ``TEMPO``)
+    and the time signatures on them (``65536 * denominator + numerator``)."""
+    tempos: TempoPoints = []
+    meters: MeterPoints = []
     first: float | None = None
     inside = False
     for raw in path.read_text(errors="replace").splitlines():
@@ -83,48 +75,31 @@ def reaper_tempos(path: Path) -> TempoPoints:
         elif inside and tokens[0] == ">":
             inside = False
         elif inside and tokens[0] == "PT" and len(tokens) > 2:
-            points.append((float(tokens[1]), float(tokens[2])))
-    return points or ([(0.0, first)] if first is not None else [])
+            tempos.append((float(tokens[1]), float(tokens[2])))
+            if len(tokens) > 4:
+                code = int(tokens[4])
+                meters.append((float(tokens[1]), (code % 65536, code // 65536)))
+    return tempos or ([(0.0, first)] if first is not None else []), meters
 
 
-def reaper_meters(path: Path) -> MeterPoints:
-    """The time signatures on the REAPER project's tempo envelope points (``65536 * denominator + numerator``)."""
-    meters: MeterPoints = []
-    inside = False
-    for raw in path.read_text(errors="replace").splitlines():
-        tokens = raw.split()
-        if tokens[:1] == ["<TEMPOENVEX"]:
-            inside = True
-        elif inside and tokens[:1] == [">"]:
-            inside = False
-        elif inside and tokens[:1] == ["PT"] and len(tokens) > 4:
-            code = int(tokens[4])
-            meters.append((float(tokens[1]), (code % 65536, code // 65536)))
-    return meters
-
-
-def dawproject_meters(path: Path) -> MeterPoints:
-    """The DAWproject's time-signature automation points in seconds (time 0 is the music's start)."""
+def dawproject_maps(path: Path) -> tuple[TempoPoints, MeterPoints]:
+    """The DAWproject's tempo automation points in seconds (time 0 is the music's start; else its transport's
+    tempo) and its time-signature automation points."""
     with zipfile.ZipFile(path) as archive:
         root = ET.fromstring(archive.read("project.xml"))
-    automation = root.find(".//TimeSignatureAutomation")
-    if automation is None or automation.get("timeUnit", "seconds") != "seconds":
-        return []
-    return [(float(p.get("time", "0")), (int(p.get("numerator", "4")), int(p.get("denominator", "4"))))
-            for p in automation.iter("TimeSignaturePoint")]
-
-
-def dawproject_tempos(path: Path) -> TempoPoints:
-    """The DAWproject's tempo automation points in seconds (time 0 is the music's start), else its transport's."""
-    with zipfile.ZipFile(path) as archive:
-        root = ET.fromstring(archive.read("project.xml"))
+    tempos: TempoPoints = []
     automation = root.find(".//TempoAutomation")
     if automation is not None and automation.get("timeUnit", "seconds") == "seconds":
-        points = [(float(p.get("time", "0")), float(p.get("value", "0"))) for p in automation.iter("RealPoint")]
-        if points:
-            return points
-    tempo = root.find("./Transport/Tempo")
-    return [(0.0, float(tempo.get("value", "0")))] if tempo is not None else []
+        tempos = [(float(p.get("time", "0")), float(p.get("value", "0"))) for p in automation.iter("RealPoint")]
+    if not tempos:
+        tempo = root.find("./Transport/Tempo")
+        tempos = [(0.0, float(tempo.get("value", "0")))] if tempo is not None else []
+    meters: MeterPoints = []
+    signatures = root.find(".//TimeSignatureAutomation")
+    if signatures is not None and signatures.get("timeUnit", "seconds") == "seconds":
+        meters = [(float(p.get("time", "0")), (int(p.get("numerator", "4")), int(p.get("denominator", "4"))))
+                  for p in signatures.iter("TimeSignaturePoint")]
+    return tempos, meters
 
 
 def value_at(points: Sequence[tuple[float, Any]], seconds: float) -> Any:
@@ -165,5 +140,5 @@ def count_changes(points: TempoPoints) -> int:
     return sum(1 for (_, a), (_, b) in zip(points, points[1:], strict=False) if abs(a - b) > SAME_BPM)
 
 
-__all__ = ["count_changes", "dawproject_meters", "dawproject_tempos", "meter_faults", "midi_meters", "midi_tempos",
-           "reaper_meters", "reaper_tempos", "tempo_faults", "value_at"]
+__all__ = ["count_changes", "dawproject_maps", "meter_faults", "midi_maps", "reaper_maps", "tempo_faults",
+           "value_at"]
